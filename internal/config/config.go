@@ -1,0 +1,474 @@
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// EnvRootPassword is the environment variable that supplies --root-password
+// when the flag itself is not given.
+const EnvRootPassword = "RELAYDB_ROOT_PASSWORD"
+
+// Options are the settings of one `relaydb server` process.
+type Options struct {
+	// DataDir holds everything the node keeps on disk. Created if missing.
+	DataDir string
+	// Host is the address the MySQL protocol listener binds to.
+	Host string
+	// Port is the TCP port of the listener; 0 picks a free port.
+	Port int
+	// ServerID is @@server_id.
+	ServerID uint32
+	// RootPassword is the password given to root@localhost when the datadir
+	// is first initialised. Empty is only allowed on a loopback Host.
+	RootPassword string
+	// CacheSize is the storage engine's block cache, in bytes.
+	CacheSize Size
+	// LogLevel is the minimum level written to the log.
+	LogLevel slog.Level
+	// ConfigFile is the my.cnf-style file that was read, if any.
+	ConfigFile string
+	// MaxAllowedPacket is @@max_allowed_packet: the largest client packet
+	// (a whole statement, after reassembly) the server accepts.
+	MaxAllowedPacket Size
+	// PprofAddr, when set, serves net/http/pprof on this loopback address.
+	PprofAddr string
+	// Storage selects the storage backend. Hidden from help: only "memory"
+	// (a test toy) exists until the Pebble engine lands.
+	Storage string
+}
+
+// Defaults returns the options used when nothing else is said.
+func Defaults() Options {
+	return Options{
+		DataDir:          "./relaydb-data",
+		Host:             "127.0.0.1",
+		Port:             3306,
+		ServerID:         1,
+		CacheSize:        256 << 20,
+		LogLevel:         slog.LevelInfo,
+		MaxAllowedPacket: 64 << 20,
+		Storage:          "",
+	}
+}
+
+// option describes one setting: its flag name, help text and how to set it
+// from a string. The same table drives the flag set, the config file and the
+// help output, so the three cannot disagree.
+type option struct {
+	name   string
+	usage  string
+	hidden bool
+	value  flag.Value
+}
+
+func (o *Options) table() []option {
+	return []option{
+		{name: "datadir", usage: "directory holding all of the node's data; created if missing", value: (*stringValue)(&o.DataDir)},
+		{name: "host", usage: "address to listen on for MySQL clients", value: (*stringValue)(&o.Host)},
+		{name: "port", usage: "TCP port to listen on (0 picks a free port)", value: (*portValue)(&o.Port)},
+		{name: "server-id", usage: "@@server_id of this node, unique within a replication topology", value: (*uint32Value)(&o.ServerID)},
+		{name: "root-password", usage: "password for root@localhost, set when the datadir is first created (also $" + EnvRootPassword + "); empty is allowed only on a loopback --host", value: (*stringValue)(&o.RootPassword)},
+		{name: "cache-size", usage: "storage block cache size, e.g. 256MiB, 1GiB", value: &o.CacheSize},
+		{name: "log-level", usage: "minimum log level: debug, info, warn or error", value: (*levelValue)(&o.LogLevel)},
+		{name: "config", usage: "read options from the [relaydb] section of this my.cnf-style `FILE`; command-line flags win", value: (*stringValue)(&o.ConfigFile)},
+		{name: "max-allowed-packet", usage: "largest client packet accepted, e.g. 64MiB; a bigger one gets error 1153 and its connection is closed", value: &o.MaxAllowedPacket},
+		{name: "pprof-addr", usage: "serve net/http/pprof on this loopback host:port (off when empty)", value: (*stringValue)(&o.PprofAddr)},
+		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
+	}
+}
+
+// NewFlagSet returns a flag set bound to o. Its Usage prints every option
+// that is not hidden, with its default.
+func (o *Options) NewFlagSet(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	for _, opt := range o.table() {
+		fs.Var(opt.value, opt.name, opt.usage)
+	}
+	hidden := map[string]bool{}
+	for _, opt := range o.table() {
+		if opt.hidden {
+			hidden[opt.name] = true
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [options]\n\nOptions:\n", name)
+		fs.VisitAll(func(f *flag.Flag) {
+			if hidden[f.Name] {
+				return
+			}
+			arg, usage := flag.UnquoteUsage(f)
+			if arg == "" || arg == "value" {
+				arg = "VALUE"
+			}
+			fmt.Fprintf(out, "  --%s %s\n", f.Name, arg)
+			fmt.Fprintf(out, "\t%s", usage)
+			if f.DefValue != "" {
+				fmt.Fprintf(out, " (default %q)", f.DefValue)
+			}
+			fmt.Fprintln(out)
+		})
+		fmt.Fprintf(out, "\nIn a --config file, option names are the flag names without dashes in front;\n"+
+			"'-' and '_' are interchangeable, lines are 'name = value' or 'name', '#' and ';' start comments.\n")
+	}
+	return fs
+}
+
+// Load parses args (without the program and subcommand names), then the
+// environment, then the config file, and validates the result. getenv may be
+// nil. Errors from flag parsing include flag.ErrHelp when -h/--help is given.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (Options, error) {
+	opts := Defaults()
+	fs := opts.NewFlagSet(name, out)
+	if err := fs.Parse(args); err != nil {
+		return Options{}, err
+	}
+	if fs.NArg() > 0 {
+		return Options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	if getenv != nil && !given["root-password"] {
+		if pw := getenv(EnvRootPassword); pw != "" {
+			opts.RootPassword = pw
+			given["root-password"] = true
+		}
+	}
+
+	if opts.ConfigFile != "" {
+		entries, err := ReadFile(opts.ConfigFile)
+		if err != nil {
+			return Options{}, err
+		}
+		if err := opts.applyEntries(entries, given); err != nil {
+			return Options{}, err
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		return Options{}, err
+	}
+	return opts, nil
+}
+
+// Entry is one option line of a config file.
+type Entry struct {
+	File  string
+	Line  int
+	Name  string // normalised: lower case, '_' replaced by '-'
+	Value string
+	// HasValue is false for a bare `name` line.
+	HasValue bool
+}
+
+func (e Entry) where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
+
+// ReadFile reads the [relaydb] section of a my.cnf-style file. Other sections
+// are skipped (a my.cnf shared with mysqld or clients is fine), but an option
+// line before any section header or a directive such as !include is an error.
+func ReadFile(path string) ([]Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	return Parse(path, f)
+}
+
+// Parse is ReadFile on an open reader; file names the source in errors.
+func Parse(file string, r io.Reader) ([]Entry, error) {
+	var (
+		entries []Entry
+		section string
+		inGroup = false
+		lineNo  = 0
+	)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimSpace(sc.Text())
+		if lineNo == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '!' {
+			return nil, fmt.Errorf("%s:%d: directive %q is not supported", file, lineNo, firstWord(line))
+		}
+		if line[0] == '[' {
+			end := strings.IndexByte(line, ']')
+			if end < 0 || strings.TrimSpace(stripComment(line[end+1:])) != "" {
+				return nil, fmt.Errorf("%s:%d: malformed section header %q", file, lineNo, line)
+			}
+			section = strings.ToLower(strings.TrimSpace(line[1:end]))
+			inGroup = section == "relaydb"
+			continue
+		}
+		if section == "" {
+			return nil, fmt.Errorf("%s:%d: option %q appears before any [section] header", file, lineNo, firstWord(line))
+		}
+		if !inGroup {
+			continue
+		}
+		e := Entry{File: file, Line: lineNo}
+		name, value, hasValue := strings.Cut(line, "=")
+		e.Name = normalize(strings.TrimSpace(name))
+		if e.Name == "" {
+			return nil, fmt.Errorf("%s:%d: missing option name", file, lineNo)
+		}
+		if hasValue {
+			v, err := unquote(strings.TrimSpace(value))
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", file, lineNo, err)
+			}
+			e.Value, e.HasValue = v, true
+		} else {
+			e.Name = normalize(strings.TrimSpace(stripComment(name)))
+		}
+		if strings.ContainsAny(e.Name, " \t") {
+			return nil, fmt.Errorf("%s:%d: malformed option line %q", file, lineNo, line)
+		}
+		entries = append(entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read config %s: %w", file, err)
+	}
+	return entries, nil
+}
+
+// applyEntries sets every entry whose option was not given on the command
+// line. Unknown names are errors naming their line.
+func (o *Options) applyEntries(entries []Entry, given map[string]bool) error {
+	known := map[string]flag.Value{}
+	for _, opt := range o.table() {
+		known[opt.name] = opt.value
+	}
+	for _, e := range entries {
+		v, ok := known[e.Name]
+		if !ok || e.Name == "config" {
+			return fmt.Errorf("%s: unknown option %q", e.where(), e.Name)
+		}
+		if !e.HasValue {
+			return fmt.Errorf("%s: option %q needs a value (%s = ...)", e.where(), e.Name, e.Name)
+		}
+		if given[e.Name] {
+			continue
+		}
+		if err := v.Set(e.Value); err != nil {
+			return fmt.Errorf("%s: option %q: %v", e.where(), e.Name, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the options against each other.
+func (o *Options) Validate() error {
+	if strings.TrimSpace(o.DataDir) == "" {
+		return errors.New("--datadir must not be empty")
+	}
+	if o.Host == "" {
+		return errors.New("--host must not be empty")
+	}
+	if o.RootPassword == "" && !IsLoopbackHost(o.Host) {
+		return fmt.Errorf("refusing to listen on %q with an empty root password: set --root-password "+
+			"(or $%s), or bind to a loopback address such as 127.0.0.1", o.Host, EnvRootPassword)
+	}
+	if o.CacheSize < 1<<20 {
+		return fmt.Errorf("--cache-size %s is too small (minimum 1MiB)", o.CacheSize.Format())
+	}
+	if o.MaxAllowedPacket < 1024 || o.MaxAllowedPacket > 1<<30 {
+		return fmt.Errorf("--max-allowed-packet %s is out of range (1KiB to 1GiB, as in MySQL)", o.MaxAllowedPacket.Format())
+	}
+	if o.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(o.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr %q: %v", o.PprofAddr, err)
+		}
+		if !IsLoopbackHost(host) {
+			return fmt.Errorf("--pprof-addr %q: profiling is served on loopback addresses only", o.PprofAddr)
+		}
+	}
+	switch o.Storage {
+	case "", "memory":
+	default:
+		return fmt.Errorf("--storage %q: unknown backend", o.Storage)
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host names only loopback interfaces:
+// "localhost", 127.0.0.0/8 or ::1. An unspecified address (0.0.0.0, ::, "")
+// is not loopback.
+func IsLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Names returns the names of every option that may appear in a config file.
+func Names() []string {
+	var o Options
+	var names []string
+	for _, opt := range o.table() {
+		if opt.name != "config" {
+			names = append(names, opt.name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func normalize(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, " \t="); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// stripComment removes a trailing comment that starts with '#' or ';'.
+func stripComment(s string) string {
+	if i := strings.IndexAny(s, "#;"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// unquote handles a value that is either quoted ('...' or "...", with
+// backslash escapes in double quotes) or bare. A bare value ends at a '#'
+// or ';' that follows whitespace, so `port = 3307  # test port` works while a
+// password such as `a#b` is kept whole.
+func unquote(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	switch q := v[0]; q {
+	case '"', '\'':
+		end := -1
+		for i := 1; i < len(v); i++ {
+			if q == '"' && v[i] == '\\' {
+				i++
+				continue
+			}
+			if v[i] == q {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return "", fmt.Errorf("unterminated quoted value %s", v)
+		}
+		rest := strings.TrimSpace(v[end+1:])
+		if rest != "" && rest[0] != '#' && rest[0] != ';' {
+			return "", fmt.Errorf("unexpected text %q after quoted value", rest)
+		}
+		if q == '\'' {
+			return v[1:end], nil
+		}
+		s, err := strconv.Unquote(v[:end+1])
+		if err != nil {
+			return "", fmt.Errorf("bad quoted value %s: %v", v[:end+1], err)
+		}
+		return s, nil
+	}
+	for i := 1; i < len(v); i++ {
+		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i]), nil
+		}
+	}
+	return v, nil
+}
+
+type stringValue string
+
+func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
+func (s *stringValue) String() string {
+	if s == nil {
+		return ""
+	}
+	return string(*s)
+}
+
+type portValue int
+
+func (p *portValue) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("invalid port %q (0 to 65535)", v)
+	}
+	*p = portValue(n)
+	return nil
+}
+func (p *portValue) String() string {
+	if p == nil {
+		return "0"
+	}
+	return strconv.Itoa(int(*p))
+}
+
+type uint32Value uint32
+
+func (u *uint32Value) Set(v string) error {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		return fmt.Errorf("invalid unsigned 32-bit integer %q", v)
+	}
+	*u = uint32Value(n)
+	return nil
+}
+func (u *uint32Value) String() string {
+	if u == nil {
+		return "0"
+	}
+	return strconv.FormatUint(uint64(*u), 10)
+}
+
+type levelValue slog.Level
+
+func (l *levelValue) Set(v string) error {
+	lvl, err := ParseLevel(v)
+	if err != nil {
+		return err
+	}
+	*l = levelValue(lvl)
+	return nil
+}
+func (l *levelValue) String() string {
+	if l == nil {
+		return "info"
+	}
+	return strings.ToLower(slog.Level(*l).String())
+}
+
+// ParseLevel accepts debug, info, warn (or warning) and error, in any case.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("invalid log level %q (debug, info, warn or error)", s)
+}
