@@ -1,0 +1,438 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// Provider is the GMS database provider over an Engine.
+type Provider struct {
+	e *Engine
+}
+
+var (
+	_ sql.DatabaseProvider         = (*Provider)(nil)
+	_ sql.MutableDatabaseProvider  = (*Provider)(nil)
+	_ sql.CollatedDatabaseProvider = (*Provider)(nil)
+)
+
+// Provider returns the GMS database provider of e.
+func (e *Engine) Provider() *Provider { return &Provider{e: e} }
+
+func (p *Provider) Database(_ *sql.Context, name string) (sql.Database, error) {
+	d, ok := p.e.database(name)
+	if !ok {
+		return nil, sql.ErrDatabaseNotFound.New(name)
+	}
+	return &Database{e: p.e, name: d.meta.Name, collation: sql.CollationID(d.meta.Collation)}, nil
+}
+
+func (p *Provider) HasDatabase(_ *sql.Context, name string) bool {
+	_, ok := p.e.database(name)
+	return ok
+}
+
+func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
+	var out []sql.Database
+	for _, n := range p.e.databaseNames() {
+		if db, err := p.Database(ctx, n); err == nil {
+			out = append(out, db)
+		}
+	}
+	return out
+}
+
+func (p *Provider) CreateDatabase(ctx *sql.Context, name string) error {
+	return p.CreateCollatedDatabase(ctx, name, sql.Collation_Default)
+}
+
+func (p *Provider) CreateCollatedDatabase(ctx *sql.Context, name string, collation sql.CollationID) error {
+	if g := p.e.opts.WriteGuard; g != nil {
+		if err := g(ctx); err != nil {
+			return err
+		}
+	}
+	return p.e.createDatabase(name, collation)
+}
+
+func (p *Provider) DropDatabase(ctx *sql.Context, name string) error {
+	if g := p.e.opts.WriteGuard; g != nil {
+		if err := g(ctx); err != nil {
+			return err
+		}
+	}
+	return p.e.dropDatabase(name)
+}
+
+// Database is a GMS database backed by the engine's catalog.
+type Database struct {
+	e         *Engine
+	name      string
+	collation sql.CollationID
+}
+
+var (
+	_ sql.Database                = (*Database)(nil)
+	_ sql.TableCreator            = (*Database)(nil)
+	_ sql.IndexedTableCreator     = (*Database)(nil)
+	_ sql.TableDropper            = (*Database)(nil)
+	_ sql.TableRenamer            = (*Database)(nil)
+	_ sql.CollatedDatabase        = (*Database)(nil)
+	_ sql.ViewDatabase            = (*Database)(nil)
+	_ sql.TriggerDatabase         = (*Database)(nil)
+	_ sql.StoredProcedureDatabase = (*Database)(nil)
+	_ sql.EventDatabase           = (*Database)(nil)
+)
+
+func (d *Database) Name() string { return d.name }
+
+func (d *Database) guard(ctx *sql.Context) error {
+	if g := d.e.opts.WriteGuard; g != nil {
+		return g(ctx)
+	}
+	return nil
+}
+
+func (d *Database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, bool, error) {
+	def, ok := d.e.table(d.name, name)
+	if !ok {
+		return nil, false, nil
+	}
+	return &Table{e: d.e, db: d, def: def}, true, nil
+}
+
+func (d *Database) GetTableNames(*sql.Context) ([]string, error) {
+	d.e.catMu.RLock()
+	defer d.e.catMu.RUnlock()
+	dbe, ok := d.e.dbs[strings.ToLower(d.name)]
+	if !ok {
+		return nil, nil
+	}
+	names := make([]string, 0, len(dbe.tables))
+	for _, t := range dbe.tables {
+		names = append(names, t.meta.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// CreateTable implements sql.TableCreator.
+func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
+	return d.CreateIndexedTable(ctx, name, schema, sql.IndexDef{}, collation, comment)
+}
+
+// CreateIndexedTable implements sql.IndexedTableCreator (the index def is the primary key).
+func (d *Database) CreateIndexedTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, idxDef sql.IndexDef, collation sql.CollationID, comment string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	if _, ok := d.e.table(d.name, name); ok {
+		return sql.ErrTableAlreadyExists.New(name)
+	}
+	m := tableMeta{ID: d.e.newTableID(), DB: d.name, Name: name, Collation: uint16(collation), Comment: comment, NextIndexID: 1}
+	m.Columns, m.PK = metaFromSchema(ctx, schema)
+	def, err := buildDef(ctx, m, nil)
+	if err != nil {
+		return err
+	}
+	if err := d.e.putTable(def, "", 0); err != nil {
+		return err
+	}
+	d.e.afterDDL(ctx)
+	return nil
+}
+
+// DropTable implements sql.TableDropper.
+func (d *Database) DropTable(ctx *sql.Context, name string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	return d.e.dropTable(d.name, name)
+}
+
+// RenameTable implements sql.TableRenamer.
+func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	def, ok := d.e.table(d.name, oldName)
+	if !ok {
+		return sql.ErrTableNotFound.New(oldName)
+	}
+	if _, exists := d.e.table(d.name, newName); exists {
+		return sql.ErrTableAlreadyExists.New(newName)
+	}
+	m := def.meta
+	m.Name = newName
+	for i := range m.FKs {
+		m.FKs[i].Table = newName
+	}
+	nd, err := withMeta(def, m)
+	if err != nil {
+		return err
+	}
+	if err := d.e.putTable(nd, oldName, 0); err != nil {
+		return err
+	}
+	d.e.afterDDL(ctx)
+	return nil
+}
+
+// GetCollation implements sql.CollatedDatabase.
+func (d *Database) GetCollation(*sql.Context) sql.CollationID { return d.collation }
+
+// SetCollation implements sql.CollatedDatabase.
+func (d *Database) SetCollation(ctx *sql.Context, c sql.CollationID) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	d.e.catMu.Lock()
+	defer d.e.catMu.Unlock()
+	dbe, ok := d.e.dbs[strings.ToLower(d.name)]
+	if !ok {
+		return sql.ErrDatabaseNotFound.New(d.name)
+	}
+	m := dbe.meta
+	m.Collation = uint16(c)
+	if err := d.e.putObjectRaw(dbMetaKey(strings.ToLower(d.name)), encodeJSON(m)); err != nil {
+		return err
+	}
+	dbe.meta = m
+	d.collation = c
+	return nil
+}
+
+const (
+	kindView      = "view"
+	kindTrigger   = "trigger"
+	kindProcedure = "procedure"
+	kindEvent     = "event"
+)
+
+// CreateView implements sql.ViewDatabase.
+func (d *Database) CreateView(ctx *sql.Context, name, selectStatement, createViewStmt string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.ViewDefinition
+	if ok, err := d.e.getObject(d.name, kindView, name, &existing); err != nil {
+		return err
+	} else if ok {
+		return sql.ErrExistingView.New(d.name, name)
+	}
+	v := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt,
+		SqlMode: sql.LoadSqlMode(ctx).String()}
+	return d.e.putObject(d.name, kindView, name, v)
+}
+
+// DropView implements sql.ViewDatabase.
+func (d *Database) DropView(ctx *sql.Context, name string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.ViewDefinition
+	if ok, err := d.e.getObject(d.name, kindView, name, &existing); err != nil {
+		return err
+	} else if !ok {
+		return sql.ErrViewDoesNotExist.New(d.name, name)
+	}
+	return d.e.deleteObject(d.name, kindView, name)
+}
+
+// GetViewDefinition implements sql.ViewDatabase.
+func (d *Database) GetViewDefinition(_ *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	var v sql.ViewDefinition
+	ok, err := d.e.getObject(d.name, kindView, name, &v)
+	return v, ok, err
+}
+
+// AllViews implements sql.ViewDatabase.
+func (d *Database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
+	var out []sql.ViewDefinition
+	err := d.e.objects(d.name, kindView, func(b []byte) error {
+		var v sql.ViewDefinition
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// GetTriggers implements sql.TriggerDatabase.
+func (d *Database) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) {
+	var out []sql.TriggerDefinition
+	err := d.e.objects(d.name, kindTrigger, func(b []byte) error {
+		var v sql.TriggerDefinition
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, err
+}
+
+// CreateTrigger implements sql.TriggerDatabase.
+func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.TriggerDefinition
+	if ok, err := d.e.getObject(d.name, kindTrigger, def.Name, &existing); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("trigger %q already exists", def.Name)
+	}
+	return d.e.putObject(d.name, kindTrigger, def.Name, def)
+}
+
+// DropTrigger implements sql.TriggerDatabase.
+func (d *Database) DropTrigger(ctx *sql.Context, name string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.TriggerDefinition
+	if ok, err := d.e.getObject(d.name, kindTrigger, name, &existing); err != nil {
+		return err
+	} else if !ok {
+		return sql.ErrTriggerDoesNotExist.New(name)
+	}
+	return d.e.deleteObject(d.name, kindTrigger, name)
+}
+
+// GetStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) GetStoredProcedure(_ *sql.Context, name string) (sql.StoredProcedureDetails, bool, error) {
+	var v sql.StoredProcedureDetails
+	ok, err := d.e.getObject(d.name, kindProcedure, name, &v)
+	return v, ok, err
+}
+
+// GetStoredProcedures implements sql.StoredProcedureDatabase.
+func (d *Database) GetStoredProcedures(*sql.Context) ([]sql.StoredProcedureDetails, error) {
+	var out []sql.StoredProcedureDetails
+	err := d.e.objects(d.name, kindProcedure, func(b []byte) error {
+		var v sql.StoredProcedureDetails
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// SaveStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedureDetails) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.StoredProcedureDetails
+	if ok, err := d.e.getObject(d.name, kindProcedure, spd.Name, &existing); err != nil {
+		return err
+	} else if ok {
+		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
+	}
+	return d.e.putObject(d.name, kindProcedure, spd.Name, spd)
+}
+
+// DropStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.StoredProcedureDetails
+	if ok, err := d.e.getObject(d.name, kindProcedure, name, &existing); err != nil {
+		return err
+	} else if !ok {
+		return sql.ErrStoredProcedureDoesNotExist.New(name)
+	}
+	return d.e.deleteObject(d.name, kindProcedure, name)
+}
+
+// GetEvent implements sql.EventDatabase.
+func (d *Database) GetEvent(_ *sql.Context, name string) (sql.EventDefinition, bool, error) {
+	var v sql.EventDefinition
+	ok, err := d.e.getObject(d.name, kindEvent, name, &v)
+	return v, ok, err
+}
+
+// GetEvents implements sql.EventDatabase.
+func (d *Database) GetEvents(*sql.Context) ([]sql.EventDefinition, interface{}, error) {
+	var out []sql.EventDefinition
+	err := d.e.objects(d.name, kindEvent, func(b []byte) error {
+		var v sql.EventDefinition
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, d.e.eventsVersion.Load(), err
+}
+
+// NeedsToReloadEvents implements sql.EventDatabase: events changed since token was handed out.
+func (d *Database) NeedsToReloadEvents(_ *sql.Context, token interface{}) (bool, error) {
+	v, ok := token.(uint64)
+	return !ok || v != d.e.eventsVersion.Load(), nil
+}
+
+// SaveEvent implements sql.EventDatabase.
+func (d *Database) SaveEvent(ctx *sql.Context, ed sql.EventDefinition) (bool, error) {
+	if err := d.guard(ctx); err != nil {
+		return false, err
+	}
+	var existing sql.EventDefinition
+	if ok, err := d.e.getObject(d.name, kindEvent, ed.Name, &existing); err != nil {
+		return false, err
+	} else if ok {
+		return false, sql.ErrEventAlreadyExists.New(ed.Name)
+	}
+	d.e.eventsVersion.Add(1)
+	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(d.name, kindEvent, ed.Name, ed)
+}
+
+// DropEvent implements sql.EventDatabase.
+func (d *Database) DropEvent(ctx *sql.Context, name string) error {
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	var existing sql.EventDefinition
+	if ok, err := d.e.getObject(d.name, kindEvent, name, &existing); err != nil {
+		return err
+	} else if !ok {
+		return sql.ErrEventDoesNotExist.New(name)
+	}
+	d.e.eventsVersion.Add(1)
+	return d.e.deleteObject(d.name, kindEvent, name)
+}
+
+// UpdateEvent implements sql.EventDatabase.
+func (d *Database) UpdateEvent(ctx *sql.Context, originalName string, ed sql.EventDefinition) (bool, error) {
+	if err := d.guard(ctx); err != nil {
+		return false, err
+	}
+	if err := d.e.deleteObject(d.name, kindEvent, originalName); err != nil {
+		return false, err
+	}
+	d.e.eventsVersion.Add(1)
+	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(d.name, kindEvent, ed.Name, ed)
+}
+
+// UpdateLastExecuted implements sql.EventDatabase.
+func (d *Database) UpdateLastExecuted(ctx *sql.Context, name string, lastExecuted time.Time) error {
+	var ed sql.EventDefinition
+	ok, err := d.e.getObject(d.name, kindEvent, name, &ed)
+	if err != nil || !ok {
+		return err
+	}
+	ed.LastExecuted = lastExecuted
+	return d.e.putObject(d.name, kindEvent, name, ed)
+}

@@ -1,0 +1,370 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/storage/codec"
+)
+
+// WriteGuard decides whether a session may write (read_only enforcement); the server supplies it.
+type WriteGuard func(ctx *sql.Context) error
+
+// editor applies INSERT, UPDATE, DELETE and REPLACE rows to the session's transaction. Every
+// row key it writes is locked first; unique indexes are checked against the transaction's view
+// and locked by value, so two transactions cannot both insert the same unique value.
+type editor struct {
+	t *Table
+}
+
+var (
+	_ sql.TableEditor      = (*editor)(nil)
+	_ sql.ForeignKeyEditor = (*editor)(nil)
+)
+
+func (t *Table) Inserter(*sql.Context) sql.RowInserter { return &editor{t: t} }
+func (t *Table) Updater(*sql.Context) sql.RowUpdater   { return &editor{t: t} }
+func (t *Table) Deleter(*sql.Context) sql.RowDeleter   { return &editor{t: t} }
+func (t *Table) Replacer(*sql.Context) sql.RowReplacer { return &editor{t: t} }
+
+// GetForeignKeyEditor implements sql.ForeignKeyTable.
+func (t *Table) GetForeignKeyEditor(*sql.Context) sql.ForeignKeyEditor { return &editor{t: t} }
+
+func (ed *editor) IndexedAccess(ctx *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
+	return ed.t.IndexedAccess(ctx, lookup)
+}
+func (ed *editor) GetIndexes(ctx *sql.Context) ([]sql.Index, error) { return ed.t.GetIndexes(ctx) }
+func (ed *editor) PreciseMatch() bool                               { return true }
+
+func (ed *editor) txn(ctx *sql.Context) (*txn, error) {
+	tx, ok := ctx.GetTransaction().(*txn)
+	if !ok || tx == nil || tx.e != ed.t.e {
+		return nil, fmt.Errorf("write to %s outside a transaction", ed.t.Name())
+	}
+	if tx.done.Load() {
+		return nil, errTxnExpired
+	}
+	if err := ed.t.checkVisible(tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (ed *editor) StatementBegin(ctx *sql.Context) {
+	if tx, ok := ctx.GetTransaction().(*txn); ok && tx != nil {
+		tx.beginStatement()
+	}
+}
+
+func (ed *editor) DiscardChanges(ctx *sql.Context, _ error) error {
+	if tx, ok := ctx.GetTransaction().(*txn); ok && tx != nil {
+		tx.discardStatement()
+	}
+	return nil
+}
+
+func (ed *editor) StatementComplete(ctx *sql.Context) error {
+	if tx, ok := ctx.GetTransaction().(*txn); ok && tx != nil {
+		tx.completeStatement()
+	}
+	return nil
+}
+
+func (ed *editor) Close(*sql.Context) error { return nil }
+
+func (ed *editor) guard(ctx *sql.Context) error {
+	if g := ed.t.e.opts.WriteGuard; g != nil {
+		return g(ctx)
+	}
+	return nil
+}
+
+func (ed *editor) lock(ctx *sql.Context, tx *txn, key []byte) error {
+	return ed.t.e.locks.acquire(tx, string(key), lockWaitTimeout(ctx, ed.t.e.opts.LockWaitTimeout))
+}
+
+// Insert implements sql.RowInserter.
+func (ed *editor) Insert(ctx *sql.Context, row sql.Row) error {
+	if err := ed.guard(ctx); err != nil {
+		return err
+	}
+	tx, err := ed.txn(ctx)
+	if err != nil {
+		return err
+	}
+	return ed.insert(ctx, tx, row)
+}
+
+func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
+	d := ed.t.def
+	var pk []byte
+	var err error
+	if d.hasHiddenPK() {
+		id, err := ed.t.nextRowID(ctx)
+		if err != nil {
+			return err
+		}
+		if pk, err = d.hiddenRowPrefix(nil, row); err != nil {
+			return err
+		}
+		pk = binary.BigEndian.AppendUint64(pk, id)
+	} else {
+		if pk, err = d.pkKey(nil, row); err != nil {
+			return err
+		}
+		if err := ed.lock(ctx, tx, pk); err != nil {
+			return err
+		}
+		v, exists, err := tx.get(pk)
+		if err != nil {
+			return err
+		}
+		if exists {
+			existing, err := codec.DecodeRow(d.schema.Schema, v, nil)
+			if err != nil {
+				return err
+			}
+			return sql.NewUniqueKeyErr(formatKey(row, d.pkOrds), true, existing)
+		}
+	}
+	for _, idx := range d.indexes {
+		if err := ed.checkUnique(ctx, tx, idx, row, nil); err != nil {
+			return err
+		}
+	}
+	val, err := codec.AppendRow(nil, d.schema.Schema, row)
+	if err != nil {
+		return err
+	}
+	tx.put(pk, val)
+	for _, idx := range d.indexes {
+		k, _, err := d.indexEntryPrefix(nil, idx, row)
+		if err != nil {
+			return err
+		}
+		tx.put(append(k, pkSuffix(pk)...), nil)
+	}
+	return nil
+}
+
+// checkUnique locks row's value in a unique index and fails with GMS's unique-key error (carrying
+// the existing row) if another row holds it. self is the row's own primary key when updating.
+func (ed *editor) checkUnique(ctx *sql.Context, tx *txn, idx *indexDef, row sql.Row, self []byte) error {
+	if !idx.unique {
+		return nil
+	}
+	d := ed.t.def
+	p, hasNull, err := d.indexEntryPrefix(nil, idx, row)
+	if err != nil {
+		return err
+	}
+	if hasNull {
+		return nil // NULLs never collide in a unique index
+	}
+	if err := ed.lock(ctx, tx, p); err != nil {
+		return err
+	}
+	it, err := tx.iter(p, prefixEnd(p))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		suffix, err := d.indexSuffix(idx, it.Key())
+		if err != nil {
+			return err
+		}
+		if self != nil && bytes.Equal(suffix, pkSuffix(self)) {
+			continue
+		}
+		pk := append(indexPrefix(nil, d.id(), primaryIndexID), suffix...)
+		v, ok, err := tx.get(pk)
+		if err != nil {
+			return err
+		}
+		var existing sql.Row
+		if ok {
+			if existing, err = codec.DecodeRow(d.schema.Schema, v, nil); err != nil {
+				return err
+			}
+		}
+		return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, existing)
+	}
+	return it.Close()
+}
+
+// rowKey finds the stored key of row: its primary key, or for a keyless table the key of one
+// stored copy of it.
+func (ed *editor) rowKey(tx *txn, row sql.Row) ([]byte, bool, error) {
+	d := ed.t.def
+	if !d.hasHiddenPK() {
+		pk, err := d.pkKey(nil, row)
+		return pk, true, err
+	}
+	p, err := d.hiddenRowPrefix(nil, row)
+	if err != nil {
+		return nil, false, err
+	}
+	it, err := tx.iter(p, prefixEnd(p))
+	if err != nil {
+		return nil, false, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(it.Key()) == len(p)+8 {
+			return bytes.Clone(it.Key()), true, nil
+		}
+	}
+	return nil, false, it.Close()
+}
+
+// Delete implements sql.RowDeleter.
+func (ed *editor) Delete(ctx *sql.Context, row sql.Row) error {
+	if err := ed.guard(ctx); err != nil {
+		return err
+	}
+	tx, err := ed.txn(ctx)
+	if err != nil {
+		return err
+	}
+	return ed.delete(ctx, tx, row)
+}
+
+func (ed *editor) delete(ctx *sql.Context, tx *txn, row sql.Row) error {
+	d := ed.t.def
+	pk, found, err := ed.rowKey(tx, row)
+	if err != nil || !found {
+		return err
+	}
+	if err := ed.lock(ctx, tx, pk); err != nil {
+		return err
+	}
+	// Delete what is stored (the row given may differ in ways the key does not capture).
+	v, exists, err := tx.get(pk)
+	if err != nil || !exists {
+		return err
+	}
+	stored, err := codec.DecodeRow(d.schema.Schema, v, nil)
+	if err != nil {
+		return err
+	}
+	tx.del(pk)
+	for _, idx := range d.indexes {
+		k, _, err := d.indexEntryPrefix(nil, idx, stored)
+		if err != nil {
+			return err
+		}
+		tx.del(append(k, pkSuffix(pk)...))
+	}
+	return nil
+}
+
+// Update implements sql.RowUpdater.
+func (ed *editor) Update(ctx *sql.Context, old, new sql.Row) error {
+	if err := ed.guard(ctx); err != nil {
+		return err
+	}
+	tx, err := ed.txn(ctx)
+	if err != nil {
+		return err
+	}
+	d := ed.t.def
+	if d.hasHiddenPK() {
+		if err := ed.delete(ctx, tx, old); err != nil {
+			return err
+		}
+		return ed.insert(ctx, tx, new)
+	}
+	oldPK, err := d.pkKey(nil, old)
+	if err != nil {
+		return err
+	}
+	newPK, err := d.pkKey(nil, new)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(oldPK, newPK) {
+		if err := ed.delete(ctx, tx, old); err != nil {
+			return err
+		}
+		return ed.insert(ctx, tx, new)
+	}
+	if err := ed.lock(ctx, tx, oldPK); err != nil {
+		return err
+	}
+	v, exists, err := tx.get(oldPK)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return nil // deleted earlier in this statement
+	}
+	stored, err := codec.DecodeRow(d.schema.Schema, v, nil)
+	if err != nil {
+		return err
+	}
+	for _, idx := range d.indexes {
+		oldK, _, err := d.indexEntryPrefix(nil, idx, stored)
+		if err != nil {
+			return err
+		}
+		nk, _, err := d.indexEntryPrefix(nil, idx, new)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(oldK, nk) {
+			continue
+		}
+		if err := ed.checkUnique(ctx, tx, idx, new, oldPK); err != nil {
+			return err
+		}
+		tx.del(append(oldK, pkSuffix(oldPK)...))
+		tx.put(append(nk, pkSuffix(oldPK)...), nil)
+	}
+	val, err := codec.AppendRow(nil, d.schema.Schema, new)
+	if err != nil {
+		return err
+	}
+	tx.put(oldPK, val)
+	return nil
+}
+
+// Truncate implements sql.TruncateableTable: the table gets a new, empty id (not transactional,
+// as in MySQL where TRUNCATE is DDL).
+func (t *Table) Truncate(ctx *sql.Context) (int, error) {
+	if g := t.e.opts.WriteGuard; g != nil {
+		if err := g(ctx); err != nil {
+			return 0, err
+		}
+	}
+	n, _, err := t.RowCount(ctx)
+	if err != nil {
+		return 0, err
+	}
+	def, err := t.current()
+	if err != nil {
+		return 0, err
+	}
+	nd, err := t.e.cloneDef(def, t.e.newTableID())
+	if err != nil {
+		return 0, err
+	}
+	nd.meta.AutoIncFloor = 0
+	if err := t.e.putTable(nd, "", def.id()); err != nil {
+		return 0, err
+	}
+	t.e.afterDDL(ctx)
+	return int(n), nil
+}
+
+func formatKey(row sql.Row, ords []int) string {
+	parts := make([]string, len(ords))
+	for i, o := range ords {
+		parts[i] = fmt.Sprint(row[o])
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}

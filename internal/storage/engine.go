@@ -1,0 +1,590 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/commit"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Dir is the directory holding the store (created if missing).
+	Dir string
+	// CacheSize is the block cache size in bytes (0 = 256 MiB).
+	CacheSize int64
+	// NoSync acknowledges commits before they reach stable storage. For tests and benchmarks only.
+	NoSync bool
+	// LockWaitTimeout bounds how long a writer waits for a row lock (0 = 50 s, MySQL's
+	// innodb_lock_wait_timeout default); a session's innodb_lock_wait_timeout overrides it.
+	LockWaitTimeout time.Duration
+	// TxnIdleTimeout rolls back a transaction that has been idle (no statement running) for this
+	// long, releasing its snapshot and locks so that it cannot pin old versions forever
+	// (0 = 10 minutes; negative disables).
+	TxnIdleTimeout time.Duration
+	// Logger receives recovery and maintenance messages (nil = slog.Default()).
+	Logger *slog.Logger
+	// WriteGuard, if set, is asked before every write and DDL (read_only enforcement).
+	WriteGuard WriteGuard
+}
+
+// Engine is the Pebble-backed storage engine: the catalog, the MVCC transaction layer and the
+// commit pipeline. One Engine owns one directory for the life of the process.
+type Engine struct {
+	opts  Options
+	db    *pebble.DB
+	cache interface{ Unref() }
+	log   *slog.Logger
+
+	pipeline *commit.Pipeline
+	locks    *lockTable
+
+	catMu  sync.RWMutex
+	dbs    map[string]*dbEntry // by lower-case name
+	nextID uint64
+
+	snapMu   sync.Mutex
+	active   map[*txn]uint64 // open snapshots and their sequence
+	nextTxn  atomic.Uint64
+	sessions sync.Map // *Session → struct{}
+
+	eventsVersion atomic.Uint64
+
+	closed   atomic.Bool
+	stopReap chan struct{}
+	reapDone chan struct{}
+}
+
+type dbEntry struct {
+	meta   dbMeta
+	tables map[string]*tableDef // by lower-case name
+}
+
+// Open opens (or creates) the store in opts.Dir and recovers it.
+func Open(opts Options) (*Engine, error) {
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 256 << 20
+	}
+	if opts.LockWaitTimeout <= 0 {
+		opts.LockWaitTimeout = 50 * time.Second
+	}
+	if opts.TxnIdleTimeout == 0 {
+		opts.TxnIdleTimeout = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cache := pebble.NewCache(opts.CacheSize)
+	po := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		LBaseMaxBytes:               256 << 20,
+		MaxOpenFiles:                4096,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{opts.Logger},
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		po.Levels[i].BlockSize = 16 << 10
+	}
+	start := time.Now()
+	db, err := pebble.Open(opts.Dir, po)
+	cache.Unref()
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
+	}
+	e := &Engine{
+		opts:     opts,
+		db:       db,
+		log:      opts.Logger,
+		locks:    newLockTable(),
+		dbs:      make(map[string]*dbEntry),
+		active:   make(map[*txn]uint64),
+		stopReap: make(chan struct{}),
+		reapDone: make(chan struct{}),
+	}
+	if err := e.loadCatalog(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	e.pipeline = commit.New(db, 0, commit.Options{NoSync: opts.NoSync})
+	m := db.Metrics()
+	e.log.Info("storage recovered", "dir", opts.Dir, "databases", len(e.dbs),
+		"wal_bytes_replayed", m.WAL.Size, "duration", time.Since(start).Round(time.Millisecond))
+	go e.reaper()
+	return e, nil
+}
+
+// Close stops the engine: open transactions are rolled back, pending commits finish, and the
+// store is flushed and closed.
+func (e *Engine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(e.stopReap)
+	<-e.reapDone
+	e.pipeline.Close()
+	e.snapMu.Lock()
+	for t := range e.active {
+		if t.snap != nil {
+			t.snap.Close()
+			t.snap = nil
+		}
+		delete(e.active, t)
+	}
+	e.snapMu.Unlock()
+	if err := e.db.Flush(); err != nil {
+		e.log.Warn("flush on close", "err", err)
+	}
+	return e.db.Close()
+}
+
+// Metrics returns Pebble's metrics (for status output and tests).
+func (e *Engine) Metrics() *pebble.Metrics { return e.db.Metrics() }
+
+// CommitStats reports how many transactions committed and in how many durable writes.
+func (e *Engine) CommitStats() (commits, groups uint64) { return e.pipeline.Stats() }
+
+func (e *Engine) loadCatalog() error {
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixMeta}, UpperBound: []byte{prefixMeta + 1}})
+	if err != nil {
+		return fmt.Errorf("read catalog: %w", err)
+	}
+	defer it.Close()
+	var tables []tableMeta
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("read catalog entry %q: %w", k, err)
+		}
+		switch k[1] {
+		case metaDB:
+			var m dbMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("corrupt catalog entry for database %q: %w", k[2:], err)
+			}
+			e.dbs[strings.ToLower(m.Name)] = &dbEntry{meta: m, tables: make(map[string]*tableDef)}
+		case metaTable:
+			var m tableMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("corrupt catalog entry for table id %x: %w", k[2:], err)
+			}
+			tables = append(tables, m)
+		case metaNextTID:
+			if len(v) != 8 {
+				return fmt.Errorf("corrupt catalog entry: next table id has %d bytes", len(v))
+			}
+			e.nextID = binary.BigEndian.Uint64(v)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("read catalog: %w", err)
+	}
+	ctx := context.Background()
+	for _, m := range tables {
+		dbe := e.dbs[strings.ToLower(m.DB)]
+		if dbe == nil {
+			return fmt.Errorf("corrupt catalog: table %s.%s (id %d) belongs to no database", m.DB, m.Name, m.ID)
+		}
+		def, err := buildDef(ctx, m, nil)
+		if err != nil {
+			return fmt.Errorf("corrupt catalog: %w", err)
+		}
+		dbe.tables[strings.ToLower(m.Name)] = def
+		if m.ID >= e.nextID {
+			e.nextID = m.ID + 1
+		}
+	}
+	if e.nextID == 0 {
+		e.nextID = 1
+	}
+	return nil
+}
+
+// takeSnapshot opens a snapshot for t and registers it, so that version pruning keeps what it needs.
+func (e *Engine) takeSnapshot(t *txn) (uint64, *pebble.Snapshot) {
+	e.snapMu.Lock()
+	seq := e.pipeline.VisibleSeq()
+	snap := e.db.NewSnapshot()
+	e.active[t] = seq
+	e.snapMu.Unlock()
+	return seq, snap
+}
+
+func (e *Engine) releaseSnapshot(t *txn) {
+	e.snapMu.Lock()
+	if t.snap != nil {
+		t.snap.Close()
+		t.snap = nil
+	}
+	delete(e.active, t)
+	e.snapMu.Unlock()
+}
+
+// oldestSnapshot returns the sequence of the oldest open snapshot, or the visible sequence if none.
+func (e *Engine) oldestSnapshot() uint64 {
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
+	oldest := e.pipeline.VisibleSeq()
+	for _, s := range e.active {
+		if s < oldest {
+			oldest = s
+		}
+	}
+	return oldest
+}
+
+func (e *Engine) newTxn(readOnly, readCommitted bool) *txn {
+	return &txn{e: e, id: e.nextTxn.Add(1), readOnly: readOnly, readCommitted: readCommitted, stmtMark: -1}
+}
+
+// commitTxn makes t's writes durable and visible, then releases its locks and snapshot.
+func (e *Engine) commitTxn(t *txn) error {
+	if !t.done.CompareAndSwap(false, true) {
+		return errTxnExpired
+	}
+	defer e.releaseSnapshot(t)
+	if !t.hasWrites() {
+		e.locks.release(t, 0)
+		return nil
+	}
+	if e.closed.Load() {
+		e.locks.release(t, 0)
+		return errClosed
+	}
+	b := e.db.NewBatch()
+	defer b.Close()
+	var err error
+	t.writes.Scan(func(en bufEntry) bool {
+		if en.del {
+			err = b.Delete(en.key, nil)
+		} else {
+			err = b.Set(en.key, en.val, nil)
+		}
+		return err == nil
+	})
+	if err != nil {
+		e.locks.release(t, 0)
+		return fmt.Errorf("build commit batch: %w", err)
+	}
+	_, err = e.pipeline.Commit(&commit.Request{
+		Batch:        b,
+		AfterVisible: func(seq uint64) { e.locks.release(t, seq) },
+	})
+	if err != nil {
+		e.locks.release(t, 0)
+		return storageWriteError(err)
+	}
+	e.locks.prune(e.oldestSnapshot(), false)
+	return nil
+}
+
+// rollbackTxn discards t's writes and releases its locks and snapshot.
+func (e *Engine) rollbackTxn(t *txn) {
+	if !t.done.CompareAndSwap(false, true) {
+		return
+	}
+	e.locks.release(t, 0)
+	e.releaseSnapshot(t)
+}
+
+// reaper rolls back transactions idle longer than TxnIdleTimeout.
+func (e *Engine) reaper() {
+	defer close(e.reapDone)
+	if e.opts.TxnIdleTimeout < 0 {
+		<-e.stopReap
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stopReap:
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		e.sessions.Range(func(k, _ any) bool {
+			k.(*Session).expireIfIdle(now, e.opts.TxnIdleTimeout)
+			return true
+		})
+		e.locks.prune(e.oldestSnapshot(), true)
+	}
+}
+
+// writeMeta persists catalog changes durably, outside any transaction (DDL is not transactional,
+// as in MySQL, where it commits implicitly). It goes through the commit pipeline so that a DDL
+// change has a commit sequence like any transaction: snapshots older than it can tell.
+func (e *Engine) writeMeta(fn func(b *pebble.Batch) error) (uint64, error) {
+	b := e.db.NewBatch()
+	defer b.Close()
+	if err := fn(b); err != nil {
+		return 0, err
+	}
+	seq, err := e.pipeline.Commit(&commit.Request{Batch: b})
+	if err != nil {
+		return 0, storageWriteError(err)
+	}
+	return seq, nil
+}
+
+func (e *Engine) database(name string) (*dbEntry, bool) {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d, ok := e.dbs[strings.ToLower(name)]
+	return d, ok
+}
+
+func (e *Engine) databaseNames() []string {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	names := make([]string, 0, len(e.dbs))
+	for _, d := range e.dbs {
+		names = append(names, d.meta.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (e *Engine) createDatabase(name string, collation sql.CollationID) error {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	lower := strings.ToLower(name)
+	if _, ok := e.dbs[lower]; ok {
+		return sql.ErrDatabaseExists.New(name)
+	}
+	m := dbMeta{Name: name, Collation: uint16(collation)}
+	if _, err := e.writeMeta(func(b *pebble.Batch) error { return b.Set(dbMetaKey(lower), encodeJSON(m), nil) }); err != nil {
+		return err
+	}
+	e.dbs[lower] = &dbEntry{meta: m, tables: make(map[string]*tableDef)}
+	return nil
+}
+
+func (e *Engine) dropDatabase(name string) error {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	lower := strings.ToLower(name)
+	d, ok := e.dbs[lower]
+	if !ok {
+		return sql.ErrDatabaseNotFound.New(name)
+	}
+	_, err := e.writeMeta(func(b *pebble.Batch) error {
+		for _, t := range d.tables {
+			if err := deleteTableData(b, t.id()); err != nil {
+				return err
+			}
+		}
+		p := objectKeyPrefix(lower)
+		if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+			return err
+		}
+		return b.Delete(dbMetaKey(lower), nil)
+	})
+	if err != nil {
+		return err
+	}
+	delete(e.dbs, lower)
+	return nil
+}
+
+func deleteTableData(b *pebble.Batch, id uint64) error {
+	lo, hi := tableSpan(id)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	return b.Delete(tableMetaKey(id), nil)
+}
+
+// table returns the current definition of a table.
+func (e *Engine) table(db, name string) (*tableDef, bool) {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d, ok := e.dbs[strings.ToLower(db)]
+	if !ok {
+		return nil, false
+	}
+	t, ok := d.tables[strings.ToLower(name)]
+	return t, ok
+}
+
+// putTable persists def (a new or changed table) and installs it in the catalog. When replacing
+// a table whose id changed (rewrite, truncate), dropID names the old id whose data is deleted.
+func (e *Engine) putTable(def *tableDef, oldName string, dropID uint64) error {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	return e.putTableLocked(def, oldName, dropID)
+}
+
+func (e *Engine) putTableLocked(def *tableDef, oldName string, dropID uint64) error {
+	dbe, ok := e.dbs[strings.ToLower(def.meta.DB)]
+	if !ok {
+		return sql.ErrDatabaseNotFound.New(def.meta.DB)
+	}
+	seq, err := e.writeMeta(func(b *pebble.Batch) error {
+		if dropID != 0 && dropID != def.id() {
+			if err := deleteTableData(b, dropID); err != nil {
+				return err
+			}
+		}
+		if def.id() >= e.nextID {
+			e.nextID = def.id() + 1
+			if err := b.Set(nextTableIDKey(), binary.BigEndian.AppendUint64(nil, e.nextID), nil); err != nil {
+				return err
+			}
+		}
+		return b.Set(tableMetaKey(def.id()), encodeJSON(def.meta), nil)
+	})
+	if err != nil {
+		return err
+	}
+	// Snapshots older than this change would read the table (or a new index) inconsistently.
+	def.createdSeq = seq
+	if oldName != "" {
+		delete(dbe.tables, strings.ToLower(oldName))
+	}
+	dbe.tables[strings.ToLower(def.meta.Name)] = def
+	return nil
+}
+
+func (e *Engine) dropTable(db, name string) error {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	dbe, ok := e.dbs[strings.ToLower(db)]
+	if !ok {
+		return sql.ErrDatabaseNotFound.New(db)
+	}
+	def, ok := dbe.tables[strings.ToLower(name)]
+	if !ok {
+		return sql.ErrTableNotFound.New(name)
+	}
+	if _, err := e.writeMeta(func(b *pebble.Batch) error { return deleteTableData(b, def.id()) }); err != nil {
+		return err
+	}
+	delete(dbe.tables, strings.ToLower(name))
+	return nil
+}
+
+// newTableID reserves an id for a table about to be created or rewritten.
+func (e *Engine) newTableID() uint64 {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	id := e.nextID
+	e.nextID++
+	return id
+}
+
+// objects of a database: views, triggers, procedures, events, stored as JSON.
+func (e *Engine) putObject(db, kind, name string, v any) error {
+	_, err := e.writeMeta(func(b *pebble.Batch) error {
+		return b.Set(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), encodeJSON(v), nil)
+	})
+	return err
+}
+
+func (e *Engine) deleteObject(db, kind, name string) error {
+	_, err := e.writeMeta(func(b *pebble.Batch) error {
+		return b.Delete(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), nil)
+	})
+	return err
+}
+
+// objects calls fn with each stored object of kind in db.
+func (e *Engine) objects(db, kind string, fn func(v []byte) error) error {
+	p := objectKey(strings.ToLower(db), kind, "")
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+func (e *Engine) getObject(db, kind, name string, out any) (bool, error) {
+	v, closer, err := e.db.Get(objectKey(strings.ToLower(db), kind, strings.ToLower(name)))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer closer.Close()
+	return true, json.Unmarshal(v, out)
+}
+
+// pebbleLogger routes Pebble's messages to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	panic(fmt.Sprintf(format, args...))
+}
+
+// tableByID finds a table of db by id (its name may have changed).
+func (e *Engine) tableByID(db string, id uint64) *tableDef {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d, ok := e.dbs[strings.ToLower(db)]
+	if !ok {
+		return nil
+	}
+	for _, t := range d.tables {
+		if t.id() == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// putObjectRaw writes one catalog key durably.
+func (e *Engine) putObjectRaw(key, val []byte) error {
+	_, err := e.writeMeta(func(b *pebble.Batch) error { return b.Set(key, val, nil) })
+	return err
+}
+
+// lockWaitTimeout returns the session's innodb_lock_wait_timeout, or def.
+func lockWaitTimeout(ctx *sql.Context, def time.Duration) time.Duration {
+	if ctx == nil || ctx.Session == nil {
+		return def
+	}
+	v, err := ctx.GetSessionVariable(ctx, "innodb_lock_wait_timeout")
+	if err != nil {
+		return def
+	}
+	if n, err := toUint64(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return def
+}

@@ -1,0 +1,323 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+
+	"github.com/relaydb/relaydb/internal/storage/codec"
+)
+
+// index is the GMS view of a primary or secondary index of a table definition.
+type index struct {
+	def   *tableDef
+	idx   *indexDef // nil for PRIMARY
+	cols  []int
+	exprs []sql.Expression
+}
+
+var (
+	_ sql.Index        = (*index)(nil)
+	_ sql.OrderedIndex = (*index)(nil)
+)
+
+func newIndex(def *tableDef, idx *indexDef) *index {
+	cols := def.pkOrds
+	if idx != nil {
+		cols = idx.cols
+	}
+	ix := &index{def: def, idx: idx, cols: cols}
+	for _, o := range cols {
+		c := def.schema.Schema[o]
+		ix.exprs = append(ix.exprs, expression.NewGetFieldWithTable(o, 0, c.Type, def.meta.DB, def.meta.Name, c.Name, c.Nullable))
+	}
+	return ix
+}
+
+func (i *index) ID() string {
+	if i.idx == nil {
+		return "PRIMARY"
+	}
+	return i.idx.meta.Name
+}
+func (i *index) Database() string { return i.def.meta.DB }
+func (i *index) Table() string    { return i.def.meta.Name }
+func (i *index) Expressions() []string {
+	out := make([]string, len(i.exprs))
+	for j, e := range i.exprs {
+		out[j] = e.String()
+	}
+	return out
+}
+func (i *index) IsUnique() bool   { return i.idx == nil || i.idx.unique }
+func (i *index) IsSpatial() bool  { return false }
+func (i *index) IsFullText() bool { return false }
+func (i *index) IsVector() bool   { return false }
+func (i *index) Comment() string {
+	if i.idx == nil {
+		return ""
+	}
+	return i.idx.meta.Comment
+}
+func (i *index) IndexType() string { return "BTREE" }
+func (i *index) IsGenerated() bool { return false }
+func (i *index) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
+	out := make([]sql.ColumnExpressionType, len(i.exprs))
+	for j, e := range i.exprs {
+		out[j] = sql.ColumnExpressionType{Expression: e.String(), Type: e.Type(nil)}
+	}
+	return out
+}
+func (i *index) CanSupport(_ *sql.Context, ranges ...sql.Range) bool {
+	for _, r := range ranges {
+		mr, ok := r.(sql.MySQLRange)
+		if !ok || len(mr) > len(i.cols) {
+			return false
+		}
+	}
+	return true
+}
+func (i *index) CanSupportOrderBy(sql.Expression) bool { return false }
+func (i *index) CoversColumns(cols []string) bool {
+	for _, c := range cols {
+		found := false
+		for _, o := range i.cols {
+			if strings.EqualFold(i.def.schema.Schema[o].Name, c) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+func (i *index) PrefixLengths() []uint16 {
+	if i.idx == nil {
+		return nil
+	}
+	for _, l := range i.idx.meta.PrefixLens {
+		if l > 0 {
+			return i.idx.meta.PrefixLens
+		}
+	}
+	return nil // GMS treats any non-empty slice as a prefix index
+}
+
+// Order implements sql.OrderedIndex: entries are in ascending key order.
+func (i *index) Order(*sql.Context) sql.IndexOrder { return sql.IndexOrderAsc }
+
+// Reversible implements sql.OrderedIndex.
+func (i *index) Reversible(*sql.Context) bool { return false }
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *Table) GetIndexes(*sql.Context) ([]sql.Index, error) {
+	var out []sql.Index
+	if !t.def.hasHiddenPK() {
+		out = append(out, newIndex(t.def, nil))
+	}
+	for _, idx := range t.def.indexes {
+		out = append(out, newIndex(t.def, idx))
+	}
+	return out, nil
+}
+
+// PreciseMatch implements sql.IndexAddressable: lookups return exactly the rows in range.
+func (t *Table) PreciseMatch() bool { return true }
+
+// IndexedAccess implements sql.IndexAddressable.
+func (t *Table) IndexedAccess(_ *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
+	return &indexedTable{Table: t, lookup: lookup}
+}
+
+type indexedTable struct {
+	*Table
+	lookup sql.IndexLookup
+}
+
+// LookupPartitions implements sql.IndexedTable.
+func (t *indexedTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
+	return &partitionIter{parts: []sql.Partition{&lookupPartition{lookup: lookup}}}, nil
+}
+
+type lookupPartition struct{ lookup sql.IndexLookup }
+
+func (*lookupPartition) Key() []byte { return []byte("lookup") }
+
+func (t *Table) lookupRows(ctx *sql.Context, p *lookupPartition) (sql.RowIter, error) {
+	ix, ok := p.lookup.Index.(*index)
+	if !ok {
+		return nil, fmt.Errorf("table %s: lookup on foreign index %T", t.Name(), p.lookup.Index)
+	}
+	if p.lookup.IsEmptyRange {
+		return &rowIter{t: t, tx: nil}, nil
+	}
+	ranges, ok := p.lookup.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		return nil, fmt.Errorf("table %s: unsupported range type %T", t.Name(), p.lookup.Ranges)
+	}
+	spans, err := t.def.spansFor(ctx, ix, ranges)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := expression.NewRangeFilterExpr(ctx, ix.exprs, ranges)
+	if err != nil {
+		return nil, err
+	}
+	return t.newRowIter(ctx, spans, ix.idx, filter)
+}
+
+// spansFor converts ranges to key spans of the index that cover them (possibly more: the row
+// filter removes the rest), sorted and without overlap so rows come out in index order.
+func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCollection) ([]keySpan, error) {
+	id := primaryIndexID
+	if ix.idx != nil {
+		id = ix.idx.meta.ID
+	}
+	base := indexPrefix(nil, d.id(), id)
+	spans := make([]keySpan, 0, len(ranges))
+	for _, r := range ranges {
+		sp, err := d.spanFor(ctx, ix, base, r)
+		if err != nil {
+			return nil, err
+		}
+		spans = append(spans, sp)
+	}
+	sort.Slice(spans, func(a, b int) bool { return bytes.Compare(spans[a].lo, spans[b].lo) < 0 })
+	// Merge overlapping spans so no row is returned twice.
+	out := spans[:0]
+	for _, sp := range spans {
+		if n := len(out); n > 0 && (out[n-1].hi == nil || bytes.Compare(sp.lo, out[n-1].hi) <= 0) {
+			if out[n-1].hi != nil && (sp.hi == nil || bytes.Compare(sp.hi, out[n-1].hi) > 0) {
+				out[n-1].hi = sp.hi
+			}
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+func (d *tableDef) spanFor(ctx *sql.Context, ix *index, base []byte, r sql.MySQLRange) (keySpan, error) {
+	prefix := append([]byte(nil), base...)
+	for j, ce := range r {
+		typ := d.schema.Schema[ix.cols[j]].Type
+		prefixLen := 0
+		if ix.idx != nil && j < len(ix.idx.meta.PrefixLens) {
+			prefixLen = int(ix.idx.meta.PrefixLens[j])
+		}
+		if key, isPoint, ok := pointKey(ctx, typ, ce, prefixLen); ok && isPoint {
+			prefix = append(prefix, key...)
+			continue
+		}
+		// First non-point column: bound it, then stop (later columns cannot narrow the span).
+		lo := append([]byte(nil), prefix...)
+		hi := prefixEnd(prefix)
+		switch c := ce.LowerBound.(type) {
+		case sql.AboveNull:
+			lo = append(lo, 0x01) // every non-NULL encoding starts above the NULL marker
+		case sql.Below:
+			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
+				lo = append(lo, k...)
+			}
+		case sql.Above:
+			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
+				lo = append(lo, k...)
+			}
+		}
+		switch c := ce.UpperBound.(type) {
+		case sql.AboveNull:
+			hi = append(append([]byte(nil), prefix...), 0x01)
+		case sql.BelowNull:
+			hi = append([]byte(nil), prefix...)
+		case sql.Below:
+			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok && prefixLen == 0 {
+				hi = append(append([]byte(nil), prefix...), k...)
+			} else if ok {
+				hi = prefixEnd(append(append([]byte(nil), prefix...), k...))
+			}
+		case sql.Above:
+			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
+				hi = prefixEnd(append(append([]byte(nil), prefix...), k...))
+			}
+		}
+		return keySpan{lo: lo, hi: hi}, nil
+	}
+	return keySpan{lo: prefix, hi: prefixEnd(prefix)}, nil
+}
+
+// pointKey reports whether ce selects a single value (x = v or x IS NULL) and returns its key.
+func pointKey(ctx *sql.Context, typ sql.Type, ce sql.MySQLRangeColumnExpr, prefixLen int) ([]byte, bool, bool) {
+	if _, ok := ce.LowerBound.(sql.BelowNull); ok {
+		if _, ok := ce.UpperBound.(sql.AboveNull); ok {
+			return []byte{0x00}, true, true
+		}
+		return nil, false, true
+	}
+	lo, ok1 := ce.LowerBound.(sql.Below)
+	hi, ok2 := ce.UpperBound.(sql.Above)
+	if !ok1 || !ok2 {
+		return nil, false, true
+	}
+	cmp, err := typ.Compare(ctx, lo.Key, hi.Key)
+	if err != nil || cmp != 0 {
+		return nil, false, true
+	}
+	k, ok := exactKey(ctx, typ, lo.Key, prefixLen)
+	if !ok || prefixLen > 0 {
+		// A prefix index stores truncated values: equal keys are a superset, not a point.
+		return nil, false, true
+	}
+	return k, true, true
+}
+
+// exactKey encodes a range bound as a key of the column type, if the bound converts to that type
+// without changing its value. Otherwise the caller leaves that side unbounded (the row filter
+// still applies the exact comparison).
+func exactKey(ctx *sql.Context, typ sql.Type, v any, prefixLen int) ([]byte, bool) {
+	if v == nil {
+		return nil, false
+	}
+	conv, inRange, err := typ.Convert(ctx, v)
+	if err != nil || inRange != sql.InRange || conv == nil {
+		return nil, false
+	}
+	if !sameValue(v, conv) {
+		return nil, false
+	}
+	if prefixLen > 0 {
+		conv = truncatePrefix(conv, prefixLen)
+	}
+	k, err := codec.AppendKey(nil, typ, conv)
+	if err != nil {
+		return nil, false
+	}
+	return k, true
+}
+
+// sameValue reports whether converting v to a column type kept its value: integers to integers,
+// strings to strings and so on. Mixed kinds (a fraction against an integer column, a number
+// against a string column) are treated as inexact.
+func sameValue(orig, conv any) bool {
+	switch o := orig.(type) {
+	case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
+		switch conv.(type) {
+		case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
+			return fmt.Sprint(o) == fmt.Sprint(conv)
+		}
+		return false
+	case string:
+		s, ok := conv.(string)
+		return ok && s == o
+	case []byte:
+		b, ok := conv.([]byte)
+		return ok && bytes.Equal(b, o)
+	default:
+		return fmt.Sprintf("%T", orig) == fmt.Sprintf("%T", conv)
+	}
+}

@@ -1,0 +1,224 @@
+package storage
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// GlobalsPersister stores SET PERSIST values; the server supplies it.
+type GlobalsPersister interface {
+	PersistGlobal(ctx *sql.Context, sysVarName string, value interface{}) error
+	RemovePersistedGlobal(sysVarName string) error
+	RemoveAllPersistedGlobals() error
+	GetPersistedValue(k string) (interface{}, error)
+}
+
+// Session is a client session: GMS's base session plus the engine's transaction handling.
+type Session struct {
+	*sql.BaseSession
+	e        *Engine
+	persist  GlobalsPersister
+	mu       sync.Mutex // held while a command runs; the idle reaper only touches idle sessions
+	cur      *txn
+	lastUsed time.Time
+	ended    bool
+}
+
+var (
+	_ sql.TransactionSession    = (*Session)(nil)
+	_ sql.LifecycleAwareSession = (*Session)(nil)
+	_ sql.PersistableSession    = (*Session)(nil)
+)
+
+// NewSession wraps a GMS base session. persist may be nil (SET PERSIST then fails).
+func (e *Engine) NewSession(base *sql.BaseSession, persist GlobalsPersister) *Session {
+	s := &Session{BaseSession: base, e: e, persist: persist, lastUsed: time.Now()}
+	e.sessions.Store(s, struct{}{})
+	return s
+}
+
+// CommandBegin implements sql.LifecycleAwareSession.
+func (s *Session) CommandBegin() error {
+	s.mu.Lock()
+	s.lastUsed = time.Now()
+	if t := s.cur; t != nil && t.readCommitted && !t.done.Load() && t.snap != nil {
+		// READ COMMITTED: each statement reads the latest committed data.
+		t.refreshSnapshot()
+	}
+	return nil
+}
+
+// CommandEnd implements sql.LifecycleAwareSession.
+func (s *Session) CommandEnd() {
+	s.lastUsed = time.Now()
+	s.mu.Unlock()
+}
+
+// SessionEnd implements sql.LifecycleAwareSession: an open transaction is rolled back.
+func (s *Session) SessionEnd() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.e.rollbackTxn(s.cur)
+		s.cur = nil
+	}
+	s.ended = true
+	s.e.sessions.Delete(s)
+}
+
+// expireIfIdle rolls back the session's transaction if no command has run for longer than limit.
+func (s *Session) expireIfIdle(now time.Time, limit time.Duration) {
+	if !s.mu.TryLock() {
+		return // a command is running
+	}
+	defer s.mu.Unlock()
+	t := s.cur
+	if t == nil || t.done.Load() || now.Sub(s.lastUsed) < limit {
+		return
+	}
+	if t.snap == nil && len(t.locks) == 0 {
+		return // holds nothing
+	}
+	s.e.log.Info("rolling back idle transaction", "connection", s.ID(), "idle", now.Sub(s.lastUsed).Round(time.Second))
+	s.e.rollbackTxn(t)
+}
+
+// StartTransaction implements sql.TransactionSession.
+func (s *Session) StartTransaction(ctx *sql.Context, tc sql.TransactionCharacteristic) (sql.Transaction, error) {
+	if s.e.closed.Load() {
+		return nil, errClosed
+	}
+	rc := false
+	if v, err := s.GetSessionVariable(ctx, "transaction_isolation"); err == nil {
+		if str, ok := v.(string); ok {
+			up := strings.ToUpper(str)
+			rc = strings.Contains(up, "READ-COMMITTED") || strings.Contains(up, "READ-UNCOMMITTED")
+		}
+	}
+	t := s.e.newTxn(tc == sql.ReadOnly, rc)
+	s.cur = t
+	return t, nil
+}
+
+func (s *Session) txnOf(tx sql.Transaction) *txn {
+	t, _ := tx.(*txn)
+	return t
+}
+
+// CommitTransaction implements sql.TransactionSession.
+func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error {
+	t := s.txnOf(tx)
+	if t == nil {
+		return nil
+	}
+	if s.cur == t {
+		s.cur = nil
+	}
+	return s.e.commitTxn(t)
+}
+
+// Rollback implements sql.TransactionSession.
+func (s *Session) Rollback(ctx *sql.Context, tx sql.Transaction) error {
+	t := s.txnOf(tx)
+	if t == nil {
+		return nil
+	}
+	if s.cur == t {
+		s.cur = nil
+	}
+	s.e.rollbackTxn(t)
+	return nil
+}
+
+// CreateSavepoint implements sql.TransactionSession.
+func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t := s.txnOf(tx)
+	if t == nil {
+		return nil
+	}
+	for i, sp := range t.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
+			break
+		}
+	}
+	t.savepoints = append(t.savepoints, savepoint{name: name, mark: len(t.undo)})
+	return nil
+}
+
+// RollbackToSavepoint implements sql.TransactionSession.
+func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t := s.txnOf(tx)
+	if t == nil {
+		return sql.ErrSavepointDoesNotExist.New(name)
+	}
+	for i, sp := range t.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			t.rollbackTo(sp.mark)
+			t.savepoints = t.savepoints[:i+1] // later savepoints are gone, this one stays
+			return nil
+		}
+	}
+	return sql.ErrSavepointDoesNotExist.New(name)
+}
+
+// ReleaseSavepoint implements sql.TransactionSession.
+func (s *Session) ReleaseSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t := s.txnOf(tx)
+	if t == nil {
+		return sql.ErrSavepointDoesNotExist.New(name)
+	}
+	for i, sp := range t.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			t.savepoints = t.savepoints[:i]
+			return nil
+		}
+	}
+	return sql.ErrSavepointDoesNotExist.New(name)
+}
+
+// PersistGlobal implements sql.PersistableSession.
+func (s *Session) PersistGlobal(ctx *sql.Context, name string, value interface{}) error {
+	if s.persist == nil {
+		return sql.ErrUnsupportedFeature.New("SET PERSIST")
+	}
+	return s.persist.PersistGlobal(ctx, name, value)
+}
+
+// RemovePersistedGlobal implements sql.PersistableSession.
+func (s *Session) RemovePersistedGlobal(name string) error {
+	if s.persist == nil {
+		return sql.ErrUnsupportedFeature.New("RESET PERSIST")
+	}
+	return s.persist.RemovePersistedGlobal(name)
+}
+
+// RemoveAllPersistedGlobals implements sql.PersistableSession.
+func (s *Session) RemoveAllPersistedGlobals() error {
+	if s.persist == nil {
+		return sql.ErrUnsupportedFeature.New("RESET PERSIST")
+	}
+	return s.persist.RemoveAllPersistedGlobals()
+}
+
+// GetPersistedValue implements sql.PersistableSession.
+func (s *Session) GetPersistedValue(k string) (interface{}, error) {
+	if s.persist == nil {
+		return nil, nil
+	}
+	return s.persist.GetPersistedValue(k)
+}
+
+// txnFor returns the transaction a statement runs in: the session's, or a fresh read-only one
+// for callers outside any transaction (GMS internals reading tables).
+func txnFor(ctx *sql.Context, e *Engine) (t *txn, temporary bool) {
+	if ctx != nil {
+		if tx, ok := ctx.GetTransaction().(*txn); ok && tx != nil && tx.e == e {
+			return tx, false
+		}
+	}
+	return e.newTxn(true, false), true
+}

@@ -1,0 +1,261 @@
+package storage
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestCRUDSurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), score DECIMAL(10,2), KEY by_name (name))")
+	s.mustExec("INSERT INTO t VALUES (1,'alice',1.50),(2,'bob',-2.25),(3,NULL,NULL)")
+	s.mustExec("UPDATE t SET score = score + 1 WHERE id = 2")
+	s.mustExec("DELETE FROM t WHERE id = 3")
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	s.expect("SELECT id, name, score FROM t ORDER BY id", "[1 alice 1.50] [2 bob -1.25]")
+	s.expect("SELECT id FROM t WHERE name = 'bob'", "[2]")
+}
+
+func TestIndexRangeScans(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, k INT, c VARCHAR(10) COLLATE utf8mb4_0900_ai_ci, KEY kc (k, c))")
+	var vals []string
+	for i := 1; i <= 200; i++ {
+		vals = append(vals, "("+strconv.Itoa(i)+","+strconv.Itoa(i%10)+",'"+string(rune('a'+i%5))+"')")
+	}
+	s.mustExec("INSERT INTO t VALUES " + strings.Join(vals, ","))
+	s.expect("SELECT COUNT(*) FROM t WHERE id BETWEEN 10 AND 19", "[10]")
+	s.expect("SELECT COUNT(*) FROM t WHERE id > 195", "[5]")
+	s.expect("SELECT COUNT(*) FROM t WHERE id < 3", "[2]")
+	s.expect("SELECT COUNT(*) FROM t WHERE k = 3", "[20]")
+	s.expect("SELECT COUNT(*) FROM t WHERE k = 3 AND c = 'D'", "[20]") // case-insensitive collation
+	s.expect("SELECT COUNT(*) FROM t WHERE k IN (1, 2) AND c > 'b'", "[20]")
+	s.expect("SELECT id FROM t WHERE id IN (5, 150, 7) ORDER BY id", "[5] [7] [150]")
+	s.expect("SELECT COUNT(*) FROM t WHERE id > 2.5 AND id < 4.5", "[2]")
+	s.expect("SELECT COUNT(*) FROM t WHERE k IS NULL", "[0]")
+}
+
+func TestDuplicateKeyBehaviour(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, u VARCHAR(10), n INT, UNIQUE KEY uu (u))")
+	s.mustExec("INSERT INTO t VALUES (1,'a',1),(2,'b',1)")
+	if _, err := s.query("INSERT INTO t VALUES (1,'z',0)"); errCode(err) != 1062 {
+		t.Fatalf("duplicate primary key: got %v (code %d), want 1062", err, errCode(err))
+	}
+	if _, err := s.query("INSERT INTO t VALUES (3,'A',0)"); err != nil {
+		t.Fatalf("'A' differs from 'a' under the default collation? %v", err)
+	}
+	if _, err := s.query("INSERT INTO t VALUES (4,'b',0)"); errCode(err) != 1062 {
+		t.Fatalf("duplicate unique key: got %v, want 1062", err)
+	}
+	s.mustExec("INSERT IGNORE INTO t VALUES (1,'x',9),(5,'e',5)")
+	s.mustExec("REPLACE INTO t VALUES (2,'bb',7)")
+	s.mustExec("INSERT INTO t VALUES (1,'q',0) ON DUPLICATE KEY UPDATE n = n + 10")
+	s.expect("SELECT id, u, n FROM t ORDER BY id", "[1 a 11] [2 bb 7] [3 A 0] [5 e 5]")
+	// A failed multi-row statement leaves nothing behind.
+	if _, err := s.query("INSERT INTO t VALUES (6,'f',0),(7,'a',0)"); errCode(err) != 1062 {
+		t.Fatalf("want 1062, got %v", err)
+	}
+	s.expect("SELECT COUNT(*) FROM t WHERE id IN (6, 7)", "[0]")
+}
+
+func TestAutoIncrementIncrementOffset(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+	s.mustExec("SET SESSION auto_increment_increment = 10, auto_increment_offset = 1")
+	s.mustExec("INSERT INTO t (v) VALUES (1),(2),(3)")
+	s.expect("SELECT id FROM t ORDER BY id", "[1] [11] [21]")
+	s2 := h.session()
+	s2.db = "d"
+	s2.mustExec("SET SESSION auto_increment_increment = 10, auto_increment_offset = 2")
+	s2.mustExec("INSERT INTO t (v) VALUES (4)")
+	s2.expect("SELECT MAX(id) FROM t", "[22]") // next of 2+10k after 21
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	s.mustExec("INSERT INTO t (v) VALUES (5)")
+	s.expect("SELECT MAX(id) FROM t", "[23]")
+}
+
+func TestSnapshotIsolationAndConflicts(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.session(), h.session()
+	a.mustExec("CREATE DATABASE d")
+	a.db, b.db = "d", "d"
+	a.mustExec("CREATE TABLE acct (id INT PRIMARY KEY, bal INT)")
+	a.mustExec("INSERT INTO acct VALUES (1, 100), (2, 100)")
+
+	a.mustExec("BEGIN")
+	a.expect("SELECT bal FROM acct WHERE id = 1", "[100]")
+	b.mustExec("UPDATE acct SET bal = 50 WHERE id = 1") // autocommit
+	a.expect("SELECT bal FROM acct WHERE id = 1", "[100]") // repeatable read
+	// a's snapshot predates b's commit: writing the row must not overwrite it silently.
+	if _, err := a.query("UPDATE acct SET bal = bal + 1 WHERE id = 1"); errCode(err) != 1213 {
+		t.Fatalf("want 1213 on stale write, got %v", err)
+	}
+	a.mustExec("ROLLBACK")
+	a.expect("SELECT bal FROM acct WHERE id = 1", "[50]")
+
+	// Concurrent increments: every one lands exactly once (retrying on 1213).
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := h.session()
+			s.db = "d"
+			for i := 0; i < 25; i++ {
+				for {
+					_, err := s.query("UPDATE acct SET bal = bal + 1 WHERE id = 2")
+					if err == nil {
+						break
+					}
+					if c := errCode(err); c != 1213 && c != 1205 {
+						t.Errorf("update: %v", err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	a.expect("SELECT bal FROM acct WHERE id = 2", "[200]")
+}
+
+func TestReadCommitted(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.session(), h.session()
+	a.mustExec("CREATE DATABASE d")
+	a.db, b.db = "d", "d"
+	a.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	a.mustExec("INSERT INTO t VALUES (1, 1)")
+	a.mustExec("SET SESSION transaction_isolation = 'READ-COMMITTED'")
+	a.mustExec("BEGIN")
+	a.expect("SELECT v FROM t", "[1]")
+	b.mustExec("UPDATE t SET v = 2")
+	a.s.CommandBegin() // statement boundary, as the server's handler marks it
+	a.s.CommandEnd()
+	a.expect("SELECT v FROM t", "[2]")
+	a.mustExec("COMMIT")
+}
+
+func TestSavepoints(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY)")
+	s.mustExec("BEGIN")
+	s.mustExec("INSERT INTO t VALUES (1)")
+	s.mustExec("SAVEPOINT a")
+	s.mustExec("INSERT INTO t VALUES (2)")
+	s.mustExec("ROLLBACK TO SAVEPOINT a")
+	s.mustExec("INSERT INTO t VALUES (3)")
+	s.mustExec("COMMIT")
+	s.expect("SELECT id FROM t ORDER BY id", "[1] [3]")
+}
+
+func TestAlterTable(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(10))")
+	s.mustExec("INSERT INTO t VALUES (1, 10, 'x'), (2, 20, 'y')")
+	s.mustExec("ALTER TABLE t ADD COLUMN c INT DEFAULT 7")
+	s.mustExec("ALTER TABLE t DROP COLUMN a")
+	s.mustExec("ALTER TABLE t MODIFY COLUMN b VARCHAR(20) NOT NULL")
+	s.mustExec("ALTER TABLE t RENAME COLUMN b TO bee")
+	s.mustExec("ALTER TABLE t ADD UNIQUE INDEX ub (bee)")
+	if _, err := s.query("INSERT INTO t VALUES (3, 'x', 0)"); errCode(err) != 1062 {
+		t.Fatalf("unique index built by ALTER not enforced: %v", err)
+	}
+	s.mustExec("ALTER TABLE t DROP INDEX ub")
+	s.mustExec("INSERT INTO t VALUES (3, 'x', 0)")
+	s.mustExec("ALTER TABLE t DROP PRIMARY KEY")
+	s.mustExec("INSERT INTO t VALUES (3, 'x', 0)") // duplicates allowed without a key
+	s.mustExec("DELETE FROM t WHERE id = 3 LIMIT 1")
+	s.mustExec("ALTER TABLE t ADD PRIMARY KEY (id)")
+	s.mustExec("RENAME TABLE t TO t2")
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	s.expect("SELECT id, bee, c FROM t2 ORDER BY id", "[1 x 7] [2 y 7] [3 x 0]")
+	s.mustExec("TRUNCATE TABLE t2")
+	s.expect("SELECT COUNT(*) FROM t2", "[0]")
+}
+
+func TestViewsTriggersProceduresPersist(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	s.mustExec("CREATE TABLE audit (id INT PRIMARY KEY)")
+	s.mustExec("CREATE VIEW big AS SELECT id FROM t WHERE v > 5")
+	s.mustExec("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO audit VALUES (NEW.id)")
+	s.mustExec("CREATE PROCEDURE p(x INT) BEGIN INSERT INTO t VALUES (x, x); END")
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	s.mustExec("CALL p(10)")
+	s.mustExec("INSERT INTO t VALUES (1, 1)")
+	s.expect("SELECT id FROM big", "[10]")
+	s.expect("SELECT id FROM audit ORDER BY id", "[1] [10]")
+}
+
+func TestForeignKeys(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE parent (id INT PRIMARY KEY)")
+	s.mustExec("CREATE TABLE child (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES parent(id) ON DELETE CASCADE)")
+	s.mustExec("INSERT INTO parent VALUES (1), (2)")
+	s.mustExec("INSERT INTO child VALUES (10, 1), (20, 2)")
+	if _, err := s.query("INSERT INTO child VALUES (30, 3)"); errCode(err) != 1452 {
+		t.Fatalf("want 1452 for a missing parent, got %v (%d)", err, errCode(err))
+	}
+	s.mustExec("DELETE FROM parent WHERE id = 1")
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	if _, err := s.query("INSERT INTO child VALUES (30, 3)"); errCode(err) != 1452 {
+		t.Fatalf("after restart: want 1452 for a missing parent, got %v (%d)", err, errCode(err))
+	}
+	s.expect("SELECT id FROM child", "[20]")
+}
+
+func TestKeylessTable(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (a INT, b TEXT)")
+	s.mustExec("INSERT INTO t VALUES (1,'x'),(1,'x'),(2,'y')")
+	s.mustExec("DELETE FROM t WHERE a = 1 LIMIT 1")
+	s.mustExec("UPDATE t SET b = 'z' WHERE a = 2")
+	h.reopen()
+	s = h.session()
+	s.db = "d"
+	s.expect("SELECT a, b FROM t ORDER BY a", "[1 x] [2 z]")
+	s.mustExec("INSERT INTO t VALUES (3, 'w')")
+	s.expect("SELECT COUNT(*) FROM t", "[3]")
+}
+

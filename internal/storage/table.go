@@ -1,0 +1,511 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/storage/codec"
+)
+
+// Table is a GMS table backed by the engine. A Table value captures the table definition as of
+// the statement that obtained it; DDL methods always act on the catalog's current definition.
+type Table struct {
+	e   *Engine
+	db  *Database
+	def *tableDef
+}
+
+var (
+	_ sql.Table                    = (*Table)(nil)
+	_ sql.InsertableTable          = (*Table)(nil)
+	_ sql.UpdatableTable           = (*Table)(nil)
+	_ sql.DeletableTable           = (*Table)(nil)
+	_ sql.ReplaceableTable         = (*Table)(nil)
+	_ sql.TruncateableTable        = (*Table)(nil)
+	_ sql.IndexAddressableTable    = (*Table)(nil)
+	_ sql.AutoIncrementTable       = (*Table)(nil)
+	_ sql.CommentedTable           = (*Table)(nil)
+	_ sql.PrimaryKeyTable          = (*Table)(nil)
+	_ sql.StatisticsTable          = (*Table)(nil)
+	_ sql.Databaseable             = (*Table)(nil)
+	_ sql.ForeignKeyTable          = (*Table)(nil)
+	_ sql.CheckTable               = (*Table)(nil)
+	_ sql.CheckAlterableTable      = (*Table)(nil)
+	_ sql.AlterableTable           = (*Table)(nil)
+	_ sql.RewritableTable          = (*Table)(nil)
+	_ sql.IndexAlterableTable      = (*Table)(nil)
+	_ sql.PrimaryKeyAlterableTable = (*Table)(nil)
+	_ sql.CollationAlterableTable  = (*Table)(nil)
+	_ sql.CommentAlterableTable    = (*Table)(nil)
+)
+
+func (t *Table) Name() string                                       { return t.def.meta.Name }
+func (t *Table) String() string                                     { return t.def.meta.Name }
+func (t *Table) Database() string                                   { return t.def.meta.DB }
+func (t *Table) Schema(*sql.Context) sql.Schema                     { return t.def.schema.Schema }
+func (t *Table) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema { return t.def.schema }
+func (t *Table) Collation() sql.CollationID                         { return sql.CollationID(t.def.meta.Collation) }
+func (t *Table) Comment() string                                    { return t.def.meta.Comment }
+
+// Partitions implements sql.Table: a table is one partition.
+func (t *Table) Partitions(*sql.Context) (sql.PartitionIter, error) {
+	return &partitionIter{parts: []sql.Partition{scanPartition{}}}, nil
+}
+
+// PartitionRows implements sql.Table.
+func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	switch p := p.(type) {
+	case scanPartition:
+		lo := indexPrefix(nil, t.def.id(), primaryIndexID)
+		return t.newRowIter(ctx, []keySpan{{lo, prefixEnd(lo)}}, nil, nil)
+	case *lookupPartition:
+		return t.lookupRows(ctx, p)
+	default:
+		return nil, fmt.Errorf("unexpected partition %T", p)
+	}
+}
+
+// RowCount implements sql.StatisticsTable (an estimate is allowed; we count).
+func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
+	it, err := t.PartitionRows(ctx, scanPartition{})
+	if err != nil {
+		return 0, false, err
+	}
+	defer it.Close(ctx)
+	var n uint64
+	for {
+		if _, err := it.Next(ctx); err == io.EOF {
+			return n, true, nil
+		} else if err != nil {
+			return 0, false, err
+		}
+		n++
+	}
+}
+
+// DataLength implements sql.StatisticsTable.
+func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
+	lo, hi := tableSpan(t.def.id())
+	n, err := t.e.db.EstimateDiskUsage(lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+type scanPartition struct{}
+
+func (scanPartition) Key() []byte { return []byte("all") }
+
+type partitionIter struct {
+	parts []sql.Partition
+	i     int
+}
+
+func (p *partitionIter) Next(*sql.Context) (sql.Partition, error) {
+	if p.i >= len(p.parts) {
+		return nil, io.EOF
+	}
+	p.i++
+	return p.parts[p.i-1], nil
+}
+
+func (p *partitionIter) Close(*sql.Context) error { return nil }
+
+type keySpan struct{ lo, hi []byte }
+
+// rowIter walks key spans of one index in order and returns table rows. For a secondary index
+// it fetches each row by primary key. filter, if set, drops rows outside the lookup's ranges.
+type rowIter struct {
+	t         *Table
+	tx        *txn
+	temporary bool
+	spans     []keySpan
+	idx       *indexDef
+	filter    sql.Expression
+	it        *mergeIter
+	started   bool
+	row       sql.Row
+}
+
+func (t *Table) newRowIter(ctx *sql.Context, spans []keySpan, idx *indexDef, filter sql.Expression) (*rowIter, error) {
+	tx, temp := txnFor(ctx, t.e)
+	if err := t.checkVisible(tx); err != nil {
+		if temp {
+			t.e.rollbackTxn(tx)
+		}
+		return nil, err
+	}
+	return &rowIter{t: t, tx: tx, temporary: temp, spans: spans, idx: idx, filter: filter}, nil
+}
+
+// checkVisible refuses to read a table created or rewritten after the transaction's snapshot.
+func (t *Table) checkVisible(tx *txn) error {
+	if err := tx.ensureSnapshot(); err != nil {
+		return err
+	}
+	if t.def.createdSeq > tx.snapSeq {
+		return errTableDefChanged
+	}
+	return nil
+}
+
+func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
+	for {
+		if r.it == nil {
+			if len(r.spans) == 0 {
+				return nil, io.EOF
+			}
+			sp := r.spans[0]
+			r.spans = r.spans[1:]
+			it, err := r.tx.iter(sp.lo, sp.hi)
+			if err != nil {
+				return nil, err
+			}
+			r.it = it
+			if !it.First() {
+				if err := r.closeIter(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		} else if !r.it.Next() {
+			if err := r.closeIter(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		row, err := r.current()
+		if err != nil {
+			return nil, err
+		}
+		if row == nil {
+			continue
+		}
+		if r.filter != nil {
+			ok, err := sql.EvaluateCondition(ctx, r.filter, row)
+			if err != nil {
+				return nil, err
+			}
+			if !sql.IsTrue(ok) {
+				continue
+			}
+		}
+		return row, nil
+	}
+}
+
+// current decodes the row at the iterator position.
+func (r *rowIter) current() (sql.Row, error) {
+	d := r.t.def
+	if r.idx == nil {
+		return codec.DecodeRow(d.schema.Schema, r.it.Value(), nil)
+	}
+	key := r.it.Key()
+	suffix, err := d.indexSuffix(r.idx, key)
+	if err != nil {
+		return nil, err
+	}
+	pk := append(indexPrefix(nil, d.id(), primaryIndexID), suffix...)
+	v, ok, err := r.tx.get(pk)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("table %s: index %s entry %x points at a missing row", d.name(), r.idx.meta.Name, key)
+	}
+	return codec.DecodeRow(d.schema.Schema, v, nil)
+}
+
+// indexSuffix returns the primary key suffix stored after the index columns of an index key.
+func (d *tableDef) indexSuffix(idx *indexDef, key []byte) ([]byte, error) {
+	p := key[indexPrefixLen:]
+	for _, o := range idx.cols {
+		n, err := codec.KeyLen(d.schema.Schema[o].Type, p)
+		if err != nil {
+			return nil, fmt.Errorf("table %s index %s: corrupt entry %x: %w", d.name(), idx.meta.Name, key, err)
+		}
+		p = p[n:]
+	}
+	return p, nil
+}
+
+func (r *rowIter) closeIter() error {
+	if r.it == nil {
+		return nil
+	}
+	err := r.it.Close()
+	r.it = nil
+	return err
+}
+
+func (r *rowIter) Close(*sql.Context) error {
+	err := r.closeIter()
+	if r.temporary {
+		r.t.e.rollbackTxn(r.tx)
+	}
+	return err
+}
+
+// GetNextAutoIncrementValue implements sql.AutoIncrementTable. Given nil it hands out the next
+// value honouring auto_increment_increment and auto_increment_offset; given an explicit value
+// it moves the counter past it. The counter is not transactional (as in MySQL).
+func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{}) (uint64, error) {
+	st := t.def.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := t.loadCountersLocked(ctx); err != nil {
+		return 0, err
+	}
+	if insertVal != nil {
+		v, err := toUint64(insertVal)
+		if err != nil {
+			return 0, err
+		}
+		if v >= st.nextAuto {
+			st.nextAuto = v + 1
+		}
+		return v, nil
+	}
+	inc, off := autoIncrementSettings(ctx)
+	v := nextInSeries(st.nextAuto, inc, off)
+	st.nextAuto = v + 1
+	return v, nil
+}
+
+// nextInSeries returns the smallest value >= from of the form offset + k*increment (k >= 0).
+func nextInSeries(from, inc, off uint64) uint64 {
+	if inc <= 1 {
+		if from < 1 {
+			return 1
+		}
+		return from
+	}
+	if off > inc {
+		off = 1 // MySQL ignores an offset larger than the increment
+	}
+	if from <= off {
+		return off
+	}
+	k := (from - off + inc - 1) / inc
+	return off + k*inc
+}
+
+func autoIncrementSettings(ctx *sql.Context) (inc, off uint64) {
+	inc, off = 1, 1
+	if ctx == nil || ctx.Session == nil {
+		return
+	}
+	if v, err := ctx.GetSessionVariable(ctx, "auto_increment_increment"); err == nil {
+		if n, err := toUint64(v); err == nil && n > 0 {
+			inc = n
+		}
+	}
+	if v, err := ctx.GetSessionVariable(ctx, "auto_increment_offset"); err == nil {
+		if n, err := toUint64(v); err == nil && n > 0 {
+			off = n
+		}
+	}
+	return
+}
+
+// PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
+func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
+	st := t.def.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := t.loadCountersLocked(ctx); err != nil {
+		return 0, err
+	}
+	if t.def.autoIncOr < 0 {
+		return 0, nil
+	}
+	return st.nextAuto, nil
+}
+
+// AutoIncrementSetter implements sql.AutoIncrementTable.
+func (t *Table) AutoIncrementSetter(ctx *sql.Context) sql.AutoIncrementSetter {
+	return &autoIncSetter{t: t}
+}
+
+type autoIncSetter struct{ t *Table }
+
+func (s *autoIncSetter) SetAutoIncrementValue(ctx *sql.Context, v uint64) error {
+	return s.t.setAutoIncrement(ctx, v)
+}
+func (s *autoIncSetter) AcquireAutoIncrementLock(ctx *sql.Context) (func(), error) {
+	return func() {}, nil
+}
+func (s *autoIncSetter) Close(*sql.Context) error { return nil }
+
+// setAutoIncrement handles ALTER TABLE … AUTO_INCREMENT = v: the counter never goes below the
+// largest existing value, and the floor is persisted.
+func (t *Table) setAutoIncrement(ctx *sql.Context, v uint64) error {
+	def, err := t.current()
+	if err != nil {
+		return err
+	}
+	st := def.state
+	st.mu.Lock()
+	if err := t.loadCountersLocked(ctx); err != nil {
+		st.mu.Unlock()
+		return err
+	}
+	if v > st.nextAuto {
+		st.nextAuto = v
+	}
+	st.mu.Unlock()
+	nd := *def
+	nd.meta.AutoIncFloor = v
+	return t.e.putTable(&nd, "", 0)
+}
+
+// loadCountersLocked initialises the table's counters from its data on first use: the
+// AUTO_INCREMENT counter continues after the largest stored value (and at least at the persisted
+// floor), the hidden row id after the largest stored id.
+func (t *Table) loadCountersLocked(ctx *sql.Context) error {
+	st := t.def.state
+	if st.loaded {
+		return nil
+	}
+	d := t.def
+	st.nextAuto = 1
+	if d.meta.AutoIncFloor > st.nextAuto {
+		st.nextAuto = d.meta.AutoIncFloor
+	}
+	st.nextRowID = 1
+	if d.autoIncOr < 0 && !d.hasHiddenPK() {
+		st.loaded = true
+		return nil
+	}
+	snap := t.e.db.NewSnapshot()
+	defer snap.Close()
+	lo := indexPrefix(nil, d.id(), primaryIndexID)
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	if !d.hasHiddenPK() && d.pkOrds[0] == d.autoIncOr {
+		// The counter column leads the primary key: the last key holds the largest value.
+		if it.Last() {
+			if err := t.observeCounters(st, it.Key(), it.Value()); err != nil {
+				return err
+			}
+		}
+	} else {
+		for ok := it.First(); ok; ok = it.Next() {
+			if err := t.observeCounters(st, it.Key(), it.Value()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	st.loaded = true
+	return nil
+}
+
+// observeCounters raises the counters past one stored row.
+func (t *Table) observeCounters(st *tableState, key, val []byte) error {
+	d := t.def
+	if d.autoIncOr >= 0 {
+		row, err := codec.DecodeRow(d.schema.Schema, val, nil)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", d.name(), err)
+		}
+		if row[d.autoIncOr] != nil {
+			if v, err := toUint64(row[d.autoIncOr]); err == nil && v >= st.nextAuto {
+				st.nextAuto = v + 1
+			}
+		}
+	}
+	if d.hasHiddenPK() && len(key) >= indexPrefixLen+8 {
+		if id := binary.BigEndian.Uint64(key[len(key)-8:]); id >= st.nextRowID {
+			st.nextRowID = id + 1
+		}
+	}
+	return nil
+}
+
+func (t *Table) nextRowID(ctx *sql.Context) (uint64, error) {
+	st := t.def.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := t.loadCountersLocked(ctx); err != nil {
+		return 0, err
+	}
+	id := st.nextRowID
+	st.nextRowID++
+	return id, nil
+}
+
+func toUint64(v interface{}) (uint64, error) {
+	switch n := v.(type) {
+	case int8:
+		return clampU(int64(n)), nil
+	case int16:
+		return clampU(int64(n)), nil
+	case int32:
+		return clampU(int64(n)), nil
+	case int64:
+		return clampU(n), nil
+	case int:
+		return clampU(int64(n)), nil
+	case uint8:
+		return uint64(n), nil
+	case uint16:
+		return uint64(n), nil
+	case uint32:
+		return uint64(n), nil
+	case uint64:
+		return n, nil
+	case uint:
+		return uint64(n), nil
+	case float32:
+		if n < 0 {
+			return 0, nil
+		}
+		return uint64(n), nil
+	case float64:
+		if n < 0 {
+			return 0, nil
+		}
+		return uint64(n), nil
+	default:
+		var u uint64
+		if _, err := fmt.Sscan(strings.TrimSpace(fmt.Sprint(v)), &u); err != nil {
+			return 0, fmt.Errorf("auto_increment value %v: %w", v, err)
+		}
+		return u, nil
+	}
+}
+
+func clampU(n int64) uint64 {
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// current returns the catalog's present definition of this table.
+func (t *Table) current() (*tableDef, error) {
+	def, ok := t.e.table(t.def.meta.DB, t.def.meta.Name)
+	if !ok || def.id() != t.def.id() {
+		// Renamed or rewritten since: look up by id.
+		if d := t.e.tableByID(t.def.meta.DB, t.def.id()); d != nil {
+			return d, nil
+		}
+		if ok {
+			return def, nil
+		}
+		return nil, sql.ErrTableNotFound.New(t.def.meta.Name)
+	}
+	return def, nil
+}

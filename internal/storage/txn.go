@@ -1,0 +1,277 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/tidwall/btree"
+)
+
+// txn is one transaction: a consistent snapshot of the store, the transaction's own writes
+// (buffered in memory and merged into its reads), an undo log for statement and savepoint
+// rollback, and the row locks it holds. A txn is used by one session goroutine at a time.
+type txn struct {
+	e  *Engine
+	id uint64
+
+	snap    *pebble.Snapshot // nil until the first read or write
+	snapSeq uint64           // commits up to snapSeq are in snap
+
+	readCommitted bool
+	readOnly      bool
+
+	writes *btree.BTreeG[bufEntry]
+	undo   []undoRec
+
+	stmtMark   int // undo length at statement start, -1 outside a statement
+	savepoints []savepoint
+
+	locks      []string
+	waitingFor *rowLock // guarded by Engine.locks.mu
+
+	done atomic.Bool
+}
+
+type bufEntry struct {
+	key []byte
+	val []byte
+	del bool
+}
+
+type undoRec struct {
+	key  []byte
+	had  bool
+	prev bufEntry
+}
+
+type savepoint struct {
+	name string
+	mark int
+}
+
+func bufLess(a, b bufEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+var _ sql.Transaction = (*txn)(nil)
+
+func (t *txn) String() string   { return fmt.Sprintf("relaydb transaction %d", t.id) }
+func (t *txn) IsReadOnly() bool { return t.readOnly }
+
+// ensureSnapshot takes the transaction's snapshot on first use.
+func (t *txn) ensureSnapshot() error {
+	if t.done.Load() {
+		return errTxnExpired
+	}
+	if t.snap == nil {
+		t.snapSeq, t.snap = t.e.takeSnapshot(t)
+	}
+	return nil
+}
+
+// refreshSnapshot gives a READ COMMITTED transaction a new snapshot for its next statement.
+func (t *txn) refreshSnapshot() {
+	if t.snap != nil {
+		t.e.releaseSnapshot(t)
+	}
+	t.snapSeq, t.snap = t.e.takeSnapshot(t)
+}
+
+func (t *txn) hasWrites() bool { return t.writes != nil && t.writes.Len() > 0 }
+
+func (t *txn) get(key []byte) ([]byte, bool, error) {
+	if err := t.ensureSnapshot(); err != nil {
+		return nil, false, err
+	}
+	if t.writes != nil {
+		if e, ok := t.writes.Get(bufEntry{key: key}); ok {
+			if e.del {
+				return nil, false, nil
+			}
+			return e.val, true, nil
+		}
+	}
+	v, closer, err := t.snap.Get(key)
+	if err == pebble.ErrNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read %x: %w", key, err)
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, true, nil
+}
+
+func (t *txn) record(key []byte) {
+	prev, had := t.writes.Get(bufEntry{key: key})
+	t.undo = append(t.undo, undoRec{key: key, had: had, prev: prev})
+}
+
+func (t *txn) put(key, val []byte) {
+	if t.writes == nil {
+		t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
+	}
+	key = bytes.Clone(key)
+	t.record(key)
+	t.writes.Set(bufEntry{key: key, val: bytes.Clone(val)})
+}
+
+func (t *txn) del(key []byte) {
+	if t.writes == nil {
+		t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
+	}
+	key = bytes.Clone(key)
+	t.record(key)
+	t.writes.Set(bufEntry{key: key, del: true})
+}
+
+// rollbackTo undoes every write made after the undo log had length mark.
+func (t *txn) rollbackTo(mark int) {
+	for i := len(t.undo) - 1; i >= mark; i-- {
+		u := t.undo[i]
+		if u.had {
+			t.writes.Set(u.prev)
+		} else {
+			t.writes.Delete(bufEntry{key: u.key})
+		}
+	}
+	clear(t.undo[mark:])
+	t.undo = t.undo[:mark]
+}
+
+func (t *txn) beginStatement() {
+	if t.stmtMark < 0 {
+		t.stmtMark = len(t.undo)
+	}
+}
+
+func (t *txn) discardStatement() {
+	if t.stmtMark >= 0 {
+		t.rollbackTo(t.stmtMark)
+		t.stmtMark = -1
+	}
+}
+
+func (t *txn) completeStatement() {
+	t.stmtMark = -1
+	if len(t.savepoints) == 0 {
+		// Nothing can roll back to an earlier point any more.
+		clear(t.undo)
+		t.undo = t.undo[:0]
+	}
+}
+
+// iter returns an iterator over [lower, upper) that merges the transaction's writes into its
+// snapshot.
+func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
+	if err := t.ensureSnapshot(); err != nil {
+		return nil, err
+	}
+	pi, err := t.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("open iterator: %w", err)
+	}
+	m := &mergeIter{p: pi, lower: lower, upper: upper}
+	if t.hasWrites() {
+		m.b = t.writes.Iter()
+		m.hasB = true
+	}
+	return m, nil
+}
+
+// mergeIter walks a snapshot iterator and a transaction's write buffer together in key order;
+// where both hold a key, the buffer wins, and buffered deletions hide snapshot rows.
+type mergeIter struct {
+	p            *pebble.Iterator
+	b            btree.IterG[bufEntry]
+	hasB         bool
+	lower, upper []byte
+
+	pValid, bValid bool
+	key, val       []byte
+}
+
+func (m *mergeIter) bInRange() bool {
+	return m.bValid && (m.upper == nil || bytes.Compare(m.b.Item().key, m.upper) < 0)
+}
+
+// First positions at the first live key; it reports whether there is one.
+func (m *mergeIter) First() bool {
+	if m.lower != nil {
+		m.pValid = m.p.SeekGE(m.lower)
+	} else {
+		m.pValid = m.p.First()
+	}
+	if m.hasB {
+		if m.lower != nil {
+			m.bValid = m.b.Seek(bufEntry{key: m.lower})
+		} else {
+			m.bValid = m.b.First()
+		}
+	}
+	return m.settle()
+}
+
+// Next advances to the next live key.
+func (m *mergeIter) Next() bool {
+	if m.key == nil {
+		return false
+	}
+	m.advancePast(m.key)
+	return m.settle()
+}
+
+func (m *mergeIter) advancePast(k []byte) {
+	if m.pValid && bytes.Equal(m.p.Key(), k) {
+		m.pValid = m.p.Next()
+	}
+	if m.bInRange() && bytes.Equal(m.b.Item().key, k) {
+		m.bValid = m.b.Next()
+	}
+}
+
+// settle makes the current position a live key, skipping buffered deletions.
+func (m *mergeIter) settle() bool {
+	for {
+		bOK := m.bInRange()
+		if !m.pValid && !bOK {
+			m.key, m.val = nil, nil
+			return false
+		}
+		if bOK && (!m.pValid || bytes.Compare(m.b.Item().key, m.p.Key()) <= 0) {
+			e := m.b.Item()
+			if e.del {
+				m.advancePast(e.key)
+				continue
+			}
+			m.key, m.val = e.key, e.val
+			return true
+		}
+		m.key = m.p.Key()
+		v, err := m.p.ValueAndErr()
+		if err != nil {
+			m.key, m.val = nil, nil
+			m.pValid = false
+			return false
+		}
+		m.val = v
+		return true
+	}
+}
+
+// Key and Value are valid until the next call to Next or Close.
+func (m *mergeIter) Key() []byte   { return m.key }
+func (m *mergeIter) Value() []byte { return m.val }
+
+func (m *mergeIter) Close() error {
+	if m.hasB {
+		m.b.Release()
+	}
+	err := m.p.Error()
+	if cerr := m.p.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
