@@ -103,7 +103,7 @@ func TestSnapshotIsolationAndConflicts(t *testing.T) {
 
 	a.mustExec("BEGIN")
 	a.expect("SELECT bal FROM acct WHERE id = 1", "[100]")
-	b.mustExec("UPDATE acct SET bal = 50 WHERE id = 1") // autocommit
+	b.mustExec("UPDATE acct SET bal = 50 WHERE id = 1")    // autocommit
 	a.expect("SELECT bal FROM acct WHERE id = 1", "[100]") // repeatable read
 	// a's snapshot predates b's commit: writing the row must not overwrite it silently.
 	if _, err := a.query("UPDATE acct SET bal = bal + 1 WHERE id = 1"); errCode(err) != 1213 {
@@ -258,4 +258,3 @@ func TestKeylessTable(t *testing.T) {
 	s.mustExec("INSERT INTO t VALUES (3, 'w')")
 	s.expect("SELECT COUNT(*) FROM t", "[3]")
 }
-
