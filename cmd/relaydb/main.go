@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/relaydb/relaydb/internal/config"
+	"github.com/relaydb/relaydb/internal/server"
+)
+
+// openStorage is the storage backend the binary serves. The Pebble engine
+// replaces it here, in one line, when it lands:
+//
+//	var openStorage server.OpenStorageFunc = storage.Open
+var openStorage server.OpenStorageFunc = nil
+
+// testStorage backs the hidden --storage=memory option (GMS's in-memory toy),
+// for tests and experiments only.
+var testStorage server.OpenStorageFunc = server.OpenMemoryStorage
+
+const usage = `relaydb: a MySQL-compatible SQL server built for replication.
+
+Usage:
+  relaydb server [options]   run a server (see 'relaydb server --help')
+  relaydb version            print the version
+  relaydb help               print this help
+
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "server":
+		return runServer(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "relaydb", server.Version)
+		return 0
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "relaydb: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func runServer(args []string, stdout, stderr io.Writer) int {
+	opts, err := config.Load("relaydb server", args, os.Getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "relaydb server: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
+	slog.SetDefault(log)
+
+	open := openStorage
+	if opts.Storage == "memory" {
+		open = testStorage
+		log.Warn("serving the in-memory test storage: tables are lost when the process exits")
+	}
+	if open == nil {
+		fmt.Fprintln(stderr, "relaydb server: no durable storage engine is built into this binary yet; "+
+			"run with --storage=memory to try the server with in-memory tables")
+		return 2
+	}
+
+	node, err := server.Open(server.Config{
+		DataDir:          opts.DataDir,
+		Host:             opts.Host,
+		Port:             opts.Port,
+		ServerID:         opts.ServerID,
+		RootPassword:     opts.RootPassword,
+		CacheSize:        int64(opts.CacheSize),
+		MaxAllowedPacket: int64(opts.MaxAllowedPacket),
+		Logger:           log,
+		OpenStorage:      open,
+	})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+
+	var pprofSrv *http.Server
+	if opts.PprofAddr != "" {
+		pprofSrv, err = servePprof(opts.PprofAddr, log)
+		if err != nil {
+			log.Error("cannot start pprof", "err", err)
+			_ = node.Close()
+			return 1
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- node.Serve() }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", "signal")
+	case err := <-serveErr:
+		if err != nil {
+			log.Error("server stopped", "err", err)
+			code = 1
+		}
+	}
+	stop()
+	if pprofSrv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = pprofSrv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	if err := node.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		code = 1
+	}
+	return code
+}
+
+func servePprof(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server", "err", err)
+		}
+	}()
+	log.Info("serving pprof", "addr", ln.Addr().String())
+	return srv, nil
+}

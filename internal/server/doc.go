@@ -1,0 +1,42 @@
+// Package server assembles one RelayDB node: a go-mysql-server engine over a
+// Storage backend, listening on the MySQL protocol, with the node's identity,
+// users, system variables and write restrictions.
+//
+// Construction: Open(Config) takes the datadir lock, loads or creates the
+// node's files, opens the storage through Config.OpenStorage, builds the
+// engine and binds the listener; Serve logs the single "ready for
+// connections" line and accepts clients; Close stops accepting, closes client
+// connections, waits (bounded) for their handlers, closes the engine and the
+// storage and releases the lock.
+//
+// The datadir (one lock covers all of it):
+//
+//	relaydb.pid       flock held while a node runs; contains its PID
+//	auto.cnf          [auto] server-uuid=..., created once, never rewritten
+//	mysql.db          users, grants and roles (GMS's flatbuffer), rewritten
+//	                  atomically before any account statement is acknowledged
+//	relaydb-auto.cnf  SET PERSIST values (JSON), rewritten atomically
+//	server-cert.pem,
+//	server-key.pem    self-signed TLS identity, generated on first start
+//	files/            secure_file_priv: the only place LOAD DATA may read
+//	data/             the storage backend's own directory
+//
+// Invariants:
+//   - At most one process serves a datadir; a second Open fails with
+//     ErrDataDirLocked naming the holder's PID.
+//   - Files are replaced by write-temp, fsync, rename, fsync-dir, so a crash
+//     leaves the old or the new content, never a mix.
+//   - System variables are GMS's process-wide registry: Open resets and
+//     fills it, so a process runs one Node at a time. Persisted values win
+//     over options, as in MySQL; server_uuid is read-only.
+//   - Every analyzed statement passes readonly.CheckNode before it is built
+//     into an iterator (see readOnlyGuard), so read_only/super_read_only
+//     refuse writes before anything is changed.
+//   - max_allowed_packet is enforced on the byte stream before vitess
+//     buffers a packet (limitListener); an oversized packet gets error 1153
+//     and its connection is closed, other connections are untouched.
+//   - Parse errors reach clients as error 1064 with MySQL's message.
+//
+// The package never imports a storage implementation: cmd/relaydb chooses
+// one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
+package server

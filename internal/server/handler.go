@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+)
+
+// commandObserver may be implemented by a Storage that needs to see each
+// session after every client command. Only the memory test adapter uses it.
+type commandObserver interface {
+	afterCommand(s sql.Session)
+	sessionClosed(s sql.Session)
+}
+
+// sessionTable maps connection IDs to the sessions the node built for them.
+type sessionTable struct {
+	mu       sync.Mutex
+	sessions map[uint32]sql.Session
+}
+
+func (t *sessionTable) put(id uint32, s sql.Session) {
+	t.mu.Lock()
+	t.sessions[id] = s
+	t.mu.Unlock()
+}
+
+func (t *sessionTable) get(id uint32) sql.Session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sessions[id]
+}
+
+func (t *sessionTable) remove(id uint32) sql.Session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.sessions[id]
+	delete(t.sessions, id)
+	return s
+}
+
+// nodeHandler wraps GMS's handler with what the node adds per command:
+// the max_allowed_packet check for TLS connections, whose framing the
+// limitListener cannot follow, and the command observer.
+type nodeHandler struct {
+	mysql.Handler
+	sessions *sessionTable
+	observer commandObserver // may be nil
+	limit    func() int64
+}
+
+func (h *nodeHandler) after(c *mysql.Conn) {
+	if h.observer == nil {
+		return
+	}
+	if s := h.sessions.get(c.ConnectionID); s != nil {
+		h.observer.afterCommand(s)
+	}
+}
+
+// tooLarge reports whether a statement reassembled from a TLS connection is
+// over max_allowed_packet, and if so arranges for the connection to close
+// once the error has been written.
+func (h *nodeHandler) tooLarge(c *mysql.Conn, n int) error {
+	if int64(n)+1 <= h.limit() {
+		return nil
+	}
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		if lc, ok := tc.NetConn().(*limitConn); ok {
+			lc.closeAfterWrite = true
+		}
+	}
+	return mysql.NewSQLError(mysql.ERNetPacketTooLarge, mysql.SSNetError, "%s", packetTooLarge)
+}
+
+func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	if c.TLSEnabled() {
+		if err := h.tooLarge(c, len(query)); err != nil {
+			return err
+		}
+	}
+	defer h.after(c)
+	return syntaxError(h.Handler.ComQuery(ctx, c, query, callback), query)
+}
+
+func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	if c.TLSEnabled() {
+		if err := h.tooLarge(c, len(query)); err != nil {
+			return "", err
+		}
+	}
+	defer h.after(c)
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+	return rest, syntaxError(err, query)
+}
+
+func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if c.TLSEnabled() {
+		if err := h.tooLarge(c, len(query)); err != nil {
+			return nil, err
+		}
+	}
+	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	return fields, syntaxError(err, query)
+}
+
+func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	defer h.after(c)
+	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+}
+
+func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
+	h.Handler.ConnectionClosed(c)
+	if s := h.sessions.remove(c.ConnectionID); s != nil && h.observer != nil {
+		h.observer.sessionClosed(s)
+	}
+}
+
+// vitessSyntax matches the parser's error text as GMS passes it on.
+var vitessSyntax = regexp.MustCompile(`^syntax error at position (\d+)(?: near '(.*)')?$`)
+
+// syntaxError turns GMS's report of a parse failure (error 1105 with the
+// parser's "syntax error at position N near 'tok'") into MySQL's error 1064,
+// SQLSTATE 42000, with MySQL's message quoting the statement from the
+// offending token on, at most 80 bytes of it, and the line it is on.
+func syntaxError(err error, query string) error {
+	var se *mysql.SQLError
+	if err == nil || !errors.As(err, &se) || se.Num != mysql.ERUnknownError {
+		return err
+	}
+	m := vitessSyntax.FindStringSubmatch(se.Message)
+	if m == nil {
+		return err
+	}
+	pos, _ := strconv.Atoi(m[1])
+	pos = min(max(pos, 0), len(query))
+	start := pos
+	if tok := m[2]; tok != "" {
+		if i := strings.LastIndex(query[:pos], tok); i >= 0 {
+			start = i
+		}
+	}
+	near := query[start:]
+	if len(near) > 80 {
+		near = near[:80]
+	}
+	line := 1 + strings.Count(query[:start], "\n")
+	return mysql.NewSQLError(mysql.ERParseError, mysql.SSClientError,
+		"You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '%s' at line %d",
+		near, line)
+}

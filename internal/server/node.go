@@ -1,0 +1,365 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/readonly"
+)
+
+// Config is what a node needs to start. Zero values get the defaults noted.
+type Config struct {
+	// DataDir holds everything durable; created if missing. Required.
+	DataDir string
+	// Host and Port are where the MySQL protocol is served. Port 0 picks a
+	// free port (see Node.Addr). Host defaults to 127.0.0.1.
+	Host string
+	Port int
+	// ServerID is @@server_id (default 1).
+	ServerID uint32
+	// RootPassword is given to root@localhost when the datadir is first
+	// initialised, and ignored (with a warning if it differs) afterwards.
+	RootPassword string
+	// CacheSize is passed to the storage backend (default 256MiB).
+	CacheSize int64
+	// MaxAllowedPacket is @@max_allowed_packet (default 64MiB).
+	MaxAllowedPacket int64
+	// Logger receives the node's log; default slog.Default().
+	Logger *slog.Logger
+	// OpenStorage opens the storage backend. Required.
+	OpenStorage OpenStorageFunc
+	// WrapHandler, if set, wraps the node's MySQL protocol handler as the
+	// outermost layer, e.g. to add COM_BINLOG_DUMP (vitess looks for
+	// mysql.BinlogReplicaHandler on the handler it is given).
+	WrapHandler func(mysql.Handler) mysql.Handler
+}
+
+// Node is one running RelayDB server: a GMS engine over a storage backend,
+// with the node's users, system variables, read-only enforcement and packet
+// limit. Open it, call Serve, and Close it when done.
+//
+// GMS keeps system variables and its logger in package variables, so a
+// process runs one Node at a time (DESIGN.md: one node is one OS process).
+type Node struct {
+	cfg        Config
+	log        *slog.Logger
+	dataDir    string
+	lock       *dirLock
+	serverUUID string
+	globals    *PersistedGlobals
+	storage    Storage
+	engine     *sqle.Engine
+	srv        *gmsserver.Server
+	listener   *limitListener
+	sessions   *sessionTable
+
+	closeOnce sync.Once
+	closeErr  error
+	closed    chan struct{}
+}
+
+// shutdownWait bounds how long Close waits for connection handlers to return
+// before it closes the storage anyway.
+const shutdownWait = 30 * time.Second
+
+// Open prepares a node and binds its listener; it accepts no client until
+// Serve is called. On error everything already acquired is released.
+func Open(cfg Config) (n *Node, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: DataDir is required")
+	}
+	if cfg.OpenStorage == nil {
+		return nil, errors.New("server: OpenStorage is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.ServerID == 0 {
+		cfg.ServerID = 1
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 256 << 20
+	}
+	if cfg.MaxAllowedPacket == 0 {
+		cfg.MaxAllowedPacket = 64 << 20
+	}
+	log := cfg.Logger
+
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("datadir %s: %w", cfg.DataDir, err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create datadir: %w", err)
+	}
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	n = &Node{cfg: cfg, log: log, dataDir: dir, lock: lock, closed: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			n.abort()
+			n = nil
+		}
+	}()
+
+	var created bool
+	n.serverUUID, created, err = loadOrCreateServerUUID(dir)
+	if err != nil {
+		return n, err
+	}
+	if created {
+		log.Info("generated server_uuid", "server_uuid", n.serverUUID, "file", filepath.Join(dir, autoCnfName))
+	}
+
+	n.globals, err = LoadPersistedGlobals(filepath.Join(dir, persistedFileName))
+	if err != nil {
+		return n, err
+	}
+	applied, err := installSystemVariables(nodeVars{
+		serverUUID:       n.serverUUID,
+		serverID:         cfg.ServerID,
+		maxAllowedPacket: cfg.MaxAllowedPacket,
+		dataDir:          dir,
+	}, n.globals.Values())
+	if err != nil {
+		return n, err
+	}
+	if len(applied) > 0 {
+		log.Info("applied persisted system variables", "file", n.globals.Path(), "variables", applied)
+	}
+	if err := restrictFileAccess(dir); err != nil {
+		return n, err
+	}
+	routeLogrus(log)
+
+	tlsConfig, err := loadOrCreateTLS(dir)
+	if err != nil {
+		return n, err
+	}
+
+	storageDir := filepath.Join(dir, storageDirName)
+	if err := os.MkdirAll(storageDir, 0o750); err != nil {
+		return n, fmt.Errorf("create storage directory: %w", err)
+	}
+	n.storage, err = cfg.OpenStorage(StorageOptions{
+		Dir:       storageDir,
+		CacheSize: cfg.CacheSize,
+		Globals:   n.globals,
+		Logger:    log,
+	})
+	if err != nil {
+		return n, fmt.Errorf("open storage: %w", err)
+	}
+
+	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).Build(), &sqle.Config{})
+	db := n.engine.Analyzer.Catalog.MySQLDb
+	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
+		return n, err
+	}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return n, fmt.Errorf("listen on %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
+	}
+	n.listener = newLimitListener(ln, maxAllowedPacket, log)
+	n.sessions = &sessionTable{sessions: map[uint32]sql.Session{}}
+
+	auth := newAuthServer(db)
+	observer, _ := n.storage.(commandObserver)
+	gcfg := gmsserver.Config{
+		Protocol:          "tcp",
+		Address:           ln.Addr().String(),
+		Listener:          n.listener,
+		Version:           Version,
+		TLSConfig:         tlsConfig,
+		MaxLoggedQueryLen: 1024,
+		ProtocolListenerFactory: func(c gmsserver.Config, lc mysql.ListenerConfig, sel gmsserver.ServerEventListener) (gmsserver.ProtocolListener, error) {
+			lc.AuthServer = auth
+			return gmsserver.MySQLProtocolListenerFactory(c, lc, sel)
+		},
+	}
+	if gcfg, err = gcfg.NewConfig(); err != nil {
+		return n, err
+	}
+	wrap := func(h mysql.Handler) (mysql.Handler, error) {
+		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket}
+		if cfg.WrapHandler != nil {
+			out = cfg.WrapHandler(out)
+		}
+		return out, nil
+	}
+	n.srv, err = gmsserver.NewServerWithHandler(gcfg, n.engine, sql.NewContext, n.newSession, nil, wrap)
+	if err != nil {
+		ln.Close()
+		return n, fmt.Errorf("start protocol server: %w", err)
+	}
+	return n, nil
+}
+
+// newSession is the GMS SessionBuilder: a base session for the
+// authenticated connection, turned into a storage session.
+func (n *Node) newSession(_ context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+	var client sql.Client
+	if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+		client = sql.Client{User: u.User, Address: u.Host, Capabilities: conn.Capabilities}
+	}
+	s := n.storage.NewSession(sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID))
+	n.sessions.put(conn.ConnectionID, s)
+	return s, nil
+}
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() net.Addr { return n.listener.Addr() }
+
+// ServerUUID is @@server_uuid, stable for the life of the datadir.
+func (n *Node) ServerUUID() string { return n.serverUUID }
+
+// DataDir is the absolute path of the datadir.
+func (n *Node) DataDir() string { return n.dataDir }
+
+// Engine is the node's GMS engine, for in-process callers such as the
+// replication applier (which should mark its contexts with
+// readonly.MarkApplier).
+func (n *Node) Engine() *sqle.Engine { return n.engine }
+
+// Storage is the backend the node serves.
+func (n *Node) Storage() Storage { return n.storage }
+
+// Serve logs the ready line and accepts clients until Close. It returns nil
+// after Close.
+func (n *Node) Serve() error {
+	select {
+	case <-n.closed:
+		return nil
+	default:
+	}
+	n.log.Info("ready for connections", "addr", n.Addr().String(), "version", Version,
+		"server_id", n.cfg.ServerID, "server_uuid", n.serverUUID, "datadir", n.dataDir)
+	return n.srv.Start()
+}
+
+// Close stops accepting, closes client connections, waits (bounded) for
+// their handlers, closes the engine and the storage, and releases the
+// datadir. Safe to call more than once and concurrently with Serve.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		close(n.closed)
+		var errs []error
+		if n.srv != nil {
+			_ = n.srv.Close()
+		}
+		if n.listener != nil {
+			n.listener.closeConns()
+		}
+		if n.engine != nil {
+			errs = append(errs, n.engine.Close())
+		}
+		if n.srv != nil {
+			done := make(chan struct{})
+			go func() {
+				n.srv.SessionManager().WaitForClosedConnections()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(shutdownWait):
+				n.log.Error("connections still busy at shutdown; closing storage anyway", "waited", shutdownWait)
+			}
+		}
+		if n.storage != nil {
+			if err := n.storage.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close storage: %w", err))
+			}
+		}
+		errs = append(errs, n.lock.release())
+		n.closeErr = errors.Join(errs...)
+		if n.closeErr == nil {
+			n.log.Info("shutdown complete", "datadir", n.dataDir)
+		}
+	})
+	return n.closeErr
+}
+
+// abort releases what a failed Open acquired.
+func (n *Node) abort() {
+	if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.storage != nil {
+		_ = n.storage.Close()
+	}
+	_ = n.lock.release()
+}
+
+// restrictFileAccess points secure_file_priv (LOAD DATA, SELECT ... INTO
+// OUTFILE, LOAD_FILE) at <datadir>/files instead of GMS's default of
+// "anywhere the process can read".
+func restrictFileAccess(dir string) error {
+	files := filepath.Join(dir, "files")
+	if err := os.MkdirAll(files, 0o750); err != nil {
+		return fmt.Errorf("create %s: %w", files, err)
+	}
+	return sql.SystemVariables.AssignValues(map[string]interface{}{"secure_file_priv": files + "/"})
+}
+
+func maxAllowedPacket() int64 {
+	_, v, ok := sql.SystemVariables.GetGlobal("max_allowed_packet")
+	if !ok {
+		return 64 << 20
+	}
+	switch x := v.(type) {
+	case int64:
+		return x
+	case uint64:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case int32:
+		return int64(x)
+	}
+	return 64 << 20
+}
+
+// readOnlyGuard runs before GMS builds each analyzed plan node into an
+// iterator (it is the exec builder's priority builder, consulted for every
+// node, root first). It never builds anything itself; it only refuses writes
+// while read_only or super_read_only is on. The root of every statement
+// passes through here, whether the statement came as text, as a prepared
+// statement or from a stored procedure, so no write reaches storage or
+// mysql_db unchecked.
+type readOnlyGuard struct {
+	db *mysql_db.MySQLDb
+}
+
+func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
+	if !readonly.CurrentMode().Active() || readonly.AllowedWhileReadOnly(node) {
+		return nil, nil
+	}
+	// Refresh the session's cached privilege set so Check sees grants and
+	// revokes made since it was last computed.
+	g.db.UserActivePrivilegeSet(ctx)
+	return nil, readonly.Check(ctx)
+}

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+)
+
+// filePersister writes GMS's mysql_db flatbuffer (users, grants, roles) to
+// <datadir>/mysql.db. GMS calls Persist while holding the mysql_db write lock,
+// after changing its in-memory tables and before answering the client, so a
+// statement such as CREATE USER is acknowledged only once the file is on disk.
+type filePersister struct {
+	path string
+}
+
+var _ mysql_db.MySQLDbPersistence = (*filePersister)(nil)
+
+func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
+	if err := writeFileAtomic(p.path, data, 0o600); err != nil {
+		return fmt.Errorf("persist users and privileges to %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// loadPrivileges loads <datadir>/mysql.db into db and installs the persister.
+// On first start (no file yet) it creates root@localhost with rootPassword
+// and all privileges, and writes the file. GMS matches client addresses
+// 127.0.0.1 and ::1 to the host "localhost", so root@localhost is what TCP
+// clients on loopback log in as, exactly as with MySQL.
+func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger) error {
+	db.SetPersister(&filePersister{path: path})
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		ed := db.Editor()
+		defer ed.Close()
+		db.AddSuperUser(ed, "root", "localhost", rootPassword)
+		if err := db.Persist(ctx, ed); err != nil {
+			return err
+		}
+		log.Info("initialised users and privileges", "file", path, "user", "root@localhost",
+			"password", map[bool]string{true: "empty", false: "set"}[rootPassword == ""])
+		return nil
+	case err != nil:
+		return fmt.Errorf("read users and privileges: %w", err)
+	case len(data) == 0:
+		return fmt.Errorf("users and privileges file %s is empty; restore it from a backup or remove it to recreate root@localhost", path)
+	}
+	if err := db.LoadData(ctx, data); err != nil {
+		return fmt.Errorf("load users and privileges from %s: %w", path, err)
+	}
+	db.SetEnabled(true)
+
+	if rootPassword != "" {
+		rd := db.Reader()
+		root, ok := rd.GetUser(mysql_db.UserPrimaryKey{Host: "localhost", User: "root"})
+		rd.Close()
+		if ok && root.Plugin == "mysql_native_password" && root.AuthString != nativeHash(rootPassword) {
+			log.Warn("--root-password differs from root@localhost's stored password and is ignored: " +
+				"it is only used when the datadir is first initialised; use ALTER USER to change it")
+		}
+	}
+	return nil
+}
+
+// nativeHash is mysql_native_password's stored form: "*" + hex(SHA1(SHA1(pw))).
+func nativeHash(password string) string {
+	if password == "" {
+		return ""
+	}
+	s1 := sha1.Sum([]byte(password))
+	s2 := sha1.Sum(s1[:])
+	return "*" + strings.ToUpper(hex.EncodeToString(s2[:]))
+}
