@@ -249,6 +249,16 @@ hwm() {
   if [ -n "$kb" ]; then echo $((kb / 1024)); else echo -; fi
 }
 
+# peak_rss TARGET PID: the highest VmHWM seen, in MiB. VmHWM starts again when a server restarts
+# (--checksum), so the readings taken after each run count too.
+peak_rss() {
+  local k
+  {
+    hwm "$2"
+    for k in "${!RSS[@]}"; do [[ $k == "$1|"* ]] && echo "${RSS[$k]}"; done
+  } | grep -E '^[0-9]+$' | sort -n | tail -1 || true
+}
+
 # --- sysbench ------------------------------------------------------------------------------------
 
 # sb TARGET WORKLOAD THREADS COMMAND [flags...]: runs sysbench, bounded in time (SB_TIMEOUT s).
@@ -559,11 +569,10 @@ for t in "${TARGETS[@]}"; do
     fi
   done
   if [ "$t" = relaydb ]; then
-    # VmHWM starts again at a restart (--checksum): keep the highest reading.
-    RSS_PEAK_R=$(for v in "$(hwm "$RPID")" "${RSS[@]}"; do echo "$v"; done | grep -E '^[0-9]+$' | sort -n | tail -1 || true)
+    RSS_PEAK_R=$(peak_rss relaydb "$RPID")
     stop_relaydb TERM
   else
-    RSS_PEAK_M=$(hwm "$(mariadb_pid)")
+    RSS_PEAK_M=$(peak_rss mariadb "$(mariadb_pid)")
     stop_mariadb
   fi
 done
