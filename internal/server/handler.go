@@ -89,6 +89,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		}
 	}
 	defer h.after(c)
+	query = rewriteSetPassword(c, query)
 	return syntaxError(h.Handler.ComQuery(ctx, c, query, callback), query)
 }
 
@@ -99,6 +100,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		}
 	}
 	defer h.after(c)
+	query = rewriteSetPassword(c, query)
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, syntaxError(err, query)
 }
@@ -157,4 +159,34 @@ func syntaxError(err error, query string) error {
 	return mysql.NewSQLError(mysql.ERParseError, mysql.SSClientError,
 		"You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '%s' at line %d",
 		near, line)
+}
+
+// setPassword matches MySQL's SET PASSWORD [FOR account] = 'auth_string',
+// which the dolthub/vitess parser does not know, as a whole statement.
+var setPassword = regexp.MustCompile(`(?is)^\s*SET\s+PASSWORD\s*(?:FOR\s+(.+?))?\s*=\s*('(?:[^'\\]|\\.|'')*')\s*;?\s*$`)
+
+// rewriteSetPassword turns SET PASSWORD into the equivalent ALTER USER, which
+// GMS executes and persists. Without FOR, the account is the connection's
+// own. Anything else is returned unchanged.
+func rewriteSetPassword(c *mysql.Conn, query string) string {
+	if len(query) < 12 || !strings.EqualFold(strings.TrimSpace(query)[:min(3, len(strings.TrimSpace(query)))], "set") {
+		return query
+	}
+	m := setPassword.FindStringSubmatch(query)
+	if m == nil {
+		return query
+	}
+	account := strings.TrimSpace(m[1])
+	if account == "" {
+		u, ok := c.UserData.(sql.MysqlConnectionUser)
+		if !ok {
+			return query
+		}
+		account = quoteString(u.User) + "@" + quoteString(u.Host)
+	}
+	return "ALTER USER " + account + " IDENTIFIED BY " + m[2]
+}
+
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

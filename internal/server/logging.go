@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 )
@@ -46,6 +47,10 @@ func (h *slogHook) Fire(e *logrus.Entry) error {
 			lvl = slog.LevelDebug
 		}
 	default:
+		lvl = slog.LevelDebug
+	}
+	if lvl > slog.LevelDebug && strings.Contains(e.Message, "use of closed network connection") {
+		// Connections closed by our own shutdown.
 		lvl = slog.LevelDebug
 	}
 	ctx := context.Background()
