@@ -122,6 +122,7 @@ RPID=
 RPORT=
 RSTARTS=0
 RDEAD=0
+RDEAD_WHY=DEAD
 PPROF_ADDR=
 MPORT=
 MARIADB_UP=0
@@ -176,14 +177,17 @@ start_relaydb() {
   for _ in $(seq 600); do
     if ! kill -0 "$RPID" 2>/dev/null; then
       tail -20 "$lf" >&2
-      die "relaydb exited during start-up; see $lf"
+      log "error: relaydb exited during start-up; see $lf"
+      RPID=
+      return 1
     fi
     if grep -q 'ready for connections' "$lf" && sql relaydb 'SELECT 1' >/dev/null 2>&1; then
       return
     fi
     sleep 0.2
   done
-  die "relaydb was not ready for connections after 120 s; see $lf"
+  log "error: relaydb was not ready for connections after 120 s; see $lf"
+  return 1
 }
 
 # stop_relaydb [SIGNAL]: TERM waits up to 60 s for a clean exit, then kills.
@@ -282,13 +286,14 @@ sb() {
 
 prepare() { # TARGET
   local t=$1 n=$((TABLES < 4 ? TABLES : 4)) t0 rc=0
-  sql "$t" 'CREATE DATABASE IF NOT EXISTS sbtest'
+  sql "$t" 'CREATE DATABASE IF NOT EXISTS sbtest' || return 1
   log "$t: preparing $TABLES tables x $TABLE_SIZE rows"
   t0=$(date +%s)
   SB_TIMEOUT=3600 sb "$t" oltp_read_write "$n" prepare >"$OUT_DIR/$t-prepare.log" 2>&1 || rc=$?
   if [ "$rc" != 0 ]; then
     tail -20 "$OUT_DIR/$t-prepare.log" >&2
-    die "$t: sysbench prepare failed (exit $rc); see $OUT_DIR/$t-prepare.log"
+    log "error: $t: sysbench prepare failed (exit $rc); see $OUT_DIR/$t-prepare.log"
+    return 1
   fi
   PREP_SECS[$t]=$(($(date +%s) - t0))
   log "$t: prepared in ${PREP_SECS[$t]} s"
@@ -312,7 +317,7 @@ declare -A PREP_SECS
 run_one() { # TARGET WORKLOAD THREADS
   local t=$1 w=$2 n=$3 key="$1|$2|$3" lf="$OUT_DIR/$1-$2-$3.log" rc=0 pf="" lead secs
   if [ "$t" = relaydb ] && [ "$RDEAD" = 1 ]; then
-    FIG[$key]=DEAD ERRS[$key]=- IGN[$key]=- RSS[$key]=-
+    FIG[$key]=$RDEAD_WHY ERRS[$key]=- IGN[$key]=- RSS[$key]=-
     FAILED=$((FAILED + 1))
     return
   fi
@@ -386,7 +391,7 @@ checksum() {
 restart() { # TARGET SIGNAL
   if [ "$1" = relaydb ]; then
     stop_relaydb "$2"
-    start_relaydb
+    start_relaydb || { RDEAD=1; return 1; }
   else
     local pid
     pid=$(mariadb_pid)
@@ -402,7 +407,11 @@ check_restart() { # TARGET
   log "$t: checksums before restart"
   checksum "$t" "$a"
   log "$t: restarting (SIG$CHECKSUM_SIGNAL)"
-  restart "$t" "$CHECKSUM_SIGNAL"
+  if ! restart "$t" "$CHECKSUM_SIGNAL"; then
+    echo "  $t: MISMATCH (did not come back after the restart)"
+    CHECK_RESULT+=("$t MISMATCH (did not come back after the restart)")
+    return
+  fi
   log "$t: checksums after restart"
   checksum "$t" "$b"
   echo
@@ -470,7 +479,8 @@ report() {
   done
   echo
   echo "qps = queries/s, tps = transactions/s; * = sysbench exited non-zero, figure kept; errors = threads"
-  echo "ended by a non-ignored error; ignored errors = 1213/1205/1020 that sysbench retried."
+  echo "ended by a non-ignored error; ignored errors = 1213/1205/1020 that sysbench retried;"
+  echo "DEAD = relaydb had died, NOSTART = it did not start, NOPREPARE = sysbench prepare failed."
   echo "Peak RSS (VmHWM): RelayDB ${RSS_PEAK_R:--} MiB, MariaDB ${RSS_PEAK_M:--} MiB (its buffer pool is 1 GiB)."
   for k in "${notes[@]}"; do echo "- $k"; done
   for k in "${CHECK_RESULT[@]}"; do echo "checksum after restart: $k"; done
@@ -552,16 +562,21 @@ log "logs in $OUT_DIR, data in $WORK"
 
 # One server at a time: on 2 cores an idle server's background work (page flushing, compaction)
 # would be charged to the other.
+# relaydb is built first, so that a build failure costs no benchmark time.
+for t in "${TARGETS[@]}"; do [ "$t" = relaydb ] && build_relaydb; done
 for t in "${TARGETS[@]}"; do
   if [ "$t" = relaydb ]; then
-    build_relaydb
     RPORT=$(free_port)
     [ -n "$PROFILE" ] && PPROF_ADDR=127.0.0.1:$(free_port)
-    start_relaydb
+    if ! start_relaydb; then
+      RDEAD=1 RDEAD_WHY=NOSTART
+    elif ! prepare relaydb; then
+      RDEAD=1 RDEAD_WHY=NOPREPARE
+    fi
   else
     start_mariadb
+    prepare mariadb || die "MariaDB: sysbench prepare failed"
   fi
-  prepare "$t"
   for item in "${RUNS[@]}"; do
     run_one "$t" "${item%:*}" "${item#*:}"
     if [ "$CHECKSUM" = 1 ] && [ "${item%:*}" = oltp_read_write ] && ! { [ "$t" = relaydb ] && [ "$RDEAD" = 1 ]; }; then
