@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -87,6 +88,10 @@ type tableState struct {
 	loaded    bool
 	nextAuto  uint64 // smallest AUTO_INCREMENT value not yet handed out
 	nextRowID uint64 // next hidden row id
+
+	// rows estimates the row count for the planner; valid once rowsKnown is set.
+	rows      atomic.Int64
+	rowsKnown atomic.Bool
 }
 
 func (d *tableDef) id() uint64   { return d.meta.ID }

@@ -141,6 +141,7 @@ func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
 		return err
 	}
 	tx.put(pk, val)
+	d.state.rows.Add(1)
 	for _, idx := range d.indexes {
 		k, _, err := d.indexEntryPrefix(nil, idx, row)
 		if err != nil {
@@ -253,6 +254,7 @@ func (ed *editor) delete(ctx *sql.Context, tx *txn, row sql.Row) error {
 		return err
 	}
 	tx.del(pk)
+	d.state.rows.Add(-1)
 	for _, idx := range d.indexes {
 		k, _, err := d.indexEntryPrefix(nil, idx, stored)
 		if err != nil {
@@ -341,7 +343,7 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 			return 0, err
 		}
 	}
-	n, _, err := t.RowCount(ctx)
+	n, err := t.countRows(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -1,10 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -63,6 +63,9 @@ type Engine struct {
 
 	eventsVersion atomic.Uint64
 
+	objMu    sync.Mutex
+	objCache map[string]objectSet
+
 	closed   atomic.Bool
 	stopReap chan struct{}
 	reapDone chan struct{}
@@ -116,6 +119,7 @@ func Open(opts Options) (*Engine, error) {
 		locks:    newLockTable(),
 		dbs:      make(map[string]*dbEntry),
 		active:   make(map[*txn]uint64),
+		objCache: make(map[string]objectSet),
 		stopReap: make(chan struct{}),
 		reapDone: make(chan struct{}),
 	}
@@ -402,6 +406,7 @@ func (e *Engine) dropDatabase(name string) error {
 		return err
 	}
 	delete(e.dbs, lower)
+	e.dropObjects(name)
 	return nil
 }
 
@@ -491,50 +496,122 @@ func (e *Engine) newTableID() uint64 {
 	return id
 }
 
-// objects of a database: views, triggers, procedures, events, stored as JSON.
-func (e *Engine) putObject(db, kind, name string, v any) error {
-	_, err := e.writeMeta(func(b *pebble.Batch) error {
-		return b.Set(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), encodeJSON(v), nil)
-	})
-	return err
-}
+// Objects of a database (views, triggers, procedures, events) are stored as JSON and cached in
+// memory per database and kind: GMS looks up views on every query.
+type objectSet map[string][]byte // lower-case name → JSON
 
-func (e *Engine) deleteObject(db, kind, name string) error {
-	_, err := e.writeMeta(func(b *pebble.Batch) error {
-		return b.Delete(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), nil)
-	})
-	return err
-}
+func objectCacheKey(db, kind string) string { return strings.ToLower(db) + "\x00" + kind }
 
-// objects calls fn with each stored object of kind in db.
-func (e *Engine) objects(db, kind string, fn func(v []byte) error) error {
+// objectSetLocked returns the cached objects of kind in db, loading them on first use.
+// e.objMu must be held for writing.
+func (e *Engine) objectSetLocked(db, kind string) (objectSet, error) {
+	ck := objectCacheKey(db, kind)
+	if set, ok := e.objCache[ck]; ok {
+		return set, nil
+	}
+	set := objectSet{}
 	p := objectKey(strings.ToLower(db), kind, "")
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return err
+			return nil, err
 		}
+		set[string(it.Key()[len(p):])] = bytes.Clone(v)
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	e.objCache[ck] = set
+	return set, nil
+}
+
+func (e *Engine) putObject(db, kind, name string, v any) error {
+	e.objMu.Lock()
+	defer e.objMu.Unlock()
+	set, err := e.objectSetLocked(db, kind)
+	if err != nil {
+		return err
+	}
+	enc := encodeJSON(v)
+	if _, err := e.writeMeta(func(b *pebble.Batch) error {
+		return b.Set(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), enc, nil)
+	}); err != nil {
+		return err
+	}
+	set[strings.ToLower(name)] = enc
+	return nil
+}
+
+func (e *Engine) deleteObject(db, kind, name string) error {
+	e.objMu.Lock()
+	defer e.objMu.Unlock()
+	set, err := e.objectSetLocked(db, kind)
+	if err != nil {
+		return err
+	}
+	if _, err := e.writeMeta(func(b *pebble.Batch) error {
+		return b.Delete(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), nil)
+	}); err != nil {
+		return err
+	}
+	delete(set, strings.ToLower(name))
+	return nil
+}
+
+// dropObjects forgets the cached objects of db (the database was dropped).
+func (e *Engine) dropObjects(db string) {
+	e.objMu.Lock()
+	defer e.objMu.Unlock()
+	prefix := strings.ToLower(db) + "\x00"
+	for k := range e.objCache {
+		if strings.HasPrefix(k, prefix) {
+			delete(e.objCache, k)
+		}
+	}
+}
+
+// objects calls fn with each stored object of kind in db, in name order.
+func (e *Engine) objects(db, kind string, fn func(v []byte) error) error {
+	e.objMu.Lock()
+	set, err := e.objectSetLocked(db, kind)
+	if err != nil {
+		e.objMu.Unlock()
+		return err
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	vals := make([][]byte, 0, len(set))
+	sort.Strings(names)
+	for _, n := range names {
+		vals = append(vals, set[n])
+	}
+	e.objMu.Unlock()
+	for _, v := range vals {
 		if err := fn(v); err != nil {
 			return err
 		}
 	}
-	return it.Error()
+	return nil
 }
 
 func (e *Engine) getObject(db, kind, name string, out any) (bool, error) {
-	v, closer, err := e.db.Get(objectKey(strings.ToLower(db), kind, strings.ToLower(name)))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return false, nil
+	e.objMu.Lock()
+	set, err := e.objectSetLocked(db, kind)
+	var v []byte
+	if err == nil {
+		v = set[strings.ToLower(name)]
 	}
-	if err != nil {
+	e.objMu.Unlock()
+	if err != nil || v == nil {
 		return false, err
 	}
-	defer closer.Close()
 	return true, json.Unmarshal(v, out)
 }
 

@@ -121,10 +121,13 @@ func (t *Table) GetIndexes(*sql.Context) ([]sql.Index, error) {
 	if !t.def.hasHiddenPK() {
 		out = append(out, newIndex(t.def, nil))
 	}
+	secondary := make([]sql.Index, 0, len(t.def.indexes))
 	for _, idx := range t.def.indexes {
-		out = append(out, newIndex(t.def, idx))
+		secondary = append(secondary, newIndex(t.def, idx))
 	}
-	return out, nil
+	// Listed by name, as SHOW CREATE TABLE and information_schema expect.
+	sort.Slice(secondary, func(a, b int) bool { return secondary[a].ID() < secondary[b].ID() })
+	return append(out, secondary...), nil
 }
 
 // PreciseMatch implements sql.IndexAddressable: lookups return exactly the rows in range.

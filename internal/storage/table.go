@@ -70,32 +70,52 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 	}
 }
 
-// RowCount implements sql.StatisticsTable (an estimate is allowed; we count).
+// RowCount implements sql.StatisticsTable with an estimate for the planner (never reported as
+// exact, so COUNT(*) still reads the transaction's snapshot). The first call counts the table;
+// afterwards inserts and deletes adjust the estimate (rolled-back ones too, so it can drift).
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
-	it, err := t.PartitionRows(ctx, scanPartition{})
-	if err != nil {
-		return 0, false, err
-	}
-	defer it.Close(ctx)
-	var n uint64
-	for {
-		if _, err := it.Next(ctx); err == io.EOF {
-			return n, true, nil
-		} else if err != nil {
+	st := t.def.state
+	if !st.rowsKnown.Load() {
+		n, err := t.countRows(ctx)
+		if err != nil {
 			return 0, false, err
 		}
-		n++
+		if st.rowsKnown.CompareAndSwap(false, true) {
+			st.rows.Store(int64(n))
+		}
 	}
+	n := st.rows.Load()
+	if n < 0 {
+		n = 0
+	}
+	return uint64(n), false, nil
 }
 
-// DataLength implements sql.StatisticsTable.
-func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
-	lo, hi := tableSpan(t.def.id())
-	n, err := t.e.db.EstimateDiskUsage(lo, hi)
+// countRows counts the rows visible to the statement's transaction.
+func (t *Table) countRows(ctx *sql.Context) (uint64, error) {
+	tx, temp := txnFor(ctx, t.e)
+	if temp {
+		defer t.e.rollbackTxn(tx)
+	}
+	lo := indexPrefix(nil, t.def.id(), primaryIndexID)
+	it, err := tx.iter(lo, prefixEnd(lo))
 	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	var n uint64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Close()
+}
+
+// DataLength implements sql.StatisticsTable with an estimate from the row count.
+func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
+	n, _, err := t.RowCount(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return n * uint64(16+8*len(t.def.schema.Schema)), nil
 }
 
 type scanPartition struct{}
