@@ -258,3 +258,34 @@ func TestKeylessTable(t *testing.T) {
 	s.mustExec("INSERT INTO t VALUES (3, 'w')")
 	s.expect("SELECT COUNT(*) FROM t", "[3]")
 }
+
+func TestSelectForUpdateLocks(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.session(), h.session()
+	a.mustExec("CREATE DATABASE d")
+	a.db, b.db = "d", "d"
+	a.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	a.mustExec("INSERT INTO t VALUES (1, 1), (2, 2)")
+
+	a.mustExec("BEGIN")
+	a.expect("SELECT v FROM t WHERE id = 1 FOR UPDATE", "[1]")
+	// b cannot write the locked row until a ends; its wait times out (harness: 2 s).
+	b.mustExec("SET SESSION innodb_lock_wait_timeout = 1")
+	if _, err := b.query("UPDATE t SET v = 10 WHERE id = 1"); errCode(err) != 1205 {
+		t.Fatalf("want 1205 while the row is locked FOR UPDATE, got %v", err)
+	}
+	b.mustExec("UPDATE t SET v = 20 WHERE id = 2") // other rows are free
+	a.mustExec("UPDATE t SET v = v + 1 WHERE id = 1")
+	a.mustExec("COMMIT")
+	b.mustExec("UPDATE t SET v = v + 1 WHERE id = 1")
+	a.expect("SELECT v FROM t ORDER BY id", "[3] [20]")
+
+	// A locking read of a row changed after the snapshot fails rather than lock a stale row.
+	a.mustExec("BEGIN")
+	a.expect("SELECT v FROM t WHERE id = 2", "[20]")
+	b.mustExec("UPDATE t SET v = 21 WHERE id = 2")
+	if _, err := a.query("SELECT v FROM t WHERE id = 2 FOR UPDATE"); errCode(err) != 1213 {
+		t.Fatalf("want 1213 for a locking read of a changed row, got %v", err)
+	}
+	a.mustExec("ROLLBACK")
+}

@@ -148,6 +148,7 @@ type rowIter struct {
 	spans     []keySpan
 	idx       *indexDef
 	filter    sql.Expression
+	locking   bool // SELECT … FOR UPDATE: lock each returned row
 	it        *mergeIter
 	started   bool
 	row       sql.Row
@@ -161,7 +162,8 @@ func (t *Table) newRowIter(ctx *sql.Context, spans []keySpan, idx *indexDef, fil
 		}
 		return nil, err
 	}
-	return &rowIter{t: t, tx: tx, temporary: temp, spans: spans, idx: idx, filter: filter}, nil
+	return &rowIter{t: t, tx: tx, temporary: temp, spans: spans, idx: idx, filter: filter,
+		locking: !temp && isLockingRead(ctx)}, nil
 }
 
 // checkVisible refuses to read a table created or rewritten after the transaction's snapshot.
@@ -214,6 +216,11 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			if !sql.IsTrue(ok) {
 				continue
+			}
+		}
+		if r.locking {
+			if err := r.lockReadRow(ctx, row); err != nil {
+				return nil, err
 			}
 		}
 		return row, nil
