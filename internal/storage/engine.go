@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/relaydb/relaydb/internal/commit"
@@ -122,6 +126,10 @@ func Open(opts Options) (*Engine, error) {
 		objCache: make(map[string]objectSet),
 		stopReap: make(chan struct{}),
 		reapDone: make(chan struct{}),
+	}
+	if err := verifyDataFiles(db, opts.Dir, po); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := e.loadCatalog(); err != nil {
 		db.Close()
@@ -664,4 +672,65 @@ func lockWaitTimeout(ctx *sql.Context, def time.Duration) time.Duration {
 		return time.Duration(n) * time.Second
 	}
 	return def
+}
+
+// verifyDataFiles refuses a store whose data files do not match what the manifest recorded (a
+// truncated or replaced file) or whose blocks fail their checksums. Stores larger than
+// fullVerifyLimit only get the size check at startup; their blocks are still verified by Pebble
+// on every read, which fails the read rather than return damaged data.
+func verifyDataFiles(db *pebble.DB, dir string, po *pebble.Options) error {
+	levels, err := db.SSTables()
+	if err != nil {
+		return fmt.Errorf("list data files in %s: %w", dir, err)
+	}
+	var total uint64
+	var paths []string
+	for _, level := range levels {
+		for _, t := range level {
+			if t.Virtual || t.BackingType != pebble.BackingTypeLocal {
+				continue
+			}
+			path := filepath.Join(dir, fmt.Sprintf("%06d.sst", uint64(t.BackingSSTNum)))
+			fi, err := os.Stat(path)
+			if err != nil {
+				return fmt.Errorf("data file %s is missing or unreadable: %w", path, err)
+			}
+			if uint64(fi.Size()) != t.Size {
+				return fmt.Errorf("data file %s is damaged: %d bytes on disk, %d recorded; refusing to start", path, fi.Size(), t.Size)
+			}
+			total += t.Size
+			paths = append(paths, path)
+		}
+	}
+	if total > fullVerifyLimit {
+		return nil
+	}
+	for _, path := range paths {
+		if err := verifyChecksums(path, po); err != nil {
+			return fmt.Errorf("data file %s is damaged: %w; refusing to start", path, err)
+		}
+	}
+	return nil
+}
+
+// fullVerifyLimit bounds the data size whose every block is checksummed at startup.
+const fullVerifyLimit = 4 << 30
+
+func verifyChecksums(path string, po *pebble.Options) error {
+	f, err := vfs.Default.Open(path)
+	if err != nil {
+		return err
+	}
+	readable, err := sstable.NewSimpleReadable(f)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	r, err := sstable.NewReader(context.Background(), readable, po.MakeReaderOptions())
+	if err != nil {
+		readable.Close()
+		return err
+	}
+	defer r.Close()
+	return r.ValidateBlockChecksums()
 }

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,4 +290,58 @@ func TestSelectForUpdateLocks(t *testing.T) {
 		t.Fatalf("want 1213 for a locking read of a changed row, got %v", err)
 	}
 	a.mustExec("ROLLBACK")
+}
+
+func TestTruncatedDataFileRefusesToOpen(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
+	s.mustExec("INSERT INTO t VALUES (1, REPEAT('x', 10000)), (2, REPEAT('y', 10000))")
+	h.close() // flushes the memtable into an .sst file
+	ssts, _ := filepath.Glob(filepath.Join(h.dir, "*.sst"))
+	if len(ssts) == 0 {
+		t.Fatal("no data file written")
+	}
+	fi, err := os.Stat(ssts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(ssts[0], fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Options{Dir: h.dir, CacheSize: 8 << 20})
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(ssts[0])) {
+		t.Fatalf("opening a store with a truncated data file: want an error naming %s, got %v", filepath.Base(ssts[0]), err)
+	}
+}
+
+func TestCorruptDataFileRefusesToOpen(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
+	s.mustExec("INSERT INTO t VALUES (1, REPEAT('x', 10000)), (2, REPEAT('y', 10000))")
+	h.close()
+	ssts, _ := filepath.Glob(filepath.Join(h.dir, "*.sst"))
+	if len(ssts) == 0 {
+		t.Fatal("no data file written")
+	}
+	b, err := os.ReadFile(ssts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 4; i < len(b)/4+16; i++ {
+		b[i] ^= 0xff // same size, damaged contents
+	}
+	if err := os.WriteFile(ssts[0], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Options{Dir: h.dir, CacheSize: 8 << 20})
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(ssts[0])) {
+		t.Fatalf("opening a store with a corrupt data file: want an error naming %s, got %v", filepath.Base(ssts[0]), err)
+	}
+	t.Log(err)
 }
