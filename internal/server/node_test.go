@@ -6,6 +6,8 @@ import (
 	gosql "database/sql"
 	"errors"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -450,4 +452,10 @@ func TestPersistedGlobalsFile(t *testing.T) {
 	if _, err := LoadPersistedGlobals(path); err == nil {
 		t.Error("corrupt file accepted")
 	}
+}
+
+func TestMain(m *testing.M) {
+	// The driver logs connections the server closes on purpose.
+	_ = mysql.SetLogger(stdlog.New(io.Discard, "", 0))
+	os.Exit(m.Run())
 }

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOversizedPacketClosesOnlyThatConnection(t *testing.T) {
+	tn := startNode(t, t.TempDir(), func(c *Config) { c.MaxAllowedPacket = 1 << 20 })
+	// The driver's own limit is set high so the server is the one to refuse.
+	db := tn.mustConnect(t, "root", "rootpw", "maxAllowedPacket=67108864")
+	db.SetMaxIdleConns(4)
+	other := tn.mustConnect(t, "root", "rootpw")
+	if v := queryString(t, db, "SELECT @@max_allowed_packet"); v != "1048576" {
+		t.Fatalf("@@max_allowed_packet = %s", v)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Just under the limit passes (payload = 1 command byte + query).
+	fits := "SELECT '" + strings.Repeat("a", (1<<20)-1-len("SELECT ''")) + "'"
+	var got string
+	if err := conn.QueryRowContext(ctx, fits).Scan(&got); err != nil {
+		t.Fatalf("statement at the limit: %v", err)
+	}
+
+	big := "SELECT '" + strings.Repeat("b", 2<<20) + "'"
+	_, err = conn.ExecContext(ctx, big)
+	me := wantErrCode(t, err, 1153, "oversized statement")
+	if string(me.SQLState[:]) != "08S01" || !strings.Contains(me.Message, "max_allowed_packet") {
+		t.Errorf("state %s message %q", me.SQLState, me.Message)
+	}
+	// That connection is gone.
+	if err := conn.PingContext(ctx); err == nil {
+		t.Error("connection still usable after an oversized packet")
+	}
+	// Everyone else is fine, and new connections work.
+	if v := queryString(t, other, "SELECT 1"); v != "1" {
+		t.Errorf("other connection: %q", v)
+	}
+	fresh := tn.mustConnect(t, "root", "rootpw")
+	if v := queryString(t, fresh, "SELECT 2"); v != "2" {
+		t.Errorf("new connection: %q", v)
+	}
+
+	// A packet split into several 16MiB chunks is refused at its first header.
+	huge := "SELECT '" + strings.Repeat("c", 17<<20) + "'"
+	conn2, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	_, err = conn2.ExecContext(ctx, huge)
+	wantErrCode(t, err, 1153, "multi-chunk oversized statement")
+
+	// Over TLS the limit is checked after reassembly, with the same result.
+	tlsDB := tn.mustConnect(t, "root", "rootpw", "maxAllowedPacket=67108864", "tls=skip-verify")
+	_, err = tlsDB.ExecContext(ctx, big)
+	wantErrCode(t, err, 1153, "oversized statement over TLS")
+	if v := queryString(t, other, "SELECT 3"); v != "3" {
+		t.Errorf("other connection after TLS case: %q", v)
+	}
+}
+
+// fakeConn feeds a fixed byte stream one byte per Read, so every header is
+// split across reads, and records what is written back.
+type fakeConn struct {
+	in     *bytes.Reader
+	out    bytes.Buffer
+	closed bool
+}
+
+func (f *fakeConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	b, err := f.in.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	p[0] = b
+	return 1, nil
+}
+func (f *fakeConn) Write(p []byte) (int, error)      { return f.out.Write(p) }
+func (f *fakeConn) Close() error                     { f.closed = true; return nil }
+func (f *fakeConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (f *fakeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (f *fakeConn) SetDeadline(time.Time) error      { return nil }
+func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
+
+func packet(seq byte, payload []byte) []byte {
+	h := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}
+	return append(h, payload...)
+}
+
+func TestLimitConnFraming(t *testing.T) {
+	handshake := make([]byte, 40) // capability flags without CLIENT_SSL
+	small := bytes.Repeat([]byte{'x'}, 100)
+	over := bytes.Repeat([]byte{'y'}, 1500)
+	var stream []byte
+	stream = append(stream, packet(1, handshake)...)
+	stream = append(stream, packet(0, small)...)
+	stream = append(stream, packet(0, over)...)
+	prefix := len(stream) - len(over) - 4
+
+	fc := &fakeConn{in: bytes.NewReader(stream)}
+	lc := &limitConn{Conn: fc, max: 1000}
+	var got []byte
+	buf := make([]byte, 64)
+	var err error
+	for {
+		var n int
+		n, err = lc.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, errPacketTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
+	// With one byte per Read, up to three bytes of the oversized header
+	// have been handed on before the fourth reveals its length; never the
+	// whole header, never any of its payload.
+	if len(got) < prefix || len(got) > prefix+3 || !bytes.Equal(got, stream[:len(got)]) {
+		t.Fatalf("passed %d bytes, want %d to %d", len(got), prefix, prefix+3)
+	}
+	if !fc.closed {
+		t.Error("connection not closed")
+	}
+	if fc.in.Len() != 0 {
+		t.Errorf("%d bytes of the oversized packet were not drained", fc.in.Len())
+	}
+	resp := fc.out.Bytes()
+	if len(resp) < 13 || resp[3] != 1 || resp[4] != 0xff || binary.LittleEndian.Uint16(resp[5:]) != 1153 || string(resp[8:13]) != "08S01" {
+		t.Fatalf("error packet % x", resp)
+	}
+}
+
+func TestLimitConnPassesTLSThrough(t *testing.T) {
+	sslRequest := make([]byte, 32)
+	binary.LittleEndian.PutUint32(sslRequest, clientSSLFlag|0x200)
+	stream := packet(1, sslRequest)
+	// Whatever follows is TLS, including bytes that would look like a huge header.
+	stream = append(stream, 0xff, 0xff, 0xff, 0x00, 1, 2, 3)
+	fc := &fakeConn{in: bytes.NewReader(stream)}
+	lc := &limitConn{Conn: fc, max: 1000}
+	var got []byte
+	buf := make([]byte, 8)
+	for {
+		n, err := lc.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !bytes.Equal(got, stream) {
+		t.Fatalf("TLS stream altered: got %d bytes, want %d", len(got), len(stream))
+	}
+}
