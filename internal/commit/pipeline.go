@@ -32,6 +32,10 @@ type Options struct {
 	NoSync bool
 	// MaxGroupBytes bounds how many bytes of batches one group may merge (0 = 8 MiB).
 	MaxGroupBytes int
+	// SpaceCheck, if set, is called before each durable write with the bytes about to be
+	// written; a non-nil error fails the group without writing anything. Pebble treats a failed
+	// log write as fatal, so running out of disk must be caught before the write.
+	SpaceCheck func(n int) error
 }
 
 // Pipeline orders, persists and publishes commits. Create it with New; stop it with Close.
@@ -173,6 +177,15 @@ func (p *Pipeline) commitGroup(group []*Request) {
 // persist writes the group's batches as one durable write. A lone batch is applied as is;
 // several are merged so that one fsync covers them all.
 func (p *Pipeline) persist(group []*Request) error {
+	if p.opts.SpaceCheck != nil {
+		n := 0
+		for _, r := range group {
+			n += len(r.Batch.Repr())
+		}
+		if err := p.opts.SpaceCheck(n); err != nil {
+			return err
+		}
+	}
 	wo := pebble.Sync
 	if p.opts.NoSync {
 		wo = pebble.NoSync

@@ -267,6 +267,9 @@ func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
 	}
 	if r.b.Len() > 32<<20 {
 		// Spill: the new id is not in the catalog yet, so nothing can read these keys.
+		if err := r.t.e.checkSpace(r.b.Len()); err != nil {
+			return storageWriteError(err)
+		}
 		if err := r.t.e.db.Apply(r.b, pebble.NoSync); err != nil {
 			return storageWriteError(err)
 		}
@@ -283,6 +286,11 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 		lo, hi := tableSpan(r.nd.id())
 		_ = e.db.DeleteRange(lo, hi, pebble.NoSync)
 		return nil
+	}
+	if err := e.checkSpace(r.b.Len()); err != nil {
+		lo, hi := tableSpan(r.nd.id())
+		_ = e.db.DeleteRange(lo, hi, pebble.NoSync)
+		return storageWriteError(err)
 	}
 	if err := e.db.Apply(r.b, pebble.NoSync); err != nil {
 		return storageWriteError(err)
@@ -392,6 +400,10 @@ func (e *Engine) buildIndex(def *tableDef, idx *indexDef) error {
 			return err
 		}
 		if b.Len() > 32<<20 {
+			if err := e.checkSpace(b.Len()); err != nil {
+				clear()
+				return storageWriteError(err)
+			}
 			if err := e.db.Apply(b, pebble.NoSync); err != nil {
 				clear()
 				return storageWriteError(err)
@@ -403,6 +415,10 @@ func (e *Engine) buildIndex(def *tableDef, idx *indexDef) error {
 	if err := it.Error(); err != nil {
 		clear()
 		return err
+	}
+	if err := e.checkSpace(b.Len()); err != nil {
+		clear()
+		return storageWriteError(err)
 	}
 	if err := e.db.Apply(b, pebble.NoSync); err != nil {
 		clear()

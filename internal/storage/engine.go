@@ -43,6 +43,9 @@ type Options struct {
 	Logger *slog.Logger
 	// WriteGuard, if set, is asked before every write and DDL (read_only enforcement).
 	WriteGuard WriteGuard
+	// MinFreeBytes is the free space the store's filesystem must keep after a write; writes
+	// that would go below it fail with ER_DISK_FULL (0 = 256 MiB; negative disables the check).
+	MinFreeBytes int64
 }
 
 // Engine is the Pebble-backed storage engine: the catalog, the MVCC transaction layer and the
@@ -94,6 +97,9 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MinFreeBytes == 0 {
+		opts.MinFreeBytes = 256 << 20
+	}
 	cache := pebble.NewCache(opts.CacheSize)
 	po := &pebble.Options{
 		Cache:                       cache,
@@ -135,7 +141,7 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
-	e.pipeline = commit.New(db, 0, commit.Options{NoSync: opts.NoSync})
+	e.pipeline = commit.New(db, 0, commit.Options{NoSync: opts.NoSync, SpaceCheck: e.checkSpace})
 	m := db.Metrics()
 	e.log.Info("storage recovered", "dir", opts.Dir, "databases", len(e.dbs),
 		"wal_bytes_replayed", m.WAL.Size, "duration", time.Since(start).Round(time.Millisecond))
@@ -632,9 +638,11 @@ func (p pebbleLogger) Infof(format string, args ...any) {
 func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
+// Fatalf is called when Pebble cannot continue (e.g. its log could not be written). The process
+// stops; committed data is safe and recovery on restart brings the store back.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-	panic(fmt.Sprintf(format, args...))
+	p.l.Error("storage cannot continue, stopping: "+fmt.Sprintf(format, args...), "component", "pebble")
+	os.Exit(70)
 }
 
 // tableByID finds a table of db by id (its name may have changed).

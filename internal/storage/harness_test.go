@@ -30,7 +30,7 @@ func newHarness(t testing.TB) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	e, err := Open(Options{Dir: h.dir, CacheSize: 8 << 20, LockWaitTimeout: 2e9})
+	e, err := Open(Options{Dir: h.dir, CacheSize: 8 << 20, LockWaitTimeout: 2e9, MinFreeBytes: 2 << 20})
 	if err != nil {
 		h.t.Fatalf("open: %v", err)
 	}

@@ -117,7 +117,13 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 	if s.cur == t {
 		s.cur = nil
 	}
-	return s.e.commitTxn(t)
+	if err := s.e.commitTxn(t); err != nil {
+		// The transaction is over (rolled back); GMS keeps it on the session when commit fails,
+		// so clear it here or the next statement would run in a dead transaction.
+		s.SetTransaction(nil)
+		return err
+	}
+	return nil
 }
 
 // Rollback implements sql.TransactionSession.
