@@ -63,4 +63,3 @@ func TestDiskFull(t *testing.T) {
 	s.db = "d"
 	s.expect("SELECT id, v FROM t ORDER BY id", "[1 kept] [2 after]")
 }
-

@@ -638,6 +638,7 @@ func (p pebbleLogger) Infof(format string, args ...any) {
 func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
+
 // Fatalf is called when Pebble cannot continue (e.g. its log could not be written). The process
 // stops; committed data is safe and recovery on restart brings the store back.
 func (p pebbleLogger) Fatalf(format string, args ...any) {

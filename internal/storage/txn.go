@@ -175,7 +175,9 @@ func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
 	}
 	m := &mergeIter{p: pi, lower: lower, upper: upper}
 	if t.hasWrites() {
-		m.b = t.writes.Iter()
+		// Iterate a copy-on-write clone of the buffer: writes made while the iterator is open
+		// (UPDATE t SET id = id + 1000 moves rows ahead of the cursor) must not be seen by it.
+		m.b = t.writes.Copy().Iter()
 		m.hasB = true
 	}
 	return m, nil
