@@ -19,11 +19,8 @@ import (
 	"github.com/relaydb/relaydb/internal/server"
 )
 
-// openStorage is the storage backend the binary serves. The Pebble engine
-// replaces it here, in one line, when it lands:
-//
-//	var openStorage server.OpenStorageFunc = storage.Open
-var openStorage server.OpenStorageFunc = nil
+// openStorage is the storage backend the binary serves: the Pebble engine.
+var openStorage server.OpenStorageFunc = openPebbleStorage
 
 // testStorage backs the hidden --storage=memory option (GMS's in-memory toy),
 // for tests and experiments only.
