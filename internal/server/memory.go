@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"reflect"
 	"sync"
 
@@ -18,6 +19,7 @@ func OpenMemoryStorage(opts StorageOptions) (Storage, error) {
 	return &memoryStorage{
 		pro:      memory.NewDBProvider(),
 		globals:  opts.Globals,
+		log:      opts.Logger,
 		sessions: map[*memory.Session]*memoryGlobals{},
 	}, nil
 }
@@ -34,6 +36,7 @@ func OpenMemoryStorage(opts StorageOptions) (Storage, error) {
 type memoryStorage struct {
 	pro     *memory.DbProvider
 	globals *PersistedGlobals
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[*memory.Session]*memoryGlobals
@@ -77,15 +80,21 @@ func (m *memoryStorage) afterCommand(s sql.Session) {
 	}
 	for k, v := range g.live {
 		if old, ok := g.base[k]; !ok || !reflect.DeepEqual(old, v) {
-			_ = m.globals.set(lowerName(k), v)
+			if err := m.globals.set(lowerName(k), v); err != nil {
+				m.warn(err)
+			}
 		}
 	}
 	if len(g.live) == 0 && len(g.base) > 0 {
-		_ = m.globals.RemoveAllPersistedGlobals()
+		if err := m.globals.RemoveAllPersistedGlobals(); err != nil {
+			m.warn(err)
+		}
 	} else {
 		for k := range g.base {
 			if _, ok := g.live[k]; !ok {
-				_ = m.globals.update(func(mm map[string]interface{}) { delete(mm, lowerName(k)) })
+				if err := m.globals.update(func(mm map[string]interface{}) { delete(mm, lowerName(k)) }); err != nil {
+					m.warn(err)
+				}
 			}
 		}
 	}
@@ -100,6 +109,12 @@ func (m *memoryStorage) afterCommand(s sql.Session) {
 	for k, v := range m.globals.Values() {
 		g.live[k] = v
 		g.base[k] = v
+	}
+}
+
+func (m *memoryStorage) warn(err error) {
+	if m.log != nil {
+		m.log.Warn("memory storage: persisting SET PERSIST value failed", "err", err)
 	}
 }
 

@@ -131,3 +131,21 @@ func applierContext(t *testing.T, tn *testNode) *sql.Context {
 	}
 	return ctx
 }
+
+func TestPersistedSuperReadOnlyAppliesAtStartup(t *testing.T) {
+	dir := t.TempDir()
+	tn := startNode(t, dir)
+	root := tn.mustConnect(t, "root", "rootpw")
+	exec(t, root, "CREATE DATABASE app", "SET PERSIST super_read_only = ON")
+	tn.stop(t)
+
+	tn = startNode(t, dir)
+	root = tn.mustConnect(t, "root", "rootpw")
+	if v := queryString(t, root, "SELECT CONCAT(@@GLOBAL.read_only, @@GLOBAL.super_read_only)"); v != "11" {
+		t.Fatalf("read_only, super_read_only after restart = %s", v)
+	}
+	_, err := root.Exec("CREATE DATABASE other")
+	wantErrCode(t, err, 1290, "write after restart with persisted super_read_only")
+	exec(t, root, "SET PERSIST read_only = OFF")
+	exec(t, root, "CREATE DATABASE other")
+}
