@@ -65,6 +65,7 @@ type Engine struct {
 
 	snapMu   sync.Mutex
 	active   map[*txn]uint64 // open snapshots and their sequence
+	latest   *sharedSnap     // the snapshot new transactions share while no commit happens
 	nextTxn  atomic.Uint64
 	sessions sync.Map // *Session → struct{}
 
@@ -159,13 +160,21 @@ func (e *Engine) Close() error {
 	<-e.reapDone
 	e.pipeline.Close()
 	e.snapMu.Lock()
+	open := map[*sharedSnap]bool{}
+	if e.latest != nil {
+		open[e.latest] = true
+	}
 	for t := range e.active {
 		if t.snap != nil {
-			t.snap.Close()
+			open[t.snap] = true
 			t.snap = nil
 		}
 		delete(e.active, t)
 	}
+	for ss := range open {
+		ss.s.Close()
+	}
+	e.latest = nil
 	e.snapMu.Unlock()
 	if err := e.db.Flush(); err != nil {
 		e.log.Warn("flush on close", "err", err)
@@ -236,20 +245,40 @@ func (e *Engine) loadCatalog() error {
 	return nil
 }
 
-// takeSnapshot opens a snapshot for t and registers it, so that version pruning keeps what it needs.
-func (e *Engine) takeSnapshot(t *txn) (uint64, *pebble.Snapshot) {
+// sharedSnap is a Pebble snapshot shared by every transaction that starts while no commit
+// happens: read-mostly workloads then open and close one snapshot per commit, not per statement
+// (closing a Pebble snapshot also re-plans compactions, which is not free).
+type sharedSnap struct {
+	s    *pebble.Snapshot
+	seq  uint64 // commits up to seq are visible in s
+	refs int    // guarded by Engine.snapMu
+}
+
+// takeSnapshot gives t a snapshot and registers it, so that version pruning keeps what it needs.
+func (e *Engine) takeSnapshot(t *txn) (uint64, *sharedSnap) {
 	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
 	seq := e.pipeline.VisibleSeq()
-	snap := e.db.NewSnapshot()
+	ss := e.latest
+	if ss == nil || ss.seq != seq {
+		ss = &sharedSnap{s: e.db.NewSnapshot(), seq: seq}
+		if old := e.latest; old != nil && old.refs == 0 {
+			old.s.Close()
+		}
+		e.latest = ss
+	}
+	ss.refs++
 	e.active[t] = seq
-	e.snapMu.Unlock()
-	return seq, snap
+	return seq, ss
 }
 
 func (e *Engine) releaseSnapshot(t *txn) {
 	e.snapMu.Lock()
-	if t.snap != nil {
-		t.snap.Close()
+	if ss := t.snap; ss != nil {
+		ss.refs--
+		if ss.refs == 0 && ss != e.latest {
+			ss.s.Close()
+		}
 		t.snap = nil
 	}
 	delete(e.active, t)

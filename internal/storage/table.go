@@ -62,7 +62,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 	switch p := p.(type) {
 	case scanPartition:
 		lo := indexPrefix(nil, t.def.id(), primaryIndexID)
-		return t.newRowIter(ctx, []keySpan{{lo, prefixEnd(lo)}}, nil, nil)
+		return t.newRowIter(ctx, []keySpan{{lo: lo, hi: prefixEnd(lo)}}, nil, nil)
 	case *lookupPartition:
 		return t.lookupRows(ctx, p)
 	default:
@@ -137,7 +137,10 @@ func (p *partitionIter) Next(*sql.Context) (sql.Partition, error) {
 
 func (p *partitionIter) Close(*sql.Context) error { return nil }
 
-type keySpan struct{ lo, hi []byte }
+type keySpan struct {
+	lo, hi []byte
+	point  bool // lo is the only key the span can hold
+}
 
 // rowIter walks key spans of one index in order and returns table rows. For a secondary index
 // it fetches each row by primary key. filter, if set, drops rows outside the lookup's ranges.
@@ -185,6 +188,13 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			sp := r.spans[0]
 			r.spans = r.spans[1:]
+			if sp.point {
+				row, err := r.pointRow(ctx, sp.lo)
+				if err != nil || row != nil {
+					return row, err
+				}
+				continue
+			}
 			it, err := r.tx.iter(sp.lo, sp.hi)
 			if err != nil {
 				return nil, err
@@ -225,6 +235,33 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 		}
 		return row, nil
 	}
+}
+
+// pointRow reads the row stored under key, if any, and applies the filter and locking.
+func (r *rowIter) pointRow(ctx *sql.Context, key []byte) (sql.Row, error) {
+	v, ok, err := r.tx.get(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	row, err := codec.DecodeRow(r.t.def.schema.Schema, v, nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.filter != nil {
+		ok, err := sql.EvaluateCondition(ctx, r.filter, row)
+		if err != nil {
+			return nil, err
+		}
+		if !sql.IsTrue(ok) {
+			return nil, nil
+		}
+	}
+	if r.locking {
+		if err := r.t.e.locks.acquire(r.tx, string(key), lockWaitTimeout(ctx, r.t.e.opts.LockWaitTimeout)); err != nil {
+			return nil, err
+		}
+	}
+	return row, nil
 }
 
 // current decodes the row at the iterator position.

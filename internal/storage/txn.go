@@ -17,7 +17,7 @@ type txn struct {
 	e  *Engine
 	id uint64
 
-	snap    *pebble.Snapshot // nil until the first read or write
+	snap    *sharedSnap // nil until the first read or write
 	snapSeq uint64           // commits up to snapSeq are in snap
 
 	readCommitted bool
@@ -92,7 +92,7 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 			return e.val, true, nil
 		}
 	}
-	v, closer, err := t.snap.Get(key)
+	v, closer, err := t.snap.s.Get(key)
 	if err == pebble.ErrNotFound {
 		return nil, false, nil
 	}
@@ -169,7 +169,7 @@ func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
 	if err := t.ensureSnapshot(); err != nil {
 		return nil, err
 	}
-	pi, err := t.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	pi, err := t.snap.s.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("open iterator: %w", err)
 	}
