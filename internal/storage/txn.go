@@ -18,7 +18,7 @@ type txn struct {
 	id uint64
 
 	snap    *sharedSnap // nil until the first read or write
-	snapSeq uint64           // commits up to snapSeq are in snap
+	snapSeq uint64      // commits up to snapSeq are in snap
 
 	readCommitted bool
 	readOnly      bool
