@@ -19,7 +19,7 @@ var (
 	errTableDefChanged = mysql.NewSQLError(1412, mysql.SSUnknownSQLState,
 		"Table definition has changed, please retry transaction")
 	errTxnExpired = mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
-		"Transaction was idle longer than relaydb_txn_idle_timeout and was rolled back; try restarting transaction")
+		"Transaction was rolled back because it stayed idle longer than the server's transaction idle timeout; try restarting transaction")
 	errClosed = errors.New("storage engine is closed")
 )
 

@@ -14,8 +14,9 @@ import (
 
 // harness runs SQL through go-mysql-server over a real engine in a temporary directory.
 type harness struct {
-	t   testing.TB
-	dir string
+	t    testing.TB
+	dir  string
+	tune func(*Options) // adjusts options before each open
 	e   *Engine
 	sql *sqle.Engine
 }
@@ -30,7 +31,11 @@ func newHarness(t testing.TB) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	e, err := Open(Options{Dir: h.dir, CacheSize: 8 << 20, LockWaitTimeout: 2e9, MinFreeBytes: 2 << 20})
+	opts := Options{Dir: h.dir, CacheSize: 8 << 20, LockWaitTimeout: 2e9, MinFreeBytes: 2 << 20}
+	if h.tune != nil {
+		h.tune(&opts)
+	}
+	e, err := Open(opts)
 	if err != nil {
 		h.t.Fatalf("open: %v", err)
 	}

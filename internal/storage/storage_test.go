@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestCRUDSurvivesRestart(t *testing.T) {
@@ -344,4 +345,30 @@ func TestCorruptDataFileRefusesToOpen(t *testing.T) {
 		t.Fatalf("opening a store with a corrupt data file: want an error naming %s, got %v", filepath.Base(ssts[0]), err)
 	}
 	t.Log(err)
+}
+
+func TestIdleTransactionIsRolledBack(t *testing.T) {
+	h := &harness{t: t, dir: t.TempDir(), tune: func(o *Options) { o.TxnIdleTimeout = time.Second }}
+	h.open()
+	t.Cleanup(h.close)
+	a, b := h.session(), h.session()
+	a.mustExec("CREATE DATABASE d")
+	a.db, b.db = "d", "d"
+	a.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	a.mustExec("INSERT INTO t VALUES (1, 1)")
+	a.mustExec("BEGIN")
+	a.mustExec("UPDATE t SET v = 2 WHERE id = 1") // holds the row lock and a snapshot
+	time.Sleep(3 * time.Second)                 // the reaper checks every second
+	h.e.snapMu.Lock()
+	open := len(h.e.active)
+	h.e.snapMu.Unlock()
+	if open != 0 {
+		t.Fatalf("%d snapshots still open after the idle timeout", open)
+	}
+	b.mustExec("UPDATE t SET v = 3 WHERE id = 1") // the lock was released
+	if _, err := a.query("SELECT v FROM t"); errCode(err) != 1213 {
+		t.Fatalf("statement in an expired transaction: want 1213, got %v", err)
+	}
+	a.mustExec("ROLLBACK")
+	a.expect("SELECT v FROM t", "[3]")
 }
