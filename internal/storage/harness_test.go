@@ -17,8 +17,8 @@ type harness struct {
 	t    testing.TB
 	dir  string
 	tune func(*Options) // adjusts options before each open
-	e   *Engine
-	sql *sqle.Engine
+	e    *Engine
+	sql  *sqle.Engine
 }
 
 func newHarness(t testing.TB) *harness {

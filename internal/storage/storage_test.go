@@ -358,7 +358,7 @@ func TestIdleTransactionIsRolledBack(t *testing.T) {
 	a.mustExec("INSERT INTO t VALUES (1, 1)")
 	a.mustExec("BEGIN")
 	a.mustExec("UPDATE t SET v = 2 WHERE id = 1") // holds the row lock and a snapshot
-	time.Sleep(3 * time.Second)                 // the reaper checks every second
+	time.Sleep(3 * time.Second)                   // the reaper checks every second
 	h.e.snapMu.Lock()
 	open := len(h.e.active)
 	h.e.snapMu.Unlock()
