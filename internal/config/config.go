@@ -119,7 +119,8 @@ func (o *Options) NewFlagSet(name string, out io.Writer) *flag.FlagSet {
 			fmt.Fprintln(out)
 		})
 		fmt.Fprintf(out, "\nIn a --config file, option names are the flag names without dashes in front;\n"+
-			"'-' and '_' are interchangeable, lines are 'name = value' or 'name', '#' and ';' start comments.\n")
+			"'-' and '_' are interchangeable, lines are 'name = value', '#' and ';' start comments,\n"+
+			"and only the [relaydb] section is read.\n")
 	}
 	return fs
 }
