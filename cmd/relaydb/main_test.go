@@ -286,3 +286,69 @@ func TestRootPasswordFromEnvironmentAndPprof(t *testing.T) {
 	}
 	p.stop(t, syscall.SIGTERM)
 }
+
+// TestDurableStorageRestart runs the binary over its default (Pebble)
+// storage: data, users and persisted variables survive a restart, and
+// read_only is enforced for a non-SUPER user but not for root.
+func TestDurableStorageRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, "--datadir", dir, "--port", "0", "--root-password", "pw", "--cache-size", "16MiB")
+	root, err := gosql.Open("mysql", "root:pw@tcp("+p.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"CREATE DATABASE app",
+		"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))",
+		"INSERT INTO app.t VALUES (1, 'one'), (2, 'two')",
+		"CREATE USER 'w'@'%' IDENTIFIED BY 'wpw'",
+		"GRANT ALL ON app.* TO 'w'@'%'",
+		"SET PERSIST max_connections = 222",
+	} {
+		if _, err := root.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	root.Close()
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+
+	p = startServer(t, "--datadir", dir, "--port", "0", "--cache-size", "16MiB")
+	root, err = gosql.Open("mysql", "root:pw@tcp("+p.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var n, maxConn string
+	if err := root.QueryRow("SELECT COUNT(*) FROM app.t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.QueryRow("SELECT @@GLOBAL.max_connections").Scan(&maxConn); err != nil {
+		t.Fatal(err)
+	}
+	if n != "2" || maxConn != "222" {
+		t.Fatalf("after restart: rows %s, max_connections %s", n, maxConn)
+	}
+	w, err := gosql.Open("mysql", "w:wpw@tcp("+p.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Exec("INSERT INTO app.t VALUES (3, 'three')"); err != nil {
+		t.Fatalf("user w after restart: %v", err)
+	}
+	if _, err := root.Exec("SET GLOBAL read_only = ON"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Exec("INSERT INTO app.t VALUES (4, 'four')")
+	if err == nil || !strings.Contains(err.Error(), "1290") {
+		t.Fatalf("non-SUPER write under read_only: %v", err)
+	}
+	if _, err := root.Exec("INSERT INTO app.t VALUES (5, 'five')"); err != nil {
+		t.Fatalf("root write under read_only: %v", err)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
