@@ -52,6 +52,10 @@ func (t *Table) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema { return t.d
 func (t *Table) Collation() sql.CollationID                         { return sql.CollationID(t.def.meta.Collation) }
 func (t *Table) Comment() string                                    { return t.def.meta.Comment }
 
+// IsTemporary implements sql.TemporaryTable. Our tables are never temporary; GMS's read-only
+// transaction check assumes every table implements this interface.
+func (t *Table) IsTemporary() bool { return false }
+
 // Partitions implements sql.Table: a table is one partition.
 func (t *Table) Partitions(*sql.Context) (sql.PartitionIter, error) {
 	return &partitionIter{parts: []sql.Partition{scanPartition{}}}, nil
