@@ -311,7 +311,7 @@ wants_profile() { # WORKLOAD THREADS
 }
 
 # Results, keyed "target|workload|threads".
-declare -A FIG ERRS IGN CODES RSS
+declare -A FIG ERRS IGN CODES RSS LOAD
 declare -A PREP_SECS
 
 run_one() { # TARGET WORKLOAD THREADS
@@ -341,6 +341,7 @@ run_one() { # TARGET WORKLOAD THREADS
     v=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.).*/\1/p' "$lf")
   fi
   FIG[$key]=${v:-FAIL}
+  LOAD[$key]=$(cut -d' ' -f1 /proc/loadavg)
   [ "$rc" != 0 ] && FAILED=$((FAILED + 1))
   [ "$rc" != 0 ] && [ -n "$v" ] && FIG[$key]="$v*"
   # A non-ignored error ends the thread that got it: count those threads.
@@ -482,6 +483,16 @@ report() {
   echo "ended by a non-ignored error; ignored errors = 1213/1205/1020 that sysbench retried;"
   echo "DEAD = relaydb had died, NOSTART = it did not start, NOPREPARE = sysbench prepare failed."
   echo "Peak RSS (VmHWM): RelayDB ${RSS_PEAK_R:--} MiB, MariaDB ${RSS_PEAK_M:--} MiB (its buffer pool is 1 GiB)."
+  # Much more load than the run's own threads means other work shared the machine.
+  local loads=()
+  for item in "${RUNS[@]}"; do
+    w=${item%:*} n=${item#*:}
+    loads+=("$w/$n ${LOAD[mariadb|$w|$n]:--}/${LOAD[relaydb|$w|$n]:--}")
+  done
+  local joined
+  joined=$(printf '%s, ' "${loads[@]}")
+  echo "1-minute load average at the end of each run, MariaDB/RelayDB (the run itself accounts for"
+  echo "up to about threads+1): ${joined%, }."
   for k in "${notes[@]}"; do echo "- $k"; done
   for k in "${CHECK_RESULT[@]}"; do echo "checksum after restart: $k"; done
   echo "logs: $OUT_DIR"
