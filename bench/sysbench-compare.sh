@@ -491,8 +491,8 @@ report() {
   done
   local joined
   joined=$(printf '%s, ' "${loads[@]}")
-  echo "1-minute load average at the end of each run, MariaDB/RelayDB (the run itself accounts for"
-  echo "up to about threads+1): ${joined%, }."
+  echo "1-minute load average at the end of each run, MariaDB/RelayDB (the run itself can account for"
+  echo "up to about twice its threads: sysbench's and the server's): ${joined%, }."
   for k in "${notes[@]}"; do echo "- $k"; done
   for k in "${CHECK_RESULT[@]}"; do echo "checksum after restart: $k"; done
   echo "logs: $OUT_DIR"
