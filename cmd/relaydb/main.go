@@ -19,9 +19,6 @@ import (
 	"github.com/relaydb/relaydb/internal/server"
 )
 
-// openStorage is the storage backend the binary serves: the Pebble engine.
-var openStorage server.OpenStorageFunc = openPebbleStorage
-
 // testStorage backs the hidden --storage=memory option (GMS's in-memory toy),
 // for tests and experiments only.
 var testStorage server.OpenStorageFunc = server.OpenMemoryStorage
@@ -71,17 +68,11 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	slog.SetDefault(log)
 
-	open := openStorage
+	open := pebbleStorageOpener(opts)
 	if opts.Storage == "memory" {
 		open = testStorage
 		log.Warn("serving the in-memory test storage: tables are lost when the process exits")
 	}
-	if open == nil {
-		fmt.Fprintln(stderr, "relaydb server: no durable storage engine is built into this binary yet; "+
-			"run with --storage=memory to try the server with in-memory tables")
-		return 2
-	}
-
 	node, err := server.Open(server.Config{
 		DataDir:          opts.DataDir,
 		Host:             opts.Host,

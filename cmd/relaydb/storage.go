@@ -3,23 +3,32 @@ package main
 import (
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/relaydb/relaydb/internal/config"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/server"
 	"github.com/relaydb/relaydb/internal/storage"
 )
 
-// openPebbleStorage opens the durable storage engine for a node.
-func openPebbleStorage(o server.StorageOptions) (server.Storage, error) {
-	e, err := storage.Open(storage.Options{
-		Dir:        o.Dir,
-		CacheSize:  o.CacheSize,
-		Logger:     o.Logger,
-		WriteGuard: readonly.Check,
-	})
-	if err != nil {
-		return nil, err
+// pebbleStorageOpener returns the opener of the durable storage engine, with the engine's own
+// options from the command line.
+func pebbleStorageOpener(opts config.Options) server.OpenStorageFunc {
+	return func(o server.StorageOptions) (server.Storage, error) {
+		idle := opts.TxnIdleTimeout
+		if idle == 0 {
+			idle = -1 // disabled
+		}
+		e, err := storage.Open(storage.Options{
+			Dir:            o.Dir,
+			CacheSize:      o.CacheSize,
+			Logger:         o.Logger,
+			WriteGuard:     readonly.Check,
+			TxnIdleTimeout: idle,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return pebbleStorage{e: e, globals: o.Globals}, nil
 	}
-	return pebbleStorage{e: e, globals: o.Globals}, nil
 }
 
 // pebbleStorage adapts *storage.Engine to server.Storage.

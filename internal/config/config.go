@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // EnvRootPassword is the environment variable that supplies --root-password
@@ -42,7 +43,10 @@ type Options struct {
 	MaxAllowedPacket Size
 	// PprofAddr, when set, serves net/http/pprof on this loopback address.
 	PprofAddr string
-	// Storage selects the storage backend. Hidden from help: only "memory"
+	// TxnIdleTimeout rolls back a transaction left idle this long, so that an abandoned
+	// transaction cannot pin old row versions (and disk space) forever. 0 disables it.
+	TxnIdleTimeout time.Duration
+	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (a test toy) exists until the Pebble engine lands.
 	Storage string
 }
@@ -57,6 +61,7 @@ func Defaults() Options {
 		CacheSize:        256 << 20,
 		LogLevel:         slog.LevelInfo,
 		MaxAllowedPacket: 64 << 20,
+		TxnIdleTimeout:   10 * time.Minute,
 		Storage:          "",
 	}
 }
@@ -82,6 +87,7 @@ func (o *Options) table() []option {
 		{name: "log-level", usage: "minimum log level: debug, info, warn or error", value: (*levelValue)(&o.LogLevel)},
 		{name: "config", usage: "read options from the [relaydb] section of this my.cnf-style `FILE`; command-line flags win", value: (*stringValue)(&o.ConfigFile)},
 		{name: "max-allowed-packet", usage: "largest client packet accepted, e.g. 64MiB; a bigger one gets error 1153 and its connection is closed", value: &o.MaxAllowedPacket},
+		{name: "txn-idle-timeout", usage: "roll back a transaction idle for this long (e.g. 10m, 1h; 0 disables), so it cannot pin old row versions forever", value: (*durationValue)(&o.TxnIdleTimeout)},
 		{name: "pprof-addr", usage: "serve net/http/pprof on this loopback host:port (off when empty)", value: (*stringValue)(&o.PprofAddr)},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
@@ -472,4 +478,20 @@ func ParseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("invalid log level %q (debug, info, warn or error)", s)
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 1h)", s)
+	}
+	if d < 0 {
+		return fmt.Errorf("invalid duration %q: must not be negative", s)
+	}
+	*v = durationValue(d)
+	return nil
 }
