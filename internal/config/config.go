@@ -47,7 +47,7 @@ type Options struct {
 	// transaction cannot pin old row versions (and disk space) forever. 0 disables it.
 	TxnIdleTimeout time.Duration
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
-	// (a test toy) exists until the Pebble engine lands.
+	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
 }
 
