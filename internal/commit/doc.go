@@ -16,8 +16,8 @@
 //     visible to new snapshots. Visibility never precedes durability.
 //   - Sequence numbers are dense and increase in the order writes become visible; VisibleSeq is
 //     the highest sequence whose writes every new snapshot includes.
-//   - If the durable write fails, every request of the group fails with that error and nothing of
-//     the group is visible; the pipeline then refuses further commits until restarted only if the
-//     failure left the log in an unknown state (Pebble reports that as a panic-free error and
-//     stays consistent, so later commits may be retried, e.g. after disk space is freed).
+//   - If a group is refused before its write (Options.SpaceCheck: the disk is nearly full), every
+//     request of the group fails with that error, nothing of it is visible, and later commits
+//     are tried normally (e.g. after space is freed). A failure of the write itself is fatal in
+//     Pebble: the process stops and recovery on restart keeps exactly what was acknowledged.
 package commit
