@@ -1,0 +1,118 @@
+package commit
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+func openDB(t *testing.T) *pebble.DB {
+	t.Helper()
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Concurrent commits are all durable and visible when Commit returns, get distinct increasing
+// sequence numbers, and share durable writes (fewer groups than commits).
+func TestConcurrentCommitsShareWrites(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	defer p.Close()
+	const n = 200
+	var wg sync.WaitGroup
+	seqs := make([]uint64, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			b := db.NewBatch()
+			defer b.Close()
+			key := []byte(fmt.Sprintf("k%03d", i))
+			b.Set(key, []byte("v"), nil)
+			var seen uint64
+			seq, err := p.Commit(&Request{Batch: b, AfterVisible: func(s uint64) { seen = s }})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if seen != seq {
+				t.Errorf("AfterVisible saw %d, Commit returned %d", seen, seq)
+			}
+			if _, c, err := db.Get(key); err != nil {
+				t.Errorf("commit %d not visible after Commit returned: %v", i, err)
+			} else {
+				c.Close()
+			}
+			if p.VisibleSeq() < seq {
+				t.Errorf("VisibleSeq %d below a returned commit %d", p.VisibleSeq(), seq)
+			}
+			seqs[i] = seq
+		}(i)
+	}
+	wg.Wait()
+	seen := map[uint64]bool{}
+	for _, s := range seqs {
+		if s == 0 || s > n || seen[s] {
+			t.Fatalf("sequence numbers not dense and distinct: %v", seqs)
+		}
+		seen[s] = true
+	}
+	commits, groups := p.Stats()
+	if commits != n {
+		t.Fatalf("commits = %d, want %d", commits, n)
+	}
+	t.Logf("%d commits in %d durable writes", commits, groups)
+	if groups >= commits {
+		t.Errorf("no group commit: %d writes for %d commits", groups, commits)
+	}
+}
+
+// A refused group writes nothing and fails every member; later commits go through.
+func TestSpaceCheckRefusesWithoutWriting(t *testing.T) {
+	db := openDB(t)
+	full := true
+	errFull := errors.New("disk full")
+	p := New(db, 0, Options{SpaceCheck: func(int) error {
+		if full {
+			return errFull
+		}
+		return nil
+	}})
+	defer p.Close()
+	b := db.NewBatch()
+	b.Set([]byte("a"), []byte("1"), nil)
+	if _, err := p.Commit(&Request{Batch: b}); !errors.Is(err, errFull) {
+		t.Fatalf("want the space error, got %v", err)
+	}
+	if _, _, err := db.Get([]byte("a")); err != pebble.ErrNotFound {
+		t.Fatalf("refused commit was written: %v", err)
+	}
+	full = false
+	b2 := db.NewBatch()
+	b2.Set([]byte("a"), []byte("2"), nil)
+	if _, err := p.Commit(&Request{Batch: b2}); err != nil {
+		t.Fatal(err)
+	}
+	v, c, err := db.Get([]byte("a"))
+	if err != nil || string(v) != "2" {
+		t.Fatalf("after space returned: %q %v", v, err)
+	}
+	c.Close()
+}
+
+func TestCommitAfterCloseFails(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	p.Close()
+	b := db.NewBatch()
+	if _, err := p.Commit(&Request{Batch: b}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("want ErrClosed, got %v", err)
+	}
+}
