@@ -66,6 +66,7 @@ PROFILE_DIR=${PROFILE_DIR:-$ROOT/bench/profiles}
 CHECKSUM=${CHECKSUM:-0}
 CHECKSUM_SIGNAL=${CHECKSUM_SIGNAL:-TERM}
 RELAYDB_BIN=${RELAYDB_BIN:-}
+RELAY_VER=
 RELAYDB_ARGS=${RELAYDB_ARGS:-}
 SYSBENCH_ARGS=${SYSBENCH_ARGS:-}
 OUT_DIR=${OUT_DIR:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
@@ -156,6 +157,9 @@ build_relaydb() {
     return
   fi
   log "building relaydb from $ROOT"
+  # Read now: other commits may land while the benchmark runs.
+  RELAY_VER=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)
+  git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || RELAY_VER+="+dirty"
   if ! (cd "$ROOT" && go build -o "$WORK/relaydb" ./cmd/relaydb) >"$OUT_DIR/build.log" 2>&1; then
     cat "$OUT_DIR/build.log" >&2
     die "go build ./cmd/relaydb failed (to measure MariaDB alone: --only mariadb)"
@@ -449,9 +453,8 @@ fmt() { # a figure with thousands grouping
 }
 
 report() {
-  local relay_ver maria_ver
-  relay_ver=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)
-  git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || relay_ver+="+dirty"
+  local relay_ver=${RELAY_VER:-"not built here ($RELAYDB_BIN)"} maria_ver
+  [ -n "$RELAYDB_BIN" ] || relay_ver="not measured"
   maria_ver=$(mariadbd --version 2>/dev/null | awk '{print $3}')
   echo
   echo "## sysbench: RelayDB vs MariaDB ($(date +%F))"
@@ -513,107 +516,113 @@ print_profiles() {
 
 # --- main ----------------------------------------------------------------------------------------
 
-MODE=compare
-case ${1:-} in
-compare | checksum) MODE=$1; shift ;;
-share)
-  shift
-  [ $# -gt 0 ] || die "usage: $0 share FILE.pprof..."
-  for f in "$@"; do echo "$f:"; share "$f"; done
-  exit 0
-  ;;
--h | --help | help) usage; exit 0 ;;
-esac
-while [ $# -gt 0 ]; do
-  case $1 in
-  --tables) TABLES=$2; shift ;;
-  --table-size) TABLE_SIZE=$2; shift ;;
-  --duration) DURATION=$2; shift ;;
-  --workloads) WORKLOADS=$2; shift ;;
-  --only) ONLY=$2; shift ;;
-  --profile) PROFILE=$2; shift ;;
-  --profile-seconds) PROFILE_SECONDS=$2; shift ;;
-  --checksum) CHECKSUM=1 ;;
-  --kill) CHECKSUM_SIGNAL=KILL ;;
-  -h | --help) usage; exit 0 ;;
-  *) die "unknown option $1 (see --help)" ;;
+# All of the top level is in main, so that bash has read the whole file before it runs anything:
+# editing the script during a long run cannot change the run.
+main() {
+  MODE=compare
+  case ${1:-} in
+  compare | checksum) MODE=$1; shift ;;
+  share)
+    shift
+    [ $# -gt 0 ] || die "usage: $0 share FILE.pprof..."
+    for f in "$@"; do echo "$f:"; share "$f"; done
+    exit 0
+    ;;
+  -h | --help | help) usage; exit 0 ;;
   esac
-  shift
-done
-case $ONLY in '' | relaydb | mariadb) ;; *) die "--only takes relaydb or mariadb" ;; esac
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --tables) TABLES=$2; shift ;;
+    --table-size) TABLE_SIZE=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --workloads) WORKLOADS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
+    --profile) PROFILE=$2; shift ;;
+    --profile-seconds) PROFILE_SECONDS=$2; shift ;;
+    --checksum) CHECKSUM=1 ;;
+    --kill) CHECKSUM_SIGNAL=KILL ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+    esac
+    shift
+  done
+  case $ONLY in '' | relaydb | mariadb) ;; *) die "--only takes relaydb or mariadb" ;; esac
 
-TARGETS=(mariadb relaydb)
-[ -n "$ONLY" ] && TARGETS=("$ONLY")
-if [ "$MODE" = checksum ]; then
-  WORKLOADS=oltp_read_write:8
-  CHECKSUM=1
-  [ -n "$ONLY" ] || TARGETS=(relaydb)
-fi
-IFS=, read -ra RUNS <<<"$WORKLOADS"
-for item in "${RUNS[@]}"; do
-  [[ $item =~ ^oltp_[a-z_]+:[0-9]+$ ]] || die "bad workload '$item' (want name:threads)"
-done
-PROFILES=()
-FAILED=0
-
-for c in sysbench mariadb curl timeout; do
-  command -v "$c" >/dev/null || die "$c not found (apt-get install -y sysbench mariadb-server mariadb-client curl)"
-done
-for t in "${TARGETS[@]}"; do
-  [ "$t" = mariadb ] && { command -v mariadbd >/dev/null || die "mariadbd not found (apt-get install -y mariadb-server)"; }
-  [ "$t" = relaydb ] && [ -z "$RELAYDB_BIN" ] && { command -v go >/dev/null || die "go not found"; }
-done
-
-mkdir -p "$OUT_DIR"
-WORK=$(mktemp -d /tmp/relaydb-bench.XXXXXX)
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-log "logs in $OUT_DIR, data in $WORK"
-
-# One server at a time: on 2 cores an idle server's background work (page flushing, compaction)
-# would be charged to the other.
-# relaydb is built first, so that a build failure costs no benchmark time.
-for t in "${TARGETS[@]}"; do [ "$t" = relaydb ] && build_relaydb; done
-for t in "${TARGETS[@]}"; do
-  if [ "$t" = relaydb ]; then
-    RPORT=$(free_port)
-    [ -n "$PROFILE" ] && PPROF_ADDR=127.0.0.1:$(free_port)
-    if ! start_relaydb; then
-      RDEAD=1 RDEAD_WHY=NOSTART
-    elif ! prepare relaydb; then
-      RDEAD=1 RDEAD_WHY=NOPREPARE
-    fi
-  else
-    start_mariadb
-    prepare mariadb || die "MariaDB: sysbench prepare failed"
+  TARGETS=(mariadb relaydb)
+  [ -n "$ONLY" ] && TARGETS=("$ONLY")
+  if [ "$MODE" = checksum ]; then
+    WORKLOADS=oltp_read_write:8
+    CHECKSUM=1
+    [ -n "$ONLY" ] || TARGETS=(relaydb)
   fi
+  IFS=, read -ra RUNS <<<"$WORKLOADS"
   for item in "${RUNS[@]}"; do
-    run_one "$t" "${item%:*}" "${item#*:}"
-    if [ "$CHECKSUM" = 1 ] && [ "${item%:*}" = oltp_read_write ] && ! { [ "$t" = relaydb ] && [ "$RDEAD" = 1 ]; }; then
-      check_restart "$t"
+    [[ $item =~ ^oltp_[a-z_]+:[0-9]+$ ]] || die "bad workload '$item' (want name:threads)"
+  done
+  PROFILES=()
+  FAILED=0
+
+  for c in sysbench mariadb curl timeout; do
+    command -v "$c" >/dev/null || die "$c not found (apt-get install -y sysbench mariadb-server mariadb-client curl)"
+  done
+  for t in "${TARGETS[@]}"; do
+    [ "$t" = mariadb ] && { command -v mariadbd >/dev/null || die "mariadbd not found (apt-get install -y mariadb-server)"; }
+    [ "$t" = relaydb ] && [ -z "$RELAYDB_BIN" ] && { command -v go >/dev/null || die "go not found"; }
+  done
+
+  mkdir -p "$OUT_DIR"
+  WORK=$(mktemp -d /tmp/relaydb-bench.XXXXXX)
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  log "logs in $OUT_DIR, data in $WORK"
+
+  # One server at a time: on 2 cores an idle server's background work (page flushing, compaction)
+  # would be charged to the other.
+  # relaydb is built first, so that a build failure costs no benchmark time.
+  for t in "${TARGETS[@]}"; do [ "$t" = relaydb ] && build_relaydb; done
+  for t in "${TARGETS[@]}"; do
+    if [ "$t" = relaydb ]; then
+      RPORT=$(free_port)
+      [ -n "$PROFILE" ] && PPROF_ADDR=127.0.0.1:$(free_port)
+      if ! start_relaydb; then
+        RDEAD=1 RDEAD_WHY=NOSTART
+      elif ! prepare relaydb; then
+        RDEAD=1 RDEAD_WHY=NOPREPARE
+      fi
+    else
+      start_mariadb
+      prepare mariadb || die "MariaDB: sysbench prepare failed"
+    fi
+    for item in "${RUNS[@]}"; do
+      run_one "$t" "${item%:*}" "${item#*:}"
+      if [ "$CHECKSUM" = 1 ] && [ "${item%:*}" = oltp_read_write ] && ! { [ "$t" = relaydb ] && [ "$RDEAD" = 1 ]; }; then
+        check_restart "$t"
+      fi
+    done
+    if [ "$t" = relaydb ]; then
+      RSS_PEAK_R=$(peak_rss relaydb "$RPID")
+      stop_relaydb TERM
+    else
+      RSS_PEAK_M=$(peak_rss mariadb "$(mariadb_pid)")
+      stop_mariadb
     fi
   done
-  if [ "$t" = relaydb ]; then
-    RSS_PEAK_R=$(peak_rss relaydb "$RPID")
-    stop_relaydb TERM
-  else
-    RSS_PEAK_M=$(peak_rss mariadb "$(mariadb_pid)")
-    stop_mariadb
-  fi
-done
 
-if [ "$MODE" = compare ]; then
-  report | tee "$OUT_DIR/report.md"
-  print_profiles | tee -a "$OUT_DIR/report.md"
-else
-  for k in "${CHECK_RESULT[@]}"; do echo "checksum after restart: $k"; done
-fi
-for k in "${CHECK_RESULT[@]}"; do
-  [[ $k == *MISMATCH ]] && exit 1
-done
-if [ "$FAILED" -gt 0 ]; then
-  log "$FAILED run(s) failed: sysbench exited non-zero or the server had died"
-  exit 2
-fi
-exit 0
+  if [ "$MODE" = compare ]; then
+    report | tee "$OUT_DIR/report.md"
+    print_profiles | tee -a "$OUT_DIR/report.md"
+  else
+    for k in "${CHECK_RESULT[@]}"; do echo "checksum after restart: $k"; done
+  fi
+  for k in "${CHECK_RESULT[@]}"; do
+    [[ $k == *MISMATCH ]] && exit 1
+  done
+  if [ "$FAILED" -gt 0 ]; then
+    log "$FAILED run(s) failed: sysbench exited non-zero or the server had died"
+    exit 2
+  fi
+  exit 0
+}
+
+main "$@"
