@@ -8,6 +8,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/relaydb/relaydb/internal/storage/codec"
 )
@@ -168,9 +169,14 @@ func (t *Table) lookupRows(ctx *sql.Context, p *lookupPartition) (sql.RowIter, e
 	if err != nil {
 		return nil, err
 	}
-	filter, err := expression.NewRangeFilterExpr(ctx, ix.exprs, ranges)
-	if err != nil {
-		return nil, err
+	var filter sql.Expression
+	for _, sp := range spans {
+		if !sp.exact {
+			if filter, err = expression.NewRangeFilterExpr(ctx, ix.exprs, ranges); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	return t.newRowIter(ctx, spans, ix.idx, filter)
 }
@@ -199,6 +205,8 @@ func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCo
 			if out[n-1].hi != nil && (sp.hi == nil || bytes.Compare(sp.hi, out[n-1].hi) > 0) {
 				out[n-1].hi = sp.hi
 			}
+			out[n-1].exact = out[n-1].exact && sp.exact
+			out[n-1].point = false
 			continue
 		}
 		out = append(out, sp)
@@ -208,53 +216,106 @@ func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCo
 
 func (d *tableDef) spanFor(ctx *sql.Context, ix *index, base []byte, r sql.MySQLRange) (keySpan, error) {
 	prefix := append([]byte(nil), base...)
+	exact := true // the span holds exactly the rows of r, so no row filter is needed
 	for j, ce := range r {
 		typ := d.schema.Schema[ix.cols[j]].Type
 		prefixLen := 0
 		if ix.idx != nil && j < len(ix.idx.meta.PrefixLens) {
 			prefixLen = int(ix.idx.meta.PrefixLens[j])
 		}
+		if prefixLen > 0 || !keyOrderIsExact(typ) {
+			exact = false
+		}
 		if key, isPoint, ok := pointKey(ctx, typ, ce, prefixLen); ok && isPoint {
 			prefix = append(prefix, key...)
 			continue
 		}
-		// First non-point column: bound it, then stop (later columns cannot narrow the span).
+		// First non-point column: bound it. Later columns cannot narrow the span; it is exact
+		// only if they are unbounded.
+		for _, rest := range r[j+1:] {
+			if !isFullRange(rest) {
+				exact = false
+			}
+		}
 		lo := append([]byte(nil), prefix...)
 		hi := prefixEnd(prefix)
 		switch c := ce.LowerBound.(type) {
+		case sql.BelowNull:
 		case sql.AboveNull:
 			lo = append(lo, 0x01) // every non-NULL encoding starts above the NULL marker
-		case sql.Below:
+		case sql.Below: // x >= v
 			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
 				lo = append(lo, k...)
+			} else {
+				exact = false
 			}
-		case sql.Above:
+		case sql.Above: // x > v
 			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
-				lo = append(lo, k...)
+				lo = prefixEnd(append(lo, k...))
+			} else {
+				exact = false
 			}
+		default:
+			exact = false
 		}
 		switch c := ce.UpperBound.(type) {
-		case sql.AboveNull:
+		case sql.AboveAll:
+		case sql.AboveNull: // x <= NULL: only NULLs
 			hi = append(append([]byte(nil), prefix...), 0x01)
 		case sql.BelowNull:
 			hi = append([]byte(nil), prefix...)
-		case sql.Below:
+		case sql.Below: // x < v
 			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok && prefixLen == 0 {
 				hi = append(append([]byte(nil), prefix...), k...)
 			} else if ok {
 				hi = prefixEnd(append(append([]byte(nil), prefix...), k...))
+			} else {
+				exact = false
 			}
-		case sql.Above:
+		case sql.Above: // x <= v
 			if k, ok := exactKey(ctx, typ, c.Key, prefixLen); ok {
 				hi = prefixEnd(append(append([]byte(nil), prefix...), k...))
+			} else {
+				exact = false
 			}
+		default:
+			exact = false
 		}
-		return keySpan{lo: lo, hi: hi}, nil
+		return keySpan{lo: lo, hi: hi, exact: exact}, nil
 	}
 	// Every column is a point. On the primary index with the whole key given, the span holds at
 	// most one key, which a point read finds more cheaply than an iterator.
 	point := ix.idx == nil && len(r) == len(ix.cols)
-	return keySpan{lo: prefix, hi: prefixEnd(prefix), point: point}, nil
+	return keySpan{lo: prefix, hi: prefixEnd(prefix), point: point, exact: exact}, nil
+}
+
+// isFullRange reports whether ce admits every value, NULL included.
+func isFullRange(ce sql.MySQLRangeColumnExpr) bool {
+	_, lo := ce.LowerBound.(sql.BelowNull)
+	_, hi := ce.UpperBound.(sql.AboveAll)
+	return lo && hi
+}
+
+// keyOrderIsExact reports whether key encodings of typ order and equate values exactly as GMS's
+// comparisons do, so that a key span can replace the row filter. Strings under non-binary
+// collations are left to the filter: the key follows MySQL's PAD SPACE rule where GMS's own
+// comparison does not.
+func keyOrderIsExact(typ sql.Type) bool {
+	switch {
+	case types.IsInteger(typ), types.IsDecimal(typ), types.IsTime(typ), types.IsDateType(typ), types.IsYear(typ):
+		return true
+	case types.IsText(typ) || types.IsBinaryType(typ):
+		st, ok := typ.(sql.StringType)
+		if !ok {
+			return false
+		}
+		switch st.Collation() {
+		case sql.Collation_binary, sql.Collation_utf8mb4_bin, sql.Collation_utf8mb4_0900_bin:
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // pointKey reports whether ce selects a single value (x = v or x IS NULL) and returns its key.

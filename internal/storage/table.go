@@ -144,6 +144,7 @@ func (p *partitionIter) Close(*sql.Context) error { return nil }
 type keySpan struct {
 	lo, hi []byte
 	point  bool // lo is the only key the span can hold
+	exact  bool // every key in the span matches the lookup (no row filter needed)
 }
 
 // rowIter walks key spans of one index in order and returns table rows. For a secondary index
