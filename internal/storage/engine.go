@@ -44,7 +44,7 @@ type Options struct {
 	// WriteGuard, if set, is asked before every write and DDL (read_only enforcement).
 	WriteGuard WriteGuard
 	// MinFreeBytes is the free space the store's filesystem must keep after a write; writes
-	// that would go below it fail with ER_DISK_FULL (0 = 256 MiB; negative disables the check).
+	// that would go below it fail with ER_DISK_FULL (0 = 64 MiB; negative disables the check).
 	MinFreeBytes int64
 }
 
@@ -99,7 +99,7 @@ func Open(opts Options) (*Engine, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.MinFreeBytes == 0 {
-		opts.MinFreeBytes = 256 << 20
+		opts.MinFreeBytes = 64 << 20
 	}
 	cache := pebble.NewCache(opts.CacheSize)
 	po := &pebble.Options{
