@@ -385,8 +385,9 @@ checksum() {
   local t=$1 i out
   for i in $(seq "$TABLES"); do
     # SUM of CRC32s stays exact below 2^53 even where the server sums in float64 (GMS does):
-    # fine up to about 2 million rows per table.
-    if ! out=$(sql "$t" "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('#',id,k,c,pad))) FROM sbtest.sbtest$i" 2>&1); then
+    # fine up to about 2 million rows per table; printed as an integer so no digit is rounded
+    # away, with BIT_XOR as a second, order-independent integer checksum.
+    if ! out=$(sql "$t" "SELECT COUNT(*), CAST(SUM(CRC32(CONCAT_WS('#',id,k,c,pad))) AS UNSIGNED), BIT_XOR(CRC32(CONCAT_WS('#',id,k,c,pad))) FROM sbtest.sbtest$i" 2>&1); then
       out="error: $(tail -1 <<<"$out")"
     fi
     printf 'sbtest%s\t%s\n' "$i" "$(tr '\t\n' '  ' <<<"$out" | sed 's/ *$//')"
@@ -420,8 +421,8 @@ check_restart() { # TARGET
   log "$t: checksums after restart"
   checksum "$t" "$b"
   echo
-  echo "Checksum check ($t, restart by SIG$CHECKSUM_SIGNAL): COUNT(*), SUM(CRC32(CONCAT_WS('#',id,k,c,pad))) per table"
-  paste "$a" <(cut -f2 "$b") | awk -F'\t' '{printf "  %-9s before %-28s after %-28s %s\n", $1, $2, $3, ($2==$3 ? "MATCH" : "MISMATCH")}'
+  echo "Checksum check ($t, restart by SIG$CHECKSUM_SIGNAL): COUNT(*), exact SUM and BIT_XOR of CRC32(CONCAT_WS('#',id,k,c,pad)) per table"
+  paste "$a" <(cut -f2 "$b") | awk -F'\t' '{printf "  %-9s before %-40s after %-40s %s\n", $1, $2, $3, ($2==$3 ? "MATCH" : "MISMATCH")}'
   if cmp -s "$a" "$b"; then
     echo "  $t: MATCH"
     CHECK_RESULT+=("$t MATCH")
