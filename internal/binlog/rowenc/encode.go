@@ -37,17 +37,19 @@ func (t *Table) AppendImage(dst []byte, row sql.Row, cols mysql.Bitmap) ([]byte,
 	start := len(dst)
 	present := cols.BitCount()
 	nb := (present + 7) / 8
+	// MySQL's pack_row starts every bitmap byte at 0xff and clears the
+	// bits of non-NULL columns, so the unused high bits of the last byte
+	// are ones.
 	for i := 0; i < nb; i++ {
-		dst = append(dst, 0)
+		dst = append(dst, 0xff)
 	}
 	k := 0
 	for i := range t.Columns {
 		if !cols.Bit(i) {
 			continue
 		}
-		if row[i] == nil {
-			dst[start+k/8] |= 1 << (k % 8)
-		} else {
+		if row[i] != nil {
+			dst[start+k/8] &^= 1 << (k % 8)
 			var err error
 			dst, err = t.Columns[i].AppendValue(dst, row[i])
 			if err != nil {
@@ -67,11 +69,12 @@ func (t *Table) EncodeImage(row sql.Row, cols mysql.Bitmap) (nulls mysql.Bitmap,
 		return mysql.Bitmap{}, nil, err
 	}
 	present := cols.BitCount()
+	nb := (present + 7) / 8
 	nulls = mysql.NewServerBitmap(present)
-	for k := 0; k < present; k++ {
+	for k := 0; k < nb*8; k++ { // the padding bits too, as MySQL sets them
 		nulls.Set(k, b[k/8]&(1<<(k%8)) != 0)
 	}
-	return nulls, b[(present+7)/8:], nil
+	return nulls, b[nb:], nil
 }
 
 // AppendValue appends the binary encoding of one non-NULL value of the

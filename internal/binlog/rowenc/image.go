@@ -25,9 +25,12 @@ const (
 // leaves out inserted columns the statement did not name; GMS hands the
 // storage the complete row, so all columns are logged, which a replica
 // applies to the same result), and both images under FULL.
+//
+// Like MySQL's bitmap_set_all, it sets the unused high bits of its last
+// byte too, so that an event carrying it has MySQL's bytes.
 func (t *Table) AllColumns() mysql.Bitmap {
 	b := mysql.NewServerBitmap(len(t.Columns))
-	for i := range t.Columns {
+	for i := 0; i < (len(t.Columns)+7)/8*8; i++ {
 		b.Set(i, true)
 	}
 	return b

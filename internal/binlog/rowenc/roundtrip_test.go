@@ -626,4 +626,3 @@ func TestAllTypesInOneTable(t *testing.T) {
 		}
 	}
 }
-
