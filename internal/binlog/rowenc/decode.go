@@ -237,6 +237,9 @@ func (d *Decoder) value(i int, b []byte) (any, int, error) {
 		for j := 0; j < n; j++ {
 			x = x<<8 | uint64(b[j])
 		}
+		if nb := int(meta>>8)*8 + int(meta&0xff); nb < 64 && x>>nb != 0 {
+			return nil, 0, fmt.Errorf("%w: value %#x wider than BIT(%d)", ErrCorrupt, x, nb)
+		}
 		return x, n, nil
 	case mysql.TypeString:
 		switch stringRealType(meta) {
@@ -261,14 +264,18 @@ func (d *Decoder) value(i int, b []byte) (any, int, error) {
 			}
 			return x, n, nil
 		}
+		maxLen := stringMaxLen(meta)
 		lw := 1
-		if stringMaxLen(meta) > 255 {
+		if maxLen > 255 {
 			lw = 2
 		}
 		if err := need(lw); err != nil {
 			return nil, 0, err
 		}
 		l := int(le(lw))
+		if l > maxLen {
+			return nil, 0, fmt.Errorf("%w: CHAR value of %d bytes, column holds %d", ErrCorrupt, l, maxLen)
+		}
 		if err := need(lw + l); err != nil {
 			return nil, 0, err
 		}
@@ -290,6 +297,9 @@ func (d *Decoder) value(i int, b []byte) (any, int, error) {
 			return nil, 0, err
 		}
 		l := int(le(lw))
+		if l > int(meta) {
+			return nil, 0, fmt.Errorf("%w: VARCHAR value of %d bytes, column holds %d", ErrCorrupt, l, meta)
+		}
 		if err := need(lw + l); err != nil {
 			return nil, 0, err
 		}

@@ -139,7 +139,7 @@ func makeDate(y, mo, d, h, mi, s, us int) (time.Time, error) {
 	if y == 0 && mo == 0 && d == 0 && h == 0 && mi == 0 && s == 0 && us == 0 {
 		return types.ZeroTime, nil
 	}
-	if mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || us > 999_999 {
+	if y > 9999 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || us > 999_999 {
 		return time.Time{}, fmt.Errorf("%w: invalid date/time %04d-%02d-%02d %02d:%02d:%02d.%06d", ErrCorrupt, y, mo, d, h, mi, s, us)
 	}
 	t := time.Date(y, time.Month(mo), d, h, mi, s, us*1000, time.UTC)
@@ -206,7 +206,10 @@ func decodeTimestamp2(b []byte, fsp int) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	if secs == 0 && us == 0 {
+	if secs == 0 {
+		if us != 0 {
+			return time.Time{}, fmt.Errorf("%w: TIMESTAMP zero with a fraction", ErrCorrupt)
+		}
 		return types.ZeroTime, nil
 	}
 	return time.Unix(int64(secs), int64(us)*1000).UTC(), nil
