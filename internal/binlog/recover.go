@@ -371,7 +371,10 @@ func scanLog(src io.ReaderAt, size int64, name string) scanResult {
 // before it is not a torn tail.
 func findValidEvent(src io.ReaderAt, size, from int64, f Format) (int64, bool) {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk+HeaderLen)
+	if from >= size {
+		return 0, false
+	}
+	buf := make([]byte, min(chunk+HeaderLen, size-from))
 	for base := from; base+HeaderLen <= size; base += chunk {
 		n, _ := src.ReadAt(buf[:min(int64(len(buf)), size-base)], base)
 		for i := 0; i+HeaderLen <= n && i < chunk; i++ {
