@@ -38,7 +38,9 @@ func NewDecoder(tm *mysql.TableMap, sch sql.Schema) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Decoder{local: local, types: tm.Types, meta: tm.Metadata}
+	// Copies: vitess's parsed TableMap shares its Types with the event's
+	// buffer, which the caller may reuse.
+	d := &Decoder{local: local, types: append([]byte(nil), tm.Types...), meta: append([]uint16(nil), tm.Metadata...)}
 	for i := range local.Columns {
 		c := &local.Columns[i]
 		if err := checkSource(c, tm.Types[i], tm.Metadata[i]); err != nil {

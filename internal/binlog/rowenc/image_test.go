@@ -3,6 +3,7 @@ package rowenc
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,6 +136,16 @@ func TestRowImages(t *testing.T) {
 				}
 			}
 
+			// The same event through ParseRowsEvent.
+			pr, err := d.ParseRowsEvent(f, pu)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pr.TableID != 5 || pr.Flags != 1 || len(pr.Rows) != 1 || !reflect.DeepEqual(pr.Rows[0].Before, gb) || !reflect.DeepEqual(pr.Rows[0].After, ga) ||
+				!reflect.DeepEqual(bits(pr.BeforeColumns), tc.wantBefore) || !reflect.DeepEqual(bits(pr.AfterColumns), tc.wantAf) {
+				t.Fatalf("ParseRowsEvent: %+v", pr)
+			}
+
 			del := mysql.NewDeleteRowsEvent(f, m, 5, mysql.Rows{
 				Flags: 1, IdentifyColumns: bi, Rows: []mysql.Row{{NullIdentifyColumns: bn, Identify: bd}},
 			})
@@ -148,6 +159,10 @@ func TestRowImages(t *testing.T) {
 			}
 			if ids, err := drows.StringIdentifiesForTests(tm, 0); err != nil || !reflect.DeepEqual(ids, wantIDs) {
 				t.Fatalf("DELETE before image %v (%v)", ids, err)
+			}
+			pdel, err := d.ParseRowsEvent(f, pd)
+			if err != nil || len(pdel.Rows) != 1 || pdel.Rows[0].After != nil || !reflect.DeepEqual(pdel.Rows[0].Before, gb) {
+				t.Fatalf("ParseRowsEvent DELETE: %+v (%v)", pdel, err)
 			}
 		})
 	}
@@ -313,4 +328,78 @@ func TestDecodeCorrupt(t *testing.T) {
 	if _, _, err := d.DecodeImage(bad, tbl.AllColumns()); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("bad DECIMAL group: %v", err)
 	}
+}
+
+// TestWideTable has more columns than vitess's parsers read (they take
+// the column count for one byte): TABLE_MAP and rows go through
+// ParseTableMapEvent and ParseRowsEvent instead.
+func TestWideTable(t *testing.T) {
+	var sch sql.Schema
+	row := sql.Row{}
+	for i := 0; i < 300; i++ {
+		sch = append(sch, &sql.Column{Name: "c" + strconv.Itoa(i), Type: types.MustCreateString(sqltypes.VarChar, 70, sql.Collation_utf8mb4_0900_bin), Nullable: true})
+		if i%7 == 3 {
+			row = append(row, nil)
+		} else {
+			row = append(row, strings.Repeat("x", i%70))
+		}
+	}
+	tbl, err := NewTable("db", "wide", sql.NewPrimaryKeySchema(sch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mysql.NewMySQL56BinlogFormat()
+	m := mysql.BinlogEventMetadata{}
+	tmev, err := tbl.TableMapEvent(f, m, 8, MetadataFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmev, _, err = tmev.StripChecksum(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tm, opt, err := ParseTableMapEvent(f, tmev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Types) != 300 || opt.ColumnNames[299] != "c299" {
+		t.Fatalf("%d columns, last named %q", len(tm.Types), opt.ColumnNames[299])
+	}
+	nulls, data, err := tbl.EncodeImage(row, tbl.AllColumns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := mysql.NewWriteRowsEvent(f, m, 8, mysql.Rows{DataColumns: tbl.AllColumns(), Rows: []mysql.Row{{NullColumns: nulls, Data: data}, {NullColumns: nulls, Data: data}}})
+	ev, _, err = ev.StripChecksum(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDecoder(tm, sch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re, err := d.ParseRowsEvent(f, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(re.Rows) != 2 || !reflect.DeepEqual(re.Rows[1].After, row) || re.Rows[1].Before != nil {
+		t.Fatalf("parsed %d rows: %v", len(re.Rows), re.Rows)
+	}
+	// vitess's TableMap reads 0xfc, the length prefix, as the count.
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Logf("vitess TableMap panics on a 300-column table: %v", r)
+			}
+		}()
+		vtm, err := tmev.TableMap(f)
+		switch {
+		case err != nil:
+			t.Logf("vitess TableMap fails on a 300-column table: %v", err)
+		case len(vtm.Types) != 300:
+			t.Logf("vitess TableMap reads a 300-column table as %d columns", len(vtm.Types))
+		default:
+			t.Log("vitess now reads tables of more than 250 columns")
+		}
+	}()
 }
