@@ -2,6 +2,8 @@ package binlog
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -343,5 +345,97 @@ func TestPurge(t *testing.T) {
 	p, err := ReadPreviousGTIDs(filepath.Join(dir, "binlog.000005"))
 	if err != nil || p.String() != testUUID+":1-4" {
 		t.Fatalf("PREVIOUS_GTIDS of the first file: %s, %v", p, err)
+	}
+}
+
+// A dump thread's view: a reader follows the writer through rotations, reading only what
+// Synced says is durable and waking on Changed, and sees every transaction once, in order.
+func TestReaderFollowsWriter(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWriter(t, dir, Options{MaxSize: 4096})
+	const total = 120
+	done := make(chan error, 1)
+	var seen []int64
+	go func() {
+		file, pos := "binlog.000001", int64(4)
+		for len(seen) < total {
+			changed := w.Changed()
+			synced := w.Synced()
+			path := filepath.Join(dir, file)
+			st, err := os.Stat(path)
+			if err != nil {
+				done <- err
+				return
+			}
+			limit := st.Size()
+			if synced.File == file {
+				limit = int64(synced.Offset)
+			}
+			r, err := OpenFile(path)
+			if err != nil {
+				done <- err
+				return
+			}
+			r.SetSize(limit)
+			if err := r.SetPos(max(pos, r.Pos())); err != nil {
+				r.Close()
+				done <- err
+				return
+			}
+			next := ""
+			for {
+				ev, _, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					r.Close()
+					done <- err
+					return
+				}
+				switch ev.Type() {
+				case TypeGTID:
+					g, _ := DecodeGTID(r.Format(), ev)
+					seen = append(seen, g.GTID.Sequence)
+				case TypeRotate:
+					_, next, _ = DecodeRotate(r.Format(), ev)
+				}
+			}
+			pos = r.Pos()
+			r.Close()
+			if next != "" {
+				file, pos = next, 4
+				continue
+			}
+			if len(seen) >= total {
+				break
+			}
+			select {
+			case <-changed:
+			case <-time.After(10 * time.Second):
+				done <- fmt.Errorf("no change signalled for 10s: at %s:%d, synced %v, saw %d", file, pos, w.Synced(), len(seen))
+				return
+			}
+		}
+		done <- nil
+	}()
+	for gno := int64(1); gno <= total; gno += 3 {
+		if _, err := w.Append(rowTxn(t, w.Format(), gno, 1), rowTxn(t, w.Format(), gno+1, 2), rowTxn(t, w.Format(), gno+2, 3)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range seen {
+		if g != int64(i+1) {
+			t.Fatalf("reader saw GTIDs %v", seen)
+		}
 	}
 }
