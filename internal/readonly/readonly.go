@@ -2,6 +2,7 @@ package readonly
 
 import (
 	"context"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
@@ -40,14 +41,14 @@ func (m Mode) Active() bool { return m.ReadOnly || m.SuperReadOnly }
 func CurrentMode() Mode {
 	var m Mode
 	if _, v, ok := sql.SystemVariables.GetGlobal("super_read_only"); ok {
-		m.SuperReadOnly = truthy(v)
+		m.SuperReadOnly = IsOn(v)
 	}
 	if m.SuperReadOnly {
 		m.ReadOnly = true
 		return m
 	}
 	if _, v, ok := sql.SystemVariables.GetGlobal("read_only"); ok {
-		m.ReadOnly = truthy(v)
+		m.ReadOnly = IsOn(v)
 	}
 	return m
 }
@@ -189,7 +190,9 @@ func hasAdminPrivilege(ctx *sql.Context) bool {
 	return false
 }
 
-func truthy(v interface{}) bool {
+// IsOn reports whether a boolean system variable's value (as GMS stores it: int8, bool,
+// or a string such as "ON") is on.
+func IsOn(v interface{}) bool {
 	switch x := v.(type) {
 	case bool:
 		return x
@@ -202,7 +205,8 @@ func truthy(v interface{}) bool {
 	case uint64:
 		return x != 0
 	case string:
-		return x == "1" || x == "ON" || x == "on" || x == "true"
+		s := strings.ToLower(x)
+		return s == "1" || s == "on" || s == "true"
 	}
 	return false
 }

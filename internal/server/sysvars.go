@@ -8,6 +8,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/go-mysql-server/sql/variables"
+
+	"github.com/relaydb/relaydb/internal/readonly"
 )
 
 // Version is @@version and the version in the protocol handshake: a MySQL
@@ -81,7 +83,7 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 	if r, ok := inner.(*coupledRegistry); ok {
 		inner = r.SystemVariableRegistry
 	}
-	if _, super, ok := inner.GetGlobal("super_read_only"); ok && truthy(super) {
+	if _, super, ok := inner.GetGlobal("super_read_only"); ok && readonly.IsOn(super) {
 		if err := inner.AssignValues(map[string]interface{}{"read_only": int8(1)}); err != nil {
 			return nil, err
 		}
@@ -105,32 +107,13 @@ func (r *coupledRegistry) SetGlobal(ctx *sql.Context, name string, val interface
 	}
 	switch strings.ToLower(name) {
 	case "super_read_only":
-		if _, v, ok := r.GetGlobal("super_read_only"); ok && truthy(v) {
+		if _, v, ok := r.GetGlobal("super_read_only"); ok && readonly.IsOn(v) {
 			return r.SystemVariableRegistry.SetGlobal(ctx, "read_only", int8(1))
 		}
 	case "read_only":
-		if _, v, ok := r.GetGlobal("read_only"); ok && !truthy(v) {
+		if _, v, ok := r.GetGlobal("read_only"); ok && !readonly.IsOn(v) {
 			return r.SystemVariableRegistry.SetGlobal(ctx, "super_read_only", int8(0))
 		}
 	}
 	return nil
-}
-
-func truthy(v interface{}) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case int8:
-		return x != 0
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case uint64:
-		return x != 0
-	case string:
-		s := strings.ToLower(x)
-		return s == "1" || s == "on" || s == "true"
-	}
-	return false
 }
