@@ -169,7 +169,7 @@ func (ed *editor) checkUnique(ctx *sql.Context, tx *txn, idx *indexDef, row sql.
 	if err := ed.lock(ctx, tx, p); err != nil {
 		return err
 	}
-	it, err := tx.iter(p, prefixEnd(p))
+	it, err := tx.iterLive(p, prefixEnd(p))
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (ed *editor) rowKey(tx *txn, row sql.Row) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	it, err := tx.iter(p, prefixEnd(p))
+	it, err := tx.iterLive(p, prefixEnd(p))
 	if err != nil {
 		return nil, false, err
 	}

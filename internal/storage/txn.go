@@ -28,6 +28,10 @@ type txn struct {
 
 	stmtMark   int // undo length at statement start, -1 outside a statement
 	savepoints []savepoint
+	// stmtView is the write buffer as the running statement's scans see it: cloned once, when
+	// the statement opens its first scan, so no scan sees rows the statement itself wrote.
+	stmtView    *btree.BTreeG[bufEntry]
+	stmtViewSet bool
 
 	locks      []string
 	waitingFor *rowLock // guarded by Engine.locks.mu
@@ -144,6 +148,7 @@ func (t *txn) rollbackTo(mark int) {
 func (t *txn) beginStatement() {
 	if t.stmtMark < 0 {
 		t.stmtMark = len(t.undo)
+		t.stmtView, t.stmtViewSet = nil, false
 	}
 }
 
@@ -152,10 +157,12 @@ func (t *txn) discardStatement() {
 		t.rollbackTo(t.stmtMark)
 		t.stmtMark = -1
 	}
+	t.stmtView, t.stmtViewSet = nil, false
 }
 
 func (t *txn) completeStatement() {
 	t.stmtMark = -1
+	t.stmtView, t.stmtViewSet = nil, false
 	if len(t.savepoints) == 0 {
 		// Nothing can roll back to an earlier point any more.
 		clear(t.undo)
@@ -164,8 +171,19 @@ func (t *txn) completeStatement() {
 }
 
 // iter returns an iterator over [lower, upper) that merges the transaction's writes into its
-// snapshot.
+// snapshot, as a scan of the running statement sees them: inside a writing statement, the
+// writes made before its first scan opened; otherwise all of them.
 func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
+	return t.iterView(lower, upper, false)
+}
+
+// iterLive is iter over the current write buffer, for checks that must see the statement's own
+// writes (duplicate keys). The caller must close it before writing again.
+func (t *txn) iterLive(lower, upper []byte) (*mergeIter, error) {
+	return t.iterView(lower, upper, true)
+}
+
+func (t *txn) iterView(lower, upper []byte, live bool) (*mergeIter, error) {
 	if err := t.ensureSnapshot(); err != nil {
 		return nil, err
 	}
@@ -174,10 +192,26 @@ func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
 		return nil, fmt.Errorf("open iterator: %w", err)
 	}
 	m := &mergeIter{p: pi, lower: lower, upper: upper}
-	if t.hasWrites() {
-		// Iterate a copy-on-write clone of the buffer: writes made while the iterator is open
-		// (UPDATE t SET id = id + 1000 moves rows ahead of the cursor) must not be seen by it.
-		m.b = t.writes.Copy().Iter()
+	var view *btree.BTreeG[bufEntry]
+	switch {
+	case live:
+		view = t.writes
+	case t.stmtMark >= 0:
+		// A writing statement: its scans share one copy-on-write clone of the buffer taken when
+		// the first opened (even if empty then), so UPDATE t SET id = id + 10 never meets the
+		// rows it moved.
+		if !t.stmtViewSet {
+			if t.writes != nil {
+				t.stmtView = t.writes.Copy()
+			}
+			t.stmtViewSet = true
+		}
+		view = t.stmtView
+	case t.writes != nil:
+		view = t.writes.Copy()
+	}
+	if view != nil && view.Len() > 0 {
+		m.b = view.Iter()
 		m.hasB = true
 	}
 	return m, nil
@@ -193,6 +227,7 @@ type mergeIter struct {
 
 	pValid, bValid bool
 	key, val       []byte
+	kbuf           []byte
 }
 
 func (m *mergeIter) bInRange() bool {
@@ -221,7 +256,10 @@ func (m *mergeIter) Next() bool {
 	if m.key == nil {
 		return false
 	}
-	m.advancePast(m.key)
+	// Copy the key: when it came from Pebble, advancing Pebble reuses its buffer, and comparing
+	// the buffer side against the overwritten key would skip a buffered deletion.
+	m.kbuf = append(m.kbuf[:0], m.key...)
+	m.advancePast(m.kbuf)
 	return m.settle()
 }
 
