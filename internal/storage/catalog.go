@@ -30,6 +30,7 @@ type colMeta struct {
 	AutoInc   bool    `json:"auto_increment,omitempty"`
 	Virtual   bool    `json:"virtual,omitempty"`
 	Hidden    bool    `json:"hidden,omitempty"`
+	HiddenSys bool    `json:"hidden_system,omitempty"`
 	Default   *string `json:"default,omitempty"`
 	Generated *string `json:"generated,omitempty"`
 	OnUpdate  *string `json:"on_update,omitempty"`
@@ -129,15 +130,20 @@ func exprText(ctx *sql.Context, d *sql.ColumnDefaultValue) *string {
 // metaFromSchema builds the persisted form of a new table's columns and primary key.
 func metaFromSchema(ctx *sql.Context, sch sql.PrimaryKeySchema) ([]colMeta, []string) {
 	cols := make([]colMeta, len(sch.Schema))
+	inPK := map[int]bool{}
+	for _, o := range sch.PkOrdinals {
+		inPK[o] = true
+	}
 	for i, c := range sch.Schema {
 		cols[i] = colMeta{
 			Name:      c.Name,
-			Type:      c.Type.String(),
-			Nullable:  c.Nullable,
+			Type:      typeText(c.Type),
+			Nullable:  c.Nullable && !c.PrimaryKey && !inPK[i], // MySQL: key columns are NOT NULL
 			PK:        c.PrimaryKey,
 			AutoInc:   c.AutoIncrement,
 			Virtual:   c.Virtual,
 			Hidden:    c.Hidden,
+			HiddenSys: c.HiddenSystem,
 			Default:   exprText(ctx, c.Default),
 			Generated: exprText(ctx, c.Generated),
 			OnUpdate:  exprText(ctx, c.OnUpdate),
@@ -150,6 +156,18 @@ func metaFromSchema(ctx *sql.Context, sch sql.PrimaryKeySchema) ([]colMeta, []st
 		pk = append(pk, sch.Schema[o].Name)
 	}
 	return cols, pk
+}
+
+// typeText is a column type as SQL text that parses back to the same type: GMS's String() leaves
+// out a string column's collation when it is the default, which would lose it on reload.
+func typeText(t sql.Type) string {
+	s := t.String()
+	if tc, ok := t.(sql.TypeWithCollation); ok && !strings.Contains(strings.ToUpper(s), " COLLATE ") {
+		if c := tc.Collation(); c != sql.Collation_Unspecified && c != sql.Collation_binary {
+			s += " COLLATE " + c.Name()
+		}
+	}
+	return s
 }
 
 func columnIndex(sch sql.Schema, name string) int {
@@ -177,6 +195,7 @@ func buildDef(ctx context.Context, m tableMeta, state *tableState) (*tableDef, e
 			AutoIncrement:  c.AutoInc,
 			Virtual:        c.Virtual,
 			Hidden:         c.Hidden,
+			HiddenSystem:   c.HiddenSys,
 			Comment:        c.Comment,
 			Extra:          c.Extra,
 			Source:         m.Name,

@@ -419,6 +419,14 @@ func (d *Database) UpdateEvent(ctx *sql.Context, originalName string, ed sql.Eve
 	if err := d.guard(ctx); err != nil {
 		return false, err
 	}
+	if !strings.EqualFold(originalName, ed.Name) {
+		var existing sql.EventDefinition
+		if ok, err := d.e.getObject(d.name, kindEvent, ed.Name, &existing); err != nil {
+			return false, err
+		} else if ok {
+			return false, sql.ErrEventAlreadyExists.New(ed.Name)
+		}
+	}
 	if err := d.e.deleteObject(d.name, kindEvent, originalName); err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -118,6 +119,9 @@ func (t *Table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Co
 			cols, _ := metaFromSchema(ctx, sql.NewPrimaryKeySchema(sql.Schema{column}))
 			nc := cols[0]
 			nc.PK = m.Columns[i].PK
+			if nc.PK {
+				nc.Nullable = false // MySQL: key columns are NOT NULL
+			}
 			m.Columns[i] = nc
 			renameColumnRefs(m, columnName, column.Name)
 			return nil
@@ -155,6 +159,12 @@ func (t *Table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 	def, err := t.current()
 	if err != nil {
 		return nil, err
+	}
+	if len(oldSchema.PkOrdinals) > 0 && len(newSchema.PkOrdinals) == 0 {
+		// MySQL refuses to leave an AUTO_INCREMENT column without a key (error 1075).
+		if err := sql.ValidatePrimaryKeyDrop(ctx, t, oldSchema); err != nil {
+			return nil, err
+		}
 	}
 	m := def.meta
 	m.ID = t.e.newTableID()
@@ -478,7 +488,9 @@ func (t *Table) CreateIndexForForeignKey(ctx *sql.Context, idx sql.IndexDef) err
 
 // GetDeclaredForeignKeys implements sql.ForeignKeyTable.
 func (t *Table) GetDeclaredForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstraint, error) {
-	return append([]sql.ForeignKeyConstraint(nil), t.def.meta.FKs...), nil
+	fks := append([]sql.ForeignKeyConstraint(nil), t.def.meta.FKs...)
+	sort.Slice(fks, func(i, j int) bool { return fks[i].Name < fks[j].Name }) // as MySQL lists them
+	return fks, nil
 }
 
 // GetReferencedForeignKeys implements sql.ForeignKeyTable.
@@ -500,6 +512,10 @@ func (t *Table) GetReferencedForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyCons
 
 // AddForeignKey implements sql.ForeignKeyTable.
 func (t *Table) AddForeignKey(ctx *sql.Context, fk sql.ForeignKeyConstraint) error {
+	if t.e.foreignKeyNameTaken(t.def.meta.DB, t.def.id(), fk.Name) {
+		// MySQL: constraint names are unique within a database (error 1826).
+		return sql.ErrForeignKeyDuplicateName.New(fk.Name)
+	}
 	return t.updateMeta(ctx, func(m *tableMeta) error {
 		for _, f := range m.FKs {
 			if strings.EqualFold(f.Name, fk.Name) {
@@ -545,6 +561,20 @@ func (t *Table) GetChecks(*sql.Context) ([]sql.CheckDefinition, error) {
 // CreateCheck implements sql.CheckAlterableTable.
 func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error {
 	return t.updateMeta(ctx, func(m *tableMeta) error {
+		if check.Name == "" {
+			// MySQL names an unnamed check <table>_chk_<n>.
+			for n := len(m.Checks) + 1; ; n++ {
+				name := fmt.Sprintf("%s_chk_%d", m.Name, n)
+				taken := false
+				for _, c := range m.Checks {
+					taken = taken || strings.EqualFold(c.Name, name)
+				}
+				if !taken {
+					check.Name = name
+					break
+				}
+			}
+		}
 		for _, c := range m.Checks {
 			if strings.EqualFold(c.Name, check.Name) {
 				return sql.ErrDuplicateCheckName.New(check.Name)

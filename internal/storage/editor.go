@@ -34,8 +34,10 @@ func (t *Table) Replacer(*sql.Context) sql.RowReplacer { return &editor{t: t} }
 // GetForeignKeyEditor implements sql.ForeignKeyTable.
 func (t *Table) GetForeignKeyEditor(*sql.Context) sql.ForeignKeyEditor { return &editor{t: t} }
 
+// IndexedAccess implements sql.IndexAddressable for foreign key checks and cascades, which must
+// see every write so far, including the running statement's own (a self-referencing row).
 func (ed *editor) IndexedAccess(ctx *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
-	return ed.t.IndexedAccess(ctx, lookup)
+	return &indexedTable{Table: ed.t, lookup: lookup, view: viewLatest}
 }
 func (ed *editor) GetIndexes(ctx *sql.Context) ([]sql.Index, error) { return ed.t.GetIndexes(ctx) }
 func (ed *editor) PreciseMatch() bool                               { return true }

@@ -772,3 +772,25 @@ func verifyChecksums(path string, po *pebble.Options) error {
 	defer r.Close()
 	return r.ValidateBlockChecksums()
 }
+
+// foreignKeyNameTaken reports whether a table of db other than tableID declares a foreign key
+// named name.
+func (e *Engine) foreignKeyNameTaken(db string, tableID uint64, name string) bool {
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
+	d, ok := e.dbs[strings.ToLower(db)]
+	if !ok {
+		return false
+	}
+	for _, t := range d.tables {
+		if t.id() == tableID {
+			continue
+		}
+		for _, fk := range t.meta.FKs {
+			if strings.EqualFold(fk.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}

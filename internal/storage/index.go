@@ -142,14 +142,18 @@ func (t *Table) IndexedAccess(_ *sql.Context, lookup sql.IndexLookup) sql.Indexe
 type indexedTable struct {
 	*Table
 	lookup sql.IndexLookup
+	view   viewMode
 }
 
 // LookupPartitions implements sql.IndexedTable.
 func (t *indexedTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
-	return &partitionIter{parts: []sql.Partition{&lookupPartition{lookup: lookup}}}, nil
+	return &partitionIter{parts: []sql.Partition{&lookupPartition{lookup: lookup, view: t.view}}}, nil
 }
 
-type lookupPartition struct{ lookup sql.IndexLookup }
+type lookupPartition struct {
+	lookup sql.IndexLookup
+	view   viewMode
+}
 
 func (*lookupPartition) Key() []byte { return []byte("lookup") }
 
@@ -178,7 +182,12 @@ func (t *Table) lookupRows(ctx *sql.Context, p *lookupPartition) (sql.RowIter, e
 			break
 		}
 	}
-	return t.newRowIter(ctx, spans, ix.idx, filter)
+	it, err := t.newRowIter(ctx, spans, ix.idx, filter)
+	if err != nil {
+		return nil, err
+	}
+	it.view = p.view
+	return it, nil
 }
 
 // spansFor converts ranges to key spans of the index that cover them (possibly more: the row

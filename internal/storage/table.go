@@ -156,7 +156,8 @@ type rowIter struct {
 	spans     []keySpan
 	idx       *indexDef
 	filter    sql.Expression
-	locking   bool // SELECT … FOR UPDATE: lock each returned row
+	locking   bool     // SELECT … FOR UPDATE: lock each returned row
+	view      viewMode // which of the transaction's own writes the scan sees
 	it        *mergeIter
 	started   bool
 	row       sql.Row
@@ -200,7 +201,7 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 				}
 				continue
 			}
-			it, err := r.tx.iter(sp.lo, sp.hi)
+			it, err := r.tx.iterView(sp.lo, sp.hi, r.view)
 			if err != nil {
 				return nil, err
 			}
@@ -332,9 +333,16 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 		return 0, err
 	}
 	if insertVal != nil {
+		// GMS uses the given value and checks its range afterwards; a value the column cannot
+		// hold must not move the counter, or every later generated value would fail too.
+		if t.def.autoIncOr >= 0 {
+			if _, inRange, err := t.def.schema.Schema[t.def.autoIncOr].Type.Convert(ctx, insertVal); err != nil || inRange != sql.InRange {
+				return 0, nil
+			}
+		}
 		v, err := toUint64(insertVal)
 		if err != nil {
-			return 0, err
+			return 0, nil
 		}
 		if v >= st.nextAuto {
 			st.nextAuto = v + 1
@@ -393,6 +401,10 @@ func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
 	}
 	if t.def.autoIncOr < 0 {
 		return 0, nil
+	}
+	// Once the counter passes the column's maximum, MySQL shows the maximum.
+	if _, inRange, err := t.def.schema.Schema[t.def.autoIncOr].Type.Convert(ctx, st.nextAuto); err == nil && inRange != sql.InRange && st.nextAuto > 0 {
+		return st.nextAuto - 1, nil
 	}
 	return st.nextAuto, nil
 }

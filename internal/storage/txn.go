@@ -174,16 +174,25 @@ func (t *txn) completeStatement() {
 // snapshot, as a scan of the running statement sees them: inside a writing statement, the
 // writes made before its first scan opened; otherwise all of them.
 func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
-	return t.iterView(lower, upper, false)
+	return t.iterView(lower, upper, viewStatement)
 }
 
 // iterLive is iter over the current write buffer, for checks that must see the statement's own
 // writes (duplicate keys). The caller must close it before writing again.
 func (t *txn) iterLive(lower, upper []byte) (*mergeIter, error) {
-	return t.iterView(lower, upper, true)
+	return t.iterView(lower, upper, viewLive)
 }
 
-func (t *txn) iterView(lower, upper []byte, live bool) (*mergeIter, error) {
+// viewMode says which of the transaction's writes an iterator sees.
+type viewMode int
+
+const (
+	viewStatement viewMode = iota // as the statement's scans see them (see iter)
+	viewLive                      // the buffer itself; no writes while the iterator is open
+	viewLatest                    // a clone of every write so far (foreign key checks)
+)
+
+func (t *txn) iterView(lower, upper []byte, mode viewMode) (*mergeIter, error) {
 	if err := t.ensureSnapshot(); err != nil {
 		return nil, err
 	}
@@ -194,9 +203,9 @@ func (t *txn) iterView(lower, upper []byte, live bool) (*mergeIter, error) {
 	m := &mergeIter{p: pi, lower: lower, upper: upper}
 	var view *btree.BTreeG[bufEntry]
 	switch {
-	case live:
+	case mode == viewLive:
 		view = t.writes
-	case t.stmtMark >= 0:
+	case mode == viewStatement && t.stmtMark >= 0:
 		// A writing statement: its scans share one copy-on-write clone of the buffer taken when
 		// the first opened (even if empty then), so UPDATE t SET id = id + 10 never meets the
 		// rows it moved.
