@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // DefaultPrefix is the file name prefix when none is configured (MySQL 8's default log_bin
@@ -86,39 +88,8 @@ func writeIndex(dir, prefix string, names []string) error {
 		b.WriteByte('\n')
 	}
 	tmp := filepath.Join(dir, prefix+".index_crash_safe")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return fmt.Errorf("write binlog index: %w", err)
-	}
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, indexPath(dir, prefix))
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := fsutil.ReplaceFile(indexPath(dir, prefix), tmp, b.Bytes(), 0o640); err != nil {
 		return fmt.Errorf("write binlog index: %w", err)
 	}
 	return nil
-}
-
-// syncDir fsyncs a directory, making file creations, renames and removals in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

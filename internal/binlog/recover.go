@@ -11,6 +11,8 @@ import (
 	"slices"
 
 	"github.com/relaydb/relaydb/internal/gtid"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // RecoverOptions configures Recover.
@@ -178,7 +180,7 @@ func Recover(opts RecoverOptions) (*Recovery, error) {
 		}
 	}
 	if len(rec.Removed) > 0 {
-		if err := syncDir(opts.Dir); err != nil {
+		if err := fsutil.SyncDir(opts.Dir); err != nil {
 			return nil, fmt.Errorf("binlog recovery: %w", err)
 		}
 	}

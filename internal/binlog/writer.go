@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/relaydb/relaydb/internal/gtid"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // Position is a place in the binlog: a file name and a byte offset in it. The end positions
@@ -174,7 +176,7 @@ func (w *Writer) startFile(n int, first bool) error {
 		err = f.Sync()
 	}
 	if err == nil {
-		err = syncDir(w.opts.Dir)
+		err = fsutil.SyncDir(w.opts.Dir)
 	}
 	if err == nil {
 		err = writeIndex(w.opts.Dir, w.opts.Prefix, append(w.files[:len(w.files):len(w.files)], name))
@@ -517,7 +519,7 @@ func (w *Writer) purge(k int) ([]string, error) {
 			firstErr = err
 		}
 	}
-	if err := syncDir(w.opts.Dir); err != nil && firstErr == nil {
+	if err := fsutil.SyncDir(w.opts.Dir); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	if firstErr != nil {

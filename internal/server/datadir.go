@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/google/uuid"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // Files in the datadir. Everything the node keeps lives under one directory so
@@ -91,7 +93,7 @@ func loadOrCreateServerUUID(dir string) (id string, created bool, err error) {
 	if errors.Is(err, os.ErrNotExist) {
 		id = uuid.NewString()
 		content := "[auto]\nserver-uuid=" + id + "\n"
-		if err := writeFileAtomic(path, []byte(content), 0o644); err != nil {
+		if err := fsutil.WriteFileAtomic(path, []byte(content), 0o644); err != nil {
 			return "", false, fmt.Errorf("write %s: %w", path, err)
 		}
 		return id, true, nil
@@ -114,50 +116,4 @@ func loadOrCreateServerUUID(dir string) (id string, created bool, err error) {
 		return u.String(), false, nil
 	}
 	return "", false, fmt.Errorf("%s: no server-uuid line", path)
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new content: write a temporary file in the same directory,
-// fsync it, rename it over path, fsync the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	cleanup := func() { _ = os.Remove(tmpName) }
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		cleanup()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		cleanup()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		cleanup()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		cleanup()
-		return err
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		cleanup()
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

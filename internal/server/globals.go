@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // PersistedGlobals is the store behind SET PERSIST / SET PERSIST_ONLY: the
@@ -150,7 +152,7 @@ func (p *PersistedGlobals) update(fn func(map[string]interface{})) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p.path, data, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(p.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist variables: %w", err)
 	}
 	p.values = next

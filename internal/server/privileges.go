@@ -11,6 +11,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
 // filePersister writes GMS's mysql_db flatbuffer (users, grants, roles) to
@@ -24,7 +26,7 @@ type filePersister struct {
 var _ mysql_db.MySQLDbPersistence = (*filePersister)(nil)
 
 func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
-	if err := writeFileAtomic(p.path, data, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(p.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist users and privileges to %s: %w", p.path, err)
 	}
 	return nil
