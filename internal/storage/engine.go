@@ -339,7 +339,7 @@ func (e *Engine) commitTxn(t *txn) error {
 		e.locks.release(t, 0)
 		return storageWriteError(err)
 	}
-	e.locks.prune(e.oldestSnapshot(), false)
+	e.locks.prune(e.oldestSnapshot, false)
 	return nil
 }
 
@@ -372,7 +372,7 @@ func (e *Engine) reaper() {
 			k.(*Session).expireIfIdle(now, e.opts.TxnIdleTimeout)
 			return true
 		})
-		e.locks.prune(e.oldestSnapshot(), true)
+		e.locks.prune(e.oldestSnapshot, true)
 	}
 }
 

@@ -128,15 +128,17 @@ func (lt *lockTable) release(t *txn, commitSeq uint64) {
 	t.locks = t.locks[:0]
 }
 
-// prune drops released entries whose last commit no open snapshot can miss (commitSeq <=
-// oldestSnap). It only scans after enough releases to make the scan worth it.
-func (lt *lockTable) prune(oldestSnap uint64, force bool) {
+// prune drops released entries whose last commit no open snapshot can miss (commitSeq <= the
+// oldest open snapshot's sequence, which oldest computes). It only scans, and only asks oldest,
+// after enough releases to make the scan worth it.
+func (lt *lockTable) prune(oldest func() uint64, force bool) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	if !force && lt.released < 4096 && lt.released < len(lt.entries)/2 {
 		return
 	}
 	lt.released = 0
+	oldestSnap := oldest()
 	for k, l := range lt.entries {
 		if l.owner == nil && l.wake == nil && l.commitSeq <= oldestSnap {
 			delete(lt.entries, k)

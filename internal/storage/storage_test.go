@@ -470,3 +470,23 @@ func TestStatementDoesNotSeeItsOwnWrites(t *testing.T) {
 		t.Fatalf("duplicate within one statement: want 1062, got %v", err)
 	}
 }
+
+// Row lock entries outlive their transaction only while an open snapshot might still need their
+// commit sequence; afterwards pruning drops them, so the table does not grow with the data.
+func TestLockTableIsPruned(t *testing.T) {
+	h := newHarness(t)
+	s := h.session()
+	s.mustExec("CREATE DATABASE d")
+	s.db = "d"
+	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	for i := 0; i < 50; i++ {
+		s.mustExec("INSERT INTO t VALUES (" + strconv.Itoa(i) + ", 0)")
+	}
+	if n := h.e.locks.size(); n == 0 {
+		t.Fatal("committed writes left no lock entries to prune; the test checks nothing")
+	}
+	h.e.locks.prune(h.e.oldestSnapshot, true)
+	if n := h.e.locks.size(); n != 0 {
+		t.Fatalf("%d lock entries left after pruning with no open snapshot", n)
+	}
+}
