@@ -23,12 +23,39 @@ func isLockingRead(ctx *sql.Context) bool {
 	if len(q) < len("select for share") {
 		return false
 	}
-	u := strings.ToUpper(q)
-	if !strings.Contains(u, "FOR UPDATE") && !strings.Contains(u, "FOR SHARE") && !strings.Contains(u, "LOCK IN SHARE MODE") {
+	// This runs for every table scan, so no allocation: ASCII case-folding by hand.
+	if !containsFold(q, "for update") && !containsFold(q, "for share") && !containsFold(q, "lock in share mode") {
 		return false
 	}
-	trimmed := strings.TrimLeft(u, " \t\r\n(")
-	return strings.HasPrefix(trimmed, "SELECT") || strings.HasPrefix(trimmed, "WITH")
+	trimmed := strings.TrimLeft(q, " \t\r\n(")
+	return hasPrefixFold(trimmed, "select") || hasPrefixFold(trimmed, "with")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w, ignoring ASCII case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if hasPrefixFold(s[i:], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word w, ignoring ASCII case.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // lockReadRow locks the primary key of a row returned by a locking read.

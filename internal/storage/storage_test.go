@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
 )
 
 func TestCRUDSurvivesRestart(t *testing.T) {
@@ -488,5 +491,23 @@ func TestLockTableIsPruned(t *testing.T) {
 	h.e.locks.prune(h.e.oldestSnapshot, true)
 	if n := h.e.locks.size(); n != 0 {
 		t.Fatalf("%d lock entries left after pruning with no open snapshot", n)
+	}
+}
+
+func TestIsLockingReadDetection(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT * FROM t WHERE id = 1 FOR UPDATE":         true,
+		"select * from t where id = 1 for share":          true,
+		"  (SELECT v FROM t LOCK IN SHARE MODE)":          true,
+		"WITH x AS (SELECT 1) SELECT * FROM x FOR UPDATE": true,
+		"SELECT c FROM sbtest1 WHERE id=?":                false,
+		"UPDATE t SET v = 'for update' WHERE id = 1":      false,
+		"INSERT INTO t SELECT * FROM u FOR UPDATE":        false,
+		"SELECT 'x'": false,
+	} {
+		ctx := sql.NewContext(context.Background(), sql.WithQuery(q))
+		if got := isLockingRead(ctx); got != want {
+			t.Errorf("isLockingRead(%q) = %v, want %v", q, got, want)
+		}
 	}
 }
