@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/config"
 	"github.com/relaydb/relaydb/internal/server"
+	"github.com/relaydb/relaydb/internal/storage"
 )
 
 // testStorage backs the hidden --storage=memory option (GMS's in-memory toy),
@@ -83,6 +84,8 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		MaxAllowedPacket: int64(opts.MaxAllowedPacket),
 		Logger:           log,
 		OpenStorage:      open,
+		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
+		RetryableStatementError: storage.IsStaleWrite,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)

@@ -53,9 +53,10 @@ func (t *sessionTable) remove(id uint32) sql.Session {
 // limitListener cannot follow, and the command observer.
 type nodeHandler struct {
 	mysql.Handler
-	sessions *sessionTable
-	observer commandObserver // may be nil
-	limit    func() int64
+	sessions  *sessionTable
+	observer  commandObserver // may be nil
+	limit     func() int64
+	retryable func(error) bool // may be nil
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -90,7 +91,13 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	}
 	defer h.after(c)
 	query = rewriteSetPassword(c, query)
-	return syntaxError(h.Handler.ComQuery(ctx, c, query, callback), query)
+	err := h.retryStatement(ctx, c, func(sent *bool) error {
+		return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
+			*sent = true
+			return callback(res, more)
+		})
+	})
+	return syntaxError(err, query)
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -117,7 +124,12 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 
 func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.after(c)
-	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+	return h.retryStatement(ctx, c, func(sent *bool) error {
+		return h.Handler.ComStmtExecute(ctx, c, prepare, func(res *sqltypes.Result) error {
+			*sent = true
+			return callback(res)
+		})
+	})
 }
 
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {

@@ -47,6 +47,9 @@ type Config struct {
 	// outermost layer, e.g. to add COM_BINLOG_DUMP (vitess looks for
 	// mysql.BinlogReplicaHandler on the handler it is given).
 	WrapHandler func(mysql.Handler) mysql.Handler
+	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
+	// that a row it wrote changed after it read it; such a statement is run again (see retry.go).
+	RetryableStatementError func(error) bool
 }
 
 // Node is one running RelayDB server: a GMS engine over a storage backend,
@@ -203,7 +206,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket}
+		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
+			retryable: cfg.RetryableStatementError}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}

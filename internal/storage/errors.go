@@ -36,3 +36,11 @@ func storageWriteError(err error) error {
 	}
 	return mysql.NewSQLError(1026, mysql.SSUnknownSQLState, "Error writing to storage: %v", err)
 }
+
+// IsStaleWrite reports whether err is the engine's refusal to write a row that another
+// transaction changed after the writer's snapshot (1213). An autocommit statement that fails
+// with it can be run again from the start; see internal/server/retry.go.
+func IsStaleWrite(err error) bool {
+	var se *mysql.SQLError
+	return errors.As(err, &se) && se.Num == errWriteConflict.Num && se.Message == errWriteConflict.Message
+}

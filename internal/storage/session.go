@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/readonly"
 )
 
 // GlobalsPersister stores SET PERSIST values; the server supplies it.
@@ -53,8 +55,29 @@ func (s *Session) CommandBegin() error {
 
 // CommandEnd implements sql.LifecycleAwareSession.
 func (s *Session) CommandEnd() {
+	s.endFailedAutocommit()
 	s.lastUsed = time.Now()
 	s.mu.Unlock()
+}
+
+// endFailedAutocommit rolls back an implicit (autocommit) transaction that is still open after
+// its command: GMS leaves it on the session when the statement fails while executing, and the
+// next statement would otherwise run in it — on its old snapshot, holding its locks. MySQL rolls
+// a failed autocommit statement back.
+func (s *Session) endFailedAutocommit() {
+	t, ok := s.GetTransaction().(*txn)
+	if !ok || t == nil || s.GetIgnoreAutoCommit() {
+		return // none, or an explicit transaction (START TRANSACTION / BEGIN)
+	}
+	v, err := s.GetSessionVariable(sql.NewEmptyContext(), "autocommit")
+	if err != nil || !readonly.IsOn(v) {
+		return // autocommit=0: the transaction is the client's
+	}
+	s.e.rollbackTxn(t)
+	s.SetTransaction(nil)
+	if s.cur == t {
+		s.cur = nil
+	}
 }
 
 // SessionEnd implements sql.LifecycleAwareSession: an open transaction is rolled back.

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/readonly"
+)
+
+// An autocommit statement that loses a write race — a row it is about to write was changed by
+// another transaction after the statement read it — fails in the storage engine rather than
+// overwrite a change it never saw. MySQL's InnoDB would instead wait for the row and write its
+// newest version. When the statement ran in its own implicit transaction and nothing reached the
+// client yet, running it again from the start is exactly that, so the node does it here instead
+// of handing the client a 1213. Statements inside an explicit transaction (BEGIN, or
+// autocommit=0) are never retried: their earlier reads would no longer hold.
+
+// maxStatementRetries bounds the reruns of one statement; past it the client sees the error.
+const maxStatementRetries = 20
+
+// retryStatement runs a statement, and runs it again while it fails only with a retryable
+// write conflict, ran in its own autocommit transaction, and sent nothing to the client.
+func (h *nodeHandler) retryStatement(ctx context.Context, c *mysql.Conn, run func(sent *bool) error) error {
+	canRetry := h.retryable != nil && h.ownTransaction(ctx, c)
+	for attempt := 0; ; attempt++ {
+		sent := false
+		err := run(&sent)
+		if err == nil || sent || !canRetry || attempt >= maxStatementRetries || !h.retryable(err) {
+			return err
+		}
+		if !h.ownTransaction(ctx, c) {
+			return err // the failed statement left a transaction open: not ours to rerun
+		}
+	}
+}
+
+// ownTransaction reports whether the connection's next statement runs in its own autocommit
+// transaction: autocommit is on and no transaction is open.
+func (h *nodeHandler) ownTransaction(ctx context.Context, c *mysql.Conn) bool {
+	s := h.sessions.get(c.ConnectionID)
+	if s == nil || s.GetTransaction() != nil {
+		return false
+	}
+	v, err := s.GetSessionVariable(sql.NewContext(ctx, sql.WithSession(s)), "autocommit")
+	return err == nil && readonly.IsOn(v)
+}
