@@ -10,6 +10,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/relaydb/relaydb/internal/storage/codec"
+
+	"github.com/relaydb/relaydb/internal/sqlval"
 )
 
 // Table is a GMS table backed by the engine. A Table value captures the table definition as of
@@ -527,28 +529,16 @@ func (t *Table) nextRowID(ctx *sql.Context) (uint64, error) {
 	return id, nil
 }
 
+// toUint64 reads a counter value (AUTO_INCREMENT, session variables) as an unsigned number;
+// negative values count as 0.
 func toUint64(v interface{}) (uint64, error) {
+	if x, neg, ok := sqlval.Int(v); ok {
+		if neg {
+			return 0, nil
+		}
+		return x, nil
+	}
 	switch n := v.(type) {
-	case int8:
-		return clampU(int64(n)), nil
-	case int16:
-		return clampU(int64(n)), nil
-	case int32:
-		return clampU(int64(n)), nil
-	case int64:
-		return clampU(n), nil
-	case int:
-		return clampU(int64(n)), nil
-	case uint8:
-		return uint64(n), nil
-	case uint16:
-		return uint64(n), nil
-	case uint32:
-		return uint64(n), nil
-	case uint64:
-		return n, nil
-	case uint:
-		return uint64(n), nil
 	case float32:
 		if n < 0 {
 			return 0, nil
@@ -559,20 +549,12 @@ func toUint64(v interface{}) (uint64, error) {
 			return 0, nil
 		}
 		return uint64(n), nil
-	default:
-		var u uint64
-		if _, err := fmt.Sscan(strings.TrimSpace(fmt.Sprint(v)), &u); err != nil {
-			return 0, fmt.Errorf("auto_increment value %v: %w", v, err)
-		}
-		return u, nil
 	}
-}
-
-func clampU(n int64) uint64 {
-	if n < 0 {
-		return 0
+	var u uint64
+	if _, err := fmt.Sscan(strings.TrimSpace(fmt.Sprint(v)), &u); err != nil {
+		return 0, fmt.Errorf("auto_increment value %v: %w", v, err)
 	}
-	return uint64(n)
+	return u, nil
 }
 
 // current returns the catalog's present definition of this table.

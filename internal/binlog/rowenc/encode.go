@@ -12,6 +12,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/sqlval"
 )
 
 // convCtx is handed to GMS's Convert and JSON functions, which use it only
@@ -320,36 +322,15 @@ func (c *Column) convert(v any) (any, error) {
 	return out, nil
 }
 
-// goInt returns a Go integer as its two's complement bits and sign.
+// goInt returns a Go integer (or bool, as 0/1) as its two's complement bits and sign.
 func goInt(v any) (x uint64, neg, ok bool) {
-	switch n := v.(type) {
-	case int:
-		return uint64(n), n < 0, true
-	case int8:
-		return uint64(n), n < 0, true
-	case int16:
-		return uint64(n), n < 0, true
-	case int32:
-		return uint64(n), n < 0, true
-	case int64:
-		return uint64(n), n < 0, true
-	case uint:
-		return uint64(n), false, true
-	case uint8:
-		return uint64(n), false, true
-	case uint16:
-		return uint64(n), false, true
-	case uint32:
-		return uint64(n), false, true
-	case uint64:
-		return n, false, true
-	case bool:
-		if n {
+	if b, isBool := v.(bool); isBool {
+		if b {
 			return 1, false, true
 		}
 		return 0, false, true
 	}
-	return 0, false, false
+	return sqlval.Int(v)
 }
 
 func (c *Column) appendInt(dst []byte, v any, width int) ([]byte, error) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/relaydb/relaydb/internal/sqlval"
 )
 
 // convCtx is the context handed to GMS's Convert functions. They only use it
@@ -14,35 +16,6 @@ import (
 // background context gives the permissive behavior, which is what we want
 // for values that GMS has already validated.
 var convCtx = context.Background()
-
-// goInt reports whether v is a Go integer and returns it as a two's
-// complement bit pattern plus a sign flag: the value is int64(x) when neg, x
-// otherwise.
-func goInt(v any) (x uint64, neg bool, ok bool) {
-	switch n := v.(type) {
-	case int:
-		return uint64(n), n < 0, true
-	case int8:
-		return uint64(n), n < 0, true
-	case int16:
-		return uint64(n), n < 0, true
-	case int32:
-		return uint64(n), n < 0, true
-	case int64:
-		return uint64(n), n < 0, true
-	case uint:
-		return uint64(n), false, true
-	case uint8:
-		return uint64(n), false, true
-	case uint16:
-		return uint64(n), false, true
-	case uint32:
-		return uint64(n), false, true
-	case uint64:
-		return n, false, true
-	}
-	return 0, false, false
-}
 
 // convert runs v through t.Convert, the way GMS coerces a value into a
 // column's type, and rejects values that GMS would clamp.
@@ -67,13 +40,13 @@ func convert(t sql.Type, v any) (any, error) {
 // asInt64 returns v, which must be a value of a signed integer kind (or
 // convertible to one), checked against the kind's range.
 func asInt64(t sql.Type, k kind, v any) (int64, error) {
-	x, neg, ok := goInt(v)
+	x, neg, ok := sqlval.Int(v)
 	if !ok {
 		c, err := convert(t, v)
 		if err != nil {
 			return 0, err
 		}
-		if x, neg, ok = goInt(c); !ok {
+		if x, neg, ok = sqlval.Int(c); !ok {
 			return 0, fmt.Errorf("codec: %s converted %v to unexpected %T", t, v, c)
 		}
 	}
@@ -92,13 +65,13 @@ func asInt64(t sql.Type, k kind, v any) (int64, error) {
 
 // asUint64 is asInt64 for unsigned kinds.
 func asUint64(t sql.Type, k kind, v any) (uint64, error) {
-	x, neg, ok := goInt(v)
+	x, neg, ok := sqlval.Int(v)
 	if !ok {
 		c, err := convert(t, v)
 		if err != nil {
 			return 0, err
 		}
-		if x, neg, ok = goInt(c); !ok {
+		if x, neg, ok = sqlval.Int(c); !ok {
 			return 0, fmt.Errorf("codec: %s converted %v to unexpected %T", t, v, c)
 		}
 	}
@@ -135,7 +108,7 @@ func asFloat64(t sql.Type, v any) (float64, error) {
 	case float32:
 		return float64(f), nil
 	}
-	if x, neg, ok := goInt(v); ok {
+	if x, neg, ok := sqlval.Int(v); ok {
 		if neg {
 			return float64(int64(x)), nil
 		}

@@ -10,6 +10,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
+
+	"github.com/relaydb/relaydb/internal/sqlval"
 )
 
 // Key markers: the first byte of every column key.
@@ -45,13 +47,13 @@ func AppendKey(dst []byte, t sql.Type, v any) ([]byte, error) {
 func appendKeyBody(dst []byte, t sql.Type, k kind, v any) ([]byte, error) {
 	switch k {
 	case kInt8, kInt16, kInt24, kInt32, kInt64, kUint8, kUint16, kUint24, kUint32, kUint64, kBit, kSet:
-		x, neg, ok := goInt(v)
+		x, neg, ok := sqlval.Int(v)
 		if !ok {
 			c, err := convert(t, v)
 			if err != nil {
 				return dst, err
 			}
-			if x, neg, ok = goInt(c); !ok {
+			if x, neg, ok = sqlval.Int(c); !ok {
 				return dst, fmt.Errorf("codec: %s converted %v to unexpected %T", t, v, c)
 			}
 		}
