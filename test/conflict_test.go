@@ -73,3 +73,27 @@ func TestFailedAutocommitStatementEndsItsTransaction(t *testing.T) {
 	}
 	mustExec(t, a, "UPDATE f.t SET v = v + 1 WHERE id = 1") // no stale-write conflict either
 }
+
+// Inside an explicit transaction a lost write race is the client's to handle: the server does
+// not rerun the statement (the transaction's earlier reads would no longer hold).
+func TestExplicitTransactionConflictIsNotRetried(t *testing.T) {
+	n := startNode(t, "")
+	a := n.db("")
+	b := n.db("")
+	mustExec(t, a, "CREATE DATABASE x")
+	mustExec(t, a, "CREATE TABLE x.t (id INT PRIMARY KEY, v INT)")
+	mustExec(t, a, "INSERT INTO x.t VALUES (1, 1)")
+	tx, err := a.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRow("SELECT v FROM x.t WHERE id = 1").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, b, "UPDATE x.t SET v = 10 WHERE id = 1")
+	if _, err := tx.Exec("UPDATE x.t SET v = v + 1 WHERE id = 1"); !isRetryable(err) {
+		t.Fatalf("stale write in an explicit transaction: want 1213, got %v", err)
+	}
+}

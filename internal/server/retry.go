@@ -23,20 +23,22 @@ const maxStatementRetries = 20
 // retryStatement runs a statement, and runs it again while it fails only with a retryable
 // write conflict, ran in its own autocommit transaction, and sent nothing to the client.
 func (h *nodeHandler) retryStatement(ctx context.Context, c *mysql.Conn, run func(sent *bool) error) error {
-	canRetry := h.retryable != nil && h.ownTransaction(ctx, c)
 	for attempt := 0; ; attempt++ {
 		sent := false
 		err := run(&sent)
-		if err == nil || sent || !canRetry || attempt >= maxStatementRetries || !h.retryable(err) {
+		if err == nil || sent || h.retryable == nil || attempt >= maxStatementRetries || !h.retryable(err) {
 			return err
 		}
+		// Checked only after a failure, to keep the common path free of it: a failed statement
+		// of an explicit transaction (or under autocommit=0) leaves that transaction open, while
+		// a failed autocommit statement's own transaction is gone by now.
 		if !h.ownTransaction(ctx, c) {
-			return err // the failed statement left a transaction open: not ours to rerun
+			return err
 		}
 	}
 }
 
-// ownTransaction reports whether the connection's next statement runs in its own autocommit
+// ownTransaction reports whether the connection's next statement would run in its own autocommit
 // transaction: autocommit is on and no transaction is open.
 func (h *nodeHandler) ownTransaction(ctx context.Context, c *mysql.Conn) bool {
 	s := h.sessions.get(c.ConnectionID)
