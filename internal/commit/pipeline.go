@@ -16,6 +16,11 @@ var ErrClosed = errors.New("commit pipeline is closed")
 type Request struct {
 	// Batch holds the transaction's writes. The pipeline does not close it.
 	Batch *pebble.Batch
+	// Log is the transaction's entry for the pipeline's Log (nil: nothing to log).
+	Log any
+	// Durable asks for the store itself to be synced for this request even when a Log is the
+	// commit log (catalog changes, which recovery cannot replay from the log).
+	Durable bool
 	// AfterVisible, if set, runs on the committer goroutine once the group is durable and
 	// visible, in sequence order, before Commit returns. It must be quick and must not block.
 	AfterVisible func(seq uint64)
@@ -23,6 +28,16 @@ type Request struct {
 	seq  uint64
 	err  error
 	done chan struct{}
+}
+
+// Log is a commit log written ahead of the store: the binary log. The pipeline hands it each
+// group's entries in commit order before the group's batches reach the store.
+type Log interface {
+	// WriteGroup logs the entries of one group (nil for requests with nothing to log), in order,
+	// and makes them as durable as its policy says. It returns the state to store atomically
+	// with the group's writes (nil: none), and whether the store must sync the group itself
+	// because the log does not make all of it recoverable. On error nothing is stored.
+	WriteGroup(entries []any) (state []byte, syncStore bool, err error)
 }
 
 // Options tune a Pipeline.
@@ -49,6 +64,9 @@ type Pipeline struct {
 	closing bool
 	stopped chan struct{}
 
+	log      Log    // set by SetLog before the first commit
+	stateKey []byte // where the log's state is stored
+
 	nextSeq    uint64 // owned by the committer goroutine
 	visibleSeq atomic.Uint64
 
@@ -72,6 +90,14 @@ func New(db *pebble.DB, lastSeq uint64, opts Options) *Pipeline {
 	p.visibleSeq.Store(lastSeq)
 	go p.run()
 	return p
+}
+
+// SetLog makes l the commit log: each group is logged first, and l's state is stored under
+// stateKey in the same atomic write as the group. Call it before any commit.
+func (p *Pipeline) SetLog(l Log, stateKey []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log, p.stateKey = l, stateKey
 }
 
 // VisibleSeq returns the sequence number of the last commit visible to new snapshots. A snapshot
@@ -174,36 +200,55 @@ func (p *Pipeline) commitGroup(group []*Request) {
 	}
 }
 
-// persist writes the group's batches as one durable write. A lone batch is applied as is;
-// several are merged so that one fsync covers them all.
+// persist logs the group (when there is a Log) and writes its batches as one atomic store write.
+// Without a Log the store's own fsync makes the group durable; with one, the log's does, and the
+// store syncs only for what the log cannot replay.
 func (p *Pipeline) persist(group []*Request) error {
+	n := 0
+	durable := false
+	for _, r := range group {
+		n += len(r.Batch.Repr())
+		durable = durable || r.Durable
+	}
 	if p.opts.SpaceCheck != nil {
-		n := 0
-		for _, r := range group {
-			n += len(r.Batch.Repr())
-		}
 		if err := p.opts.SpaceCheck(n); err != nil {
 			return err
 		}
 	}
-	wo := pebble.Sync
-	if p.opts.NoSync {
-		wo = pebble.NoSync
-	}
-	if len(group) == 1 {
-		if err := p.db.Apply(group[0].Batch, wo); err != nil {
+	sync := true
+	var state []byte
+	if p.log != nil {
+		entries := make([]any, len(group))
+		for i, r := range group {
+			entries[i] = r.Log
+		}
+		var syncStore bool
+		var err error
+		if state, syncStore, err = p.log.WriteGroup(entries); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
-		return nil
+		sync = syncStore || durable
 	}
-	merged := p.db.NewBatch()
-	defer merged.Close()
-	for _, r := range group {
-		if err := merged.Apply(r.Batch, nil); err != nil {
-			return fmt.Errorf("commit: merge batch: %w", err)
+	wo := pebble.Sync
+	if p.opts.NoSync || !sync {
+		wo = pebble.NoSync
+	}
+	b := group[0].Batch
+	if len(group) > 1 {
+		b = p.db.NewBatch()
+		defer b.Close()
+		for _, r := range group {
+			if err := b.Apply(r.Batch, nil); err != nil {
+				return fmt.Errorf("commit: merge batch: %w", err)
+			}
 		}
 	}
-	if err := p.db.Apply(merged, wo); err != nil {
+	if state != nil {
+		if err := b.Set(p.stateKey, state, nil); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	if err := p.db.Apply(b, wo); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -75,6 +75,7 @@ type tableDef struct {
 	// createdSeq is the commit sequence visible when this table id came into use; a transaction
 	// whose snapshot is older cannot read it consistently (error 1412).
 	createdSeq uint64
+	logTable
 }
 
 type indexDef struct {

@@ -57,7 +57,7 @@ func (p *Provider) CreateCollatedDatabase(ctx *sql.Context, name string, collati
 			return err
 		}
 	}
-	return p.e.createDatabase(name, collation)
+	return p.e.createDatabase(ctx, name, collation)
 }
 
 func (p *Provider) DropDatabase(ctx *sql.Context, name string) error {
@@ -66,7 +66,7 @@ func (p *Provider) DropDatabase(ctx *sql.Context, name string) error {
 			return err
 		}
 	}
-	return p.e.dropDatabase(name)
+	return p.e.dropDatabase(ctx, name)
 }
 
 // Database is a GMS database backed by the engine's catalog.
@@ -140,7 +140,7 @@ func (d *Database) CreateIndexedTable(ctx *sql.Context, name string, schema sql.
 	if err != nil {
 		return err
 	}
-	if err := d.e.putTable(def, "", 0); err != nil {
+	if err := d.e.putTable(ctx, def, "", 0); err != nil {
 		return err
 	}
 	d.e.afterDDL(ctx)
@@ -152,7 +152,7 @@ func (d *Database) DropTable(ctx *sql.Context, name string) error {
 	if err := d.guard(ctx); err != nil {
 		return err
 	}
-	return d.e.dropTable(d.name, name)
+	return d.e.dropTable(ctx, d.name, name)
 }
 
 // RenameTable implements sql.TableRenamer.
@@ -176,7 +176,7 @@ func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error 
 	if err != nil {
 		return err
 	}
-	if err := d.e.putTable(nd, oldName, 0); err != nil {
+	if err := d.e.putTable(ctx, nd, oldName, 0); err != nil {
 		return err
 	}
 	d.e.afterDDL(ctx)
@@ -199,7 +199,7 @@ func (d *Database) SetCollation(ctx *sql.Context, c sql.CollationID) error {
 	}
 	m := dbe.meta
 	m.Collation = uint16(c)
-	if err := d.e.putObjectRaw(dbMetaKey(strings.ToLower(d.name)), encodeJSON(m)); err != nil {
+	if err := d.e.putObjectRaw(ctx, dbMetaKey(strings.ToLower(d.name)), encodeJSON(m)); err != nil {
 		return err
 	}
 	dbe.meta = m
@@ -227,7 +227,7 @@ func (d *Database) CreateView(ctx *sql.Context, name, selectStatement, createVie
 	}
 	v := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt,
 		SqlMode: sql.LoadSqlMode(ctx).String()}
-	return d.e.putObject(d.name, kindView, name, v)
+	return d.e.putObject(ctx, d.name, kindView, name, v)
 }
 
 // DropView implements sql.ViewDatabase.
@@ -241,7 +241,7 @@ func (d *Database) DropView(ctx *sql.Context, name string) error {
 	} else if !ok {
 		return sql.ErrViewDoesNotExist.New(d.name, name)
 	}
-	return d.e.deleteObject(d.name, kindView, name)
+	return d.e.deleteObject(ctx, d.name, kindView, name)
 }
 
 // GetViewDefinition implements sql.ViewDatabase.
@@ -291,7 +291,7 @@ func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) er
 	} else if ok {
 		return fmt.Errorf("trigger %q already exists", def.Name)
 	}
-	return d.e.putObject(d.name, kindTrigger, def.Name, def)
+	return d.e.putObject(ctx, d.name, kindTrigger, def.Name, def)
 }
 
 // DropTrigger implements sql.TriggerDatabase.
@@ -305,7 +305,7 @@ func (d *Database) DropTrigger(ctx *sql.Context, name string) error {
 	} else if !ok {
 		return sql.ErrTriggerDoesNotExist.New(name)
 	}
-	return d.e.deleteObject(d.name, kindTrigger, name)
+	return d.e.deleteObject(ctx, d.name, kindTrigger, name)
 }
 
 // GetStoredProcedure implements sql.StoredProcedureDatabase.
@@ -340,7 +340,7 @@ func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedure
 	} else if ok {
 		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
 	}
-	return d.e.putObject(d.name, kindProcedure, spd.Name, spd)
+	return d.e.putObject(ctx, d.name, kindProcedure, spd.Name, spd)
 }
 
 // DropStoredProcedure implements sql.StoredProcedureDatabase.
@@ -354,7 +354,7 @@ func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
 	} else if !ok {
 		return sql.ErrStoredProcedureDoesNotExist.New(name)
 	}
-	return d.e.deleteObject(d.name, kindProcedure, name)
+	return d.e.deleteObject(ctx, d.name, kindProcedure, name)
 }
 
 // GetEvent implements sql.EventDatabase.
@@ -396,7 +396,7 @@ func (d *Database) SaveEvent(ctx *sql.Context, ed sql.EventDefinition) (bool, er
 		return false, sql.ErrEventAlreadyExists.New(ed.Name)
 	}
 	d.e.eventsVersion.Add(1)
-	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(d.name, kindEvent, ed.Name, ed)
+	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(ctx, d.name, kindEvent, ed.Name, ed)
 }
 
 // DropEvent implements sql.EventDatabase.
@@ -411,7 +411,7 @@ func (d *Database) DropEvent(ctx *sql.Context, name string) error {
 		return sql.ErrEventDoesNotExist.New(name)
 	}
 	d.e.eventsVersion.Add(1)
-	return d.e.deleteObject(d.name, kindEvent, name)
+	return d.e.deleteObject(ctx, d.name, kindEvent, name)
 }
 
 // UpdateEvent implements sql.EventDatabase.
@@ -427,11 +427,11 @@ func (d *Database) UpdateEvent(ctx *sql.Context, originalName string, ed sql.Eve
 			return false, sql.ErrEventAlreadyExists.New(ed.Name)
 		}
 	}
-	if err := d.e.deleteObject(d.name, kindEvent, originalName); err != nil {
+	if err := d.e.deleteObject(ctx, d.name, kindEvent, originalName); err != nil {
 		return false, err
 	}
 	d.e.eventsVersion.Add(1)
-	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(d.name, kindEvent, ed.Name, ed)
+	return ed.Status == sql.EventStatus_Enable.String(), d.e.putObject(ctx, d.name, kindEvent, ed.Name, ed)
 }
 
 // UpdateLastExecuted implements sql.EventDatabase.
@@ -442,5 +442,5 @@ func (d *Database) UpdateLastExecuted(ctx *sql.Context, name string, lastExecute
 		return err
 	}
 	ed.LastExecuted = lastExecuted
-	return d.e.putObject(d.name, kindEvent, name, ed)
+	return d.e.putObject(ctx, d.name, kindEvent, name, ed)
 }

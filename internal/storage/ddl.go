@@ -70,7 +70,7 @@ func (t *Table) updateMeta(ctx *sql.Context, fn func(m *tableMeta) error) error 
 	if err != nil {
 		return err
 	}
-	if err := t.e.putTable(nd, "", 0); err != nil {
+	if err := t.e.putTable(ctx, nd, "", 0); err != nil {
 		return err
 	}
 	t.def = nd
@@ -306,7 +306,7 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 		return storageWriteError(err)
 	}
 	// Installing the definition is a durable commit, which also syncs the copied rows.
-	if err := e.putTable(r.nd, "", r.old.id()); err != nil {
+	if err := e.putTable(ctx, r.nd, "", r.old.id()); err != nil {
 		return err
 	}
 	r.t.def = r.nd
@@ -359,7 +359,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, idx sql.IndexDef) error {
 	if err := t.e.buildIndex(nd, nd.indexes[len(nd.indexes)-1]); err != nil {
 		return err
 	}
-	if err := t.e.putTable(nd, "", 0); err != nil {
+	if err := t.e.putTable(ctx, nd, "", 0); err != nil {
 		return err
 	}
 	t.def = nd

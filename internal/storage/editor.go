@@ -98,7 +98,11 @@ func (ed *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	return ed.insert(ctx, tx, row)
+	if err := ed.insert(ctx, tx, row); err != nil {
+		return err
+	}
+	tx.logRow(ed.t.def, nil, row)
+	return nil
 }
 
 func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
@@ -234,37 +238,42 @@ func (ed *editor) Delete(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	return ed.delete(ctx, tx, row)
+	stored, err := ed.delete(ctx, tx, row)
+	if stored != nil {
+		tx.logRow(ed.t.def, stored, nil)
+	}
+	return err
 }
 
-func (ed *editor) delete(ctx *sql.Context, tx *txn, row sql.Row) error {
+// delete removes row and returns it as it was stored; nil when there was nothing to delete.
+func (ed *editor) delete(ctx *sql.Context, tx *txn, row sql.Row) (sql.Row, error) {
 	d := ed.t.def
 	pk, found, err := ed.rowKey(tx, row)
 	if err != nil || !found {
-		return err
+		return nil, err
 	}
 	if err := ed.lock(ctx, tx, pk); err != nil {
-		return err
+		return nil, err
 	}
 	// Delete what is stored (the row given may differ in ways the key does not capture).
 	v, exists, err := tx.get(pk)
 	if err != nil || !exists {
-		return err
+		return nil, err
 	}
 	stored, err := codec.DecodeRow(d.schema.Schema, v, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tx.del(pk)
 	d.state.rows.Add(-1)
 	for _, idx := range d.indexes {
 		k, _, err := d.indexEntryPrefix(nil, idx, stored)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tx.del(append(k, pkSuffix(pk)...))
 	}
-	return nil
+	return stored, nil
 }
 
 // Update implements sql.RowUpdater.
@@ -276,65 +285,83 @@ func (ed *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 	if err != nil {
 		return err
 	}
+	before, err := ed.update(ctx, tx, old, new)
+	if err == nil && before != nil {
+		tx.logRow(ed.t.def, before, new)
+	}
+	return err
+}
+
+// update replaces old by new and returns the row as it was stored (nil when it was gone).
+func (ed *editor) update(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row, error) {
 	d := ed.t.def
 	if d.hasHiddenPK() {
-		if err := ed.delete(ctx, tx, old); err != nil {
-			return err
-		}
-		return ed.insert(ctx, tx, new)
+		return ed.moveRow(ctx, tx, old, new)
 	}
 	oldPK, err := d.pkKey(nil, old)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	newPK, err := d.pkKey(nil, new)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !bytes.Equal(oldPK, newPK) {
-		if err := ed.delete(ctx, tx, old); err != nil {
-			return err
-		}
-		return ed.insert(ctx, tx, new)
+		return ed.moveRow(ctx, tx, old, new)
 	}
 	if err := ed.lock(ctx, tx, oldPK); err != nil {
-		return err
+		return nil, err
 	}
 	v, exists, err := tx.get(oldPK)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !exists {
-		return nil // deleted earlier in this statement
+		return nil, nil // deleted earlier in this statement
 	}
 	stored, err := codec.DecodeRow(d.schema.Schema, v, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, idx := range d.indexes {
 		oldK, _, err := d.indexEntryPrefix(nil, idx, stored)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		nk, _, err := d.indexEntryPrefix(nil, idx, new)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if bytes.Equal(oldK, nk) {
 			continue
 		}
 		if err := ed.checkUnique(ctx, tx, idx, new, oldPK); err != nil {
-			return err
+			return nil, err
 		}
 		tx.del(append(oldK, pkSuffix(oldPK)...))
 		tx.put(append(nk, pkSuffix(oldPK)...), nil)
 	}
 	val, err := codec.AppendRow(nil, d.schema.Schema, new)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tx.put(oldPK, val)
-	return nil
+	return stored, nil
+}
+
+// moveRow updates a row whose key changes (or that has no primary key) as a delete and an insert.
+func (ed *editor) moveRow(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row, error) {
+	stored, err := ed.delete(ctx, tx, old)
+	if err != nil {
+		return nil, err
+	}
+	if err := ed.insert(ctx, tx, new); err != nil {
+		return nil, err
+	}
+	if stored == nil {
+		stored = old
+	}
+	return stored, nil
 }
 
 // Truncate implements sql.TruncateableTable: the table gets a new, empty id (not transactional,
@@ -358,7 +385,7 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 		return 0, err
 	}
 	nd.meta.AutoIncFloor = 0
-	if err := t.e.putTable(nd, "", def.id()); err != nil {
+	if err := t.e.putTable(ctx, nd, "", def.id()); err != nil {
 		return 0, err
 	}
 	t.e.afterDDL(ctx)

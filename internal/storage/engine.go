@@ -46,6 +46,9 @@ type Options struct {
 	// MinFreeBytes is the free space the store's filesystem must keep after a write; writes
 	// that would go below it fail with ER_DISK_FULL (0 = 64 MiB; negative disables the check).
 	MinFreeBytes int64
+	// CommitLog, if set, records every commit and DDL statement in the binary log. Call
+	// Engine.AttachLog before the first commit to make the log the commit log.
+	CommitLog CommitLogger
 }
 
 // Engine is the Pebble-backed storage engine: the catalog, the MVCC transaction layer and the
@@ -302,13 +305,25 @@ func (e *Engine) newTxn(readOnly, readCommitted bool) *txn {
 	return &txn{e: e, id: e.nextTxn.Add(1), readOnly: readOnly, readCommitted: readCommitted, stmtMark: -1}
 }
 
-// commitTxn makes t's writes durable and visible, then releases its locks and snapshot.
-func (e *Engine) commitTxn(t *txn) error {
+// commitTxn makes t's writes durable and visible, then releases its locks and snapshot. With a
+// CommitLogger the transaction's log entry travels with it through the pipeline, so the binary
+// log and the store receive commits in the same order.
+func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 	if !t.done.CompareAndSwap(false, true) {
 		return errTxnExpired
 	}
 	defer e.releaseSnapshot(t)
-	if !t.hasWrites() {
+	var entry any
+	if cl := e.opts.CommitLog; cl != nil && ctx != nil {
+		var skip bool
+		var err error
+		entry, skip, err = cl.TxnEntry(ctx, t.changes)
+		if err != nil || skip {
+			e.locks.release(t, 0)
+			return err
+		}
+	}
+	if !t.hasWrites() && entry == nil {
 		e.locks.release(t, 0)
 		return nil
 	}
@@ -319,20 +334,23 @@ func (e *Engine) commitTxn(t *txn) error {
 	b := e.db.NewBatch()
 	defer b.Close()
 	var err error
-	t.writes.Scan(func(en bufEntry) bool {
-		if en.del {
-			err = b.Delete(en.key, nil)
-		} else {
-			err = b.Set(en.key, en.val, nil)
-		}
-		return err == nil
-	})
+	if t.writes != nil {
+		t.writes.Scan(func(en bufEntry) bool {
+			if en.del {
+				err = b.Delete(en.key, nil)
+			} else {
+				err = b.Set(en.key, en.val, nil)
+			}
+			return err == nil
+		})
+	}
 	if err != nil {
 		e.locks.release(t, 0)
 		return fmt.Errorf("build commit batch: %w", err)
 	}
 	_, err = e.pipeline.Commit(&commit.Request{
 		Batch:        b,
+		Log:          entry,
 		AfterVisible: func(seq uint64) { e.locks.release(t, seq) },
 	})
 	if err != nil {
@@ -378,14 +396,25 @@ func (e *Engine) reaper() {
 
 // writeMeta persists catalog changes durably, outside any transaction (DDL is not transactional,
 // as in MySQL, where it commits implicitly). It goes through the commit pipeline so that a DDL
-// change has a commit sequence like any transaction: snapshots older than it can tell.
-func (e *Engine) writeMeta(fn func(b *pebble.Batch) error) (uint64, error) {
+// change has a commit sequence like any transaction: snapshots older than it can tell. The first
+// catalog write of a statement carries the statement's binary log entry (ctx may be nil for
+// internal writes, which are not logged).
+func (e *Engine) writeMeta(ctx *sql.Context, fn func(b *pebble.Batch) error) (uint64, error) {
 	b := e.db.NewBatch()
 	defer b.Close()
 	if err := fn(b); err != nil {
 		return 0, err
 	}
-	seq, err := e.pipeline.Commit(&commit.Request{Batch: b})
+	var entry any
+	if cl := e.opts.CommitLog; cl != nil && ctx != nil {
+		if s, ok := ctx.Session.(*Session); !ok || s.claimDDLLog() {
+			var err error
+			if entry, err = cl.DDLEntry(ctx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	seq, err := e.pipeline.Commit(&commit.Request{Batch: b, Log: entry, Durable: true})
 	if err != nil {
 		return 0, storageWriteError(err)
 	}
@@ -410,7 +439,7 @@ func (e *Engine) databaseNames() []string {
 	return names
 }
 
-func (e *Engine) createDatabase(name string, collation sql.CollationID) error {
+func (e *Engine) createDatabase(ctx *sql.Context, name string, collation sql.CollationID) error {
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -418,14 +447,14 @@ func (e *Engine) createDatabase(name string, collation sql.CollationID) error {
 		return sql.ErrDatabaseExists.New(name)
 	}
 	m := dbMeta{Name: name, Collation: uint16(collation)}
-	if _, err := e.writeMeta(func(b *pebble.Batch) error { return b.Set(dbMetaKey(lower), encodeJSON(m), nil) }); err != nil {
+	if _, err := e.writeMeta(ctx, func(b *pebble.Batch) error { return b.Set(dbMetaKey(lower), encodeJSON(m), nil) }); err != nil {
 		return err
 	}
 	e.dbs[lower] = &dbEntry{meta: m, tables: make(map[string]*tableDef)}
 	return nil
 }
 
-func (e *Engine) dropDatabase(name string) error {
+func (e *Engine) dropDatabase(ctx *sql.Context, name string) error {
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -433,7 +462,7 @@ func (e *Engine) dropDatabase(name string) error {
 	if !ok {
 		return sql.ErrDatabaseNotFound.New(name)
 	}
-	_, err := e.writeMeta(func(b *pebble.Batch) error {
+	_, err := e.writeMeta(ctx, func(b *pebble.Batch) error {
 		for _, t := range d.tables {
 			if err := deleteTableData(b, t.id()); err != nil {
 				return err
@@ -475,18 +504,18 @@ func (e *Engine) table(db, name string) (*tableDef, bool) {
 
 // putTable persists def (a new or changed table) and installs it in the catalog. When replacing
 // a table whose id changed (rewrite, truncate), dropID names the old id whose data is deleted.
-func (e *Engine) putTable(def *tableDef, oldName string, dropID uint64) error {
+func (e *Engine) putTable(ctx *sql.Context, def *tableDef, oldName string, dropID uint64) error {
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
-	return e.putTableLocked(def, oldName, dropID)
+	return e.putTableLocked(ctx, def, oldName, dropID)
 }
 
-func (e *Engine) putTableLocked(def *tableDef, oldName string, dropID uint64) error {
+func (e *Engine) putTableLocked(ctx *sql.Context, def *tableDef, oldName string, dropID uint64) error {
 	dbe, ok := e.dbs[strings.ToLower(def.meta.DB)]
 	if !ok {
 		return sql.ErrDatabaseNotFound.New(def.meta.DB)
 	}
-	seq, err := e.writeMeta(func(b *pebble.Batch) error {
+	seq, err := e.writeMeta(ctx, func(b *pebble.Batch) error {
 		if dropID != 0 && dropID != def.id() {
 			if err := deleteTableData(b, dropID); err != nil {
 				return err
@@ -512,7 +541,7 @@ func (e *Engine) putTableLocked(def *tableDef, oldName string, dropID uint64) er
 	return nil
 }
 
-func (e *Engine) dropTable(db, name string) error {
+func (e *Engine) dropTable(ctx *sql.Context, db, name string) error {
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	dbe, ok := e.dbs[strings.ToLower(db)]
@@ -523,7 +552,7 @@ func (e *Engine) dropTable(db, name string) error {
 	if !ok {
 		return sql.ErrTableNotFound.New(name)
 	}
-	if _, err := e.writeMeta(func(b *pebble.Batch) error { return deleteTableData(b, def.id()) }); err != nil {
+	if _, err := e.writeMeta(ctx, func(b *pebble.Batch) error { return deleteTableData(b, def.id()) }); err != nil {
 		return err
 	}
 	delete(dbe.tables, strings.ToLower(name))
@@ -573,7 +602,7 @@ func (e *Engine) objectSetLocked(db, kind string) (objectSet, error) {
 	return set, nil
 }
 
-func (e *Engine) putObject(db, kind, name string, v any) error {
+func (e *Engine) putObject(ctx *sql.Context, db, kind, name string, v any) error {
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
@@ -581,7 +610,7 @@ func (e *Engine) putObject(db, kind, name string, v any) error {
 		return err
 	}
 	enc := encodeJSON(v)
-	if _, err := e.writeMeta(func(b *pebble.Batch) error {
+	if _, err := e.writeMeta(ctx, func(b *pebble.Batch) error {
 		return b.Set(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), enc, nil)
 	}); err != nil {
 		return err
@@ -590,14 +619,14 @@ func (e *Engine) putObject(db, kind, name string, v any) error {
 	return nil
 }
 
-func (e *Engine) deleteObject(db, kind, name string) error {
+func (e *Engine) deleteObject(ctx *sql.Context, db, kind, name string) error {
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
 	if err != nil {
 		return err
 	}
-	if _, err := e.writeMeta(func(b *pebble.Batch) error {
+	if _, err := e.writeMeta(ctx, func(b *pebble.Batch) error {
 		return b.Delete(objectKey(strings.ToLower(db), kind, strings.ToLower(name)), nil)
 	}); err != nil {
 		return err
@@ -692,8 +721,8 @@ func (e *Engine) tableByID(db string, id uint64) *tableDef {
 }
 
 // putObjectRaw writes one catalog key durably.
-func (e *Engine) putObjectRaw(key, val []byte) error {
-	_, err := e.writeMeta(func(b *pebble.Batch) error { return b.Set(key, val, nil) })
+func (e *Engine) putObjectRaw(ctx *sql.Context, key, val []byte) error {
+	_, err := e.writeMeta(ctx, func(b *pebble.Batch) error { return b.Set(key, val, nil) })
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 //	0x01 't' <table id, 8 bytes>                          → JSON tableMeta
 //	0x01 'o' <db, lower> 0x00 <kind> 0x00 <name, lower>   → JSON of a view, trigger, procedure or event
 //	0x01 'n'                                              → next table id (8 bytes)
+//	0x01 'b'                                              → the commit log's state (binlog position, gtid_executed)
 //	0x02 <table id, 8 bytes> <index id, 2 bytes> <key>     → table data
 //
 // Index id 0 is the primary index: key is the encoded primary key (or hidden row id), value is
@@ -24,6 +25,7 @@ const (
 	metaTable   byte = 't'
 	metaObject  byte = 'o'
 	metaNextTID byte = 'n'
+	metaLog     byte = 'b'
 
 	primaryIndexID uint16 = 0
 )
@@ -75,3 +77,5 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+func logStateKey() []byte { return []byte{prefixMeta, metaLog} }

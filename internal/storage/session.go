@@ -27,6 +27,9 @@ type Session struct {
 	cur      *txn
 	lastUsed time.Time
 	ended    bool
+	// command counts commands; ddlLogged is the command whose DDL entry has been made, so a
+	// statement that writes the catalog several times is logged once.
+	command, ddlLogged uint64
 }
 
 var (
@@ -45,6 +48,7 @@ func (e *Engine) NewSession(base *sql.BaseSession, persist GlobalsPersister) *Se
 // CommandBegin implements sql.LifecycleAwareSession.
 func (s *Session) CommandBegin() error {
 	s.mu.Lock()
+	s.command++
 	s.lastUsed = time.Now()
 	if t := s.cur; t != nil && t.readCommitted && !t.done.Load() && t.snap != nil {
 		// READ COMMITTED: each statement reads the latest committed data.
@@ -140,7 +144,7 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 	if s.cur == t {
 		s.cur = nil
 	}
-	if err := s.e.commitTxn(t); err != nil {
+	if err := s.e.commitTxn(ctx, t); err != nil {
 		// The transaction is over (rolled back); GMS keeps it on the session when commit fails,
 		// so clear it here or the next statement would run in a dead transaction.
 		s.SetTransaction(nil)
@@ -174,7 +178,7 @@ func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name str
 			break
 		}
 	}
-	t.savepoints = append(t.savepoints, savepoint{name: name, mark: len(t.undo)})
+	t.savepoints = append(t.savepoints, savepoint{name: name, mark: len(t.undo), changes: len(t.changes)})
 	return nil
 }
 
@@ -187,6 +191,7 @@ func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name
 	for i, sp := range t.savepoints {
 		if strings.EqualFold(sp.name, name) {
 			t.rollbackTo(sp.mark)
+			t.truncateChanges(sp.changes)
 			t.savepoints = t.savepoints[:i+1] // later savepoints are gone, this one stays
 			return nil
 		}
@@ -250,4 +255,13 @@ func txnFor(ctx *sql.Context, e *Engine) (t *txn, temporary bool) {
 		}
 	}
 	return e.newTxn(true, false), true
+}
+
+// claimDDLLog reports whether the running command has not yet logged its DDL, and marks it logged.
+func (s *Session) claimDDLLog() bool {
+	if s.ddlLogged == s.command && s.command != 0 {
+		return false
+	}
+	s.ddlLogged = s.command
+	return true
 }

@@ -445,7 +445,7 @@ func (t *Table) setAutoIncrement(ctx *sql.Context, v uint64) error {
 	st.mu.Unlock()
 	nd := *def
 	nd.meta.AutoIncFloor = v
-	return t.e.putTable(&nd, "", 0)
+	return t.e.putTable(ctx, &nd, "", 0)
 }
 
 // loadCountersLocked initialises the table's counters from its data on first use: the

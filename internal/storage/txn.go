@@ -33,6 +33,12 @@ type txn struct {
 	stmtView    *btree.BTreeG[bufEntry]
 	stmtViewSet bool
 
+	// changes are the rows written, for the binary log (only with a CommitLogger); stmtNo counts
+	// statements and stmtChanges is len(changes) when the running statement began.
+	changes     []RowChange
+	stmtNo      int
+	stmtChanges int
+
 	locks      []string
 	waitingFor *rowLock // guarded by Engine.locks.mu
 
@@ -52,8 +58,9 @@ type undoRec struct {
 }
 
 type savepoint struct {
-	name string
-	mark int
+	name    string
+	mark    int
+	changes int // len(txn.changes) at the savepoint
 }
 
 func bufLess(a, b bufEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
@@ -149,12 +156,15 @@ func (t *txn) beginStatement() {
 	if t.stmtMark < 0 {
 		t.stmtMark = len(t.undo)
 		t.stmtView, t.stmtViewSet = nil, false
+		t.stmtNo++
+		t.stmtChanges = len(t.changes)
 	}
 }
 
 func (t *txn) discardStatement() {
 	if t.stmtMark >= 0 {
 		t.rollbackTo(t.stmtMark)
+		t.truncateChanges(t.stmtChanges)
 		t.stmtMark = -1
 	}
 	t.stmtView, t.stmtViewSet = nil, false
