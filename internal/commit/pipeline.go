@@ -38,6 +38,8 @@ type Log interface {
 	// with the group's writes (nil: none), and whether the store must sync the group itself
 	// because the log does not make all of it recoverable. On error nothing is stored.
 	WriteGroup(entries []any) (state []byte, syncStore bool, err error)
+	// GroupVisible is called once the group last written is visible in the store.
+	GroupVisible()
 }
 
 // Options tune a Pipeline.
@@ -187,6 +189,9 @@ func (p *Pipeline) commitGroup(group []*Request) {
 			p.nextSeq++
 		}
 		p.visibleSeq.Store(group[len(group)-1].seq)
+		if p.log != nil {
+			p.log.GroupVisible()
+		}
 		p.groups.Add(1)
 		p.commits.Add(uint64(len(group)))
 	}

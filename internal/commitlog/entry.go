@@ -1,0 +1,355 @@
+package commitlog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/binlog/rowenc"
+	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/storage"
+)
+
+// maxRowsEventData is where a rows event is closed and the next begun, as MySQL's
+// binlog_row_event_max_size (8 KiB) does.
+const maxRowsEventData = 8 << 10
+
+// stmtEndFlag is a rows event's STMT_END_F: the last rows event of a statement.
+const stmtEndFlag = 1
+
+// tableLog caches a table version's row encoder and TABLE_MAP event.
+type tableLog struct {
+	once     sync.Once
+	err      error
+	enc      *rowenc.Table
+	tableMap []byte // built with a zero header; timestamp and server id are patched per use
+}
+
+func (l *Log) tableFor(t *storage.LoggedTable) (*tableLog, error) {
+	v, _ := l.tables.LoadOrStore(t, &tableLog{})
+	tl := v.(*tableLog)
+	tl.once.Do(func() {
+		tl.enc, tl.err = rowenc.NewTable(t.Database, t.Name, t.Schema)
+		if tl.err != nil {
+			return
+		}
+		var ev mysql.BinlogEvent
+		ev, tl.err = tl.enc.TableMapEvent(l.format.Vitess(), mysql.BinlogEventMetadata{}, t.ID, rowenc.MetadataFull)
+		if tl.err == nil {
+			tl.tableMap = ev.Bytes()
+		}
+	})
+	return tl, tl.err
+}
+
+// withHeader copies a prebuilt event and sets its timestamp and server id (the writer fixes
+// log_pos and the checksum).
+func withHeader(ev []byte, h binlog.Header) binlog.Event {
+	out := append(binlog.Event(nil), ev...)
+	binary.LittleEndian.PutUint32(out[0:4], h.Timestamp)
+	binary.LittleEndian.PutUint32(out[5:9], h.ServerID)
+	return out
+}
+
+// sessionSettings are the session variables that shape a transaction's log entry.
+type sessionSettings struct {
+	logBin   bool
+	minimal  bool // binlog_row_image=MINIMAL
+	explicit bool
+	gtid     gtid.GTID
+}
+
+func (l *Log) settings(ctx *sql.Context) (sessionSettings, error) {
+	s := sessionSettings{logBin: true}
+	if v, err := ctx.GetSessionVariable(ctx, "sql_log_bin"); err == nil {
+		s.logBin = isOn(v)
+	}
+	if v, err := ctx.GetSessionVariable(ctx, "binlog_row_image"); err == nil {
+		s.minimal = strings.EqualFold(fmt.Sprint(v), "MINIMAL")
+	}
+	if v, err := ctx.GetSessionVariable(ctx, "gtid_next"); err == nil {
+		next := strings.TrimSpace(fmt.Sprint(v))
+		if next != "" && !strings.EqualFold(next, "AUTOMATIC") {
+			g, err := gtid.ParseGTID(next)
+			if err != nil {
+				return s, fmt.Errorf("gtid_next: %w", err)
+			}
+			s.explicit, s.gtid = true, g
+		}
+	}
+	return s, nil
+}
+
+func isOn(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int8:
+		return x != 0
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case string:
+		return strings.EqualFold(x, "ON") || x == "1"
+	}
+	return true
+}
+
+// consumeGTIDNext returns gtid_next to AUTOMATIC once an explicit GTID has been used.
+func consumeGTIDNext(ctx *sql.Context) {
+	_ = ctx.SetSessionVariable(ctx, "gtid_next", "AUTOMATIC")
+}
+
+// BeginReplay marks the session's next commit as the re-application of t, already in the
+// binlog (recovery); EndReplay clears it.
+func (l *Log) BeginReplay(sessionID uint32, t *binlog.Transaction) { l.replays.Store(sessionID, t) }
+func (l *Log) EndReplay(sessionID uint32)                          { l.replays.Delete(sessionID) }
+
+func (l *Log) replaying(ctx *sql.Context) *entry {
+	if v, ok := l.replays.Load(ctx.Session.ID()); ok {
+		return &entry{replay: v.(*binlog.Transaction)}
+	}
+	return nil
+}
+
+// logsDB applies binlog-do-db / binlog-ignore-db to a database name.
+func (l *Log) logsDB(db string) bool {
+	if l.doDB == nil && l.ignoreDB == nil {
+		return true
+	}
+	db = strings.ToLower(db)
+	if l.doDB != nil {
+		return l.doDB[db]
+	}
+	return !l.ignoreDB[db]
+}
+
+func (l *Log) header(ctx *sql.Context) binlog.Header {
+	return binlog.Header{Timestamp: uint32(ctx.QueryTime().Unix()), ServerID: l.opts.ServerID}
+}
+
+// TxnEntry implements storage.CommitLogger for a transaction's row changes (binlog_format=ROW).
+func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange) (any, bool, error) {
+	if e := l.replaying(ctx); e != nil {
+		return e, false, nil
+	}
+	s, err := l.settings(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if s.explicit {
+		consumeGTIDNext(ctx)
+		if l.Executed().Contains(s.gtid) {
+			return nil, true, nil // already executed: the transaction is skipped
+		}
+	}
+	if !s.logBin {
+		return nil, false, nil
+	}
+	if l.doDB != nil || l.ignoreDB != nil {
+		kept := changes[:0:0]
+		for _, c := range changes {
+			if l.logsDB(c.Table.Database) {
+				kept = append(kept, c)
+			}
+		}
+		changes = kept
+	}
+	if len(changes) == 0 && !s.explicit {
+		return nil, false, nil
+	}
+	h := l.header(ctx)
+	e := &entry{explicit: s.explicit, gtid: s.gtid, header: h}
+	e.events = append(e.events, l.format.Begin(h, ctx.Session.ID()))
+	if err := l.appendRowEvents(e, h, changes, s.minimal); err != nil {
+		return nil, false, err
+	}
+	if len(changes) == 0 {
+		// An empty transaction (to skip a GTID) ends with COMMIT, as MySQL logs it.
+		commit, err := l.format.Query(h, binlog.Query{ThreadID: ctx.Session.ID(), SQL: "COMMIT", SQLMode: binlog.DefaultSQLMode})
+		if err != nil {
+			return nil, false, err
+		}
+		e.events = append(e.events, commit)
+	} else {
+		e.events = append(e.events, l.format.XID(h, l.xid.Add(1)))
+	}
+	return e, false, nil
+}
+
+// rowsRun is a rows event being assembled: consecutive changes of one kind to one table with
+// the same column bitmaps.
+type rowsRun struct {
+	table          *storage.LoggedTable
+	kind           byte // 'w', 'u', 'd'
+	identify, data mysql.Bitmap
+	rows           []mysql.Row
+	size           int
+}
+
+func (l *Log) appendRowEvents(e *entry, h binlog.Header, changes []storage.RowChange, minimal bool) error {
+	vf := l.format.Vitess()
+	meta := mysql.BinlogEventMetadata{ServerID: h.ServerID, Timestamp: h.Timestamp}
+	img := rowenc.ImageFull
+	if minimal {
+		img = rowenc.ImageMinimal
+	}
+	for i := 0; i < len(changes); {
+		// One statement: its table maps, then its rows events, the last flagged STMT_END_F.
+		j := i
+		for j < len(changes) && changes[j].Stmt == changes[i].Stmt {
+			j++
+		}
+		stmt := changes[i:j]
+		i = j
+		var mapped []*storage.LoggedTable
+		for _, c := range stmt {
+			if !containsTable(mapped, c.Table) {
+				mapped = append(mapped, c.Table)
+				tl, err := l.tableFor(c.Table)
+				if err != nil {
+					return err
+				}
+				e.events = append(e.events, withHeader(tl.tableMap, h))
+			}
+		}
+		var runs []*rowsRun
+		var cur *rowsRun
+		for _, c := range stmt {
+			tl, err := l.tableFor(c.Table)
+			if err != nil {
+				return err
+			}
+			var kind byte
+			var identify, data mysql.Bitmap
+			var row mysql.Row
+			switch {
+			case c.Before == nil:
+				kind, data = 'w', tl.enc.AllColumns()
+			case c.After == nil:
+				kind, identify = 'd', tl.enc.BeforeImageColumns(img)
+			default:
+				kind, identify = 'u', tl.enc.BeforeImageColumns(img)
+				if data, err = tl.enc.AfterImageColumns(img, c.Before, c.After); err != nil {
+					return err
+				}
+			}
+			if c.Before != nil {
+				if row.NullIdentifyColumns, row.Identify, err = tl.enc.EncodeImage(c.Before, identify); err != nil {
+					return fmt.Errorf("binlog row image of %s.%s: %w", c.Table.Database, c.Table.Name, err)
+				}
+			}
+			if c.After != nil {
+				if row.NullColumns, row.Data, err = tl.enc.EncodeImage(c.After, data); err != nil {
+					return fmt.Errorf("binlog row image of %s.%s: %w", c.Table.Database, c.Table.Name, err)
+				}
+			}
+			n := len(row.Identify) + len(row.Data) + 2*(len(tl.enc.Columns)+7)/8
+			if cur == nil || cur.table != c.Table || cur.kind != kind || cur.size+n > maxRowsEventData ||
+				!sameBitmap(cur.identify, identify) || !sameBitmap(cur.data, data) {
+				cur = &rowsRun{table: c.Table, kind: kind, identify: identify, data: data}
+				runs = append(runs, cur)
+			}
+			cur.rows = append(cur.rows, row)
+			cur.size += n
+		}
+		for k, r := range runs {
+			rows := mysql.Rows{IdentifyColumns: r.identify, DataColumns: r.data, Rows: r.rows}
+			if k == len(runs)-1 {
+				rows.Flags = stmtEndFlag
+			}
+			var ev mysql.BinlogEvent
+			switch r.kind {
+			case 'w':
+				ev = mysql.NewWriteRowsEvent(vf, meta, r.table.ID, rows)
+			case 'u':
+				ev = mysql.NewUpdateRowsEvent(vf, meta, r.table.ID, rows)
+			default:
+				ev = mysql.NewDeleteRowsEvent(vf, meta, r.table.ID, rows)
+			}
+			e.events = append(e.events, binlog.Event(ev.Bytes()))
+		}
+	}
+	return nil
+}
+
+func containsTable(ts []*storage.LoggedTable, t *storage.LoggedTable) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func sameBitmap(a, b mysql.Bitmap) bool {
+	if a.Count() != b.Count() {
+		return false
+	}
+	for i := 0; i < a.Count(); i++ {
+		if a.Bit(i) != b.Bit(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// DDLEntry implements storage.CommitLogger: a statement that changed the catalog is logged as
+// one QUERY event with the session's default database (binlog-do-db / binlog-ignore-db
+// apply to that database, as MySQL does for statements).
+func (l *Log) DDLEntry(ctx *sql.Context) (any, error) {
+	if e := l.replaying(ctx); e != nil {
+		return e, nil
+	}
+	q := strings.TrimSpace(ctx.Query())
+	if !isDDL(q) {
+		return nil, nil
+	}
+	s, err := l.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.explicit {
+		consumeGTIDNext(ctx)
+	}
+	db := ctx.GetCurrentDatabase()
+	if !s.logBin || !l.logsDB(db) {
+		return nil, nil
+	}
+	h := l.header(ctx)
+	ev, err := l.format.Query(h, binlog.Query{
+		ThreadID: ctx.Session.ID(), Database: db, SQL: strings.TrimSuffix(q, ";"),
+		SQLMode: binlog.DefaultSQLMode,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &entry{events: []binlog.Event{ev}, explicit: s.explicit, gtid: s.gtid, header: h, sbr: true}, nil
+}
+
+// isDDL reports whether a statement's first keyword makes it DDL (the statements that change
+// the catalog and are logged as QUERY events).
+func isDDL(q string) bool {
+	for strings.HasPrefix(q, "/*") {
+		end := strings.Index(q, "*/")
+		if end < 0 {
+			return false
+		}
+		q = strings.TrimSpace(q[end+2:])
+	}
+	word := q
+	if i := strings.IndexFunc(q, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '(' }); i >= 0 {
+		word = q[:i]
+	}
+	switch strings.ToUpper(word) {
+	case "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package commitlog
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/gtid"
+)
+
+// entry is one transaction's log record, built by TxnEntry or DDLEntry.
+type entry struct {
+	// events follow the GTID event: BEGIN … XID, or one QUERY.
+	events   []binlog.Event
+	explicit bool // gtid was chosen by gtid_next
+	gtid     gtid.GTID
+	header   binlog.Header
+	sbr      bool // holds statement events
+	// replay marks a transaction recovery re-applies from the binlog: it is logged already.
+	replay *binlog.Transaction
+}
+
+// WriteGroup implements commit.Log: it assigns GTIDs and logical timestamps to the group's
+// transactions, appends them with one write, fsyncs as sync_binlog says and returns the state
+// the store must record with the group.
+func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
+	syncStore := false
+	if l.pos.Offset >= uint64(l.maxSize) {
+		if err := l.w.Rotate(); err != nil {
+			return nil, false, err
+		}
+		l.expire()
+	}
+	if cur := l.w.Position().File; cur != l.file {
+		// MySQL counts the logical clock per file.
+		l.file, l.seq = cur, 0
+	}
+	l.mu.Lock()
+	next := l.executed.Clone()
+	l.mu.Unlock()
+	lastCommitted := l.seq
+	seq := l.seq
+	now := time.Now().UnixMicro()
+	var txns []binlog.Txn
+	pos := l.pos
+	for _, a := range entries {
+		e, _ := a.(*entry)
+		switch {
+		case e == nil:
+			syncStore = true
+		case e.replay != nil:
+			if !e.replay.Anonymous {
+				if err := next.Add(e.replay.GTID); err != nil {
+					return nil, false, err
+				}
+			}
+			pos = binlog.Position{File: e.replay.File, Offset: e.replay.End}
+		default:
+			g := e.gtid
+			if !e.explicit {
+				g = gtid.GTID{Server: l.sid, Sequence: next.NextGNO(l.sid)}
+			} else if next.Contains(g) {
+				return nil, false, fmt.Errorf("GTID %s is already used by another transaction of the same commit group", g)
+			}
+			if err := next.Add(g); err != nil {
+				return nil, false, err
+			}
+			seq++
+			ge := binlog.GTIDEvent{GTID: g, MayHaveSBR: e.sbr, LastCommitted: lastCommitted, SequenceNumber: seq, ImmediateCommit: now}
+			txns = append(txns, l.format.NewTxn(e.header, ge, e.events...))
+		}
+	}
+	if len(txns) > 0 {
+		positions, err := l.w.Append(txns...)
+		if err != nil {
+			return nil, false, err
+		}
+		l.seq = seq
+		pos = positions[len(positions)-1]
+		l.commits.Add(uint64(len(txns)))
+		if err := l.syncPolicy(); err != nil {
+			return nil, false, err
+		}
+	}
+	l.pos = pos
+	l.pendingExecuted = &next
+	return encodeState(pos, next), syncStore, nil
+}
+
+// syncPolicy fsyncs the binlog as sync_binlog says, after a group was appended.
+func (l *Log) syncPolicy() error {
+	n := l.syncEvery.Load()
+	if n <= 0 {
+		return nil
+	}
+	l.unsyncedGroups++
+	if l.unsyncedGroups < n {
+		return nil
+	}
+	l.unsyncedGroups = 0
+	if _, err := l.w.Sync(); err != nil {
+		return err
+	}
+	l.fsyncs.Add(1)
+	return nil
+}
+
+// GroupVisible implements commit.Log: the group WriteGroup last logged is now visible in the
+// store, so its GTIDs join gtid_executed (a reader that waited for them then sees their data).
+func (l *Log) GroupVisible() {
+	if l.pendingExecuted == nil {
+		return
+	}
+	l.mu.Lock()
+	l.executed = *l.pendingExecuted
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.pendingExecuted = nil
+}
