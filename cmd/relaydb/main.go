@@ -87,6 +87,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		MaxAllowedPacket: int64(opts.MaxAllowedPacket),
 		Logger:           log,
 		OpenStorage:      open,
+		BinlogPrefix:     opts.LogBin,
 		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
 		RetryableStatementError: storage.IsStaleWrite,
 	})

@@ -1,8 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/relaydb/relaydb/internal/apply"
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/config"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/server"
@@ -10,7 +19,7 @@ import (
 )
 
 // pebbleStorageOpener returns the opener of the durable storage engine, with the engine's own
-// options from the command line.
+// options from the command line, and its binary log unless --skip-log-bin.
 func pebbleStorageOpener(opts config.Options) server.OpenStorageFunc {
 	return func(o server.StorageOptions) (server.Storage, error) {
 		idle := opts.TxnIdleTimeout
@@ -27,23 +36,107 @@ func pebbleStorageOpener(opts config.Options) server.OpenStorageFunc {
 		if err != nil {
 			return nil, err
 		}
-		return pebbleStorage{e: e, globals: o.Globals}, nil
+		ps := &pebbleStorage{e: e, globals: o.Globals}
+		if opts.SkipLogBin {
+			return ps, nil
+		}
+		if err := ps.openBinlog(opts, o); err != nil {
+			e.Close()
+			return nil, err
+		}
+		return ps, nil
 	}
 }
 
-// pebbleStorage adapts *storage.Engine to server.Storage.
+// openBinlog recovers the binary log against the store and makes it the store's commit log.
+func (p *pebbleStorage) openBinlog(opts config.Options, o server.StorageOptions) error {
+	state, err := p.e.LogState()
+	if err != nil {
+		return err
+	}
+	checksum, err := binlog.ParseChecksum(strings.ToUpper(opts.BinlogChecksum))
+	if err != nil {
+		return err
+	}
+	l, rec, err := commitlog.Open(commitlog.Options{
+		Dir:        o.DataDir,
+		Prefix:     opts.LogBin,
+		ServerID:   o.ServerID,
+		ServerUUID: o.ServerUUID,
+		Checksum:   checksum,
+		MaxSize:    int64(opts.MaxBinlogSize),
+		SyncBinlog: opts.SyncBinlog,
+		ExpireLogs: time.Duration(opts.BinlogExpireLogsSeconds) * time.Second,
+		DoDB:       opts.BinlogDoDB,
+		IgnoreDB:   opts.BinlogIgnoreDB,
+		Force:      opts.BinlogForceRecovery,
+		Logger:     o.Logger,
+	}, state)
+	if err != nil {
+		return fmt.Errorf("binary log: %w", err)
+	}
+	p.e.AttachLog(l)
+	p.log, p.pending = l, rec.Pending
+	return nil
+}
+
+// pebbleStorage adapts *storage.Engine (and its binary log) to server.Storage.
 type pebbleStorage struct {
 	e       *storage.Engine
 	globals *server.PersistedGlobals
+	log     *commitlog.Log // nil with --skip-log-bin
+	pending []binlog.Transaction
 }
 
-func (p pebbleStorage) Provider() sql.DatabaseProvider { return p.e.Provider() }
+func (p *pebbleStorage) Provider() sql.DatabaseProvider { return p.e.Provider() }
 
-func (p pebbleStorage) NewSession(base *sql.BaseSession) sql.Session {
+func (p *pebbleStorage) NewSession(base *sql.BaseSession) sql.Session {
 	if p.globals == nil {
 		return p.e.NewSession(base, nil)
 	}
 	return p.e.NewSession(base, p.globals)
 }
 
-func (p pebbleStorage) Close() error { return p.e.Close() }
+// Binlog is the node's binary log (nil when it is off).
+func (p *pebbleStorage) Binlog() *commitlog.Log { return p.log }
+
+// recoverySessionID identifies the session that replays the binlog at startup.
+const recoverySessionID = 1<<32 - 2
+
+// ReplayPending applies the binlog transactions the store lacks (a crash came between the binlog
+// fsync and the store write), in binlog order, before any client connects.
+func (p *pebbleStorage) ReplayPending(engine *sqle.Engine) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	sess := p.e.NewSession(sql.NewBaseSessionWithClientServer("recovery", sql.Client{User: "root", Address: "localhost"}, recoverySessionID), nil)
+	defer sess.SessionEnd()
+	ctx := sql.NewContext(readonly.MarkApplier(context.Background()), sql.WithSession(sess))
+	a := apply.New(engine)
+	for i := range p.pending {
+		t := &p.pending[i]
+		if err := p.replayOne(ctx, a, t); err != nil {
+			return fmt.Errorf("replay %s (%s:%d): %w", t.GTID, t.File, t.Start, err)
+		}
+	}
+	p.pending = nil
+	return nil
+}
+
+func (p *pebbleStorage) replayOne(ctx *sql.Context, a *apply.Applier, t *binlog.Transaction) error {
+	p.log.BeginReplay(recoverySessionID, t)
+	defer p.log.EndReplay(recoverySessionID)
+	// The pending transactions were written with this run's checksum setting unless the operator
+	// changed --binlog-checksum across a crash; the event checks then fail and say so.
+	return a.Apply(ctx, p.log.Writer().Format(), t)
+}
+
+func (p *pebbleStorage) Close() error {
+	err := p.e.Close()
+	if p.log != nil {
+		if lerr := p.log.Close(); err == nil {
+			err = lerr
+		}
+	}
+	return err
+}

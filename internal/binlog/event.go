@@ -105,3 +105,14 @@ func (f Format) checkFrame(ev []byte) error {
 	}
 	return nil
 }
+
+// Restamp returns a copy of ev (built in f) with the header's timestamp and server id replaced
+// and the checksum recomputed: a prebuilt event, such as a table's TABLE_MAP, reused for
+// another transaction.
+func (f Format) Restamp(ev Event, h Header) Event {
+	out := append(Event(nil), ev...)
+	binary.LittleEndian.PutUint32(out[0:4], h.Timestamp)
+	binary.LittleEndian.PutUint32(out[5:9], h.ServerID)
+	f.seal(out)
+	return out
+}

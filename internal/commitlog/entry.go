@@ -1,7 +1,6 @@
 package commitlog
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -45,15 +44,6 @@ func (l *Log) tableFor(t *storage.LoggedTable) (*tableLog, error) {
 		}
 	})
 	return tl, tl.err
-}
-
-// withHeader copies a prebuilt event and sets its timestamp and server id (the writer fixes
-// log_pos and the checksum).
-func withHeader(ev []byte, h binlog.Header) binlog.Event {
-	out := append(binlog.Event(nil), ev...)
-	binary.LittleEndian.PutUint32(out[0:4], h.Timestamp)
-	binary.LittleEndian.PutUint32(out[5:9], h.ServerID)
-	return out
 }
 
 // sessionSettings are the session variables that shape a transaction's log entry.
@@ -143,6 +133,11 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange) (any, bool
 	if err != nil {
 		return nil, false, err
 	}
+	if s.explicit && len(changes) == 0 && !ctx.GetIgnoreAutoCommit() {
+		// A statement that wrote nothing outside BEGIN … COMMIT (the SET gtid_next itself, a
+		// SELECT) does not use up gtid_next; an empty BEGIN … COMMIT does.
+		s.explicit = false
+	}
 	if s.explicit {
 		consumeGTIDNext(ctx)
 		if l.Executed().Contains(s.gtid) {
@@ -216,7 +211,7 @@ func (l *Log) appendRowEvents(e *entry, h binlog.Header, changes []storage.RowCh
 				if err != nil {
 					return err
 				}
-				e.events = append(e.events, withHeader(tl.tableMap, h))
+				e.events = append(e.events, l.format.Restamp(tl.tableMap, h))
 			}
 		}
 		var runs []*rowsRun

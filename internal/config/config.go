@@ -46,6 +46,25 @@ type Options struct {
 	// TxnIdleTimeout rolls back a transaction left idle this long, so that an abandoned
 	// transaction cannot pin old row versions (and disk space) forever. 0 disables it.
 	TxnIdleTimeout time.Duration
+	// LogBin is the binary log's file name prefix (--log-bin): files LogBin.000001, … and
+	// LogBin.index in the datadir.
+	LogBin string
+	// SkipLogBin turns the binary log off (--skip-log-bin); the store then syncs its own log.
+	SkipLogBin bool
+	// SyncBinlog is sync_binlog: fsync the binlog every N commit groups (1: every commit; 0:
+	// leave it to the OS, which a power failure can lose).
+	SyncBinlog int64
+	// BinlogChecksum is binlog_checksum: CRC32 or NONE.
+	BinlogChecksum string
+	// MaxBinlogSize is max_binlog_size: a file is rotated once it reaches this size.
+	MaxBinlogSize Size
+	// BinlogExpireLogsSeconds is binlog_expire_logs_seconds (0: never purge automatically).
+	BinlogExpireLogsSeconds int64
+	// BinlogDoDB and BinlogIgnoreDB restrict which databases are logged (repeatable).
+	BinlogDoDB, BinlogIgnoreDB []string
+	// BinlogForceRecovery lets startup truncate a binlog file damaged in the middle, losing the
+	// transactions after the damage (otherwise the server refuses to start).
+	BinlogForceRecovery bool
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -63,6 +82,12 @@ func Defaults() Options {
 		MaxAllowedPacket: 64 << 20,
 		TxnIdleTimeout:   10 * time.Minute,
 		Storage:          "",
+		LogBin:           "binlog",
+		SyncBinlog:       1,
+		BinlogChecksum:   "CRC32",
+		MaxBinlogSize:    1 << 30,
+
+		BinlogExpireLogsSeconds: 30 * 24 * 3600,
 	}
 }
 
@@ -89,6 +114,15 @@ func (o *Options) table() []option {
 		{name: "max-allowed-packet", usage: "largest client packet accepted, e.g. 64MiB; a bigger one gets error 1153 and its connection is closed", value: &o.MaxAllowedPacket},
 		{name: "txn-idle-timeout", usage: "roll back a transaction idle for this long (e.g. 10m, 1h; 0 disables), so it cannot pin old row versions forever", value: (*durationValue)(&o.TxnIdleTimeout)},
 		{name: "pprof-addr", usage: "serve net/http/pprof on this loopback host:port (off when empty)", value: (*stringValue)(&o.PprofAddr)},
+		{name: "log-bin", usage: "binary log file name prefix: files `NAME`.000001, … and NAME.index in the datadir", value: (*stringValue)(&o.LogBin)},
+		{name: "skip-log-bin", usage: "run without a binary log (no replication, no point-in-time recovery)", value: (*boolValue)(&o.SkipLogBin)},
+		{name: "sync-binlog", usage: "fsync the binary log every N commit groups: 1 is crash-safe, 0 leaves flushing to the OS", value: (*int64Value)(&o.SyncBinlog)},
+		{name: "binlog-checksum", usage: "binlog event checksum: CRC32 or NONE", value: (*stringValue)(&o.BinlogChecksum)},
+		{name: "max-binlog-size", usage: "rotate to a new binary log file once the current one reaches this size (4KiB to 1GiB)", value: &o.MaxBinlogSize},
+		{name: "binlog-expire-logs-seconds", usage: "purge binary log files older than this many seconds (0: never)", value: (*int64Value)(&o.BinlogExpireLogsSeconds)},
+		{name: "binlog-do-db", usage: "log only changes to this database (repeat for more); statements use the default database", value: (*listValue)(&o.BinlogDoDB)},
+		{name: "binlog-ignore-db", usage: "do not log changes to this database (repeat for more)", value: (*listValue)(&o.BinlogIgnoreDB)},
+		{name: "binlog-force-recovery", usage: "at startup, truncate a binary log damaged in the middle instead of refusing to start (loses the transactions after the damage)", value: (*boolValue)(&o.BinlogForceRecovery)},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }
@@ -267,6 +301,9 @@ func (o *Options) applyEntries(entries []Entry, given map[string]bool) error {
 		if !ok || e.Name == "config" {
 			return fmt.Errorf("%s: unknown option %q", e.where(), e.Name)
 		}
+		if bf, ok := v.(interface{ IsBoolFlag() bool }); !e.HasValue && ok && bf.IsBoolFlag() {
+			e.Value, e.HasValue = "1", true // a bare `skip-log-bin` line, as in my.cnf
+		}
 		if !e.HasValue {
 			return fmt.Errorf("%s: option %q needs a value (%s = ...)", e.where(), e.Name, e.Name)
 		}
@@ -306,6 +343,23 @@ func (o *Options) Validate() error {
 		if !IsLoopbackHost(host) {
 			return fmt.Errorf("--pprof-addr %q: profiling is served on loopback addresses only", o.PprofAddr)
 		}
+	}
+	if o.SyncBinlog < 0 || o.SyncBinlog > 4294967295 {
+		return fmt.Errorf("--sync-binlog %d is out of range (0 to 4294967295)", o.SyncBinlog)
+	}
+	switch strings.ToUpper(o.BinlogChecksum) {
+	case "CRC32", "NONE":
+	default:
+		return fmt.Errorf("--binlog-checksum %q: use CRC32 or NONE", o.BinlogChecksum)
+	}
+	if o.MaxBinlogSize < 4096 || o.MaxBinlogSize > 1<<30 {
+		return fmt.Errorf("--max-binlog-size %s is out of range (4KiB to 1GiB)", o.MaxBinlogSize.Format())
+	}
+	if o.BinlogExpireLogsSeconds < 0 {
+		return fmt.Errorf("--binlog-expire-logs-seconds must not be negative")
+	}
+	if o.LogBin == "" || strings.ContainsAny(o.LogBin, "/\\") {
+		return fmt.Errorf("--log-bin %q: give a file name prefix, without a directory", o.LogBin)
 	}
 	switch o.Storage {
 	case "", "memory":
@@ -494,4 +548,60 @@ func (v *durationValue) Set(s string) error {
 	}
 	*v = durationValue(d)
 	return nil
+}
+
+type boolValue bool
+
+func (b *boolValue) IsBoolFlag() bool { return true }
+func (b *boolValue) Set(v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "1", "on", "true", "yes":
+		*b = true
+	case "0", "off", "false", "no":
+		*b = false
+	default:
+		return fmt.Errorf("invalid boolean %q (ON or OFF)", v)
+	}
+	return nil
+}
+func (b *boolValue) String() string {
+	if b == nil || !*b {
+		return "false"
+	}
+	return "true"
+}
+
+type int64Value int64
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return fmt.Errorf("invalid integer %q", s)
+	}
+	*v = int64Value(n)
+	return nil
+}
+func (v *int64Value) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v), 10)
+}
+
+// listValue collects a repeatable option.
+type listValue []string
+
+func (l *listValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return errors.New("empty value")
+	}
+	*l = append(*l, s)
+	return nil
+}
+func (l *listValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
 }

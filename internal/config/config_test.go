@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Defaults()
-	if o != want {
+	if !reflect.DeepEqual(o, want) {
 		t.Fatalf("got %+v, want %+v", o, want)
 	}
 	if o.CacheSize != 256<<20 || o.MaxAllowedPacket != 64<<20 || o.Port != 3306 || o.Host != "127.0.0.1" {

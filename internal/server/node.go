@@ -19,6 +19,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/readonly"
 )
 
@@ -47,6 +48,8 @@ type Config struct {
 	// outermost layer, e.g. to add COM_BINLOG_DUMP (vitess looks for
 	// mysql.BinlogReplicaHandler on the handler it is given).
 	WrapHandler func(mysql.Handler) mysql.Handler
+	// BinlogPrefix is the binary log's file name prefix (--log-bin), for log_bin_basename.
+	BinlogPrefix string
 	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
 	// that a row it wrote changed after it read it; such a statement is run again (see retry.go).
 	RetryableStatementError func(error) bool
@@ -66,6 +69,7 @@ type Node struct {
 	serverUUID string
 	globals    *PersistedGlobals
 	storage    Storage
+	binlog     *commitlog.Log // nil without a binary log
 	engine     *sqle.Engine
 	srv        *gmsserver.Server
 	listener   *limitListener
@@ -167,14 +171,31 @@ func Open(cfg Config) (n *Node, err error) {
 	n.storage, err = cfg.OpenStorage(StorageOptions{
 		Dir:       storageDir,
 		CacheSize: cfg.CacheSize,
-		Globals:   n.globals,
-		Logger:    log,
+		Globals:    n.globals,
+		Logger:     log,
+		DataDir:    dir,
+		ServerID:   cfg.ServerID,
+		ServerUUID: n.serverUUID,
 	})
 	if err != nil {
 		return n, fmt.Errorf("open storage: %w", err)
 	}
 
+	if bs, ok := n.storage.(binlogSource); ok {
+		n.binlog = bs.Binlog()
+	}
+	if err := installBinlogVariables(n.binlog, cfg.BinlogPrefix, dir, n.globals.Values()); err != nil {
+		return n, err
+	}
+
 	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).Build(), &sqle.Config{})
+	if r, ok := n.storage.(pendingReplayer); ok {
+		// Before privileges are loaded: the replay runs as the server itself.
+		if err := r.ReplayPending(n.engine); err != nil {
+			return n, fmt.Errorf("binary log recovery: %w", err)
+		}
+	}
+	registerGTIDFunctions(n.engine, n.binlog)
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
 		return n, err

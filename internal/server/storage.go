@@ -27,6 +27,11 @@ type StorageOptions struct {
 	Globals *PersistedGlobals
 	// Logger is the node's logger.
 	Logger *slog.Logger
+	// DataDir is the node's datadir (the binary log lives there); ServerID and ServerUUID
+	// identify the node in the events it logs.
+	DataDir    string
+	ServerID   uint32
+	ServerUUID string
 }
 
 // OpenStorageFunc opens (creating if needed) a storage backend. cmd/relaydb

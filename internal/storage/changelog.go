@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/relaydb/relaydb/internal/commit"
+	"github.com/relaydb/relaydb/internal/storage/codec"
 
 	"github.com/dolthub/go-mysql-server/sql"
 )
@@ -56,9 +57,9 @@ type logTable struct {
 	logged  *LoggedTable
 }
 
-// logRow records a row change for the binary log when the engine has a CommitLogger.
+// logRow records a row change for the binary log when the engine has a commit log.
 func (t *txn) logRow(d *tableDef, before, after sql.Row) {
-	if t.e.opts.CommitLog == nil {
+	if t.e.commitLog == nil {
 		return
 	}
 	if before != nil {
@@ -93,6 +94,40 @@ func (e *Engine) LogState() ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-// AttachLog makes l the commit log (see commit.Pipeline.SetLog). Call it before the first
-// commit.
-func (e *Engine) AttachLog(l commit.Log) { e.pipeline.SetLog(l, logStateKey()) }
+// CommitLog is a binary log that is the store's commit log.
+type CommitLog interface {
+	commit.Log
+	CommitLogger
+}
+
+// AttachLog makes l the commit log (see commit.Pipeline.SetLog) and the recorder of every
+// commit and DDL statement. Call it before the first commit.
+func (e *Engine) AttachLog(l CommitLog) {
+	e.commitLog = l
+	e.pipeline.SetLog(l, logStateKey())
+}
+
+// LookupRow returns the stored row whose primary key columns equal key's (other columns of key
+// are ignored), as the session's transaction sees it. The binlog applier uses it to complete
+// the partial before image of a row event logged with binlog_row_image=MINIMAL. Tables without
+// a primary key cannot be looked up this way (MySQL logs every column for them).
+func (t *Table) LookupRow(ctx *sql.Context, key sql.Row) (sql.Row, bool, error) {
+	tx, ok := ctx.GetTransaction().(*txn)
+	if !ok || tx == nil || tx.e != t.e {
+		return nil, false, fmt.Errorf("lookup in %s outside a transaction", t.Name())
+	}
+	d := t.def
+	if d.hasHiddenPK() {
+		return nil, false, fmt.Errorf("table %s has no primary key to look rows up by", t.Name())
+	}
+	pk, err := d.pkKey(nil, key)
+	if err != nil {
+		return nil, false, err
+	}
+	v, exists, err := tx.get(pk)
+	if err != nil || !exists {
+		return nil, false, err
+	}
+	row, err := codec.DecodeRow(d.schema.Schema, v, nil)
+	return row, err == nil, err
+}

@@ -46,9 +46,6 @@ type Options struct {
 	// MinFreeBytes is the free space the store's filesystem must keep after a write; writes
 	// that would go below it fail with ER_DISK_FULL (0 = 64 MiB; negative disables the check).
 	MinFreeBytes int64
-	// CommitLog, if set, records every commit and DDL statement in the binary log. Call
-	// Engine.AttachLog before the first commit to make the log the commit log.
-	CommitLog CommitLogger
 }
 
 // Engine is the Pebble-backed storage engine: the catalog, the MVCC transaction layer and the
@@ -59,8 +56,9 @@ type Engine struct {
 	cache interface{ Unref() }
 	log   *slog.Logger
 
-	pipeline *commit.Pipeline
-	locks    *lockTable
+	pipeline  *commit.Pipeline
+	commitLog CommitLogger // set by AttachLog before the first commit
+	locks     *lockTable
 
 	catMu  sync.RWMutex
 	dbs    map[string]*dbEntry // by lower-case name
@@ -314,7 +312,7 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 	}
 	defer e.releaseSnapshot(t)
 	var entry any
-	if cl := e.opts.CommitLog; cl != nil && ctx != nil {
+	if cl := e.commitLog; cl != nil && ctx != nil {
 		var skip bool
 		var err error
 		entry, skip, err = cl.TxnEntry(ctx, t.changes)
@@ -406,7 +404,7 @@ func (e *Engine) writeMeta(ctx *sql.Context, fn func(b *pebble.Batch) error) (ui
 		return 0, err
 	}
 	var entry any
-	if cl := e.opts.CommitLog; cl != nil && ctx != nil {
+	if cl := e.commitLog; cl != nil && ctx != nil {
 		if s, ok := ctx.Session.(*Session); !ok || s.claimDDLLog() {
 			var err error
 			if entry, err = cl.DDLEntry(ctx); err != nil {

@@ -265,3 +265,17 @@ func (s *Session) claimDDLLog() bool {
 	s.ddlLogged = s.command
 	return true
 }
+
+// GetSessionVariable implements sql.Session. Global-only variables whose value is computed when
+// read (gtid_executed, gtid_purged) are read live: GMS does that for @@global.x, but a plain
+// @@x would otherwise return the copy taken when the session began.
+func (s *Session) GetSessionVariable(ctx *sql.Context, name string) (interface{}, error) {
+	if len(name) > 5 && strings.EqualFold(name[:5], "gtid_") {
+		if def, v, ok := sql.SystemVariables.GetGlobal(name); ok {
+			if msv, ok := def.(*sql.MysqlSystemVariable); ok && msv.ValueFunction != nil {
+				return v, nil
+			}
+		}
+	}
+	return s.BaseSession.GetSessionVariable(ctx, name)
+}

@@ -1,0 +1,314 @@
+package apply
+
+import (
+	"fmt"
+	"strings"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/binlog/rowenc"
+)
+
+// RowLookup is implemented by tables that can return a stored row by its primary key (needed for
+// binlog_row_image=MINIMAL before images).
+type RowLookup interface {
+	LookupRow(ctx *sql.Context, key sql.Row) (sql.Row, bool, error)
+}
+
+// Applier applies binlog transactions through a GMS engine. It keeps the tables mapped by the
+// current transaction's TABLE_MAP events; use one Applier per session.
+type Applier struct {
+	engine *sqle.Engine
+	tables map[uint64]*mappedTable
+}
+
+type mappedTable struct {
+	name    string
+	table   sql.Table
+	decoder *rowenc.Decoder
+	columns int
+}
+
+// New returns an applier over engine.
+func New(engine *sqle.Engine) *Applier {
+	return &Applier{engine: engine, tables: map[uint64]*mappedTable{}}
+}
+
+// Apply executes one complete transaction, read from a binlog written in format f, in ctx's
+// session. On error the transaction is rolled back.
+func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction) (err error) {
+	clear(a.tables)
+	open := false
+	defer func() {
+		if err != nil && open {
+			_ = a.exec(ctx, "ROLLBACK")
+		}
+	}()
+	for _, ev := range t.Events {
+		switch ev.Type() {
+		case binlog.TypeGTID, binlog.TypeAnonymousGTID, binlog.TypePreviousGTIDs, binlog.TypeRotate,
+			binlog.TypeFormatDescription, binlog.TypeStop, binlog.TypeHeartbeat:
+		case binlog.TypeQuery:
+			q, err := binlog.DecodeQuery(f, ev)
+			if err != nil {
+				return err
+			}
+			switch strings.ToUpper(strings.TrimSpace(q.SQL)) {
+			case "BEGIN":
+				if err := a.exec(ctx, "START TRANSACTION"); err != nil {
+					return err
+				}
+				open = true
+			case "COMMIT":
+				open = false
+				if err := a.exec(ctx, "COMMIT"); err != nil {
+					return err
+				}
+			case "ROLLBACK":
+				open = false
+				if err := a.exec(ctx, "ROLLBACK"); err != nil {
+					return err
+				}
+			default:
+				if q.Database != "" {
+					ctx.SetCurrentDatabase(q.Database)
+				}
+				if err := a.exec(ctx, q.SQL); err != nil {
+					return fmt.Errorf("apply %q: %w", q.SQL, err)
+				}
+			}
+		case binlog.TypeTableMap:
+			if err := a.mapTable(ctx, f, ev); err != nil {
+				return err
+			}
+		case binlog.TypeWriteRows, binlog.TypeUpdateRows, binlog.TypeDeleteRows,
+			binlog.TypeWriteRowsV1, binlog.TypeUpdateRowsV1, binlog.TypeDeleteRowsV1:
+			if err := a.applyRows(ctx, f, ev); err != nil {
+				return err
+			}
+		case binlog.TypeXID:
+			open = false
+			if err := a.exec(ctx, "COMMIT"); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("apply: unsupported event %s at %s:%d", ev.Type(), t.File, ev.LogPos())
+		}
+	}
+	if open {
+		return fmt.Errorf("apply: transaction %s has no XID or COMMIT", t.GTID)
+	}
+	return nil
+}
+
+// exec runs one statement and drains its result.
+func (a *Applier) exec(ctx *sql.Context, query string) error {
+	_, iter, _, err := a.engine.Query(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = sql.RowIterToRows(ctx, iter)
+	return err
+}
+
+func (a *Applier) mapTable(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
+	id, tm, _, err := rowenc.ParseTableMapEvent(f.Vitess(), ev.Vitess())
+	if err != nil {
+		return err
+	}
+	db, err := a.engine.Analyzer.Catalog.Database(ctx, tm.Database)
+	if err != nil {
+		return err
+	}
+	tbl, ok, err := db.GetTableInsensitive(ctx, tm.Name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return sql.ErrTableNotFound.New(tm.Database + "." + tm.Name)
+	}
+	dec, err := rowenc.NewDecoder(tm, tbl.Schema(ctx))
+	if err != nil {
+		return fmt.Errorf("table %s.%s: %w", tm.Database, tm.Name, err)
+	}
+	a.tables[id] = &mappedTable{name: tm.Database + "." + tm.Name, table: tbl, decoder: dec, columns: len(tbl.Schema(ctx))}
+	return nil
+}
+
+func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
+	vf := f.Vitess()
+	vev, _, err := ev.Vitess().StripChecksum(vf)
+	if err != nil {
+		return err
+	}
+	id := tableIDOf(ev, f)
+	mt, ok := a.tables[id]
+	if !ok {
+		return fmt.Errorf("apply: rows event for table id %d without its TABLE_MAP", id)
+	}
+	re, err := mt.decoder.ParseRowsEvent(vf, vev)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", mt.name, err)
+	}
+	switch ev.Type() {
+	case binlog.TypeWriteRows, binlog.TypeWriteRowsV1:
+		return a.insertRows(ctx, mt, re)
+	case binlog.TypeUpdateRows, binlog.TypeUpdateRowsV1:
+		return a.updateRows(ctx, mt, re)
+	default:
+		return a.deleteRows(ctx, mt, re)
+	}
+}
+
+// tableIDOf reads the 6-byte table id that starts every rows event's post-header.
+func tableIDOf(ev binlog.Event, f binlog.Format) uint64 {
+	b := ev.Body(f)
+	if len(b) < 6 {
+		return 0
+	}
+	var id uint64
+	for i := 5; i >= 0; i-- {
+		id = id<<8 | uint64(b[i])
+	}
+	return id
+}
+
+func complete(bm mysql.Bitmap, n int) bool {
+	if bm.Count() < n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if !bm.Bit(i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Applier) insertRows(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsEvent) error {
+	it, ok := mt.table.(sql.InsertableTable)
+	if !ok {
+		return fmt.Errorf("apply: table %s does not accept inserts", mt.name)
+	}
+	if !complete(re.AfterColumns, mt.columns) {
+		return fmt.Errorf("apply: insert into %s does not carry every column", mt.name)
+	}
+	ins := it.Inserter(ctx)
+	ins.StatementBegin(ctx)
+	for _, rc := range re.Rows {
+		if err := a.bumpAutoIncrement(ctx, mt, rc.After); err != nil {
+			return err
+		}
+		if err := ins.Insert(ctx, rc.After); err != nil {
+			_ = ins.DiscardChanges(ctx, err)
+			_ = ins.Close(ctx)
+			return err
+		}
+	}
+	if err := ins.StatementComplete(ctx); err != nil {
+		return err
+	}
+	return ins.Close(ctx)
+}
+
+// bumpAutoIncrement moves the table's AUTO_INCREMENT counter past an inserted value, as a
+// client insert with an explicit value does.
+func (a *Applier) bumpAutoIncrement(ctx *sql.Context, mt *mappedTable, row sql.Row) error {
+	at, ok := mt.table.(sql.AutoIncrementTable)
+	if !ok {
+		return nil
+	}
+	for i, c := range mt.table.Schema(ctx) {
+		if c.AutoIncrement && i < len(row) && row[i] != nil {
+			_, err := at.GetNextAutoIncrementValue(ctx, row[i])
+			return err
+		}
+	}
+	return nil
+}
+
+// fullBefore returns the stored row a before image identifies.
+func (a *Applier) fullBefore(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsEvent, before sql.Row) (sql.Row, error) {
+	if complete(re.BeforeColumns, mt.columns) {
+		return before, nil
+	}
+	lk, ok := mt.table.(RowLookup)
+	if !ok {
+		return nil, fmt.Errorf("apply: table %s cannot look rows up for a partial before image", mt.name)
+	}
+	row, found, err := lk.LookupRow(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, keyNotFound(mt.name)
+	}
+	return row, nil
+}
+
+func keyNotFound(table string) error {
+	return mysql.NewSQLError(mysql.ERKeyNotFound, mysql.SSUnknownSQLState, "Can't find record in '%s'", table)
+}
+
+func (a *Applier) updateRows(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsEvent) error {
+	ut, ok := mt.table.(sql.UpdatableTable)
+	if !ok {
+		return fmt.Errorf("apply: table %s does not accept updates", mt.name)
+	}
+	up := ut.Updater(ctx)
+	up.StatementBegin(ctx)
+	fail := func(err error) error {
+		_ = up.DiscardChanges(ctx, err)
+		_ = up.Close(ctx)
+		return err
+	}
+	for _, rc := range re.Rows {
+		old, err := a.fullBefore(ctx, mt, re, rc.Before)
+		if err != nil {
+			return fail(err)
+		}
+		next := rc.After
+		if !complete(re.AfterColumns, mt.columns) {
+			next = append(sql.Row(nil), old...)
+			for i := 0; i < mt.columns; i++ {
+				if re.AfterColumns.Bit(i) {
+					next[i] = rc.After[i]
+				}
+			}
+		}
+		if err := up.Update(ctx, old, next); err != nil {
+			return fail(err)
+		}
+	}
+	if err := up.StatementComplete(ctx); err != nil {
+		return err
+	}
+	return up.Close(ctx)
+}
+
+func (a *Applier) deleteRows(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsEvent) error {
+	dt, ok := mt.table.(sql.DeletableTable)
+	if !ok {
+		return fmt.Errorf("apply: table %s does not accept deletes", mt.name)
+	}
+	del := dt.Deleter(ctx)
+	del.StatementBegin(ctx)
+	for _, rc := range re.Rows {
+		old, err := a.fullBefore(ctx, mt, re, rc.Before)
+		if err == nil {
+			err = del.Delete(ctx, old)
+		}
+		if err != nil {
+			_ = del.DiscardChanges(ctx, err)
+			_ = del.Close(ctx)
+			return err
+		}
+	}
+	if err := del.StatementComplete(ctx); err != nil {
+		return err
+	}
+	return del.Close(ctx)
+}

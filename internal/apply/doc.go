@@ -1,0 +1,17 @@
+// Package apply re-executes binlog transactions on this server: the replication applier's core
+// and what crash recovery uses to bring the store up to the binlog.
+//
+// # Invariants
+//
+//   - A transaction is applied whole or not at all: its events run inside one explicit
+//     transaction of the given session, committed at its XID (or COMMIT), rolled back on any
+//     error.
+//   - Row events are applied through the tables' own editors, so indexes, unique checks and
+//     locks behave as for any client write; DDL and statement events run as SQL with the
+//     event's default database.
+//   - Row images are decoded with the table's current schema: an event whose TABLE_MAP does not
+//     match it (column count or types) is an error, never a silent misapplication. A before
+//     image that does not find its row is MySQL's error 1032; an insert that collides is 1062.
+//   - The applier does not choose the transaction's GTID or log it: the caller does (gtid_next,
+//     or commitlog's replay marker during recovery).
+package apply

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/commitlog"
+	"github.com/relaydb/relaydb/internal/gtid"
+)
+
+// binlogSource is implemented by storage backends that keep a binary log.
+type binlogSource interface {
+	Binlog() *commitlog.Log
+}
+
+// pendingReplayer is implemented by storage backends that must re-apply logged transactions
+// at startup, through the SQL engine, before clients connect.
+type pendingReplayer interface {
+	ReplayPending(engine *sqle.Engine) error
+}
+
+// Binlog is the node's binary log, or nil when it runs without one.
+func (n *Node) Binlog() *commitlog.Log { return n.binlog }
+
+// installBinlogVariables defines the system variables that describe or steer the binary log.
+// l is nil when the node runs without one. Persisted values (SET PERSIST) are applied again
+// afterwards, since they were read before these definitions existed.
+func installBinlogVariables(l *commitlog.Log, prefix, dataDir string, persisted map[string]interface{}) error {
+	global := sql.GetMysqlScope(sql.SystemVariableScope_Global)
+	both := sql.GetMysqlScope(sql.SystemVariableScope_Both)
+	session := sql.GetMysqlScope(sql.SystemVariableScope_Session)
+	on := int8(0)
+	if l != nil {
+		on = 1
+	}
+	executed := func() (interface{}, error) {
+		if l == nil {
+			return "", nil
+		}
+		return l.Executed().String(), nil
+	}
+	purged := func() (interface{}, error) {
+		if l == nil {
+			return "", nil
+		}
+		return l.Purged().String(), nil
+	}
+	syncBinlog := int64(0)
+	if l != nil {
+		syncBinlog = l.SyncBinlog()
+	}
+	base := ""
+	if l != nil {
+		base = filepath.Join(dataDir, prefix)
+	}
+	index := ""
+	if base != "" {
+		index = base + ".index"
+	}
+	vars := []sql.SystemVariable{
+		&sql.MysqlSystemVariable{Name: "log_bin", Scope: global, Type: types.NewSystemBoolType("log_bin"), Default: on},
+		&sql.MysqlSystemVariable{Name: "log_bin_basename", Scope: global, Type: types.NewSystemStringType("log_bin_basename"), Default: base},
+		&sql.MysqlSystemVariable{Name: "log_bin_index", Scope: global, Type: types.NewSystemStringType("log_bin_index"), Default: index},
+		&sql.MysqlSystemVariable{Name: "gtid_mode", Scope: global, Type: types.NewSystemEnumType("gtid_mode", "OFF", "OFF_PERMISSIVE", "ON_PERMISSIVE", "ON"), Default: "ON"},
+		&sql.MysqlSystemVariable{Name: "enforce_gtid_consistency", Scope: global, Type: types.NewSystemEnumType("enforce_gtid_consistency", "OFF", "ON", "WARN"), Default: "ON"},
+		&sql.MysqlSystemVariable{Name: "gtid_executed", Scope: global, Type: types.NewSystemStringType("gtid_executed"), Default: "", ValueFunction: executed},
+		&sql.MysqlSystemVariable{Name: "gtid_purged", Scope: global, Type: types.NewSystemStringType("gtid_purged"), Default: "", ValueFunction: purged},
+		&sql.MysqlSystemVariable{
+			Name: "gtid_next", Scope: session, Dynamic: true, Type: types.NewSystemStringType("gtid_next"), Default: "AUTOMATIC",
+			NotifyChanged: func(ctx *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				s := strings.TrimSpace(fmt.Sprint(v.Val))
+				if strings.EqualFold(s, "AUTOMATIC") {
+					return nil
+				}
+				if _, err := gtid.ParseGTID(s); err != nil {
+					return mysql.NewSQLError(1772, "HY000", "Malformed GTID specification '%s'.", s)
+				}
+				return nil
+			},
+		},
+		&sql.MysqlSystemVariable{
+			Name: "sync_binlog", Scope: global, Dynamic: true, Type: types.NewSystemUintType("sync_binlog", 0, 4294967295), Default: uint64(syncBinlog),
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				if l != nil {
+					if x, ok := toInt64(v.Val); ok {
+						l.SetSyncBinlog(x)
+					}
+				}
+				return nil
+			},
+		},
+		&sql.MysqlSystemVariable{
+			Name: "binlog_format", Scope: both, Dynamic: true, Type: types.NewSystemEnumType("binlog_format", "ROW", "STATEMENT", "MIXED"), Default: "ROW",
+			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+				if s := fmt.Sprint(v.Val); !strings.EqualFold(s, "ROW") {
+					return mysql.NewSQLError(mysql.ERWrongValueForVar, "42000",
+						"Variable 'binlog_format' can't be set to the value of '%s' (RelayDB logs rows only so far)", s)
+				}
+				return nil
+			},
+		},
+		&sql.MysqlSystemVariable{
+			Name: "sql_log_bin", Scope: session, Dynamic: true, Type: types.NewSystemBoolType("sql_log_bin"), Default: int8(1),
+			NotifyChanged: func(ctx *sql.Context, _ sql.SystemVariableScope, _ sql.SystemVarValue) error {
+				return requireSuper(ctx, "SUPER or SYSTEM_VARIABLES_ADMIN")
+			},
+		},
+	}
+	sql.SystemVariables.AddSystemVariables(vars)
+	for _, v := range vars {
+		name := v.GetName()
+		if val, ok := persisted[name]; ok {
+			if err := sql.SystemVariables.AssignValues(map[string]interface{}{name: val}); err != nil {
+				return fmt.Errorf("apply persisted variable %s=%v: %w", name, val, err)
+			}
+			if name == "sync_binlog" && l != nil {
+				if x, ok := toInt64(val); ok {
+					l.SetSyncBinlog(x)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// requireSuper fails with MySQL's error 1227 unless the session has SUPER or one of the named
+// dynamic privileges (upper case, comma-separated in the message).
+func requireSuper(ctx *sql.Context, privs string) error {
+	if ctx == nil || ctx.Session == nil {
+		return nil
+	}
+	ps, _ := ctx.Session.GetPrivilegeSet()
+	if ps != nil {
+		if ps.Has(sql.PrivilegeType_Super) {
+			return nil
+		}
+		if dyn, ok := ps.(mysql_db.PrivilegeSet); ok {
+			for _, p := range strings.Split(privs, " or ") {
+				if p != "SUPER" && dyn.HasDynamic(strings.ToLower(strings.TrimSpace(p))) {
+					return nil
+				}
+			}
+		}
+	}
+	return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the %s privilege(s) for this operation", privs)
+}
+
+func toInt64(v interface{}) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case uint64:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case float64:
+		return int64(x), true
+	}
+	return 0, false
+}
