@@ -169,8 +169,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("create storage directory: %w", err)
 	}
 	n.storage, err = cfg.OpenStorage(StorageOptions{
-		Dir:       storageDir,
-		CacheSize: cfg.CacheSize,
+		Dir:        storageDir,
+		CacheSize:  cfg.CacheSize,
 		Globals:    n.globals,
 		Logger:     log,
 		DataDir:    dir,
