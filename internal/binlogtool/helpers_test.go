@@ -112,10 +112,13 @@ func (x *fixture) rows(tbl *rowenc.Table, mode rowenc.RowMetadata, changes ...ch
 	return x.f.NewTxn(h, g, x.f.Begin(h, 7), binlog.Event(tm.Bytes()), binlog.Event(ev.Bytes()), x.f.XID(h, uint64(1000+x.gno)))
 }
 
-// writeBinlog writes the transactions with the project's Writer and returns the file's path.
-func writeBinlog(t testing.TB, dir string, txns ...binlog.Txn) string {
+// write writes the transactions with the project's Writer into a new directory and returns the
+// file's path.
+func (x *fixture) write(txns ...binlog.Txn) string {
+	t := x.t
 	t.Helper()
-	w, err := binlog.Open(binlog.Options{Dir: dir, ServerID: 1, Now: func() time.Time { return testTime },
+	dir := t.TempDir()
+	w, err := binlog.Open(binlog.Options{Dir: dir, ServerID: 1, Checksum: x.f.Checksum, Now: func() time.Time { return testTime },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

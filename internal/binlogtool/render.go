@@ -20,7 +20,7 @@ func header(b *strings.Builder, f binlog.Format, loc *time.Location, pe posEvent
 	ts := time.Unix(int64(ev.Timestamp()), 0).In(loc)
 	fmt.Fprintf(b, "# at %d\n#%02d%02d%02d %2d:%02d:%02d server id %d  end_log_pos %d ",
 		pe.off, ts.Year()%100, ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ev.ServerID(), ev.LogPos())
-	if (f.Checksum == binlog.ChecksumCRC32 || ev.Type() == binlog.TypeFormatDescription) && len(ev) >= binlog.HeaderLen+binlog.ChecksumLen {
+	if f.Checksum == binlog.ChecksumCRC32 && len(ev) >= binlog.HeaderLen+binlog.ChecksumLen {
 		fmt.Fprintf(b, "CRC32 0x%08x ", binary.LittleEndian.Uint32(ev[len(ev)-binlog.ChecksumLen:]))
 	}
 	b.WriteString("\t" + ev.Type().String())
