@@ -115,7 +115,12 @@ func (a *Applier) exec(ctx *sql.Context, query string) error {
 }
 
 func (a *Applier) mapTable(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
-	id, tm, _, err := rowenc.ParseTableMapEvent(f.Vitess(), ev.Vitess())
+	vf := f.Vitess()
+	vev, _, err := ev.Vitess().StripChecksum(vf)
+	if err != nil {
+		return err
+	}
+	id, tm, _, err := rowenc.ParseTableMapEvent(vf, vev)
 	if err != nil {
 		return err
 	}
