@@ -162,7 +162,9 @@ var (
 
 // wideTable has a column of every kind the printer formats differently.
 func wideTable(t testing.TB) *rowenc.Table {
-	str := func(bt querypb.Type, n int64, coll sql.CollationID) sql.Type { return types.MustCreateString(bt, n, coll) }
+	str := func(bt querypb.Type, n int64, coll sql.CollationID) sql.Type {
+		return types.MustCreateString(bt, n, coll)
+	}
 	cols := []*sql.Column{
 		{Name: "id", Type: types.Int32, PrimaryKey: true},
 		{Name: "ti", Type: types.Int8, Nullable: true},

@@ -112,7 +112,7 @@ func TestVerbose(t *testing.T) {
 	}
 }
 
-// Without a primary key (and with MySQL's column names missing from nothing), rows are found by
+// Without a primary key, UPDATE and DELETE find their row by
 // every column, NULLs included.
 func TestNoPrimaryKey(t *testing.T) {
 	x := newFixture(t, binlog.NewFormat(binlog.ChecksumNone))
