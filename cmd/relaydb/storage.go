@@ -97,6 +97,9 @@ func (p *pebbleStorage) NewSession(base *sql.BaseSession) sql.Session {
 	return p.e.NewSession(base, p.globals)
 }
 
+// SyncLogState has the store record the binary log's current state (after RESET MASTER).
+func (p *pebbleStorage) SyncLogState() error { return p.e.SyncLogState() }
+
 // Binlog is the node's binary log (nil when it is off).
 func (p *pebbleStorage) Binlog() *commitlog.Log { return p.log }
 

@@ -24,6 +24,8 @@ type entry struct {
 // transactions, appends them with one write, fsyncs as sync_binlog says and returns the state
 // the store must record with the group.
 func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
+	l.groupMu.Lock()
+	defer l.groupMu.Unlock()
 	syncStore := false
 	if l.pos.Offset >= uint64(l.maxSize) {
 		if err := l.w.Rotate(); err != nil {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/fsutil"
 	"github.com/relaydb/relaydb/internal/gtid"
 )
 
@@ -61,6 +64,10 @@ type Log struct {
 	executed gtid.Set
 	purged   gtid.Set
 	changed  chan struct{} // closed and replaced whenever executed grows
+
+	// groupMu is held by WriteGroup, Rotate and Reset, so that file changes never interleave
+	// with a group being logged.
+	groupMu sync.Mutex
 
 	// Owned by the committer goroutine.
 	pendingExecuted *gtid.Set // executed after the group being stored; published when visible
@@ -306,4 +313,60 @@ func decodeState(b []byte) (state, error) {
 	}
 	st.executed = set
 	return st, nil
+}
+
+// Rotate closes the active file and starts the next (FLUSH BINARY LOGS), then purges expired
+// files.
+func (l *Log) Rotate() error {
+	l.groupMu.Lock()
+	defer l.groupMu.Unlock()
+	if err := l.w.Rotate(); err != nil {
+		return err
+	}
+	l.expire()
+	return nil
+}
+
+// Reset deletes every binlog file, starts again at PREFIX.000001 and empties gtid_executed and
+// gtid_purged (RESET MASTER). The caller must then have the store record the new state (a
+// commit through the pipeline), or a crash would bring the old GTIDs back from the store.
+func (l *Log) Reset() error {
+	l.groupMu.Lock()
+	defer l.groupMu.Unlock()
+	files, err := l.w.Files()
+	if err != nil {
+		return err
+	}
+	if err := l.w.Close(); err != nil {
+		return err
+	}
+	// The index goes first: a crash in the middle leaves unlisted files, which recovery removes.
+	if err := os.Remove(filepath.Join(l.opts.Dir, l.opts.Prefix+".index")); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("reset binlog: %w", err)
+	}
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(l.opts.Dir, f.Name)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("reset binlog: %w", err)
+		}
+	}
+	if err := fsutil.SyncDir(l.opts.Dir); err != nil {
+		return err
+	}
+	w, err := binlog.Open(binlog.Options{
+		Dir: l.opts.Dir, Prefix: l.opts.Prefix, ServerID: l.opts.ServerID, Checksum: l.opts.Checksum,
+		MaxSize: l.opts.MaxSize, PurgeGuard: l.opts.PurgeGuard, Logger: l.opts.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	l.w = w
+	l.pos = w.Position()
+	l.file, l.seq, l.unsyncedGroups = l.pos.File, 0, 0
+	l.mu.Lock()
+	l.executed, l.purged = gtid.Set{}, gtid.Set{}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.log.Info("binary log reset", "removed", len(files), "file", l.pos.File)
+	return nil
 }

@@ -26,6 +26,11 @@ type pendingReplayer interface {
 	ReplayPending(engine *sqle.Engine) error
 }
 
+// logStateSyncer is implemented by storage backends whose store records the binary log's state.
+type logStateSyncer interface {
+	SyncLogState() error
+}
+
 // Binlog is the node's binary log, or nil when it runs without one.
 func (n *Node) Binlog() *commitlog.Log { return n.binlog }
 

@@ -57,6 +57,7 @@ type nodeHandler struct {
 	observer  commandObserver // may be nil
 	limit     func() int64
 	retryable func(error) bool // may be nil
+	admin     *binlogAdmin
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -90,6 +91,14 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		}
 	}
 	defer h.after(c)
+	if h.admin != nil {
+		if res, handled, err := h.admin.handle(ctx, c, query); handled {
+			if err != nil {
+				return err
+			}
+			return callback(res, false)
+		}
+	}
 	query = rewriteSetPassword(c, query)
 	err := h.retryStatement(ctx, c, func(sent *bool) error {
 		return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
@@ -107,6 +116,15 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		}
 	}
 	defer h.after(c)
+	if h.admin != nil {
+		first, rest := splitFirstStatement(query)
+		if res, handled, err := h.admin.handle(ctx, c, first); handled {
+			if err != nil {
+				return "", err
+			}
+			return rest, callback(res, rest != "")
+		}
+	}
 	query = rewriteSetPassword(c, query)
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, syntaxError(err, query)
@@ -201,4 +219,39 @@ func rewriteSetPassword(c *mysql.Conn, query string) string {
 
 func quoteString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// splitFirstStatement splits a multi-statement query after its first statement: at the first
+// semicolon outside quotes, backquotes and comments. rest is "" when there is one statement.
+func splitFirstStatement(q string) (first, rest string) {
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		ch := q[i]
+		switch {
+		case quote != 0:
+			if ch == '\\' && quote != '`' {
+				i++
+			} else if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"' || ch == '`':
+			quote = ch
+		case ch == '/' && i+1 < len(q) && q[i+1] == '*':
+			if end := strings.Index(q[i+2:], "*/"); end >= 0 {
+				i += end + 3
+			} else {
+				i = len(q)
+			}
+		case ch == '-' && i+2 < len(q) && q[i+1] == '-' && (q[i+2] == ' ' || q[i+2] == '\t'), ch == '#':
+			if end := strings.IndexByte(q[i:], '\n'); end >= 0 {
+				i += end
+			} else {
+				i = len(q)
+			}
+		case ch == ';':
+			rest = strings.TrimSpace(q[i+1:])
+			return q[:i], rest
+		}
+	}
+	return q, ""
 }

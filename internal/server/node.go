@@ -227,8 +227,12 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
+		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db}
+		if s, ok := n.storage.(logStateSyncer); ok {
+			admin.syncState = s.SyncLogState
+		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
-			retryable: cfg.RetryableStatementError}
+			retryable: cfg.RetryableStatementError, admin: admin}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}

@@ -131,3 +131,14 @@ func (t *Table) LookupRow(ctx *sql.Context, key sql.Row) (sql.Row, bool, error) 
 	row, err := codec.DecodeRow(d.schema.Schema, v, nil)
 	return row, err == nil, err
 }
+
+// SyncLogState commits an empty transaction durably, so the store records the commit log's
+// current state (after RESET MASTER, say).
+func (e *Engine) SyncLogState() error {
+	b := e.db.NewBatch()
+	defer b.Close()
+	if _, err := e.pipeline.Commit(&commit.Request{Batch: b, Durable: true}); err != nil {
+		return storageWriteError(err)
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/commitlog"
+)
+
+// binlogAdmin runs the binary log statements GMS's parser does not know, with MySQL's syntax,
+// result columns, privileges and error codes: SHOW BINARY LOGS, SHOW BINARY LOG STATUS,
+// SHOW BINLOG EVENTS, FLUSH BINARY LOGS, PURGE BINARY LOGS and RESET MASTER.
+type binlogAdmin struct {
+	log      *commitlog.Log // nil without a binary log
+	dataDir  string
+	sessions *sessionTable
+	users    *mysql_db.MySQLDb
+	// syncState has the store record the log's state (after RESET MASTER).
+	syncState func() error
+}
+
+var (
+	reShowLogs   = regexp.MustCompile(`(?is)^\s*SHOW\s+(?:BINARY|MASTER)\s+LOGS\s*;?\s*$`)
+	reShowStatus = regexp.MustCompile(`(?is)^\s*SHOW\s+(?:BINARY\s+LOG|MASTER)\s+STATUS\s*;?\s*$`)
+	reShowEvents = regexp.MustCompile(`(?is)^\s*SHOW\s+BINLOG\s+EVENTS(?:\s+IN\s+'([^']*)')?(?:\s+FROM\s+(\d+))?(?:\s+LIMIT\s+(\d+)(?:\s*,\s*(\d+))?)?\s*;?\s*$`)
+	reFlushLogs  = regexp.MustCompile(`(?is)^\s*FLUSH\s+(?:(?:NO_WRITE_TO_BINLOG|LOCAL)\s+)?(?:BINARY\s+)?LOGS\s*;?\s*$`)
+	rePurgeTo    = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+TO\s+'([^']*)'\s*;?\s*$`)
+	rePurgeOld   = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+BEFORE\s+'([^']*)'\s*;?\s*$`)
+	reReset      = regexp.MustCompile(`(?is)^\s*RESET\s+(?:MASTER|BINARY\s+LOGS\s+AND\s+GTIDS)\s*;?\s*$`)
+)
+
+// handle runs query if it is one of the statements above; handled is false otherwise. The first
+// word is checked before any pattern, so other statements pay almost nothing.
+func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (res *sqltypes.Result, handled bool, err error) {
+	q := strings.TrimLeft(query, " \t\r\n")
+	if len(q) < 5 {
+		return nil, false, nil
+	}
+	switch strings.ToUpper(q[:4]) {
+	case "SHOW", "FLUS", "PURG", "RESE":
+	default:
+		return nil, false, nil
+	}
+	switch {
+	case reShowLogs.MatchString(q):
+		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, true, a.showLogs)
+	case reShowStatus.MatchString(q):
+		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, false, a.showStatus)
+	case reShowEvents.MatchString(q):
+		m := reShowEvents.FindStringSubmatch(q)
+		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, true, func() (*sqltypes.Result, error) { return a.showEvents(m) })
+	case reFlushLogs.MatchString(q):
+		return a.run(ctx, c, []string{"RELOAD"}, false, a.flush)
+	case rePurgeTo.MatchString(q):
+		m := rePurgeTo.FindStringSubmatch(q)
+		return a.run(ctx, c, []string{"BINLOG_ADMIN"}, true, func() (*sqltypes.Result, error) { return a.purge(a.log.PurgeTo(m[1])) })
+	case rePurgeOld.MatchString(q):
+		m := rePurgeOld.FindStringSubmatch(q)
+		return a.run(ctx, c, []string{"BINLOG_ADMIN"}, true, func() (*sqltypes.Result, error) {
+			t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(m[1]), time.Local)
+			if err != nil {
+				if t, err = time.ParseInLocation("2006-01-02", strings.TrimSpace(m[1]), time.Local); err != nil {
+					return nil, mysql.NewSQLError(mysql.ERWrongValue, "HY000", "Incorrect DATETIME value: '%s'", m[1])
+				}
+			}
+			return a.purge(a.log.PurgeBefore(t))
+		})
+	case reReset.MatchString(q):
+		return a.run(ctx, c, []string{"RELOAD"}, false, a.reset)
+	}
+	return nil, false, nil
+}
+
+// run checks privileges and that a binary log exists (when needsLog), then runs fn.
+func (a *binlogAdmin) run(ctx context.Context, c *mysql.Conn, privs []string, needsLog bool, fn func() (*sqltypes.Result, error)) (*sqltypes.Result, bool, error) {
+	if err := a.checkPrivileges(ctx, c, privs); err != nil {
+		return nil, true, err
+	}
+	if a.log == nil && needsLog {
+		return nil, true, mysql.NewSQLError(1381, "HY000", "You are not using binary logging")
+	}
+	res, err := fn()
+	return res, true, err
+}
+
+func (a *binlogAdmin) checkPrivileges(ctx context.Context, c *mysql.Conn, privs []string) error {
+	sess := a.sessions.get(c.ConnectionID)
+	if sess == nil || a.users == nil || !a.users.Enabled() {
+		return nil
+	}
+	sctx := sql.NewContext(ctx, sql.WithSession(sess))
+	if a.users.UserHasPrivileges(sctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, sql.PrivilegeType_Super)) {
+		return nil
+	}
+	for _, p := range privs {
+		if pt, ok := sql.PrivilegeTypeFromString(p); ok {
+			if a.users.UserHasPrivileges(sctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, pt)) {
+				return nil
+			}
+		} else if a.users.UserHasPrivileges(sctx, sql.NewDynamicPrivilegedOperation(strings.ToLower(p))) {
+			return nil
+		}
+	}
+	return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
+}
+
+func field(name string, t querypb.Type) *querypb.Field {
+	f := &querypb.Field{Name: name, Type: t, Charset: 33}
+	if t == querypb.Type_UINT64 || t == querypb.Type_INT64 {
+		f.Charset = 63
+		f.Flags = uint32(querypb.MySqlFlag_NOT_NULL_FLAG)
+	}
+	return f
+}
+
+func text(s string) sqltypes.Value { return sqltypes.MakeTrusted(querypb.Type_VARCHAR, []byte(s)) }
+func number(n uint64) sqltypes.Value {
+	return sqltypes.MakeTrusted(querypb.Type_UINT64, strconv.AppendUint(nil, n, 10))
+}
+
+func (a *binlogAdmin) showLogs() (*sqltypes.Result, error) {
+	files, err := a.log.Writer().Files()
+	if err != nil {
+		return nil, err
+	}
+	res := &sqltypes.Result{Fields: []*querypb.Field{field("Log_name", querypb.Type_VARCHAR), field("File_size", querypb.Type_UINT64), field("Encrypted", querypb.Type_VARCHAR)}}
+	for _, f := range files {
+		res.Rows = append(res.Rows, []sqltypes.Value{text(f.Name), number(uint64(f.Size)), text("No")})
+	}
+	return res, nil
+}
+
+func statusFields() []*querypb.Field {
+	return []*querypb.Field{field("File", querypb.Type_VARCHAR), field("Position", querypb.Type_UINT64),
+		field("Binlog_Do_DB", querypb.Type_VARCHAR), field("Binlog_Ignore_DB", querypb.Type_VARCHAR),
+		field("Executed_Gtid_Set", querypb.Type_VARCHAR)}
+}
+
+func (a *binlogAdmin) showStatus() (*sqltypes.Result, error) {
+	if a.log == nil {
+		return &sqltypes.Result{Fields: statusFields()}, nil // empty, as MySQL without a log
+	}
+	pos := a.log.Writer().Position()
+	return &sqltypes.Result{Fields: statusFields(), Rows: [][]sqltypes.Value{{
+		text(pos.File), number(pos.Offset), text(strings.Join(a.log.DoDB(), ",")),
+		text(strings.Join(a.log.IgnoreDB(), ",")), text(a.log.Executed().String()),
+	}}}, nil
+}
+
+// showEvents lists events as MySQL's SHOW BINLOG EVENTS does: m holds the optional file,
+// start position and LIMIT [offset,] count.
+func (a *binlogAdmin) showEvents(m []string) (*sqltypes.Result, error) {
+	fail := func(why string) error {
+		return mysql.NewSQLError(1220, "HY000", "Error when executing command SHOW BINLOG EVENTS: %s", why)
+	}
+	files, err := a.log.Writer().Files()
+	if err != nil {
+		return nil, err
+	}
+	name := m[1]
+	if name == "" && len(files) > 0 {
+		name = files[0].Name
+	}
+	known := false
+	for _, f := range files {
+		known = known || f.Name == name
+	}
+	if !known {
+		return nil, fail("Could not find target log")
+	}
+	offset, count := uint64(0), uint64(1<<63)
+	if m[3] != "" {
+		count, _ = strconv.ParseUint(m[3], 10, 64)
+		if m[4] != "" {
+			offset = count
+			count, _ = strconv.ParseUint(m[4], 10, 64)
+		}
+	}
+	r, err := binlog.OpenFile(filepath.Join(a.dataDir, name))
+	if err != nil {
+		return nil, fail(err.Error())
+	}
+	defer r.Close()
+	if m[2] != "" {
+		from, _ := strconv.ParseInt(m[2], 10, 64)
+		if from < 4 {
+			from = 4
+		}
+		if err := r.SetPos(from); err != nil {
+			return nil, fail("Wrong offset or I/O error")
+		}
+	}
+	res := &sqltypes.Result{Fields: []*querypb.Field{field("Log_name", querypb.Type_VARCHAR), field("Pos", querypb.Type_UINT64),
+		field("Event_type", querypb.Type_VARCHAR), field("Server_id", querypb.Type_UINT64),
+		field("End_log_pos", querypb.Type_UINT64), field("Info", querypb.Type_VARCHAR)}}
+	f := r.Format()
+	var seen uint64
+	add := func(start int64, ev binlog.Event) {
+		seen++
+		if seen > offset && uint64(len(res.Rows)) < count {
+			res.Rows = append(res.Rows, []sqltypes.Value{text(name), number(uint64(start)), text(ev.Type().String()),
+				number(uint64(ev.ServerID())), number(uint64(ev.LogPos())), text(eventInfo(f, ev))})
+		}
+	}
+	if m[2] == "" || m[2] == "4" {
+		// The reader has consumed the FORMAT_DESCRIPTION at offset 4; MySQL lists it first.
+		_, fde := r.FormatDescription()
+		add(4, fde)
+	}
+	for uint64(len(res.Rows)) < count {
+		ev, start, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if m[2] != "" && m[2] != "4" && seen == 0 {
+				return nil, fail("Wrong offset or I/O error")
+			}
+			return nil, fail(err.Error())
+		}
+		add(start, ev)
+	}
+	return res, nil
+}
+
+// eventInfo is the Info column MySQL shows for an event.
+func eventInfo(f binlog.Format, ev binlog.Event) string {
+	switch ev.Type() {
+	case binlog.TypeFormatDescription:
+		if fd, err := binlog.DecodeFormatDescription(ev); err == nil {
+			return fmt.Sprintf("Server ver: %s, Binlog ver: %d", fd.ServerVersion, fd.BinlogVersion)
+		}
+	case binlog.TypePreviousGTIDs:
+		if s, err := binlog.DecodePreviousGTIDs(f, ev); err == nil {
+			return s.String()
+		}
+	case binlog.TypeGTID:
+		if g, err := binlog.DecodeGTID(f, ev); err == nil {
+			return fmt.Sprintf("SET @@SESSION.GTID_NEXT= '%s'", g.GTID)
+		}
+	case binlog.TypeAnonymousGTID:
+		return "SET @@SESSION.GTID_NEXT= 'ANONYMOUS'"
+	case binlog.TypeQuery:
+		if q, err := binlog.DecodeQuery(f, ev); err == nil {
+			if q.Database != "" && q.SQL != "BEGIN" && q.SQL != "COMMIT" {
+				return "use `" + q.Database + "`; " + q.SQL
+			}
+			return q.SQL
+		}
+	case binlog.TypeXID:
+		if x, err := binlog.DecodeXID(f, ev); err == nil {
+			return fmt.Sprintf("COMMIT /* xid=%d */", x)
+		}
+	case binlog.TypeRotate:
+		if pos, next, err := binlog.DecodeRotate(f, ev); err == nil {
+			return fmt.Sprintf("%s;pos=%d", next, pos)
+		}
+	case binlog.TypeTableMap:
+		if b := ev.Body(f); len(b) >= 8 {
+			return fmt.Sprintf("table_id: %d (%s)", tableID(b), tableMapName(b))
+		}
+	case binlog.TypeWriteRows, binlog.TypeUpdateRows, binlog.TypeDeleteRows,
+		binlog.TypeWriteRowsV1, binlog.TypeUpdateRowsV1, binlog.TypeDeleteRowsV1:
+		if b := ev.Body(f); len(b) >= 8 {
+			s := fmt.Sprintf("table_id: %d", tableID(b))
+			if b[6]&1 != 0 {
+				s += " flags: STMT_END_F"
+			}
+			return s
+		}
+	}
+	return ""
+}
+
+func tableID(b []byte) uint64 {
+	var id uint64
+	for i := 5; i >= 0; i-- {
+		id = id<<8 | uint64(b[i])
+	}
+	return id
+}
+
+// tableMapName reads "db.table" from a TABLE_MAP body (post-header of 8 bytes, then
+// length-prefixed NUL-terminated names).
+func tableMapName(b []byte) string {
+	p := 8
+	if p >= len(b) {
+		return "?"
+	}
+	dl := int(b[p])
+	if p+1+dl+1 >= len(b) {
+		return "?"
+	}
+	db := string(b[p+1 : p+1+dl])
+	p += 1 + dl + 1
+	tl := int(b[p])
+	if p+1+tl > len(b) {
+		return "?"
+	}
+	return db + "." + string(b[p+1:p+1+tl])
+}
+
+func (a *binlogAdmin) flush() (*sqltypes.Result, error) {
+	if a.log == nil {
+		return &sqltypes.Result{}, nil
+	}
+	return &sqltypes.Result{}, a.log.Rotate()
+}
+
+// purge maps the writer's refusals to MySQL's errors.
+func (a *binlogAdmin) purge(removed []string, err error) (*sqltypes.Result, error) {
+	if err == nil {
+		return &sqltypes.Result{RowsAffected: 0}, nil
+	}
+	if errors.Is(err, binlog.ErrUnknownLog) {
+		return nil, mysql.NewSQLError(1373, "HY000", "Target log not found in binlog index")
+	}
+	return nil, mysql.NewSQLError(1377, "HY000", "Fatal error during log purge: %v", err)
+}
+
+func (a *binlogAdmin) reset() (*sqltypes.Result, error) {
+	if a.log == nil {
+		return nil, mysql.NewSQLError(1186, "HY000", "Binlog closed, cannot RESET MASTER")
+	}
+	if err := a.log.Reset(); err != nil {
+		return nil, err
+	}
+	if a.syncState != nil {
+		if err := a.syncState(); err != nil {
+			return nil, err
+		}
+	}
+	return &sqltypes.Result{}, nil
+}
