@@ -315,7 +315,7 @@ wants_profile() { # WORKLOAD THREADS
 }
 
 # Results, keyed "target|workload|threads".
-declare -A FIG ERRS IGN CODES RSS LOAD
+declare -A FIG ERRS IGN CODES RSS LOAD GROUP
 declare -A PREP_SECS
 
 run_one() { # TARGET WORKLOAD THREADS
@@ -335,6 +335,8 @@ run_one() { # TARGET WORKLOAD THREADS
     PROFPID=$!
   fi
   log "$t: $w, $n thread(s), ${DURATION} s"
+  local gc0=
+  [ "$t" = relaydb ] && gc0=$(binlog_counters)
   SB_TIMEOUT=$((DURATION + 120)) sb "$t" "$w" "$n" run --time="$DURATION" --report-interval=0 >"$lf" 2>&1 || rc=$?
   if [ -n "$PROFPID" ]; then wait "$PROFPID" || true; PROFPID=; fi
 
@@ -356,6 +358,7 @@ run_one() { # TARGET WORKLOAD THREADS
   CODES[$key]=$(grep -oE 'returned error [0-9]+|MySQL error: [0-9]+' "$lf" | grep -oE '[0-9]+$' |
     sort | uniq -c | awk '{printf "%s%sx%s", sep, $2, $1; sep=" "}' || true)
   if [ "$t" = relaydb ]; then
+    GROUP[$key]=$(group_commit "$gc0" "$(binlog_counters)")
     RSS[$key]=$(hwm "$RPID")
     if ! kill -0 "$RPID" 2>/dev/null; then
       RDEAD=1
@@ -378,6 +381,20 @@ run_one() { # TARGET WORKLOAD THREADS
     fi
     rm -f "$pf.err"
   fi
+}
+
+# binlog_counters: "commits fsyncs" of RelayDB's binlog (status Binlog_commits and
+# Binlog_group_commits); empty without a binlog.
+binlog_counters() {
+  sql relaydb "SHOW GLOBAL STATUS LIKE 'Binlog%commits'" 2>/dev/null |
+    awk '$1=="Binlog_commits"{c=$2} $1=="Binlog_group_commits"{g=$2} END{if (c!="") print c, g}'
+}
+
+# group_commit BEFORE AFTER: transactions per binlog fsync during a run ("-" without fsyncs).
+group_commit() {
+  [ -n "$1" ] && [ -n "$2" ] || { echo -; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN{split(a, x, " "); split(b, y, " "); c=y[1]-x[1]; f=y[2]-x[2];
+    if (f > 0) printf "%.2f (%d/%d)", c/f, c, f; else printf "- (%d/0)", c}'
 }
 
 # checksum TARGET OUTFILE: per-table row count and CRC sum, one line per table.
@@ -466,18 +483,18 @@ report() {
   [ -n "$SYSBENCH_ARGS" ] && echo "- extra sysbench flags: $SYSBENCH_ARGS"
   [ -n "$RELAYDB_ARGS" ] && echo "- extra relaydb flags: $RELAYDB_ARGS"
   echo
-  echo "| workload | threads | metric | MariaDB | RelayDB | RelayDB/MariaDB | errors M/R | ignored errors M/R | RelayDB VmHWM MiB |"
-  echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| workload | threads | metric | MariaDB | RelayDB | RelayDB/MariaDB | errors M/R | ignored errors M/R | RelayDB VmHWM MiB | RelayDB commits per binlog fsync (commits/fsyncs) |"
+  echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   local item w n k m r metric notes=()
   for item in "${RUNS[@]}"; do
     w=${item%:*} n=${item#*:}
     metric=tps
     [ "$w" = oltp_point_select ] && metric=qps
     m=${FIG[mariadb|$w|$n]:-skipped} r=${FIG[relaydb|$w|$n]:-skipped}
-    printf '| %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s |\n' "$w" "$n" "$metric" \
+    printf '| %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s |\n' "$w" "$n" "$metric" \
       "$(fmt "$m")" "$(fmt "$r")" "$(ratio "$r" "$m")" \
       "${ERRS[mariadb|$w|$n]:--}" "${ERRS[relaydb|$w|$n]:--}" \
-      "${IGN[mariadb|$w|$n]:--}" "${IGN[relaydb|$w|$n]:--}" "${RSS[relaydb|$w|$n]:--}"
+      "${IGN[mariadb|$w|$n]:--}" "${IGN[relaydb|$w|$n]:--}" "${RSS[relaydb|$w|$n]:--}" "${GROUP[relaydb|$w|$n]:--}"
     for k in mariadb relaydb; do
       [ -n "${CODES[$k|$w|$n]:-}" ] && notes+=("$k $w/$n error codes: ${CODES[$k|$w|$n]}")
     done

@@ -196,6 +196,7 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 	}
 	registerGTIDFunctions(n.engine, n.binlog)
+	installLiveStatus(n.binlog)
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
 		return n, err
