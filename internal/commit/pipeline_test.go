@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -114,5 +115,71 @@ func TestCommitAfterCloseFails(t *testing.T) {
 	b := db.NewBatch()
 	if _, err := p.Commit(&Request{Batch: b}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("want ErrClosed, got %v", err)
+	}
+}
+
+// With OpenWriters saying three writers are open, the committer waits for all three before it
+// writes, so their commits share one group (the wait limits are set far out, so the test does not
+// depend on timing).
+func TestCommitterWaitsForOpenWriters(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{OpenWriters: func() int { return 3 }, MaxGroupWait: time.Minute, GroupArrivalGap: time.Minute})
+	defer p.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i > 0 {
+				time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			}
+			b := db.NewBatch()
+			defer b.Close()
+			b.Set([]byte{byte('a' + i)}, []byte("v"), nil)
+			if _, err := p.Commit(&Request{Batch: b}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if commits, groups := p.Stats(); commits != 3 || groups != 1 {
+		t.Fatalf("3 commits of 3 open writers took %d groups (commits %d), want 1", groups, commits)
+	}
+}
+
+// Another log in a group: WriteGroup sees entries in order and its state is stored atomically
+// with the group; GroupVisible follows.
+type recordingLog struct {
+	entries []any
+	visible int
+}
+
+func (l *recordingLog) WriteGroup(entries []any) ([]byte, bool, error) {
+	l.entries = append(l.entries, entries...)
+	return []byte(fmt.Sprint(len(l.entries))), false, nil
+}
+func (l *recordingLog) GroupVisible() { l.visible++ }
+
+func TestLogWrittenBeforeStore(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	l := &recordingLog{}
+	p.SetLog(l, []byte("state"))
+	for i := 0; i < 3; i++ {
+		b := db.NewBatch()
+		b.Set([]byte{byte('a' + i)}, []byte("v"), nil)
+		if _, err := p.Commit(&Request{Batch: b, Log: i}); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+	}
+	p.Close()
+	v, closer, err := db.Get([]byte("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	if string(v) != "3" || fmt.Sprint(l.entries) != "[0 1 2]" || l.visible != 3 {
+		t.Fatalf("state %q, entries %v, visible %d", v, l.entries, l.visible)
 	}
 }

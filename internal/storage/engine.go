@@ -56,9 +56,10 @@ type Engine struct {
 	cache interface{ Unref() }
 	log   *slog.Logger
 
-	pipeline  *commit.Pipeline
-	commitLog CommitLogger // set by AttachLog before the first commit
-	locks     *lockTable
+	pipeline    *commit.Pipeline
+	openWriters atomic.Int64 // transactions with writes, not yet over
+	commitLog   CommitLogger // set by AttachLog before the first commit
+	locks       *lockTable
 
 	catMu  sync.RWMutex
 	dbs    map[string]*dbEntry // by lower-case name
@@ -143,7 +144,8 @@ func Open(opts Options) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
-	e.pipeline = commit.New(db, 0, commit.Options{NoSync: opts.NoSync, SpaceCheck: e.checkSpace})
+	e.pipeline = commit.New(db, 0, commit.Options{NoSync: opts.NoSync, SpaceCheck: e.checkSpace,
+		OpenWriters: func() int { return int(e.openWriters.Load()) }})
 	m := db.Metrics()
 	e.log.Info("storage recovered", "dir", opts.Dir, "databases", len(e.dbs),
 		"wal_bytes_replayed", m.WAL.Size, "duration", time.Since(start).Round(time.Millisecond))
@@ -311,6 +313,7 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		return errTxnExpired
 	}
 	defer e.releaseSnapshot(t)
+	defer t.stopWriting()
 	var entry any
 	if cl := e.commitLog; cl != nil && ctx != nil {
 		var skip bool
@@ -364,6 +367,7 @@ func (e *Engine) rollbackTxn(t *txn) {
 	if !t.done.CompareAndSwap(false, true) {
 		return
 	}
+	t.stopWriting()
 	e.locks.release(t, 0)
 	e.releaseSnapshot(t)
 }

@@ -42,6 +42,8 @@ type txn struct {
 	locks      []string
 	waitingFor *rowLock // guarded by Engine.locks.mu
 
+	writer bool // counted in Engine.openWriters
+
 	done atomic.Bool
 }
 
@@ -115,6 +117,24 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 	return out, true, nil
 }
 
+// startWriting creates the write buffer and counts the transaction among the open writers the
+// commit pipeline may wait for (see commit.Options.OpenWriters).
+func (t *txn) startWriting() {
+	t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
+	if !t.writer {
+		t.writer = true
+		t.e.openWriters.Add(1)
+	}
+}
+
+// stopWriting removes the transaction from the open writers once it is over.
+func (t *txn) stopWriting() {
+	if t.writer {
+		t.writer = false
+		t.e.openWriters.Add(-1)
+	}
+}
+
 func (t *txn) record(key []byte) {
 	prev, had := t.writes.Get(bufEntry{key: key})
 	t.undo = append(t.undo, undoRec{key: key, had: had, prev: prev})
@@ -122,7 +142,7 @@ func (t *txn) record(key []byte) {
 
 func (t *txn) put(key, val []byte) {
 	if t.writes == nil {
-		t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
+		t.startWriting()
 	}
 	key = bytes.Clone(key)
 	t.record(key)
@@ -131,7 +151,7 @@ func (t *txn) put(key, val []byte) {
 
 func (t *txn) del(key []byte) {
 	if t.writes == nil {
-		t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
+		t.startWriting()
 	}
 	key = bytes.Clone(key)
 	t.record(key)
