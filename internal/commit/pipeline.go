@@ -35,12 +35,20 @@ type Request struct {
 // group's entries in commit order before the group's batches reach the store.
 type Log interface {
 	// WriteGroup logs the entries of one group (nil for requests with nothing to log), in order,
-	// and makes them as durable as its policy says. It returns the state to store atomically
-	// with the group's writes (nil: none), and whether the store must sync the group itself
-	// because the log does not make all of it recoverable. On error nothing is stored.
-	WriteGroup(entries []any) (state []byte, syncStore bool, err error)
+	// and makes them as durable as its policy says. On error nothing is stored.
+	WriteGroup(entries []any) (LogResult, error)
 	// GroupVisible is called once the group last written is visible in the store.
 	GroupVisible()
+}
+
+// LogResult is what a Log did with a group.
+type LogResult struct {
+	// State is stored atomically with the group's writes (nil: nothing).
+	State []byte
+	// SyncStore asks the store to sync the group itself: the log cannot replay all of it.
+	SyncStore bool
+	// Synced reports that the log fsynced the group.
+	Synced bool
 }
 
 // Options tune a Pipeline.
@@ -55,12 +63,13 @@ type Options struct {
 	// log write as fatal, so running out of disk must be caught before the write.
 	SpaceCheck func(n int) error
 	// OpenWriters, if set, counts the transactions that have written and not yet finished
-	// (committing ones included). While more are open than the group holds, the committer
-	// waits up to MaxGroupWait for them to join, giving up once none has arrived for
-	// GroupArrivalGap: a bigger group shares one fsync, which on a busy machine costs more in
-	// CPU and queueing than the short wait.
+	// (committing ones included). When the last group was fsynced and more writers are open
+	// than the new group holds, the committer waits for them to join: at most as long as the
+	// last group's durable write took (and MaxGroupWait), giving up once none has arrived for
+	// GroupArrivalGap. A bigger group shares one fsync; without fsyncs there is nothing to share
+	// and no wait.
 	OpenWriters func() int
-	// MaxGroupWait bounds that wait (0 = 2 ms); GroupArrivalGap ends it early (0 = 400 µs).
+	// MaxGroupWait caps that wait (0 = 2 ms); GroupArrivalGap ends it early (0 = 400 µs).
 	MaxGroupWait, GroupArrivalGap time.Duration
 }
 
@@ -77,6 +86,10 @@ type Pipeline struct {
 
 	log      Log    // set by SetLog before the first commit
 	stateKey []byte // where the log's state is stored
+
+	// Owned by the committer goroutine: how the last group went, for gather.
+	lastSynced  bool
+	lastPersist time.Duration
 
 	nextSeq    uint64 // owned by the committer goroutine
 	visibleSeq atomic.Uint64
@@ -187,9 +200,11 @@ func (p *Pipeline) run() {
 
 // gather waits briefly for open writers to join the group (see Options.OpenWriters).
 func (p *Pipeline) gather(group []*Request) []*Request {
-	if p.opts.OpenWriters == nil || len(group) >= p.opts.OpenWriters() {
+	if p.opts.OpenWriters == nil || !p.lastSynced || len(group) >= p.opts.OpenWriters() {
 		return group
 	}
+	maxWait := min(p.opts.MaxGroupWait, p.lastPersist)
+	gap := min(p.opts.GroupArrivalGap, maxWait)
 	start := time.Now()
 	lastArrival := start
 	for {
@@ -204,8 +219,8 @@ func (p *Pipeline) gather(group []*Request) []*Request {
 		}
 		closing := p.closing
 		p.mu.Unlock()
-		if closing || len(group) >= p.opts.OpenWriters() || now.Sub(start) >= p.opts.MaxGroupWait ||
-			now.Sub(lastArrival) >= p.opts.GroupArrivalGap {
+		if closing || len(group) >= p.opts.OpenWriters() || now.Sub(start) >= maxWait ||
+			now.Sub(lastArrival) >= gap {
 			return group
 		}
 	}
@@ -262,24 +277,30 @@ func (p *Pipeline) persist(group []*Request) error {
 			return err
 		}
 	}
+	start := time.Now()
 	sync := true
+	logSynced := false
 	var state []byte
 	if p.log != nil {
 		entries := make([]any, len(group))
 		for i, r := range group {
 			entries[i] = r.Log
 		}
-		var syncStore bool
-		var err error
-		if state, syncStore, err = p.log.WriteGroup(entries); err != nil {
+		res, err := p.log.WriteGroup(entries)
+		if err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
-		sync = syncStore || durable
+		state, logSynced = res.State, res.Synced
+		sync = res.SyncStore || durable
 	}
 	wo := pebble.Sync
 	if p.opts.NoSync || !sync {
 		wo = pebble.NoSync
 	}
+	defer func() {
+		p.lastSynced = logSynced || wo == pebble.Sync
+		p.lastPersist = time.Since(start)
+	}()
 	b := group[0].Batch
 	if len(group) > 1 {
 		b = p.db.NewBatch()

@@ -125,6 +125,7 @@ func TestCommitterWaitsForOpenWriters(t *testing.T) {
 	db := openDB(t)
 	p := New(db, 0, Options{OpenWriters: func() int { return 3 }, MaxGroupWait: time.Minute, GroupArrivalGap: time.Minute})
 	defer p.Close()
+	p.lastSynced, p.lastPersist = true, time.Minute // as after a slow fsync
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {
 		wg.Add(1)
@@ -154,9 +155,9 @@ type recordingLog struct {
 	visible int
 }
 
-func (l *recordingLog) WriteGroup(entries []any) ([]byte, bool, error) {
+func (l *recordingLog) WriteGroup(entries []any) (LogResult, error) {
 	l.entries = append(l.entries, entries...)
-	return []byte(fmt.Sprint(len(l.entries))), false, nil
+	return LogResult{State: []byte(fmt.Sprint(len(l.entries)))}, nil
 }
 func (l *recordingLog) GroupVisible() { l.visible++ }
 

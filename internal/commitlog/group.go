@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/commit"
 	"github.com/relaydb/relaydb/internal/gtid"
 )
 
@@ -23,13 +24,13 @@ type entry struct {
 // WriteGroup implements commit.Log: it assigns GTIDs and logical timestamps to the group's
 // transactions, appends them with one write, fsyncs as sync_binlog says and returns the state
 // the store must record with the group.
-func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
+func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 	l.groupMu.Lock()
 	defer l.groupMu.Unlock()
-	syncStore := false
+	syncStore, synced := false, false
 	if l.pos.Offset >= uint64(l.maxSize) {
 		if err := l.w.Rotate(); err != nil {
-			return nil, false, err
+			return commit.LogResult{}, err
 		}
 		l.expire()
 	}
@@ -53,7 +54,7 @@ func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
 		case e.replay != nil:
 			if !e.replay.Anonymous {
 				if err := next.Add(e.replay.GTID); err != nil {
-					return nil, false, err
+					return commit.LogResult{}, err
 				}
 			}
 			pos = binlog.Position{File: e.replay.File, Offset: e.replay.End}
@@ -62,10 +63,10 @@ func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
 			if !e.explicit {
 				g = gtid.GTID{Server: l.sid, Sequence: next.NextGNO(l.sid)}
 			} else if next.Contains(g) {
-				return nil, false, fmt.Errorf("GTID %s is already used by another transaction of the same commit group", g)
+				return commit.LogResult{}, fmt.Errorf("GTID %s is already used by another transaction of the same commit group", g)
 			}
 			if err := next.Add(g); err != nil {
-				return nil, false, err
+				return commit.LogResult{}, err
 			}
 			seq++
 			ge := binlog.GTIDEvent{GTID: g, MayHaveSBR: e.sbr, LastCommitted: lastCommitted, SequenceNumber: seq, ImmediateCommit: now}
@@ -75,36 +76,36 @@ func (l *Log) WriteGroup(entries []any) ([]byte, bool, error) {
 	if len(txns) > 0 {
 		positions, err := l.w.Append(txns...)
 		if err != nil {
-			return nil, false, err
+			return commit.LogResult{}, err
 		}
 		l.seq = seq
 		pos = positions[len(positions)-1]
 		l.commits.Add(uint64(len(txns)))
-		if err := l.syncPolicy(); err != nil {
-			return nil, false, err
+		if synced, err = l.syncPolicy(); err != nil {
+			return commit.LogResult{}, err
 		}
 	}
 	l.pos = pos
 	l.pendingExecuted = &next
-	return encodeState(pos, next), syncStore, nil
+	return commit.LogResult{State: encodeState(pos, next), SyncStore: syncStore, Synced: synced}, nil
 }
 
 // syncPolicy fsyncs the binlog as sync_binlog says, after a group was appended.
-func (l *Log) syncPolicy() error {
+func (l *Log) syncPolicy() (bool, error) {
 	n := l.syncEvery.Load()
 	if n <= 0 {
-		return nil
+		return false, nil
 	}
 	l.unsyncedGroups++
 	if l.unsyncedGroups < n {
-		return nil
+		return false, nil
 	}
 	l.unsyncedGroups = 0
 	if _, err := l.w.Sync(); err != nil {
-		return err
+		return false, err
 	}
 	l.fsyncs.Add(1)
-	return nil
+	return true, nil
 }
 
 // GroupVisible implements commit.Log: the group WriteGroup last logged is now visible in the
