@@ -331,6 +331,7 @@ func (l *Log) DDLEntry(ctx *sql.Context) (any, error) {
 // isDDL reports whether a statement's first keyword makes it DDL (the statements that change
 // the catalog and are logged as QUERY events).
 func isDDL(q string) bool {
+	q = strings.TrimSpace(q)
 	for strings.HasPrefix(q, "/*") {
 		end := strings.Index(q, "*/")
 		if end < 0 {
