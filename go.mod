@@ -9,6 +9,7 @@ require (
 	github.com/dolthub/vitess v0.0.0-20260819175407-19559ab533b7
 	github.com/go-sql-driver/mysql v1.9.3
 	github.com/google/uuid v1.6.0
+	github.com/shopspring/decimal v1.6.0
 	github.com/sirupsen/logrus v1.9.0
 	github.com/tidwall/btree v1.8.2
 )

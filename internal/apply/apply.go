@@ -1,11 +1,15 @@
 package apply
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/relaydb/relaydb/internal/binlog"
@@ -73,12 +77,25 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 					return err
 				}
 			default:
-				if q.Database != "" {
-					ctx.SetCurrentDatabase(q.Database)
-				}
-				if err := a.exec(ctx, q.SQL); err != nil {
+				if err := a.statement(ctx, ev, q); err != nil {
 					return fmt.Errorf("apply %q: %w", q.SQL, err)
 				}
+			}
+		case binlog.TypeIntVar:
+			typ, v, err := binlog.DecodeIntVar(f, ev)
+			if err != nil {
+				return err
+			}
+			if err := a.intVar(ctx, typ, v); err != nil {
+				return err
+			}
+		case binlog.TypeUserVar:
+			uv, err := binlog.DecodeUserVar(f, ev)
+			if err != nil {
+				return err
+			}
+			if err := setUserVar(ctx, uv); err != nil {
+				return err
 			}
 		case binlog.TypeTableMap:
 			if err := a.mapTable(ctx, f, ev); err != nil {
@@ -102,6 +119,82 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 		return fmt.Errorf("apply: transaction %s has no XID or COMMIT", t.GTID)
 	}
 	return nil
+}
+
+// statement runs a statement logged as text (DDL, or DML in statement format) in its default
+// database and at the time it ran on the source, so NOW() and column defaults repeat.
+func (a *Applier) statement(ctx *sql.Context, ev binlog.Event, q binlog.Query) error {
+	if q.Database != "" {
+		ctx.SetCurrentDatabase(q.Database)
+	}
+	prev := ctx.QueryTime()
+	at := time.Unix(int64(ev.Timestamp()), 0)
+	if q.HasMicroseconds {
+		at = at.Add(time.Duration(q.Microseconds) * time.Microsecond)
+	}
+	ctx.SetQueryTime(at)
+	defer ctx.SetQueryTime(prev)
+	if q.AutoIncrementIncrement > 1 || q.AutoIncrementOffset > 1 {
+		set := fmt.Sprintf("SET SESSION auto_increment_increment = %d, SESSION auto_increment_offset = %d",
+			max(q.AutoIncrementIncrement, 1), max(q.AutoIncrementOffset, 1))
+		if err := a.exec(ctx, set); err != nil {
+			return err
+		}
+		defer a.exec(ctx, "SET SESSION auto_increment_increment = 1, SESSION auto_increment_offset = 1")
+	}
+	return a.exec(ctx, q.SQL)
+}
+
+// intVar applies an INTVAR event: the value of LAST_INSERT_ID() or the next AUTO_INCREMENT
+// value for the statement that follows.
+func (a *Applier) intVar(ctx *sql.Context, typ byte, v uint64) error {
+	switch typ {
+	case binlog.IntVarLastInsertID:
+		return a.exec(ctx, fmt.Sprintf("SET SESSION last_insert_id = %d", v))
+	case binlog.IntVarInsertID:
+		return a.exec(ctx, fmt.Sprintf("SET SESSION insert_id = %d", v))
+	}
+	return fmt.Errorf("apply: unknown INTVAR type %d", typ)
+}
+
+// setUserVar applies a USER_VAR event: @name as the statement that follows reads it.
+func setUserVar(ctx *sql.Context, uv binlog.UserVar) error {
+	if uv.Null {
+		return ctx.SetUserVariable(ctx, uv.Name, nil, types.Null)
+	}
+	switch uv.Type {
+	case binlog.UserVarInt:
+		if len(uv.Value) != 8 {
+			return fmt.Errorf("apply: user variable @%s: bad integer", uv.Name)
+		}
+		x := binary.LittleEndian.Uint64(uv.Value)
+		if uv.Unsigned {
+			return ctx.SetUserVariable(ctx, uv.Name, x, types.Uint64)
+		}
+		return ctx.SetUserVariable(ctx, uv.Name, int64(x), types.Int64)
+	case binlog.UserVarReal:
+		if len(uv.Value) != 8 {
+			return fmt.Errorf("apply: user variable @%s: bad real", uv.Name)
+		}
+		return ctx.SetUserVariable(ctx, uv.Name, math.Float64frombits(binary.LittleEndian.Uint64(uv.Value)), types.Float64)
+	case binlog.UserVarString:
+		coll := sql.CollationID(uv.Collation)
+		if uv.Collation == 0 || uv.Collation > 255 || coll.Name() == "" { // GMS indexes a fixed table by id
+			coll = sql.Collation_Default
+		}
+		return ctx.SetUserVariable(ctx, uv.Name, string(uv.Value), types.CreateLongText(coll))
+	case binlog.UserVarDecimal:
+		d, err := rowenc.DecodeUserVarDecimal(uv.Value)
+		if err != nil {
+			return fmt.Errorf("apply: user variable @%s: %w", uv.Name, err)
+		}
+		typ, err := types.CreateDecimalType(uint8(uv.Value[0]), uint8(uv.Value[1]))
+		if err != nil {
+			return err
+		}
+		return ctx.SetUserVariable(ctx, uv.Name, d, typ) // GMS holds decimals as *apd.Decimal
+	}
+	return fmt.Errorf("apply: user variable @%s of type %d is not supported", uv.Name, uv.Type)
 }
 
 // exec runs one statement and drains its result.

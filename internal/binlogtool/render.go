@@ -3,6 +3,7 @@ package binlogtool
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/relaydb/relaydb/internal/binlog/rowenc"
 	"math"
 	"strconv"
 	"strings"
@@ -69,6 +70,17 @@ func (p *printer) txnEvent(f binlog.Format, ev binlog.Event, s *session, tables 
 		if q.Database != "" && q.Database != s.db && ev.Flags()&binlog.FlagSuppressUse == 0 {
 			b.WriteString("USE " + quoteIdent(q.Database) + ";\n")
 			s.db = q.Database
+		}
+		switch strings.ToUpper(strings.TrimSpace(q.SQL)) {
+		case "BEGIN", "COMMIT", "ROLLBACK":
+		default:
+			// A statement runs at the time it ran on the source (NOW(), defaults), as mysqlbinlog
+			// arranges with SET TIMESTAMP.
+			ts := strconv.FormatUint(uint64(ev.Timestamp()), 10)
+			if q.HasMicroseconds {
+				ts += fmt.Sprintf(".%06d", q.Microseconds)
+			}
+			b.WriteString("SET TIMESTAMP=" + ts + ";\n")
 		}
 		if err := statement(&b, q.SQL); err != nil {
 			return info, b.String(), err
@@ -223,6 +235,12 @@ func userVarLiteral(v binlog.UserVar) (string, error) {
 			return "", fmt.Errorf("user variable @%s: %d-byte double", v.Name, len(v.Value))
 		}
 		return floatLiteral(math.Float64frombits(binary.LittleEndian.Uint64(v.Value)))
+	case binlog.UserVarDecimal:
+		d, err := rowenc.DecodeUserVarDecimal(v.Value)
+		if err != nil {
+			return "", fmt.Errorf("user variable @%s: %w", v.Name, err)
+		}
+		return d.Text('f'), nil
 	case binlog.UserVarString:
 		id := sql.CollationID(v.Collation)
 		if v.Collation == uint32(sql.Collation_binary) {
@@ -231,7 +249,13 @@ func userVarLiteral(v binlog.UserVar) (string, error) {
 		if v.Collation > math.MaxUint16 || !usableCollation(id) {
 			return "", fmt.Errorf("user variable @%s: unknown collation %d", v.Name, v.Collation)
 		}
-		return fmt.Sprintf("CONVERT(%s USING %s) COLLATE %s", hexLiteral(v.Value), id.CharacterSet().Name(), id.Name()), nil
+		cs := id.CharacterSet().Name()
+		if (cs == "utf8mb4" || cs == "utf8mb3") && !strings.HasPrefix(textLiteral(string(v.Value)), "CONVERT(") {
+			// An introducer keeps the collation on every server (go-mysql-server rejects a
+			// COLLATE after CONVERT(0x… USING utf8mb4)).
+			return fmt.Sprintf("_%s%s COLLATE %s", cs, textLiteral(string(v.Value)), id.Name()), nil
+		}
+		return fmt.Sprintf("CONVERT(%s USING %s) COLLATE %s", hexLiteral(v.Value), cs, id.Name()), nil
 	}
 	return "", fmt.Errorf("user variable @%s: values of type %d are not supported", v.Name, v.Type)
 }

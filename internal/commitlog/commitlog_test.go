@@ -30,17 +30,17 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestIsDDL(t *testing.T) {
 	for q, want := range map[string]bool{
-		"CREATE TABLE t (a int)":          true,
+		"CREATE TABLE t (a int)":           true,
 		"  /* hint */ alter table t add b": true,
-		"drop database d":                 true,
-		"RENAME TABLE a TO b":             true,
-		"truncate t":                      true,
-		"Create(":                         true,
-		"INSERT INTO t VALUES (1)":        false,
-		"UPDATE t SET a = 1":              false,
-		"/* unterminated":                 false,
-		"":                                false,
-		"CREATEX TABLE":                   false,
+		"drop database d":                  true,
+		"RENAME TABLE a TO b":              true,
+		"truncate t":                       true,
+		"Create(":                          true,
+		"INSERT INTO t VALUES (1)":         false,
+		"UPDATE t SET a = 1":               false,
+		"/* unterminated":                  false,
+		"":                                 false,
+		"CREATEX TABLE":                    false,
 	} {
 		if got := isDDL(q); got != want {
 			t.Errorf("isDDL(%q) = %v, want %v", q, got, want)

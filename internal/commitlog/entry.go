@@ -125,7 +125,7 @@ func (l *Log) header(ctx *sql.Context) binlog.Header {
 }
 
 // TxnEntry implements storage.CommitLogger for a transaction's row changes (binlog_format=ROW).
-func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange) (any, bool, error) {
+func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements []storage.StatementLog) (any, bool, error) {
 	if e := l.replaying(ctx); e != nil {
 		return e, false, nil
 	}
@@ -147,25 +147,17 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange) (any, bool
 	if !s.logBin {
 		return nil, false, nil
 	}
-	if l.doDB != nil || l.ignoreDB != nil {
-		kept := changes[:0:0]
-		for _, c := range changes {
-			if l.logsDB(c.Table.Database) {
-				kept = append(kept, c)
-			}
-		}
-		changes = kept
-	}
-	if len(changes) == 0 && !s.explicit {
-		return nil, false, nil
-	}
 	h := l.header(ctx)
 	e := &entry{explicit: s.explicit, gtid: s.gtid, header: h}
 	e.events = append(e.events, l.format.Begin(h, ctx.Session.ID()))
-	if err := l.appendRowEvents(e, h, changes, s.minimal); err != nil {
+	logged, err := l.appendChanges(e, h, changes, statements, s.minimal)
+	if err != nil {
 		return nil, false, err
 	}
-	if len(changes) == 0 {
+	if logged == 0 && !s.explicit {
+		return nil, false, nil // nothing to log (binlog-do-db / binlog-ignore-db)
+	}
+	if logged == 0 {
 		// An empty transaction (to skip a GTID) ends with COMMIT, as MySQL logs it.
 		commit, err := l.format.Query(h, binlog.Query{ThreadID: ctx.Session.ID(), SQL: "COMMIT", SQLMode: binlog.DefaultSQLMode})
 		if err != nil {
@@ -176,6 +168,57 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange) (any, bool
 		e.events = append(e.events, l.format.XID(h, l.xid.Add(1)))
 	}
 	return e, false, nil
+}
+
+// appendChanges logs each statement as text when StatementStarted chose so, and the rest as row
+// events, in statement order, and returns how many statements it logged. binlog-do-db and
+// binlog-ignore-db apply to the default database of a statement logged as text and to each
+// table's database for rows, as in MySQL.
+func (l *Log) appendChanges(e *entry, h binlog.Header, changes []storage.RowChange, statements []storage.StatementLog, minimal bool) (int, error) {
+	byStmt := make(map[int]storage.StatementLog, len(statements))
+	for _, s := range statements {
+		if s.Info != nil {
+			byStmt[s.Stmt] = s
+		}
+	}
+	filtered := l.doDB != nil || l.ignoreDB != nil
+	logged := 0
+	for i := 0; i < len(changes); {
+		j := i
+		for j < len(changes) && changes[j].Stmt == changes[i].Stmt {
+			j++
+		}
+		stmt := changes[i:j]
+		i = j
+		if s, ok := byStmt[stmt[0].Stmt]; ok {
+			info := s.Info.(*stmtInfo)
+			if filtered && !l.logsDB(info.db) {
+				continue
+			}
+			if err := l.appendStatementEvents(e, info, s); err != nil {
+				return 0, err
+			}
+			logged++
+			continue
+		}
+		if filtered {
+			kept := stmt[:0:0]
+			for _, c := range stmt {
+				if l.logsDB(c.Table.Database) {
+					kept = append(kept, c)
+				}
+			}
+			stmt = kept
+		}
+		if len(stmt) == 0 {
+			continue
+		}
+		if err := l.appendRowEvents(e, h, stmt, minimal); err != nil {
+			return 0, err
+		}
+		logged++
+	}
+	return logged, nil
 }
 
 // rowsRun is a rows event being assembled: consecutive changes of one kind to one table with

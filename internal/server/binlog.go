@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -103,10 +106,21 @@ func installBinlogVariables(l *commitlog.Log, prefix, dataDir string, persisted 
 		},
 		&sql.MysqlSystemVariable{
 			Name: "binlog_format", Scope: both, Dynamic: true, Type: types.NewSystemEnumType("binlog_format", "ROW", "STATEMENT", "MIXED"), Default: "ROW",
-			NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
-				if s := fmt.Sprint(v.Val); !strings.EqualFold(s, "ROW") {
-					return mysql.NewSQLError(mysql.ERWrongValueForVar, "42000",
-						"Variable 'binlog_format' can't be set to the value of '%s' (RelayDB logs rows only so far)", s)
+			NotifyChanged: func(ctx *sql.Context, scope sql.SystemVariableScope, _ sql.SystemVarValue) error {
+				// MySQL refuses to change the format inside a transaction (error 1679).
+				if ctx != nil && ctx.GetIgnoreAutoCommit() {
+					return mysql.NewSQLError(1679, "HY000", "Cannot modify @@session.binlog_format inside a transaction")
+				}
+				return nil
+			},
+		},
+		&sql.MysqlSystemVariable{
+			// SET LAST_INSERT_ID = n sets what LAST_INSERT_ID() returns (statement-based replay).
+			Name: "last_insert_id", Scope: session, Dynamic: true,
+			Type: types.NewSystemIntType("last_insert_id", 0, math.MaxInt64, false), Default: int64(0),
+			NotifyChanged: func(ctx *sql.Context, scope sql.SystemVariableScope, v sql.SystemVarValue) error {
+				if x, ok := toInt64(v.Val); ok && ctx != nil && ctx.Session != nil {
+					ctx.Session.GetLastQueryInfo().LastInsertId.Store(x)
 				}
 				return nil
 			},
@@ -173,4 +187,24 @@ func toInt64(v interface{}) (int64, bool) {
 		return int64(x), true
 	}
 	return 0, false
+}
+
+// defaultTimestamp is GMS's default for @@timestamp, meaning "not set".
+const defaultTimestamp = 1000.0
+
+// newQueryContext is the context factory of the protocol server: a session that has done
+// SET TIMESTAMP = t runs its statements at time t (NOW(), CURRENT_TIMESTAMP and column defaults),
+// as MySQL does for statement-based replication and mysqlbinlog output.
+func newQueryContext(parent context.Context, opts ...sql.ContextOption) *sql.Context {
+	ctx := sql.NewContext(parent, opts...)
+	if ctx.Session == nil {
+		return ctx
+	}
+	if v, err := ctx.Session.GetSessionVariable(ctx, "timestamp"); err == nil {
+		if f, ok := v.(float64); ok && f >= 1 && f != defaultTimestamp {
+			sec := int64(f)
+			ctx.SetQueryTime(time.Unix(sec, int64((f-float64(sec))*1e6+0.5)*1000))
+		}
+	}
+	return ctx
 }

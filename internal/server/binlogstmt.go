@@ -261,6 +261,17 @@ func eventInfo(f binlog.Format, ev binlog.Event) string {
 			}
 			return q.SQL
 		}
+	case binlog.TypeIntVar:
+		if typ, v, err := binlog.DecodeIntVar(f, ev); err == nil {
+			if typ == binlog.IntVarLastInsertID {
+				return fmt.Sprintf("LAST_INSERT_ID=%d", v)
+			}
+			return fmt.Sprintf("INSERT_ID=%d", v)
+		}
+	case binlog.TypeUserVar:
+		if uv, err := binlog.DecodeUserVar(f, ev); err == nil {
+			return "@`" + uv.Name + "`"
+		}
 	case binlog.TypeXID:
 		if x, err := binlog.DecodeXID(f, ev); err == nil {
 			return fmt.Sprintf("COMMIT /* xid=%d */", x)

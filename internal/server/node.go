@@ -239,7 +239,7 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 		return out, nil
 	}
-	n.srv, err = gmsserver.NewServerWithHandler(gcfg, n.engine, sql.NewContext, n.newSession, nil, wrap)
+	n.srv, err = gmsserver.NewServerWithHandler(gcfg, n.engine, newQueryContext, n.newSession, nil, wrap)
 	if err != nil {
 		ln.Close()
 		return n, fmt.Errorf("start protocol server: %w", err)

@@ -75,7 +75,8 @@ type tableDef struct {
 	// createdSeq is the commit sequence visible when this table id came into use; a transaction
 	// whose snapshot is older cannot read it consistently (error 1412).
 	createdSeq uint64
-	logTable
+	// logged is the table version as the binary log sees it (a new one with each definition).
+	logged *LoggedTable
 }
 
 type indexDef struct {
@@ -241,6 +242,7 @@ func buildDef(ctx context.Context, m tableMeta, state *tableState) (*tableDef, e
 	if d.state == nil {
 		d.state = &tableState{}
 	}
+	d.logged = &LoggedTable{ID: m.ID, Database: m.DB, Name: m.Name, Schema: d.schema}
 	return d, nil
 }
 

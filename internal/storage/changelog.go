@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"fmt"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/relaydb/relaydb/internal/commit"
@@ -18,10 +17,13 @@ import (
 type CommitLogger interface {
 	// TxnEntry is called on the committing session's goroutine with the transaction's row
 	// changes in the order they were made (possibly none: an empty transaction may still need
-	// logging, with an explicit gtid_next). It returns the entry to log (nil: nothing), or
-	// skip=true when the transaction must be discarded instead of committed (its GTID has
-	// already been executed).
-	TxnEntry(ctx *sql.Context, changes []RowChange) (entry any, skip bool, err error)
+	// logging, with an explicit gtid_next) and its statements that changed rows. It returns the
+	// entry to log (nil: nothing), or skip=true when the transaction must be discarded instead
+	// of committed (its GTID has already been executed).
+	TxnEntry(ctx *sql.Context, changes []RowChange, statements []StatementLog) (entry any, skip bool, err error)
+	// StatementStarted is called when a statement changes its first row, while it runs (so it
+	// can raise warnings), and returns what the logger wants to keep about it.
+	StatementStarted(ctx *sql.Context) any
 	// DDLEntry is called once per statement, at the first catalog write the statement makes, and
 	// returns the entry recording the statement (nil: nothing to log).
 	DDLEntry(ctx *sql.Context) (any, error)
@@ -35,6 +37,15 @@ type RowChange struct {
 	Before, After sql.Row
 }
 
+// StatementLog is one statement of a transaction that changed rows.
+type StatementLog struct {
+	Stmt int // as in RowChange
+	// Info is what CommitLogger.StatementStarted returned.
+	Info any
+	// InsertID is the first AUTO_INCREMENT value the statement generated (0: none).
+	InsertID uint64
+}
+
 // LoggedTable identifies a table version for the log: a table's definition changes identity
 // (a new *LoggedTable) whenever DDL changes it, so callers may cache per pointer.
 type LoggedTable struct {
@@ -43,24 +54,13 @@ type LoggedTable struct {
 	Schema         sql.PrimaryKeySchema
 }
 
-// loggedTable returns the definition's LoggedTable, made once.
-func (d *tableDef) loggedTable() *LoggedTable {
-	d.logOnce.Do(func() {
-		d.logged = &LoggedTable{ID: d.meta.ID, Database: d.meta.DB, Name: d.meta.Name, Schema: d.schema}
-	})
-	return d.logged
-}
-
-// logTable is the lazily made LoggedTable of a tableDef (embedded there).
-type logTable struct {
-	logOnce sync.Once
-	logged  *LoggedTable
-}
-
 // logRow records a row change for the binary log when the engine has a commit log.
-func (t *txn) logRow(d *tableDef, before, after sql.Row) {
+func (t *txn) logRow(ctx *sql.Context, d *tableDef, before, after sql.Row) {
 	if t.e.commitLog == nil {
 		return
+	}
+	if n := len(t.statements); n == 0 || t.statements[n-1].Stmt != t.stmtNo {
+		t.statements = append(t.statements, StatementLog{Stmt: t.stmtNo, Info: t.e.commitLog.StatementStarted(ctx), InsertID: t.stmtInsertID})
 	}
 	if before != nil {
 		before = append(sql.Row(nil), before...)
@@ -68,15 +68,31 @@ func (t *txn) logRow(d *tableDef, before, after sql.Row) {
 	if after != nil {
 		after = append(sql.Row(nil), after...)
 	}
-	t.changes = append(t.changes, RowChange{Table: d.loggedTable(), Stmt: t.stmtNo, Before: before, After: after})
+	t.changes = append(t.changes, RowChange{Table: d.logged, Stmt: t.stmtNo, Before: before, After: after})
 }
 
-// truncateChanges forgets the changes recorded after the first n (statement or savepoint
-// rollback).
+// truncateChanges forgets the changes recorded after the first n, and the statements that made
+// them (statement or savepoint rollback).
 func (t *txn) truncateChanges(n int) {
 	if n < len(t.changes) {
 		clear(t.changes[n:])
 		t.changes = t.changes[:n]
+	}
+	keep := len(t.statements)
+	for keep > 0 && (n == 0 || t.statements[keep-1].Stmt > t.changes[n-1].Stmt) {
+		keep--
+	}
+	clear(t.statements[keep:])
+	t.statements = t.statements[:keep]
+}
+
+// noteInsertID records the first AUTO_INCREMENT value the running statement generated.
+func (t *txn) noteInsertID(v uint64) {
+	if t.stmtInsertID == 0 {
+		t.stmtInsertID = v
+		if n := len(t.statements); n > 0 && t.statements[n-1].Stmt == t.stmtNo && t.statements[n-1].InsertID == 0 {
+			t.statements[n-1].InsertID = v
+		}
 	}
 }
 

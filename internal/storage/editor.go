@@ -101,7 +101,7 @@ func (ed *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	if err := ed.insert(ctx, tx, row); err != nil {
 		return err
 	}
-	tx.logRow(ed.t.def, nil, row)
+	tx.logRow(ctx, ed.t.def, nil, row)
 	return nil
 }
 
@@ -240,7 +240,7 @@ func (ed *editor) Delete(ctx *sql.Context, row sql.Row) error {
 	}
 	stored, err := ed.delete(ctx, tx, row)
 	if stored != nil {
-		tx.logRow(ed.t.def, stored, nil)
+		tx.logRow(ctx, ed.t.def, stored, nil)
 	}
 	return err
 }
@@ -287,7 +287,7 @@ func (ed *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 	}
 	before, err := ed.update(ctx, tx, old, new)
 	if err == nil && before != nil {
-		tx.logRow(ed.t.def, before, new)
+		tx.logRow(ctx, ed.t.def, before, new)
 	}
 	return err
 }

@@ -318,7 +318,7 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 	if cl := e.commitLog; cl != nil && ctx != nil {
 		var skip bool
 		var err error
-		entry, skip, err = cl.TxnEntry(ctx, t.changes)
+		entry, skip, err = cl.TxnEntry(ctx, t.changes, t.statements)
 		if err != nil || skip {
 			e.locks.release(t, 0)
 			return err

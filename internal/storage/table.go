@@ -353,8 +353,34 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 	}
 	inc, off := autoIncrementSettings(ctx)
 	v := nextInSeries(st.nextAuto, inc, off)
-	st.nextAuto = v + 1
+	if forced := takeInsertID(ctx); forced > 0 {
+		v = forced // SET INSERT_ID (statement-based replication): the value the source generated
+	}
+	if v >= st.nextAuto {
+		st.nextAuto = v + 1
+	}
+	if tx, ok := ctx.GetTransaction().(*txn); ok && tx != nil {
+		tx.noteInsertID(v)
+	}
 	return v, nil
+}
+
+// takeInsertID returns the session's insert_id (the value SET INSERT_ID gave the next
+// generated AUTO_INCREMENT value) and clears it, as MySQL uses it once.
+func takeInsertID(ctx *sql.Context) uint64 {
+	if ctx == nil || ctx.Session == nil {
+		return 0
+	}
+	v, err := ctx.GetSessionVariable(ctx, "insert_id")
+	if err != nil {
+		return 0
+	}
+	n, err := toUint64(v)
+	if err != nil || n == 0 {
+		return 0
+	}
+	_ = ctx.SetSessionVariable(ctx, "insert_id", int64(0))
+	return n
 }
 
 // nextInSeries returns the smallest value >= from of the form offset + k*increment (k >= 0).

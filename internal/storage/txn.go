@@ -38,6 +38,10 @@ type txn struct {
 	changes     []RowChange
 	stmtNo      int
 	stmtChanges int
+	// statements are the statements that changed rows; stmtInsertID is the first
+	// AUTO_INCREMENT value the running statement generated.
+	statements   []StatementLog
+	stmtInsertID uint64
 
 	locks      []string
 	waitingFor *rowLock // guarded by Engine.locks.mu
@@ -178,6 +182,7 @@ func (t *txn) beginStatement() {
 		t.stmtView, t.stmtViewSet = nil, false
 		t.stmtNo++
 		t.stmtChanges = len(t.changes)
+		t.stmtInsertID = 0
 	}
 }
 

@@ -164,3 +164,34 @@ func decodeDecimal(b []byte, precision, scale int) (*apd.Decimal, error) {
 	d.Negative = neg && coeff.Sign() != 0
 	return d, nil
 }
+
+// AppendUserVarDecimal appends d as the value of a DECIMAL user variable in a USER_VAR event:
+// precision and scale bytes, then the binary DECIMAL(precision, scale), as MySQL writes it.
+func AppendUserVarDecimal(dst []byte, d *apd.Decimal) ([]byte, error) {
+	if d.Form != apd.Finite {
+		return dst, fmt.Errorf("DECIMAL cannot hold %s", d)
+	}
+	scale := 0
+	if d.Exponent < 0 {
+		scale = int(-d.Exponent)
+	}
+	digits := len(d.Coeff.Text(10))
+	intg := digits - scale
+	if intg < 1 {
+		intg = 1
+	}
+	precision := intg + scale
+	if precision > 65 || scale > 30 {
+		return dst, fmt.Errorf("DECIMAL value %s has more than 65 digits or 30 decimals", d)
+	}
+	dst = append(dst, byte(precision), byte(scale))
+	return appendDecimal(dst, d, precision, scale)
+}
+
+// DecodeUserVarDecimal reads the value of a DECIMAL user variable (see AppendUserVarDecimal).
+func DecodeUserVarDecimal(b []byte) (*apd.Decimal, error) {
+	if len(b) < 2 {
+		return nil, errTruncated
+	}
+	return decodeDecimal(b[2:], int(b[0]), int(b[1]))
+}
