@@ -12,7 +12,7 @@ import (
 // TestStatementAndMixedFormats logs in STATEMENT and MIXED format and checks that replaying the
 // binlog — by a server given only the binlog files, and by `relaydb binlog | mariadb` — rebuilds
 // the same tables: statement events carry their time, INSERT_ID, LAST_INSERT_ID and user
-// variables; an unsafe statement raises warning 1592 in STATEMENT format and is logged as rows in
+// variables and RAND() seeds; an unsafe statement raises warning 1592 in STATEMENT format and is logged as rows in
 // MIXED format.
 func TestStatementAndMixedFormats(t *testing.T) {
 	n := startNode(t, "")
@@ -34,6 +34,8 @@ func TestStatementAndMixedFormats(t *testing.T) {
 	mustExec(t, db, "INSERT INTO t (v, s) VALUES (7, 'in a transaction')")
 	mustExec(t, db, "UPDATE t SET s = 'updated in it' WHERE v = 7")
 	mustExec(t, db, "COMMIT")
+	mustExec(t, db, "INSERT INTO t (v, s) VALUES (FLOOR(RAND() * 1000), CONCAT('r', RAND()))")
+	mustExec(t, db, "UPDATE t SET v = FLOOR(RAND() * 100) WHERE id > 3")
 	mustExec(t, db, "INSERT INTO unsafe_stmt VALUES (1, UUID())")
 	var level, msg string
 	var code int
@@ -53,7 +55,7 @@ func TestStatementAndMixedFormats(t *testing.T) {
 		kinds = append(kinds, e[2])
 	}
 	joined := strings.Join(kinds, ",")
-	for _, want := range []string{"Intvar", "User var", "Write_rows", "Update_rows"} {
+	for _, want := range []string{"Intvar", "User var", "RAND", "Write_rows", "Update_rows"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("binlog lacks %s events: %s", want, joined)
 		}

@@ -89,6 +89,14 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 			if err := a.intVar(ctx, typ, v); err != nil {
 				return err
 			}
+		case binlog.TypeRand:
+			s1, s2, err := binlog.DecodeRand(f, ev)
+			if err != nil {
+				return err
+			}
+			if err := a.exec(ctx, fmt.Sprintf("SET SESSION rand_seed1 = %d, SESSION rand_seed2 = %d", s1, s2)); err != nil {
+				return err
+			}
 		case binlog.TypeUserVar:
 			uv, err := binlog.DecodeUserVar(f, ev)
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dolthub/go-mysql-server/sql"
+
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/fsutil"
 	"github.com/relaydb/relaydb/internal/gtid"
@@ -78,11 +80,12 @@ type Log struct {
 
 	commits, fsyncs atomic.Uint64
 
-	tables   sync.Map // *storage.LoggedTable → *tableLog
-	xid      atomic.Uint64
-	replays  sync.Map // session id → *binlog.Transaction
-	doDB     map[string]bool
-	ignoreDB map[string]bool
+	tables    sync.Map // *storage.LoggedTable → *tableLog
+	xid       atomic.Uint64
+	replays   sync.Map // session id → *binlog.Transaction
+	doDB      map[string]bool
+	ignoreDB  map[string]bool
+	randSeeds func(ctx *sql.Context) (seed1, seed2 uint64)
 }
 
 // Open recovers the binlog directory against the store's state (as last returned by WriteGroup

@@ -38,6 +38,8 @@ type stmtInfo struct {
 	lastInsertID uint64
 	usesLastID   bool
 	incr, offset uint16
+	rand         bool
+	seed1, seed2 uint64
 }
 
 // analysis is what a statement's text says about logging it as a statement.
@@ -46,16 +48,17 @@ type analysis struct {
 	rowsOnly string   // why it cannot be logged as a statement at all
 	userVars []string // @variables it reads
 	lastID   bool     // it calls LAST_INSERT_ID()
+	rand     bool     // it calls RAND() without a seed
 }
 
-// unsafeFunctions give a different result on a replica; MySQL marks them unsafe. RAND is here
-// too: RelayDB does not log RAND seeds, so a replayed RAND() would differ.
+// unsafeFunctions give a different result on a replica; MySQL marks them unsafe. (RAND() is safe:
+// the statement's starting seeds are logged in a RAND event.)
 var unsafeFunctions = map[string]bool{
 	"uuid": true, "uuid_short": true, "sysdate": true, "found_rows": true, "row_count": true,
 	"user": true, "current_user": true, "session_user": true, "system_user": true, "version": true,
 	"load_file": true, "sleep": true, "get_lock": true, "release_lock": true, "is_free_lock": true,
 	"is_used_lock": true, "release_all_locks": true, "master_pos_wait": true, "source_pos_wait": true,
-	"rand": true, "connection_id": true, "random_bytes": true,
+	"connection_id": true, "random_bytes": true,
 }
 
 func analyze(query string) analysis {
@@ -75,6 +78,9 @@ func analyze(query string) analysis {
 			}
 			if name == "last_insert_id" && len(n.Exprs) == 0 {
 				a.lastID = true
+			}
+			if name == "rand" && len(n.Exprs) == 0 {
+				a.rand = true
 			}
 		case *sqlparser.ColName:
 			name := n.Name.String()
@@ -150,6 +156,17 @@ func (l *Log) StatementStarted(ctx *sql.Context) any {
 		info.lastInsertID = uint64(ctx.GetLastQueryInfo().LastInsertId.Load())
 	}
 	info.incr, info.offset = autoIncrementVars(ctx)
+	if a.rand {
+		if l.randSeeds == nil {
+			if format == formatMixed {
+				return nil
+			}
+			ctx.Warn(errUnsafeStatement, "Statement logged in row format since RAND() seeds are not available.")
+			return nil
+		}
+		info.rand = true
+		info.seed1, info.seed2 = l.randSeeds(ctx)
+	}
 	for _, name := range a.userVars {
 		uv, ok := userVar(ctx, name)
 		if !ok {
@@ -231,6 +248,9 @@ func (l *Log) appendStatementEvents(e *entry, info *stmtInfo, s storage.Statemen
 	if s.InsertID != 0 {
 		e.events = append(e.events, l.format.IntVar(h, binlog.IntVarInsertID, s.InsertID))
 	}
+	if info.rand {
+		e.events = append(e.events, l.format.Rand(h, info.seed1, info.seed2))
+	}
 	for _, uv := range info.userVars {
 		ev, err := l.format.UserVar(h, uv)
 		if err != nil {
@@ -253,3 +273,7 @@ func (l *Log) appendStatementEvents(e *entry, info *stmtInfo, s storage.Statemen
 	e.sbr = true
 	return nil
 }
+
+// SetRandSeeds gives the log the function that returns the RAND() seeds the running statement
+// started with (the server's session generator), for RAND events.
+func (l *Log) SetRandSeeds(fn func(ctx *sql.Context) (seed1, seed2 uint64)) { l.randSeeds = fn }

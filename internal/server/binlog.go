@@ -132,7 +132,11 @@ func installBinlogVariables(l *commitlog.Log, prefix, dataDir string, persisted 
 			},
 		},
 	}
+	vars = append(vars, randSeedVariables()...)
 	sql.SystemVariables.AddSystemVariables(vars)
+	if l != nil {
+		l.SetRandSeeds(statementSeeds)
+	}
 	for _, v := range vars {
 		name := v.GetName()
 		if val, ok := persisted[name]; ok {

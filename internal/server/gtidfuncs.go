@@ -84,22 +84,22 @@ func parseGTIDArg(v interface{}) (gtid.Set, error) {
 	return set, nil
 }
 
-// ownGTIDFunctions are the GTID functions RelayDB defines; GMS's built-in versions (a partial
-// GTID_SUBTRACT) are taken out of the registry every new engine copies.
-var ownGTIDFunctions = []string{"gtid_subset", "gtid_subtract", "wait_for_executed_gtid_set"}
+// ownFunctions are the functions RelayDB defines in place of GMS's built-in ones (a partial
+// GTID_SUBTRACT; RAND, see rand.go); those are taken out of the registry every new engine copies.
+var ownFunctions = []string{"gtid_subset", "gtid_subtract", "wait_for_executed_gtid_set", "rand"}
 
 func init() {
 	kept := function.BuiltIns[:0:0]
 	for _, f := range function.BuiltIns {
-		if !slices.Contains(ownGTIDFunctions, f.FunctionName()) {
+		if !slices.Contains(ownFunctions, f.FunctionName()) {
 			kept = append(kept, f)
 		}
 	}
 	function.BuiltIns = kept
 }
 
-// registerGTIDFunctions adds GTID_SUBSET, GTID_SUBTRACT and WAIT_FOR_EXECUTED_GTID_SET.
-func registerGTIDFunctions(e *sqle.Engine, l *commitlog.Log) {
+// registerFunctions adds GTID_SUBSET, GTID_SUBTRACT, WAIT_FOR_EXECUTED_GTID_SET and RAND.
+func registerFunctions(e *sqle.Engine, l *commitlog.Log) {
 	two := func(name string, typ sql.Type, fn func(a, b gtid.Set) interface{}) sql.Function {
 		return sql.Function2{Name: name, Fn: func(_ *sql.Context, a, b sql.Expression) sql.Expression {
 			return &gtidFunc{name: strings.ToUpper(name), args: []sql.Expression{a, b}, typ: typ,
@@ -161,5 +161,6 @@ func registerGTIDFunctions(e *sqle.Engine, l *commitlog.Log) {
 		}),
 		two("gtid_subtract", types.LongText, func(a, b gtid.Set) interface{} { return gtid.Subtract(a, b).String() }),
 		wait,
+		randFunction,
 	)
 }

@@ -152,6 +152,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
+	forgetRand(c.ConnectionID)
 	if s := h.sessions.remove(c.ConnectionID); s != nil && h.observer != nil {
 		h.observer.sessionClosed(s)
 	}

@@ -189,13 +189,13 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 
 	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).Build(), &sqle.Config{})
+	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
 		// Before privileges are loaded: the replay runs as the server itself.
 		if err := r.ReplayPending(n.engine); err != nil {
 			return n, fmt.Errorf("binary log recovery: %w", err)
 		}
 	}
-	registerGTIDFunctions(n.engine, n.binlog)
 	installLiveStatus(n.binlog)
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
