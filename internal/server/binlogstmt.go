@@ -268,6 +268,10 @@ func eventInfo(f binlog.Format, ev binlog.Event) string {
 			}
 			return fmt.Sprintf("INSERT_ID=%d", v)
 		}
+	case binlog.TypeRand:
+		if s1, s2, err := binlog.DecodeRand(f, ev); err == nil {
+			return fmt.Sprintf("rand_seed1=%d,rand_seed2=%d", s1, s2)
+		}
 	case binlog.TypeUserVar:
 		if uv, err := binlog.DecodeUserVar(f, ev); err == nil {
 			return "@`" + uv.Name + "`"
