@@ -153,7 +153,7 @@ func (c *column) sqlType(opt *rowenc.OptionalMetadataFields) (sql.Type, error) {
 	case mysql.TypeGeometry:
 		return types.GeometryType{}, nil
 	case mysql.TypeString:
-		switch rt := stringRealType(meta); rt {
+		switch rt := rowenc.StringRealType(meta); rt {
 		case mysql.TypeEnum, mysql.TypeSet:
 			return c.enumOrSet(rt, opt)
 		case mysql.TypeString:
@@ -161,9 +161,9 @@ func (c *column) sqlType(opt *rowenc.OptionalMetadataFields) (sql.Type, error) {
 			coll := c.collation(opt)
 			if coll == sql.Collation_binary {
 				// Decoded values are zero-padded to the local length: it must be the source's.
-				return asType(types.CreateString(sqltypes.Binary, int64(stringMaxLen(meta)), coll))
+				return asType(types.CreateString(sqltypes.Binary, int64(rowenc.StringMaxLen(meta)), coll))
 			}
-			return asType(types.CreateString(sqltypes.Char, int64(stringMaxLen(meta))/coll.CharacterSet().MaxLength(), coll))
+			return asType(types.CreateString(sqltypes.Char, int64(rowenc.StringMaxLen(meta))/coll.CharacterSet().MaxLength(), coll))
 		default:
 			return nil, fmt.Errorf("STRING column of real type %d", rt)
 		}
@@ -248,24 +248,6 @@ func (c *column) enumOrSet(rt byte, opt *rowenc.OptionalMetadataFields) (sql.Typ
 		return asType(types.CreateEnumType(placeholders, coll))
 	}
 	return asType(types.CreateSetType(placeholders, coll))
-}
-
-// stringRealType recovers the real type of a STRING column from its metadata (MySQL folds bits
-// 8-9 of a CHAR's byte length into the type byte).
-func stringRealType(meta uint16) byte {
-	b0 := byte(meta >> 8)
-	if b0&0x30 != 0x30 {
-		return b0 | 0x30
-	}
-	return b0
-}
-
-// stringMaxLen is a CHAR column's maximum length in bytes, from its metadata.
-func stringMaxLen(meta uint16) int {
-	if b0 := byte(meta >> 8); b0&0x30 != 0x30 {
-		return int(meta&0xff) | int((b0&0x30)^0x30)<<4
-	}
-	return int(meta & 0xff)
 }
 
 // asType turns a typed constructor's result into a plain sql.Type.

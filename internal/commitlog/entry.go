@@ -11,6 +11,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/binlog/rowenc"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/storage"
 )
 
@@ -57,7 +58,7 @@ type sessionSettings struct {
 func (l *Log) settings(ctx *sql.Context) (sessionSettings, error) {
 	s := sessionSettings{logBin: true}
 	if v, err := ctx.GetSessionVariable(ctx, "sql_log_bin"); err == nil {
-		s.logBin = isOn(v)
+		s.logBin = readonly.IsOn(v)
 	}
 	if v, err := ctx.GetSessionVariable(ctx, "binlog_row_image"); err == nil {
 		s.minimal = strings.EqualFold(fmt.Sprint(v), "MINIMAL")
@@ -73,22 +74,6 @@ func (l *Log) settings(ctx *sql.Context) (sessionSettings, error) {
 		}
 	}
 	return s, nil
-}
-
-func isOn(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case int8:
-		return x != 0
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case string:
-		return strings.EqualFold(x, "ON") || x == "1"
-	}
-	return true
 }
 
 // consumeGTIDNext returns gtid_next to AUTOMATIC once an explicit GTID has been used.
@@ -183,13 +168,7 @@ func (l *Log) appendChanges(e *entry, h binlog.Header, changes []storage.RowChan
 	}
 	filtered := l.doDB != nil || l.ignoreDB != nil
 	logged := 0
-	for i := 0; i < len(changes); {
-		j := i
-		for j < len(changes) && changes[j].Stmt == changes[i].Stmt {
-			j++
-		}
-		stmt := changes[i:j]
-		i = j
+	for _, stmt := range byStatement(changes) {
 		if s, ok := byStmt[stmt[0].Stmt]; ok {
 			info := s.Info.(*stmtInfo)
 			if filtered && !l.logsDB(info.db) {
@@ -238,14 +217,8 @@ func (l *Log) appendRowEvents(e *entry, h binlog.Header, changes []storage.RowCh
 	if minimal {
 		img = rowenc.ImageMinimal
 	}
-	for i := 0; i < len(changes); {
+	for _, stmt := range byStatement(changes) {
 		// One statement: its table maps, then its rows events, the last flagged STMT_END_F.
-		j := i
-		for j < len(changes) && changes[j].Stmt == changes[i].Stmt {
-			j++
-		}
-		stmt := changes[i:j]
-		i = j
 		var mapped []*storage.LoggedTable
 		for _, c := range stmt {
 			if !containsTable(mapped, c.Table) {
@@ -391,4 +364,18 @@ func isDDL(q string) bool {
 		return true
 	}
 	return false
+}
+
+// byStatement splits a transaction's changes into the runs made by each statement.
+func byStatement(changes []storage.RowChange) [][]storage.RowChange {
+	var out [][]storage.RowChange
+	for i := 0; i < len(changes); {
+		j := i
+		for j < len(changes) && changes[j].Stmt == changes[i].Stmt {
+			j++
+		}
+		out = append(out, changes[i:j])
+		i = j
+	}
+	return out
 }

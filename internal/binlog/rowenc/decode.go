@@ -58,7 +58,7 @@ func checkSource(c *Column, typ byte, meta uint16) error {
 	}
 	switch typ {
 	case mysql.TypeString:
-		if rt := stringRealType(meta); rt != c.RealType {
+		if rt := StringRealType(meta); rt != c.RealType {
 			return fmt.Errorf("binlog real type %d cannot be read as %s", rt, c.SQLType)
 		}
 		if c.RealType == mysql.TypeEnum || c.RealType == mysql.TypeSet {
@@ -87,9 +87,9 @@ func checkSource(c *Column, typ byte, meta uint16) error {
 	return nil
 }
 
-// stringRealType recovers the real type from STRING metadata (MySQL folds
+// StringRealType recovers the real type from STRING metadata (MySQL folds
 // bits 8-9 of a CHAR's byte length into the type byte).
-func stringRealType(meta uint16) byte {
+func StringRealType(meta uint16) byte {
 	b0 := byte(meta >> 8)
 	if b0&0x30 != 0x30 {
 		return b0 | 0x30
@@ -97,8 +97,8 @@ func stringRealType(meta uint16) byte {
 	return b0
 }
 
-// stringMaxLen is the maximum byte length of a CHAR from STRING metadata.
-func stringMaxLen(meta uint16) int {
+// StringMaxLen is the maximum byte length of a CHAR from STRING metadata.
+func StringMaxLen(meta uint16) int {
 	b0 := byte(meta >> 8)
 	if b0&0x30 != 0x30 {
 		return int(meta&0xff) | int((b0&0x30)^0x30)<<4
@@ -244,7 +244,7 @@ func (d *Decoder) value(i int, b []byte) (any, int, error) {
 		}
 		return x, n, nil
 	case mysql.TypeString:
-		switch stringRealType(meta) {
+		switch StringRealType(meta) {
 		case mysql.TypeEnum:
 			n := int(meta & 0xff)
 			if err := need(n); err != nil {
@@ -266,7 +266,7 @@ func (d *Decoder) value(i int, b []byte) (any, int, error) {
 			}
 			return x, n, nil
 		}
-		maxLen := stringMaxLen(meta)
+		maxLen := StringMaxLen(meta)
 		lw := 1
 		if maxLen > 255 {
 			lw = 2
