@@ -77,6 +77,10 @@ func newGMSHarness(t *testing.T) *gmsHarness {
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// AttachEngineTestLog, when set (by the external test package, which may import
+// internal/commitlog), gives each engine of the GMS suites a binary log in dir.
+var AttachEngineTestLog func(e *Engine, dir string) (closeLog func() error, err error)
+
 // openEngine opens a fresh engine in a temporary directory of t; it is closed when t ends at the
 // latest. Sessions handed out afterwards belong to it.
 func (h *gmsHarness) openEngine(t *testing.T) *Engine {
@@ -84,9 +88,22 @@ func (h *gmsHarness) openEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatalf("open storage engine: %v", err)
 	}
+	var closeLog func() error
+	if AttachEngineTestLog != nil {
+		// The binary log as commit log (see enginetest_binlog_test.go): every commit of the
+		// suites is then also encoded as binlog events.
+		if closeLog, err = AttachEngineTestLog(e, t.TempDir()); err != nil {
+			t.Fatalf("attach binary log: %v", err)
+		}
+	}
 	t.Cleanup(func() {
 		if err := e.Close(); err != nil {
 			t.Errorf("close storage engine: %v", err)
+		}
+		if closeLog != nil {
+			if err := closeLog(); err != nil {
+				t.Errorf("close binary log: %v", err)
+			}
 		}
 	})
 	h.mu.Lock()
