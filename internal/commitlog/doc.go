@@ -23,6 +23,12 @@
 //   - gtid_executed is the binlog's GTIDs (plus any the store holds that the binlog lost, which
 //     is logged as a warning); an explicit gtid_next that is already executed makes the
 //     transaction a no-op, as in MySQL.
+//   - binlog_format STATEMENT / MIXED: the decision for each statement is taken when it changes
+//     its first row (StatementStarted), so warning 1592 reaches the client; a statement logged
+//     as text carries what its replay needs (INTVAR, RAND, USER_VAR events, its time), and one
+//     that cannot be replayed as text (MIXED and unsafe, parameters, an unloggable variable)
+//     is logged as rows. binlog-do-db / binlog-ignore-db use the default database for text and
+//     each table's database for rows.
 //   - sync_binlog=0 never fsyncs on the commit path (the OS flushes); N fsyncs every N groups.
 //     A process crash loses nothing either way (written data is in the page cache); a power
 //     failure can lose the unsynced tail of both the binlog and the store.

@@ -20,6 +20,8 @@
 //	server-key.pem    self-signed TLS identity, generated on first start
 //	files/            secure_file_priv: the only place LOAD DATA may read
 //	data/             the storage backend's own directory
+//	binlog.NNNNNN,
+//	binlog.index      the binary log, when the backend keeps one (binlogSource)
 //
 // Invariants:
 //   - At most one process serves a datadir; a second Open fails with
@@ -36,6 +38,13 @@
 //     buffers a packet (limitListener); an oversized packet gets error 1153
 //     and its connection is closed, other connections are untouched.
 //   - Parse errors reach clients as error 1064 with MySQL's message.
+//   - Binary log statements GMS cannot parse (SHOW BINARY LOGS, SHOW BINLOG EVENTS, FLUSH
+//     BINARY LOGS, PURGE, RESET MASTER, …) are answered by binlogAdmin before GMS sees the
+//     text, with MySQL's columns, privileges and error codes (binlogstmt.go).
+//   - Logged transactions the store lacks after a crash are replayed (pendingReplayer) after
+//     the engine and its functions exist and before privileges load or clients connect.
+//   - RAND() is MySQL's per-session generator (rand.go), so statement-format logging can record
+//     and replay its seeds; @@timestamp, @@insert_id and @@last_insert_id act as in MySQL.
 //
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
