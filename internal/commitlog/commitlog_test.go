@@ -47,3 +47,18 @@ func TestIsDDL(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCreateSelect(t *testing.T) {
+	for q, want := range map[string]bool{
+		"CREATE TABLE t2 AS SELECT * FROM t": true,
+		"create table t2 select a from t":    true,
+		"CREATE TABLE t2 (a INT)":            false,
+		"CREATE TABLE selections (a INT)":    false,
+		"CREATE VIEW v AS SELECT 1":          false,
+		"CREATE TABLE t3 LIKE t":             false,
+	} {
+		if got := isCreateSelect(q); got != want {
+			t.Errorf("isCreateSelect(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/binlog/rowenc"
@@ -314,13 +315,22 @@ func sameBitmap(a, b mysql.Bitmap) bool {
 // DDLEntry implements storage.CommitLogger: a statement that changed the catalog is logged as
 // one QUERY event with the session's default database (binlog-do-db / binlog-ignore-db
 // apply to that database, as MySQL does for statements).
-func (l *Log) DDLEntry(ctx *sql.Context) (any, error) {
+func (l *Log) DDLEntry(ctx *sql.Context, created *storage.LoggedTable) (any, error) {
 	if e := l.replaying(ctx); e != nil {
 		return e, nil
 	}
 	q := strings.TrimSpace(ctx.Query())
 	if !isDDL(q) {
 		return nil, nil
+	}
+	if isCreateSelect(q) {
+		// The rows the SELECT copies are committed, and logged, as the statement's own
+		// transaction; the DDL is logged as the plain CREATE TABLE of the table it made, or a
+		// replay would insert them twice.
+		if created == nil {
+			return nil, mysql.NewSQLError(1786, "HY000", "Statement violates GTID consistency: CREATE TABLE ... SELECT.")
+		}
+		q = createTableStatement(created)
 	}
 	s, err := l.settings(ctx)
 	if err != nil {
@@ -378,4 +388,42 @@ func byStatement(changes []storage.RowChange) [][]storage.RowChange {
 		i = j
 	}
 	return out
+}
+
+// isCreateSelect reports whether q is CREATE TABLE ... SELECT.
+func isCreateSelect(q string) bool {
+	if !strings.Contains(strings.ToLower(q), "select") {
+		return false
+	}
+	st, err := sqlparser.Parse(q)
+	if err != nil {
+		return false
+	}
+	ddl, ok := st.(*sqlparser.DDL)
+	return ok && ddl.OptSelect != nil
+}
+
+// createTableStatement is the CREATE TABLE of a table version (its columns and primary key, as
+// SHOW CREATE TABLE prints them).
+func createTableStatement(t *storage.LoggedTable) string {
+	var f sql.MySqlSchemaFormatter
+	var cols []string
+	for _, c := range t.Schema.Schema {
+		def, onUpdate := "", ""
+		if c.Default != nil {
+			def = c.Default.String()
+		}
+		if c.OnUpdate != nil {
+			onUpdate = c.OnUpdate.String()
+		}
+		cols = append(cols, f.GenerateCreateTableColumnDefinition(c, def, onUpdate, sql.Collation_Default))
+	}
+	var pk []string
+	for _, o := range t.Schema.PkOrdinals {
+		pk = append(pk, t.Schema.Schema[o].Name)
+	}
+	if len(pk) > 0 {
+		cols = append(cols, f.GenerateCreateTablePrimaryKeyDefinition(pk))
+	}
+	return "CREATE TABLE " + f.QuoteIdentifier(t.Database) + "." + f.QuoteIdentifier(t.Name) + " (\n" + strings.Join(cols, ",\n") + "\n)"
 }

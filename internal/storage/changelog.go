@@ -25,8 +25,9 @@ type CommitLogger interface {
 	// can raise warnings), and returns what the logger wants to keep about it.
 	StatementStarted(ctx *sql.Context) any
 	// DDLEntry is called once per statement, at the first catalog write the statement makes, and
-	// returns the entry recording the statement (nil: nothing to log).
-	DDLEntry(ctx *sql.Context) (any, error)
+	// returns the entry recording the statement (nil: nothing to log). created is the table
+	// being created when that write is a CREATE TABLE (nil otherwise).
+	DDLEntry(ctx *sql.Context, created *LoggedTable) (any, error)
 }
 
 // RowChange is one row a transaction wrote: Before is nil for an insert, After for a delete.

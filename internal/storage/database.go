@@ -140,6 +140,11 @@ func (d *Database) CreateIndexedTable(ctx *sql.Context, name string, schema sql.
 	if err != nil {
 		return err
 	}
+	if s, ok := ctx.Session.(*Session); ok {
+		// The log may need the new table's definition (CREATE TABLE ... SELECT).
+		s.createdTable = def.logged
+		defer func() { s.createdTable = nil }()
+	}
 	if err := d.e.putTable(ctx, def, "", 0); err != nil {
 		return err
 	}

@@ -409,9 +409,13 @@ func (e *Engine) writeMeta(ctx *sql.Context, fn func(b *pebble.Batch) error) (ui
 	}
 	var entry any
 	if cl := e.commitLog; cl != nil && ctx != nil {
-		if s, ok := ctx.Session.(*Session); !ok || s.claimDDLLog() {
+		if s, ok := ctx.Session.(*Session); !ok || s.claimDDLLog(ctx.Query()) {
+			var created *LoggedTable
+			if ok {
+				created = s.createdTable
+			}
 			var err error
-			if entry, err = cl.DDLEntry(ctx); err != nil {
+			if entry, err = cl.DDLEntry(ctx, created); err != nil {
 				return 0, err
 			}
 		}

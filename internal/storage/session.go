@@ -30,6 +30,9 @@ type Session struct {
 	// command counts commands; ddlLogged is the command whose DDL entry has been made, so a
 	// statement that writes the catalog several times is logged once.
 	command, ddlLogged uint64
+	ddlQuery           string
+	// createdTable is the table CreateTable is writing, for CommitLogger.DDLEntry.
+	createdTable *LoggedTable
 }
 
 var (
@@ -257,12 +260,15 @@ func txnFor(ctx *sql.Context, e *Engine) (t *txn, temporary bool) {
 	return e.newTxn(true, false), true
 }
 
-// claimDDLLog reports whether the running command has not yet logged its DDL, and marks it logged.
-func (s *Session) claimDDLLog() bool {
-	if s.ddlLogged == s.command && s.command != 0 {
+// claimDDLLog reports whether the running statement has not yet logged its DDL, and marks it
+// logged. A statement is the command (counted by CommandBegin) and its text: in-process callers
+// that run statements without the command lifecycle (GMS's own test harness) still get one
+// entry per statement.
+func (s *Session) claimDDLLog(query string) bool {
+	if s.ddlLogged == s.command && s.ddlQuery == query {
 		return false
 	}
-	s.ddlLogged = s.command
+	s.ddlLogged, s.ddlQuery = s.command, query
 	return true
 }
 
