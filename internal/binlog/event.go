@@ -116,3 +116,12 @@ func (f Format) Restamp(ev Event, h Header) Event {
 	f.seal(out)
 	return out
 }
+
+// WithLogPos returns a copy of ev (built in f) with its log_pos set to pos and its checksum
+// recomputed (the FORMAT_DESCRIPTION a dump sends when it starts inside a file has log_pos 0).
+func (f Format) WithLogPos(ev Event, pos uint32) Event {
+	out := append(Event(nil), ev...)
+	binary.LittleEndian.PutUint32(out[13:17], pos)
+	f.seal(out)
+	return out
+}
