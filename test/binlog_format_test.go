@@ -44,9 +44,9 @@ func TestStatementAndMixedFormats(t *testing.T) {
 	}
 
 	mustExec(t, db, "SET SESSION binlog_format = 'MIXED'")
-	mustExec(t, db, "INSERT INTO t (v, s) VALUES (100, UUID())")                 // unsafe: rows
-	mustExec(t, db, "UPDATE t SET v = v + 1 ORDER BY id LIMIT 2")                 // safe: statement
-	mustExec(t, db, "UPDATE t SET s = 'limited' WHERE v > 0 LIMIT 1")             // unsafe: rows
+	mustExec(t, db, "INSERT INTO t (v, s) VALUES (100, UUID())")                   // unsafe: rows
+	mustExec(t, db, "UPDATE t SET v = v + 1 ORDER BY id LIMIT 2")                  // safe: statement
+	mustExec(t, db, "UPDATE t SET s = 'limited' WHERE v > 0 LIMIT 1")              // unsafe: rows
 	mustExec(t, db, "INSERT INTO t (v, s) VALUES (200, 'mixed safe'), (201, 'x')") // statement
 
 	events := queryRows(t, db, "SHOW BINLOG EVENTS")

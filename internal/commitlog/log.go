@@ -36,10 +36,8 @@ type Options struct {
 	// DoDB and IgnoreDB are binlog-do-db and binlog-ignore-db.
 	DoDB, IgnoreDB []string
 	// Force lets binlog recovery truncate damage in the middle of the last file.
-	Force bool
-	// PurgeGuard refuses to purge a file still needed (by a connected replica).
-	PurgeGuard func(file string) error
-	Logger     *slog.Logger
+	Force  bool
+	Logger *slog.Logger
 }
 
 // Recovered is what Open found: the logged transactions the store lacks, which the caller must
@@ -86,6 +84,8 @@ type Log struct {
 	doDB      map[string]bool
 	ignoreDB  map[string]bool
 	randSeeds func(ctx *sql.Context) (seed1, seed2 uint64)
+
+	purgeGuard atomic.Pointer[func(file string) error]
 }
 
 // Open recovers the binlog directory against the store's state (as last returned by WriteGroup
@@ -125,18 +125,19 @@ func Open(opts Options, storeState []byte) (*Log, *Recovered, error) {
 			"gtids", ahead.String())
 	}
 	executed := gtid.Union(rec.Executed, st.executed)
+	l := &Log{
+		opts: opts, log: opts.Logger, sid: sid, maxSize: opts.MaxSize,
+		executed: executed, changed: make(chan struct{}),
+		doDB: lowerSet(opts.DoDB), ignoreDB: lowerSet(opts.IgnoreDB),
+	}
 	w, err := binlog.Open(binlog.Options{
 		Dir: opts.Dir, Prefix: opts.Prefix, ServerID: opts.ServerID, Checksum: opts.Checksum,
-		MaxSize: opts.MaxSize, Previous: executed, PurgeGuard: opts.PurgeGuard, Logger: opts.Logger,
+		MaxSize: opts.MaxSize, Previous: executed, PurgeGuard: l.guardPurge, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	l := &Log{
-		opts: opts, log: opts.Logger, w: w, format: w.Format(), sid: sid, maxSize: opts.MaxSize,
-		executed: executed, changed: make(chan struct{}),
-		doDB: lowerSet(opts.DoDB), ignoreDB: lowerSet(opts.IgnoreDB),
-	}
+	l.w, l.format = w, w.Format()
 	l.syncEvery.Store(opts.SyncBinlog)
 	l.pos = w.Position()
 	l.file = l.pos.File
@@ -161,6 +162,17 @@ func lowerSet(names []string) map[string]bool {
 		m[strings.ToLower(n)] = true
 	}
 	return m
+}
+
+// SetPurgeGuard installs the check asked before a purge deletes a file (a replica still
+// reading it refuses).
+func (l *Log) SetPurgeGuard(fn func(file string) error) { l.purgeGuard.Store(&fn) }
+
+func (l *Log) guardPurge(file string) error {
+	if fn := l.purgeGuard.Load(); fn != nil {
+		return (*fn)(file)
+	}
+	return nil
 }
 
 // Close ends the active file with a STOP event. Call it after the pipeline has stopped.
@@ -357,7 +369,7 @@ func (l *Log) Reset() error {
 	}
 	w, err := binlog.Open(binlog.Options{
 		Dir: l.opts.Dir, Prefix: l.opts.Prefix, ServerID: l.opts.ServerID, Checksum: l.opts.Checksum,
-		MaxSize: l.opts.MaxSize, PurgeGuard: l.opts.PurgeGuard, Logger: l.opts.Logger,
+		MaxSize: l.opts.MaxSize, PurgeGuard: l.guardPurge, Logger: l.opts.Logger,
 	})
 	if err != nil {
 		return err

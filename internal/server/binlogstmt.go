@@ -31,6 +31,13 @@ type binlogAdmin struct {
 	users    *mysql_db.MySQLDb
 	// syncState has the store record the log's state (after RESET MASTER).
 	syncState func() error
+
+	// Replication's source side: the node's identity, the connected replicas, and a channel
+	// closed when the node stops (ending the dumps).
+	serverID   uint32
+	serverUUID string
+	replicas   *replicaRegistry
+	stop       <-chan struct{}
 }
 
 var (
@@ -41,6 +48,7 @@ var (
 	rePurgeTo    = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+TO\s+'([^']*)'\s*;?\s*$`)
 	rePurgeOld   = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+BEFORE\s+'([^']*)'\s*;?\s*$`)
 	reReset      = regexp.MustCompile(`(?is)^\s*RESET\s+(?:MASTER|BINARY\s+LOGS\s+AND\s+GTIDS)\s*;?\s*$`)
+	reReplicas   = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICAS|SLAVE\s+HOSTS)\s*;?\s*$`)
 )
 
 // handle runs query if it is one of the statements above; handled is false otherwise. The first
@@ -81,6 +89,9 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 		})
 	case reReset.MatchString(q):
 		return a.run(ctx, c, []string{"RELOAD"}, false, a.reset)
+	case reReplicas.MatchString(q):
+		legacy := strings.HasPrefix(strings.ToUpper(reReplicas.FindStringSubmatch(q)[1]), "SLAVE")
+		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, false, func() (*sqltypes.Result, error) { return a.showReplicas(legacy) })
 	}
 	return nil, false, nil
 }
@@ -98,9 +109,17 @@ func (a *binlogAdmin) run(ctx context.Context, c *mysql.Conn, privs []string, ne
 }
 
 func (a *binlogAdmin) checkPrivileges(ctx context.Context, c *mysql.Conn, privs []string) error {
-	sess := a.sessions.get(c.ConnectionID)
-	if sess == nil || a.users == nil || !a.users.Enabled() {
+	if a.users == nil || !a.users.Enabled() {
 		return nil
+	}
+	var sess sql.Session = a.sessions.get(c.ConnectionID)
+	if sess == nil {
+		// A connection that sent no query yet (a replica's first command may be the dump).
+		u, ok := c.UserData.(sql.MysqlConnectionUser)
+		if !ok {
+			return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
+		}
+		sess = sql.NewBaseSessionWithClientServer(c.RemoteAddr().String(), sql.Client{User: u.User, Address: u.Host}, c.ConnectionID)
 	}
 	sctx := sql.NewContext(ctx, sql.WithSession(sess))
 	if a.users.UserHasPrivileges(sctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, sql.PrivilegeType_Super)) {
@@ -343,6 +362,9 @@ func (a *binlogAdmin) purge(removed []string, err error) (*sqltypes.Result, erro
 	}
 	if errors.Is(err, binlog.ErrUnknownLog) {
 		return nil, mysql.NewSQLError(1373, "HY000", "Target log not found in binlog index")
+	}
+	if errors.Is(err, errLogInUse) {
+		return nil, mysql.NewSQLError(1378, "HY000", "A purgeable log is in use, will not purge (%v)", err)
 	}
 	return nil, mysql.NewSQLError(1377, "HY000", "Fatal error during log purge: %v", err)
 }

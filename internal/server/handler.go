@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"regexp"
 	"strconv"
@@ -76,10 +75,8 @@ func (h *nodeHandler) tooLarge(c *mysql.Conn, n int) error {
 	if int64(n)+1 <= h.limit() {
 		return nil
 	}
-	if tc, ok := c.Conn.(*tls.Conn); ok {
-		if lc, ok := tc.NetConn().(*limitConn); ok {
-			lc.closeAfterWrite = true
-		}
+	if lc := underlyingLimitConn(c.Conn); lc != nil {
+		lc.closeAfterWrite = true
 	}
 	return mysql.NewSQLError(mysql.ERNetPacketTooLarge, mysql.SSNetError, "%s", packetTooLarge)
 }
@@ -153,6 +150,9 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	forgetRand(c.ConnectionID)
+	if h.admin != nil && h.admin.replicas != nil {
+		h.admin.replicas.remove(c.ConnectionID)
+	}
 	if s := h.sessions.remove(c.ConnectionID); s != nil && h.observer != nil {
 		h.observer.sessionClosed(s)
 	}

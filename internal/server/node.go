@@ -228,7 +228,11 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db}
+		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
+			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed}
+		if n.binlog != nil {
+			n.binlog.SetPurgeGuard(admin.replicas.guard)
+		}
 		if s, ok := n.storage.(logStateSyncer); ok {
 			admin.syncState = s.SyncLogState
 		}

@@ -1,15 +1,18 @@
 package server
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/netutil"
 )
 
 // The wire protocol splits a payload into chunks of at most 2^24-1 bytes,
@@ -142,7 +145,19 @@ type limitConn struct {
 	closeOnce sync.Once
 
 	closeAfterWrite bool // set by the handler for oversized statements over TLS
+
+	// The first bytes of each command packet, to learn a replica's server_id from
+	// COM_REGISTER_SLAVE or COM_BINLOG_DUMP_GTID (vitess parses those packets but drops it).
+	cmdBuf          [7]byte
+	cmdN            int
+	replicaServerID atomic.Uint32
 }
+
+// Commands whose payload carries the replica's server_id.
+const (
+	comRegisterReplica = 0x15
+	comBinlogDumpGTID  = 0x1e
+)
 
 func (c *limitConn) Read(p []byte) (int, error) {
 	if c.tripped {
@@ -176,6 +191,11 @@ func (c *limitConn) scan(b []byte) int {
 					c.capBuf[c.capN] = b[i+j]
 					c.capN++
 				}
+			} else if c.packets > 1 && c.cmdN < len(c.cmdBuf) {
+				for j := 0; j < k && c.cmdN < len(c.cmdBuf); j++ {
+					c.cmdBuf[c.cmdN] = b[i+j]
+					c.cmdN++
+				}
 			}
 			c.bodyLeft -= k
 			i += k
@@ -197,6 +217,7 @@ func (c *limitConn) scan(b []byte) int {
 		length := int(c.hdr[0]) | int(c.hdr[1])<<8 | int(c.hdr[2])<<16
 		if !c.cont {
 			c.logical = 0
+			c.cmdN = 0
 		}
 		c.logical += int64(length)
 		c.packets++
@@ -220,6 +241,14 @@ func (c *limitConn) scan(b []byte) int {
 }
 
 func (c *limitConn) endChunk() {
+	if c.packets > 1 && !c.cont {
+		switch {
+		case c.cmdN >= 5 && c.cmdBuf[0] == comRegisterReplica:
+			c.replicaServerID.Store(binary.LittleEndian.Uint32(c.cmdBuf[1:5]))
+		case c.cmdN >= 7 && c.cmdBuf[0] == comBinlogDumpGTID:
+			c.replicaServerID.Store(binary.LittleEndian.Uint32(c.cmdBuf[3:7]))
+		}
+	}
 	if c.packets == 1 && c.capN == 4 && !c.cont {
 		caps := binary.LittleEndian.Uint32(c.capBuf[:])
 		if caps&clientSSLFlag != 0 {
@@ -289,4 +318,22 @@ func (c *limitConn) Close() error {
 		c.owner.forget(c)
 	}
 	return c.Conn.Close()
+}
+
+// underlyingLimitConn finds the limitConn under the wrappers vitess puts around a connection
+// (its read/write timeouts, TLS); nil if there is none.
+func underlyingLimitConn(conn net.Conn) *limitConn {
+	for conn != nil {
+		switch x := conn.(type) {
+		case *limitConn:
+			return x
+		case *tls.Conn:
+			conn = x.NetConn()
+		case *netutil.ConnWithTimeouts:
+			conn = x.Conn
+		default:
+			return nil
+		}
+	}
+	return nil
 }

@@ -42,6 +42,9 @@ type Options struct {
 	ServerUUID string
 	// Heartbeat is the idle time after which a HEARTBEAT event is sent (0: none).
 	Heartbeat time.Duration
+	// OnFile, if set, is told each binlog file the dump starts reading (for SHOW REPLICAS and
+	// for refusing to purge a file a replica still reads).
+	OnFile func(file string)
 }
 
 // Error1236 is MySQL's ER_SOURCE_FATAL_ERROR_READING_BINLOG (1236), sent to the replica.
@@ -156,6 +159,9 @@ func (d *dump) run(ctx context.Context, file string, pos uint64) error {
 // streamFile sends file from pos: first the fake ROTATE naming it and its FORMAT_DESCRIPTION,
 // then its events as they become durable. It returns the next file's name once file ends.
 func (d *dump) streamFile(ctx context.Context, file string, pos uint64) (string, error) {
+	if d.opts.OnFile != nil {
+		d.opts.OnFile(file)
+	}
 	r, err := binlog.OpenFile(filepath.Join(d.opts.Dir, file))
 	if err != nil {
 		return "", Error1236("%v", err)

@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/source"
+)
+
+// errLogInUse refuses to purge a binlog file a connected replica still reads (MySQL's
+// ER_LOG_IN_USE).
+var errLogInUse = errors.New("a purgeable log is in use")
+
+// replicaDump is one connected replica: what COM_REGISTER_SLAVE said and what its dump reads.
+type replicaDump struct {
+	serverID uint32
+	host     string
+	port     uint16
+	uuid     string
+	file     string // binlog file being read; "" before the dump starts
+}
+
+// replicaRegistry knows the replicas connected for a binlog dump (SHOW REPLICAS) and which
+// files they read (PURGE refuses those).
+type replicaRegistry struct {
+	mu    sync.Mutex
+	conns map[uint32]*replicaDump // by connection id
+}
+
+func newReplicaRegistry() *replicaRegistry {
+	return &replicaRegistry{conns: map[uint32]*replicaDump{}}
+}
+
+func (r *replicaRegistry) get(id uint32) *replicaDump {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, ok := r.conns[id]
+	if !ok {
+		d = &replicaDump{}
+		r.conns[id] = d
+	}
+	return d
+}
+
+func (r *replicaRegistry) update(id uint32, fn func(d *replicaDump)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d, ok := r.conns[id]; ok {
+		fn(d)
+	}
+}
+
+func (r *replicaRegistry) remove(id uint32) {
+	r.mu.Lock()
+	delete(r.conns, id)
+	r.mu.Unlock()
+}
+
+// guard refuses to purge a file some dump is reading.
+func (r *replicaRegistry) guard(file string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.conns {
+		if d.file == file {
+			return fmt.Errorf("%w: %s is read by the replica with server_id %d", errLogInUse, file, d.serverID)
+		}
+	}
+	return nil
+}
+
+// ComRegisterReplica implements mysql.BinlogReplicaHandler (COM_REGISTER_SLAVE).
+func (h *nodeHandler) ComRegisterReplica(c *mysql.Conn, host string, port uint16, user, password string) error {
+	if h.admin == nil || h.admin.log == nil {
+		return source.Error1236("Binary log is not open")
+	}
+	if err := h.admin.checkPrivileges(context.Background(), c, []string{"REPLICATION SLAVE"}); err != nil {
+		return err
+	}
+	h.admin.replicas.get(c.ConnectionID)
+	h.admin.replicas.update(c.ConnectionID, func(d *replicaDump) {
+		d.host, d.port = host, port
+		d.serverID = connServerID(c)
+	})
+	return nil
+}
+
+// connServerID is the server_id a replica sent in its last COM_REGISTER_SLAVE or
+// COM_BINLOG_DUMP_GTID (0 when the connection's packets could not be followed, as with TLS).
+func connServerID(c *mysql.Conn) uint32 {
+	if lc := underlyingLimitConn(c.Conn); lc != nil {
+		return lc.replicaServerID.Load()
+	}
+	return 0
+}
+
+// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler (COM_BINLOG_DUMP_GTID): it streams the
+// binlog until the replica goes away or the server stops. A GTID set (flag BINLOG_THROUGH_GTID)
+// asks for auto-positioning; otherwise the file and position are the start.
+func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) error {
+	a := h.admin
+	if a == nil || a.log == nil {
+		return source.Error1236("Binary log is not open")
+	}
+	if err := a.checkPrivileges(context.Background(), c, []string{"REPLICATION SLAVE"}); err != nil {
+		return err
+	}
+	start := source.Start{File: logFile, Pos: logPos}
+	if gtidSet != nil { // the replica set BINLOG_THROUGH_GTID: auto-positioning
+		set, err := gtid.FromVitess(gtidSet)
+		if err != nil {
+			return source.Error1236("malformed GTID set: %v", err)
+		}
+		start = source.Start{GTIDs: &set}
+	}
+	id := c.ConnectionID
+	a.replicas.get(id)
+	a.replicas.update(id, func(d *replicaDump) {
+		if sid := connServerID(c); sid != 0 {
+			d.serverID = sid
+		}
+		if d.host == "" {
+			d.host = strings.Split(c.RemoteAddr().String(), ":")[0]
+		}
+	})
+	defer a.replicas.remove(id)
+	heartbeat := 30 * time.Second
+	if sess := a.sessions.get(id); sess != nil {
+		sctx := sql.NewEmptyContext()
+		for _, name := range []string{"source_heartbeat_period", "master_heartbeat_period"} {
+			if _, v, err := sess.GetUserVariable(sctx, name); err == nil && v != nil {
+				if ns, ok := toInt64(v); ok {
+					heartbeat = time.Duration(ns)
+				} else if s, ok := v.(string); ok {
+					if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+						heartbeat = time.Duration(n)
+					}
+				}
+			}
+		}
+		for _, name := range []string{"replica_uuid", "slave_uuid"} {
+			if _, v, err := sess.GetUserVariable(sctx, name); err == nil && v != nil {
+				uuid := fmt.Sprint(v)
+				a.replicas.update(id, func(d *replicaDump) { d.uuid = uuid })
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-a.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	opts := source.Options{
+		Log: a.log, Dir: a.dataDir, ServerID: a.serverID, ServerUUID: a.serverUUID, Heartbeat: heartbeat,
+		OnFile: func(file string) { a.replicas.update(id, func(d *replicaDump) { d.file = file }) },
+	}
+	send := func(ev binlog.Event) error {
+		return c.WriteBinlogEvent(mysql.NewMysql56BinlogEvent(ev), false)
+	}
+	err := source.Dump(ctx, opts, start, send, c.FlushBuffer)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// showReplicas answers SHOW REPLICAS / SHOW SLAVE HOSTS.
+func (a *binlogAdmin) showReplicas(legacy bool) (*sqltypes.Result, error) {
+	sourceID, uuid := "Source_Id", "Replica_UUID"
+	if legacy {
+		sourceID, uuid = "Master_Id", "Slave_UUID"
+	}
+	res := &sqltypes.Result{Fields: []*querypb.Field{field("Server_Id", querypb.Type_UINT64), field("Host", querypb.Type_VARCHAR),
+		field("Port", querypb.Type_UINT64), field(sourceID, querypb.Type_UINT64), field(uuid, querypb.Type_VARCHAR)}}
+	a.replicas.mu.Lock()
+	var ds []replicaDump
+	for _, d := range a.replicas.conns {
+		if d.file != "" {
+			ds = append(ds, *d)
+		}
+	}
+	a.replicas.mu.Unlock()
+	sort.Slice(ds, func(i, j int) bool { return ds[i].serverID < ds[j].serverID })
+	for _, d := range ds {
+		res.Rows = append(res.Rows, []sqltypes.Value{number(uint64(d.serverID)), text(d.host), number(uint64(d.port)),
+			number(uint64(a.serverID)), text(d.uuid)})
+	}
+	return res, nil
+}
