@@ -51,6 +51,9 @@ type Options struct {
 	// PurgeGuard, if set, is asked before a purge deletes each file; an error refuses the
 	// whole purge (a replica still reading the file, for instance).
 	PurgeGuard func(file string) error
+	// KeepEvents writes appended events byte for byte, keeping their log_pos (a relay log keeps
+	// the source's positions); by default log_pos and checksums are set for this file.
+	KeepEvents bool
 	// Now gives event timestamps; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -286,7 +289,11 @@ func (w *Writer) Append(txns ...Txn) ([]Position, error) {
 	name := w.files[len(w.files)-1]
 	for i, t := range txns {
 		for _, ev := range t {
-			buf = w.place(buf, ev, w.size)
+			if w.opts.KeepEvents {
+				buf = append(buf, ev...)
+			} else {
+				buf = w.place(buf, ev, w.size)
+			}
 		}
 		positions[i] = Position{File: name, Offset: uint64(w.size + int64(len(buf)))}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/commitlog"
+	"github.com/relaydb/relaydb/internal/replica"
 )
 
 // binlogAdmin runs the binary log statements GMS's parser does not know, with MySQL's syntax,
@@ -38,6 +39,7 @@ type binlogAdmin struct {
 	serverUUID string
 	replicas   *replicaRegistry
 	stop       <-chan struct{}
+	replica    *replica.Replica // nil without a binary log
 }
 
 var (
@@ -60,8 +62,13 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 	}
 	switch strings.ToUpper(q[:4]) {
 	case "SHOW", "FLUS", "PURG", "RESE":
+	case "CHAN", "STAR", "STOP":
+		return a.replicaStatement(ctx, c, q)
 	default:
 		return nil, false, nil
+	}
+	if res, handled, err := a.replicaStatement(ctx, c, q); handled {
+		return res, handled, err
 	}
 	switch {
 	case reShowLogs.MatchString(q):

@@ -21,6 +21,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/readonly"
+	"github.com/relaydb/relaydb/internal/replica"
 )
 
 // Config is what a node needs to start. Zero values get the defaults noted.
@@ -69,7 +70,8 @@ type Node struct {
 	serverUUID string
 	globals    *PersistedGlobals
 	storage    Storage
-	binlog     *commitlog.Log // nil without a binary log
+	binlog     *commitlog.Log   // nil without a binary log
+	replica    *replica.Replica // nil without a binary log
 	engine     *sqle.Engine
 	srv        *gmsserver.Server
 	listener   *limitListener
@@ -203,6 +205,12 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db}
 
+	if n.binlog != nil {
+		if n.replica, err = n.openReplica(cfg, dir); err != nil {
+			return n, err
+		}
+	}
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return n, fmt.Errorf("listen on %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
@@ -229,7 +237,8 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
-			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed}
+			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
+			replica: n.replica}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}
@@ -306,6 +315,9 @@ func (n *Node) Close() error {
 		if n.listener != nil {
 			n.listener.closeConns()
 		}
+		if n.replica != nil {
+			n.replica.Close()
+		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
 		}
@@ -337,6 +349,9 @@ func (n *Node) Close() error {
 
 // abort releases what a failed Open acquired.
 func (n *Node) abort() {
+	if n.replica != nil {
+		n.replica.Close()
+	}
 	if n.listener != nil {
 		n.listener.Close()
 	}
@@ -396,4 +411,20 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 	// revokes made since it was last computed.
 	g.db.UserActivePrivilegeSet(ctx)
 	return nil, readonly.Check(ctx)
+}
+
+// replicaSessionID identifies the applier's session.
+const replicaSessionID = 1<<32 - 3
+
+// openReplica loads the replica settings and restarts replication if it was running.
+func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
+	return replica.Open(replica.Options{
+		Dir: dir, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
+		NewSession: func() sql.Session {
+			// The applier acts as root@localhost, as MySQL's applier acts with full privileges.
+			return n.storage.NewSession(sql.NewBaseSessionWithClientServer("replication applier",
+				sql.Client{User: "root", Address: "localhost"}, replicaSessionID))
+		},
+		Executed: n.binlog.Executed,
+	})
 }

@@ -1,0 +1,163 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/apply"
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/readonly"
+)
+
+// applyLoop is the applier: it replays the relay log in order, skipping transactions already
+// executed, until stopped or a transaction fails.
+func (r *Replica) applyLoop(ctx context.Context) {
+	defer r.setState(false, "")
+	r.setState(false, "Waiting for an event from Coordinator")
+	select {
+	case <-r.relayReadyChan():
+	case <-ctx.Done():
+		return
+	}
+	sess := r.opts.NewSession()
+	sctx := sql.NewContext(readonly.MarkApplier(ctx), sql.WithSession(sess))
+	a := apply.New(r.opts.Engine)
+	w := r.relayWriterNow()
+	file := ""
+	for {
+		files, err := w.Files()
+		if err != nil || len(files) == 0 {
+			r.setSQLError(13121, errors.New("relay log index is unreadable"))
+			return
+		}
+		next := files[0].Name
+		if file != "" {
+			next = ""
+			for i, f := range files {
+				if f.Name == file && i+1 < len(files) {
+					next = files[i+1].Name
+				}
+			}
+			if next == "" {
+				r.setSQLError(13121, errors.New("relay log ended without a next file"))
+				return
+			}
+			// The finished file is applied: purge it.
+			if _, err := w.PurgeTo(next); err != nil {
+				r.opts.Logger.Warn("relay log purge", "err", err)
+			}
+		}
+		file = next
+		if !r.applyFile(ctx, sctx, a, w, file) {
+			return
+		}
+	}
+}
+
+func (r *Replica) relayReadyChan() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.relayReady
+}
+
+func (r *Replica) relayWriterNow() *binlog.Writer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.relay
+}
+
+// applyFile applies one relay log file, following it while it is the active one; it returns
+// false when the applier must stop.
+func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.Applier, w *binlog.Writer, file string) bool {
+	rd, err := binlog.OpenFile(filepath.Join(r.opts.Dir, file))
+	if err != nil {
+		r.setSQLError(13121, err)
+		return false
+	}
+	defer rd.Close()
+	rd.RelayLog = true
+	f := rd.Format()
+	for {
+		changed := w.Changed()
+		synced := w.Synced()
+		finished := synced.File != file
+		if !finished {
+			rd.SetSize(int64(synced.Offset))
+		} else if st, err := statSize(filepath.Join(r.opts.Dir, file)); err == nil {
+			rd.SetSize(st)
+		}
+		for {
+			t, err := rd.NextTransaction()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.setSQLError(13121, err)
+				return false
+			}
+			if !r.applyOne(sctx, a, f, &t) {
+				return false
+			}
+			r.mu.Lock()
+			r.st.relayFile, r.st.relayPos = file, t.End
+			r.mu.Unlock()
+		}
+		if finished {
+			return true
+		}
+		r.mu.Lock()
+		r.st.caughtUp = true
+		r.mu.Unlock()
+		r.setState(false, "Replica has read all relay log; waiting for more updates")
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+		}
+		r.mu.Lock()
+		r.st.caughtUp = false
+		r.mu.Unlock()
+	}
+}
+
+// applyOne applies a transaction under its own GTID, unless it is already executed.
+func (r *Replica) applyOne(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) bool {
+	last := t.Events[len(t.Events)-1]
+	committed := time.Unix(int64(t.Events[0].Timestamp()), 0)
+	if !t.Anonymous && r.opts.Executed().Contains(t.GTID) {
+		r.noteApplied(uint64(last.LogPos()), committed)
+		return true
+	}
+	r.setState(false, "Applying transaction "+t.GTID.String())
+	if !t.Anonymous {
+		if err := sctx.SetSessionVariable(sctx, "gtid_next", t.GTID.String()); err != nil {
+			r.setSQLError(errno(err, 1105), err)
+			return false
+		}
+	}
+	if err := a.Apply(sctx, f, t); err != nil {
+		_ = sctx.SetSessionVariable(sctx, "gtid_next", "AUTOMATIC")
+		r.setSQLError(errno(err, 1105), fmtErr("Coordinator stopped because there were error(s) in the worker(s). The most recent failure being: Worker 1 failed executing transaction '%s' at source log %s, end_log_pos %d; %v",
+			t.GTID, r.sourceFileName(), last.LogPos(), err))
+		return false
+	}
+	r.noteApplied(uint64(last.LogPos()), committed)
+	return true
+}
+
+func (r *Replica) noteApplied(pos uint64, committed time.Time) {
+	r.mu.Lock()
+	r.st.execPos, r.st.execSourceFile, r.st.lastApplied = pos, r.st.sourceFile, committed
+	r.mu.Unlock()
+}
+
+func (r *Replica) sourceFileName() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.sourceFile
+}

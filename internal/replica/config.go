@@ -1,0 +1,137 @@
+package replica
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/relaydb/relaydb/internal/fsutil"
+)
+
+// Config is what CHANGE REPLICATION SOURCE TO sets (MySQL's master.info).
+type Config struct {
+	Host         string  `json:"host"`
+	Port         int     `json:"port"`
+	User         string  `json:"user"`
+	Password     string  `json:"password"`
+	AutoPosition bool    `json:"auto_position"`
+	LogFile      string  `json:"log_file,omitempty"`
+	LogPos       uint64  `json:"log_pos,omitempty"`
+	ConnectRetry int     `json:"connect_retry"` // seconds between connection attempts
+	RetryCount   int     `json:"retry_count"`   // attempts before the receiver gives up
+	Heartbeat    float64 `json:"heartbeat_period"`
+	Delay        int     `json:"delay"`
+	// Running records which threads were running, to restart them with the server.
+	IORunning  bool `json:"io_running"`
+	SQLRunning bool `json:"sql_running"`
+}
+
+const configFile = "replica.json"
+
+func defaultConfig() Config {
+	return Config{Port: 3306, ConnectRetry: 60, RetryCount: 86400, Heartbeat: 30}
+}
+
+func loadConfig(dir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := defaultConfig()
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", configFile, err)
+	}
+	return &c, nil
+}
+
+func saveConfig(dir string, c *Config) error {
+	if c == nil {
+		err := os.Remove(filepath.Join(dir, configFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(dir, configFile), b, 0o600)
+}
+
+// Apply sets the options of a CHANGE REPLICATION SOURCE TO statement (names in upper case,
+// SOURCE_ or MASTER_ prefix, values as written: strings unquoted).
+func (c *Config) Apply(opts map[string]string) error {
+	for name, v := range opts {
+		key := strings.TrimPrefix(strings.TrimPrefix(name, "SOURCE_"), "MASTER_")
+		num := func() (int64, error) {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %q is not a number", name, v)
+			}
+			return n, nil
+		}
+		switch key {
+		case "HOST":
+			c.Host = v
+		case "USER":
+			c.User = v
+		case "PASSWORD":
+			c.Password = v
+		case "PORT":
+			n, err := num()
+			if err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("%s: bad port %q", name, v)
+			}
+			c.Port = int(n)
+		case "LOG_FILE":
+			c.LogFile = v
+		case "LOG_POS":
+			n, err := num()
+			if err != nil {
+				return err
+			}
+			c.LogPos = uint64(n)
+		case "AUTO_POSITION":
+			c.AutoPosition = v == "1"
+		case "CONNECT_RETRY":
+			n, err := num()
+			if err != nil {
+				return err
+			}
+			c.ConnectRetry = int(n)
+		case "RETRY_COUNT":
+			n, err := num()
+			if err != nil {
+				return err
+			}
+			c.RetryCount = int(n)
+		case "HEARTBEAT_PERIOD":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", name, v)
+			}
+			c.Heartbeat = f
+		case "DELAY":
+			n, err := num()
+			if err != nil {
+				return err
+			}
+			c.Delay = int(n)
+		case "SSL", "SSL_CA", "SSL_CAPATH", "SSL_CERT", "SSL_KEY", "SSL_CIPHER", "SSL_CRL", "SSL_CRLPATH", "SSL_VERIFY_SERVER_CERT":
+			if key == "SSL" && v == "1" {
+				return errors.New("SOURCE_SSL=1 is not supported yet")
+			}
+		default:
+			return fmt.Errorf("unknown option %s", name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+// Package replica is the replica side of replication: the receiver ("I/O thread") that pulls a
+// source's binlog over COM_BINLOG_DUMP_GTID into a relay log, and the applier ("SQL thread")
+// that replays the relay log into this server through internal/apply.
+//
+// # Invariants
+//
+//   - The relay log holds only whole transactions: the receiver buffers a transaction until its
+//     end event and then appends and fsyncs it (binlog.Writer in KeepEvents mode, so events
+//     keep the source's log_pos).
+//   - Crash safety rests on GTIDs: each applied transaction commits with gtid_next set to its
+//     GTID, so the executed set is stored atomically with its data (commitlog), and the applier
+//     skips every transaction already executed. At startup the relay log is discarded and the
+//     receiver asks the source for everything after the executed set (MySQL's
+//     relay_log_recovery); nothing is applied twice or skipped.
+//   - Applied transactions are logged in this server's binlog with their original GTIDs
+//     (log_replica_updates), so replicas can be chained.
+//   - The connection settings (master.info) are persisted in the datadir as replica.json,
+//     replaced atomically; running threads are restarted when the server starts.
+//   - The applier is exempt from read_only and super_read_only.
+package replica

@@ -1,0 +1,181 @@
+package replica
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/gtid"
+)
+
+// receive is the receiver: it connects (retrying per CONNECT_RETRY / RETRY_COUNT), asks for the
+// transactions this server lacks, and appends each complete transaction to the relay log.
+func (r *Replica) receive(ctx context.Context) {
+	defer r.setState(true, "")
+	cfg := r.config()
+	for attempt := 1; ; attempt++ {
+		r.setState(true, "Connecting to source")
+		err := r.session(ctx, cfg)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
+				cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
+			if errno(err, 0) == 1593 {
+				return // equal server ids: not retried, as in MySQL
+			}
+		}
+		if attempt >= cfg.RetryCount {
+			return
+		}
+		if !sleepCtx(ctx, time.Duration(max(cfg.ConnectRetry, 1))*time.Second) {
+			return
+		}
+	}
+}
+
+// session is one connection to the source, until it fails or ctx ends.
+func (r *Replica) session(ctx context.Context, cfg Config) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	conn, err := mysql.Connect(cctx, &mysql.ConnParams{Host: cfg.Host, Port: cfg.Port, Uname: cfg.User, Pass: cfg.Password})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	res, err := conn.ExecuteFetch("SELECT @@GLOBAL.server_id, @@GLOBAL.server_uuid", 1, false)
+	if err != nil {
+		return err
+	}
+	var srcID uint32
+	var srcUUID string
+	if len(res.Rows) == 1 {
+		fmt.Sscan(res.Rows[0][0].ToString(), &srcID)
+		srcUUID = res.Rows[0][1].ToString()
+	}
+	if srcID == r.opts.ServerID {
+		return mysql.NewSQLError(1593, "HY000", "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work")
+	}
+	for _, q := range []string{
+		fmt.Sprintf("SET @master_heartbeat_period = %d", int64(cfg.Heartbeat*1e9)),
+		"SET @master_binlog_checksum = @@GLOBAL.binlog_checksum, @source_binlog_checksum = @@GLOBAL.binlog_checksum",
+		"SET @slave_uuid = '" + r.opts.ServerUUID + "', @replica_uuid = '" + r.opts.ServerUUID + "'",
+	} {
+		if _, err := conn.ExecuteFetch(q, 0, false); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
+	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
+	r.mu.Unlock()
+	if cfg.AutoPosition || cfg.LogFile == "" {
+		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, "", 4, mysql.BinlogThroughGTID, has.Encode())
+	} else {
+		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, cfg.LogFile, max(cfg.LogPos, 4), 0, nil)
+	}
+	if err != nil {
+		return err
+	}
+	r.setState(true, "Waiting for source to send event")
+	r.mu.Lock()
+	r.st.lastIOErrno, r.st.lastIOError = 0, ""
+	r.mu.Unlock()
+	return r.readEvents(ctx, conn)
+}
+
+// readEvents reads the dump stream and appends whole transactions to the relay log.
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
+	format := binlog.NewFormat(binlog.ChecksumCRC32)
+	var txn binlog.Txn
+	var txnGTID gtid.GTID
+	began := false
+	for {
+		ev, err := conn.ReadBinlogEvent()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		e := binlog.Event(append([]byte(nil), ev.Bytes()...))
+		switch e.Type() {
+		case binlog.TypeFormatDescription:
+			fd, err := binlog.DecodeFormatDescription(e)
+			if err != nil {
+				return err
+			}
+			format = fd.Format
+			continue
+		case binlog.TypeRotate:
+			pos, next, err := binlog.DecodeRotate(format, e)
+			if err == nil {
+				r.mu.Lock()
+				r.st.sourceFile, r.st.readPos = next, pos
+				r.mu.Unlock()
+			}
+			continue
+		case binlog.TypeHeartbeat, binlog.TypeHeartbeatV2:
+			r.mu.Lock()
+			r.st.readPos = uint64(e.LogPos())
+			r.mu.Unlock()
+			continue
+		case binlog.TypePreviousGTIDs, binlog.TypeStop:
+			continue
+		case binlog.TypeGTID:
+			g, err := binlog.DecodeGTID(format, e)
+			if err != nil {
+				return err
+			}
+			txn, txnGTID, began = binlog.Txn{e}, g.GTID, false
+			continue
+		}
+		if len(txn) == 0 {
+			continue // not inside a transaction we can relay (an anonymous one, or a cut-off start)
+		}
+		txn = append(txn, e)
+		end := false
+		switch e.Type() {
+		case binlog.TypeXID:
+			end = true
+		case binlog.TypeQuery:
+			q, err := binlog.DecodeQuery(format, e)
+			if err != nil {
+				return err
+			}
+			switch s := strings.ToUpper(strings.TrimSpace(q.SQL)); {
+			case s == "BEGIN":
+				began = true
+			case s == "COMMIT" || s == "ROLLBACK" || !began:
+				end = true
+			}
+		}
+		if !end {
+			continue
+		}
+		w, err := r.relayWriter(format.Checksum)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Append(txn); err != nil {
+			return fmt.Errorf("relay log: %w", err)
+		}
+		if _, err := w.Sync(); err != nil {
+			return fmt.Errorf("relay log: %w", err)
+		}
+		r.mu.Lock()
+		_ = r.st.retrieved.Add(txnGTID)
+		r.st.readPos = uint64(e.LogPos())
+		r.mu.Unlock()
+		txn = nil
+	}
+}

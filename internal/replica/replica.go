@@ -1,0 +1,321 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/gtid"
+)
+
+// Options wire a Replica to its server.
+type Options struct {
+	Dir        string // the datadir: replica.json and the relay log live there
+	ServerID   uint32
+	ServerUUID string
+	Engine     *sqle.Engine
+	// NewSession makes the applier's session (a storage session with a privileged client).
+	NewSession func() sql.Session
+	// Executed returns gtid_executed.
+	Executed func() gtid.Set
+	Logger   *slog.Logger
+}
+
+// ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads
+// stopped.
+var ErrRunning = mysql.NewSQLError(3081, "HY000", "This operation cannot be performed with running replication threads; run STOP REPLICA FOR CHANNEL '' first")
+
+// Replica manages the receiver and applier of the (single, default) channel.
+type Replica struct {
+	opts Options
+
+	mu  sync.Mutex
+	cfg *Config
+	st  status
+
+	relay      *binlog.Writer // nil until the receiver first writes
+	relayReady chan struct{}  // closed when relay is set
+
+	io, sqlT *thread
+}
+
+// thread is a running receiver or applier.
+type thread struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// status is what SHOW REPLICA STATUS reports.
+type status struct {
+	ioState, sqlState            string
+	lastIOErrno, lastSQLErrno    int
+	lastIOError, lastSQLError    string
+	lastIOErrTime, lastSQLErrTim time.Time
+	sourceServerID               uint32
+	sourceUUID                   string
+	sourceFile                   string
+	readPos                      uint64
+	execSourceFile               string
+	execPos                      uint64
+	relayFile                    string
+	relayPos                     uint64
+	retrieved                    gtid.Set
+	lastApplied                  time.Time // source commit time of the last applied transaction
+	caughtUp                     bool
+}
+
+// Open loads the persisted settings and restarts the threads that were running.
+func Open(opts Options) (*Replica, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg, err := loadConfig(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Replica{opts: opts, cfg: cfg, relayReady: make(chan struct{})}
+	if err := r.discardRelayLog(); err != nil {
+		return nil, err
+	}
+	if cfg != nil && (cfg.IORunning || cfg.SQLRunning) {
+		if err := r.Start(cfg.IORunning, cfg.SQLRunning); err != nil {
+			opts.Logger.Warn("could not restart replication", "err", err)
+		}
+	}
+	return r, nil
+}
+
+// discardRelayLog removes relay log files left by an earlier run: the receiver fetches again
+// whatever is not executed (relay_log_recovery).
+func (r *Replica) discardRelayLog() error {
+	matches, err := filepath.Glob(filepath.Join(r.opts.Dir, relayPrefix+".*"))
+	if err != nil {
+		return err
+	}
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+const relayPrefix = "relay-bin"
+
+// Configured reports whether CHANGE REPLICATION SOURCE TO has been run (SHOW REPLICA STATUS is
+// empty otherwise).
+func (r *Replica) Configured() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg != nil
+}
+
+// Change applies CHANGE REPLICATION SOURCE TO options; the threads must be stopped.
+func (r *Replica) Change(opts map[string]string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.io.running() || r.sqlT.running() {
+		return ErrRunning
+	}
+	c := defaultConfig()
+	if r.cfg != nil {
+		c = *r.cfg
+	}
+	if err := c.Apply(opts); err != nil {
+		return mysql.NewSQLError(1210, "HY000", "Incorrect arguments to CHANGE REPLICATION SOURCE: %v", err)
+	}
+	if err := saveConfig(r.opts.Dir, &c); err != nil {
+		return err
+	}
+	r.cfg = &c
+	return nil
+}
+
+// Start starts the receiver and/or the applier.
+func (r *Replica) Start(io, sqlThread bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cfg == nil || r.cfg.Host == "" {
+		return mysql.NewSQLError(13117, "HY000", "Replica failed to initialize applier metadata structure from the repository; run CHANGE REPLICATION SOURCE TO first")
+	}
+	if io && !r.io.running() {
+		r.st.lastIOErrno, r.st.lastIOError = 0, ""
+		r.io = r.spawn(r.receive)
+		r.cfg.IORunning = true
+	}
+	if sqlThread && !r.sqlT.running() {
+		r.st.lastSQLErrno, r.st.lastSQLError = 0, ""
+		r.sqlT = r.spawn(r.applyLoop)
+		r.cfg.SQLRunning = true
+	}
+	return saveConfig(r.opts.Dir, r.cfg)
+}
+
+func (r *Replica) spawn(fn func(ctx context.Context)) *thread {
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &thread{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		fn(ctx)
+	}()
+	return t
+}
+
+// Stop stops the receiver and/or the applier and waits for them.
+func (r *Replica) Stop(io, sqlThread bool) error {
+	r.mu.Lock()
+	var waits []*thread
+	if io && r.io != nil {
+		waits = append(waits, r.io)
+		r.io = nil
+	}
+	if sqlThread && r.sqlT != nil {
+		waits = append(waits, r.sqlT)
+		r.sqlT = nil
+	}
+	if r.cfg != nil {
+		r.cfg.IORunning = r.io != nil
+		r.cfg.SQLRunning = r.sqlT != nil
+	}
+	cfg := r.cfg
+	r.mu.Unlock()
+	for _, t := range waits {
+		t.cancel()
+		<-t.done
+	}
+	if cfg != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return saveConfig(r.opts.Dir, r.cfg)
+	}
+	return nil
+}
+
+// Close stops the threads without recording them as stopped, so they restart with the server.
+func (r *Replica) Close() {
+	r.mu.Lock()
+	ts := []*thread{r.io, r.sqlT}
+	r.mu.Unlock()
+	for _, t := range ts {
+		if t != nil {
+			t.cancel()
+			<-t.done
+		}
+	}
+	r.mu.Lock()
+	if r.relay != nil {
+		_ = r.relay.Close()
+	}
+	r.mu.Unlock()
+}
+
+// Reset forgets the relay log and errors (RESET REPLICA), and the connection settings too with
+// all (RESET REPLICA ALL). The threads must be stopped.
+func (r *Replica) Reset(all bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.io.running() || r.sqlT.running() {
+		return ErrRunning
+	}
+	if r.relay != nil {
+		_ = r.relay.Close()
+		r.relay = nil
+		r.relayReady = make(chan struct{})
+	}
+	if err := r.discardRelayLog(); err != nil {
+		return err
+	}
+	r.st = status{}
+	if all {
+		r.cfg = nil
+		return saveConfig(r.opts.Dir, nil)
+	}
+	return nil
+}
+
+func (r *Replica) setIOError(code int, err error) {
+	r.mu.Lock()
+	r.st.lastIOErrno, r.st.lastIOError, r.st.lastIOErrTime = code, err.Error(), time.Now()
+	r.mu.Unlock()
+	r.opts.Logger.Warn("replication receiver", "errno", code, "err", err)
+}
+
+func (r *Replica) setSQLError(code int, err error) {
+	r.mu.Lock()
+	r.st.lastSQLErrno, r.st.lastSQLError, r.st.lastSQLErrTim = code, err.Error(), time.Now()
+	r.mu.Unlock()
+	r.opts.Logger.Error("replication applier stopped", "errno", code, "err", err)
+}
+
+func errno(err error, def int) int {
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se.Num
+	}
+	return def
+}
+
+func (r *Replica) setState(io bool, s string) {
+	r.mu.Lock()
+	if io {
+		r.st.ioState = s
+	} else {
+		r.st.sqlState = s
+	}
+	r.mu.Unlock()
+}
+
+// relayWriter returns the relay log writer, creating it (with the source's checksum) on the
+// receiver's first transaction.
+func (r *Replica) relayWriter(checksum binlog.Checksum) (*binlog.Writer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.relay != nil {
+		return r.relay, nil
+	}
+	w, err := binlog.Open(binlog.Options{Dir: r.opts.Dir, Prefix: relayPrefix, ServerID: r.opts.ServerID,
+		Checksum: checksum, KeepEvents: true, Logger: r.opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	r.relay = w
+	close(r.relayReady)
+	return w, nil
+}
+
+func (r *Replica) config() Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return *r.cfg
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func fmtErr(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func statSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
