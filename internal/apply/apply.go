@@ -207,6 +207,9 @@ func setUserVar(ctx *sql.Context, uv binlog.UserVar) error {
 
 // exec runs one statement and drains its result.
 func (a *Applier) exec(ctx *sql.Context, query string) error {
+	// The statement's text goes with it: the binary log records DDL and statement-format DML
+	// from it when this server logs what it applies.
+	ctx = ctx.WithQuery(query)
 	_, iter, _, err := a.engine.Query(ctx, query)
 	if err != nil {
 		return err
