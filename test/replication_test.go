@@ -3,6 +3,7 @@ package test
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"math/rand"
 	"sync"
 	"testing"
@@ -110,6 +111,28 @@ func TestReplicationConvergesAndSurvivesKills(t *testing.T) {
 		r1db.Close()
 		t.Logf("round %d: replica killed under load, restarted, caught up %s later (%d acknowledged transactions so far)", round, took.Round(time.Millisecond), countMap(&acked))
 	}
+	// The primary killed under load and restarted: the replicas reconnect and follow.
+	{
+		db := p.db("bank")
+		db.SetMaxOpenConns(8)
+		stop := make(chan struct{})
+		wg := bankWorkload(db, 8, stop, &acked, rounds)
+		time.Sleep(load)
+		p.kill()
+		close(stop)
+		wg.Wait()
+		db.Close()
+		p.restart("--server-id", "1")
+		pdb = p.db("")
+		db = p.db("bank")
+		stop = make(chan struct{})
+		wg = bankWorkload(db, 4, stop, &acked, rounds+1)
+		time.Sleep(load)
+		close(stop)
+		wg.Wait()
+		db.Close()
+		t.Logf("primary killed under load and restarted; writes resumed")
+	}
 	pb := p.db("bank")
 	want := dumpTables(t, pb, "acct", "moves")
 	for i, r := range []*node{r1, r2} {
@@ -123,4 +146,56 @@ func TestReplicationConvergesAndSurvivesKills(t *testing.T) {
 			i+1, len(want), took.Round(time.Millisecond), st["Replica_IO_Running"], st["Replica_SQL_Running"], st["Executed_Gtid_Set"])
 		rdb.Close()
 	}
+}
+
+// TestReplicaConnectionErrors: a wrong password shows as Last_IO_Errno 1045 and is retried; a
+// source with the replica's own server_id is refused with 1593.
+func TestReplicaConnectionErrors(t *testing.T) {
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "2")
+	same := startNode(t, "", "--server-id", "1")
+	pdb := p.db("")
+	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
+	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	rdb := r.db("")
+	mustExec(t, rdb, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', MASTER_PASSWORD='wrong', MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1", p.port))
+	mustExec(t, rdb, "START SLAVE")
+	deadline := time.Now().Add(20 * time.Second)
+	var st map[string]string
+	for time.Now().Before(deadline) {
+		st = replicaStatus(t, rdb)
+		if st["Last_IO_Errno"] == "1045" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["Last_IO_Errno"] != "1045" {
+		t.Fatalf("wrong password: status %v", st)
+	}
+	t.Logf("wrong password: Last_IO_Errno %s, Replica_IO_Running %s: %s", st["Last_IO_Errno"], st["Replica_IO_Running"], st["Last_IO_Error"])
+	if _, err := rdb.Exec("CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='pw'"); mysqlErrno(err) != 3081 {
+		t.Fatalf("CHANGE while running: %v, want 3081", err)
+	}
+	mustExec(t, rdb, "STOP REPLICA")
+	mustExec(t, rdb, "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='pw'")
+	mustExec(t, rdb, "START REPLICA")
+	mustExec(t, pdb, "CREATE DATABASE ok")
+	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	if cols := columns(t, rdb, "SHOW SLAVE STATUS"); !strings.Contains(cols, "Master_Host") || !strings.Contains(cols, "Seconds_Behind_Master") {
+		t.Fatalf("SHOW SLAVE STATUS columns: %s", cols)
+	}
+
+	sdb := same.db("")
+	mustExec(t, sdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1", p.port))
+	mustExec(t, sdb, "START REPLICA")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if st = replicaStatus(t, sdb); st["Last_IO_Errno"] == "1593" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["Last_IO_Errno"] != "1593" {
+		t.Fatalf("same server_id: status %v", st)
+	}
+	t.Logf("same server_id: %s", st["Last_IO_Error"])
 }
