@@ -227,6 +227,11 @@ func Open(cfg Config) (n *Node, err error) {
 		Version:           Version,
 		TLSConfig:         tlsConfig,
 		MaxLoggedQueryLen: 1024,
+		// GMS's watcher peeks at a running query's socket to notice a client that went away;
+		// the peek is subject to net_read_timeout (30 s), so it killed every statement running
+		// longer than that (SLEEP(40), WAIT_FOR_EXECUTED_GTID_SET, a long SELECT) with 1317.
+		// MySQL applies net_read_timeout only while it waits for a client's packet.
+		DisableConnectionWatcher: true,
 		ProtocolListenerFactory: func(c gmsserver.Config, lc mysql.ListenerConfig, sel gmsserver.ServerEventListener) (gmsserver.ProtocolListener, error) {
 			lc.AuthServer = auth
 			return gmsserver.MySQLProtocolListenerFactory(c, lc, sel)
@@ -235,6 +240,11 @@ func Open(cfg Config) (n *Node, err error) {
 	if gcfg, err = gcfg.NewConfig(); err != nil {
 		return n, err
 	}
+	// GMS takes net_read_timeout (30 s) as a limit on how long a statement may take to produce
+	// a row, failing longer ones with "row read wait bigger than connection timeout". MySQL
+	// applies it only while waiting for a client's packet; statements may run as long as they
+	// need (WAIT_FOR_EXECUTED_GTID_SET, SLEEP, big scans).
+	gcfg.ConnReadTimeout = 0
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
