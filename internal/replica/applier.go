@@ -100,7 +100,7 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 				r.setSQLError(13121, err)
 				return false
 			}
-			if !r.applyOne(sctx, a, f, &t) {
+			if !r.applyOne(ctx, sctx, a, f, &t) {
 				return false
 			}
 			r.mu.Lock()
@@ -126,12 +126,15 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 }
 
 // applyOne applies a transaction under its own GTID, unless it is already executed.
-func (r *Replica) applyOne(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) bool {
+func (r *Replica) applyOne(ctx context.Context, sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) bool {
 	last := t.Events[len(t.Events)-1]
-	committed := time.Unix(int64(t.Events[0].Timestamp()), 0)
+	committed := commitTime(f, t)
 	if !t.Anonymous && r.opts.Executed().Contains(t.GTID) {
 		r.noteApplied(uint64(last.LogPos()), committed)
 		return true
+	}
+	if !r.delay(ctx, committed) {
+		return false
 	}
 	r.setState(false, "Applying transaction "+t.GTID.String())
 	if !t.Anonymous {
@@ -160,4 +163,43 @@ func (r *Replica) sourceFileName() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.st.sourceFile
+}
+
+// commitTime is when the transaction committed on the server where it originated (the GTID
+// event's original_commit_timestamp), or its header timestamp.
+func commitTime(f binlog.Format, t *binlog.Transaction) time.Time {
+	if g, err := binlog.DecodeGTID(f, t.Events[0]); err == nil {
+		switch {
+		case g.OriginalCommit > 0:
+			return time.UnixMicro(g.OriginalCommit)
+		case g.ImmediateCommit > 0:
+			return time.UnixMicro(g.ImmediateCommit)
+		}
+	}
+	return time.Unix(int64(t.Events[0].Timestamp()), 0)
+}
+
+// delay holds a transaction until SOURCE_DELAY seconds after it committed on the source; it
+// returns false if the applier is stopped meanwhile.
+func (r *Replica) delay(ctx context.Context, committed time.Time) bool {
+	r.mu.Lock()
+	d := time.Duration(r.cfg.Delay) * time.Second
+	r.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	until := committed.Add(d)
+	wait := time.Until(until)
+	if wait <= 0 {
+		return true
+	}
+	r.mu.Lock()
+	r.st.delayUntil = until
+	r.mu.Unlock()
+	r.setState(false, "Waiting until SOURCE_DELAY seconds after source executed event")
+	ok := sleepCtx(ctx, wait)
+	r.mu.Lock()
+	r.st.delayUntil = time.Time{}
+	r.mu.Unlock()
+	return ok
 }

@@ -72,6 +72,7 @@ type status struct {
 	retrieved                    gtid.Set
 	lastApplied                  time.Time // source commit time of the last applied transaction
 	caughtUp                     bool
+	delayUntil                   time.Time // a transaction waits for SOURCE_DELAY until then
 }
 
 // Open loads the persisted settings and restarts the threads that were running.

@@ -64,6 +64,10 @@ func (r *Replica) Status() []Column {
 		return t.Format("060102 15:04:05")
 	}
 	remaining := Column{Name: "SQL_Remaining_Delay", OldName: "SQL_Remaining_Delay", Null: true, Number: true}
+	if !st.delayUntil.IsZero() {
+		remaining.Null = false
+		remaining.Value = strconv.FormatInt(max(int64(time.Until(st.delayUntil)/time.Second), 0), 10)
+	}
 	return []Column{
 		{Name: "Replica_IO_State", OldName: "Slave_IO_State", Value: st.ioState},
 		{Name: "Source_Host", OldName: "Master_Host", Value: c.Host},
