@@ -28,6 +28,7 @@ const usage = `relaydb: a MySQL-compatible SQL server built for replication.
 
 Usage:
   relaydb server [options]   run a server (see 'relaydb server --help')
+  relaydb up [options]       run a local primary and replicas (see 'relaydb up --help')
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
   relaydb version            print the version
   relaydb help               print this help
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServer(args[1:], stdout, stderr)
 	case "binlog":
 		return runBinlog(args[1:], stdout, stderr)
+	case "up":
+		return runUp(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "relaydb", server.Version)
 		return 0

@@ -1,0 +1,679 @@
+package main
+
+// relaydb up: a local cluster (one primary, N-1 replicas) in one command. Each node is a child
+// `relaydb server` process of this one; the first run wires up replication, later runs only
+// start the processes (replication settings and users persist in the nodes' datadirs).
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	gosql "database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/relaydb/relaydb/internal/config"
+)
+
+const (
+	upHost = "127.0.0.1"
+	// upReadyTimeout bounds the wait for all nodes' ready lines.
+	upReadyTimeout = 60 * time.Second
+	// upReplicaTimeout bounds the wait for every replica to report both threads running.
+	upReplicaTimeout = 30 * time.Second
+	// upStopTimeout is how long stopped nodes get to exit before they are killed.
+	upStopTimeout = 30 * time.Second
+	// upConnectRetry is SOURCE_CONNECT_RETRY for the replicas: MySQL's default of 60 s would
+	// leave a replica idle for a minute after its primary was restarted by hand.
+	upConnectRetry  = 1
+	clusterFileName = "cluster.json"
+	replUser        = "repl"
+	upTailLines     = 15
+)
+
+// upOptions are the flags of `relaydb up`.
+type upOptions struct {
+	nodes    int
+	dataDir  string
+	port     int
+	logLevel string
+	// given holds the flags set on the command line: only those must agree with an existing
+	// cluster; the others are taken from its cluster.json.
+	given map[string]bool
+}
+
+// clusterFile is DIR/cluster.json: what a later `up` needs to start the same cluster again.
+type clusterFile struct {
+	Nodes        int    `json:"nodes"`
+	Port         int    `json:"port"`
+	ReplUser     string `json:"repl_user"`
+	ReplPassword string `json:"repl_password"`
+	// SetupDone is set once replication is configured everywhere; until then each `up` redoes
+	// the (idempotent) setup, so an interrupted first run is finished by the next one.
+	SetupDone bool `json:"setup_done"`
+}
+
+// upNode is one child server process.
+type upNode struct {
+	num     int // 1-based; also its server id. node1 is the primary.
+	port    int
+	dir     string // its datadir
+	logPath string
+	cmd     *exec.Cmd
+	out     *nodeOutput
+	exited  chan struct{} // closed once the process has been waited for
+	waitErr error         // the process's exit status, once exited is closed
+}
+
+func (n *upNode) name() string { return "node" + strconv.Itoa(n.num) }
+func (n *upNode) addr() string { return net.JoinHostPort(upHost, strconv.Itoa(n.port)) }
+
+func (n *upNode) role() string {
+	if n.num == 1 {
+		return "primary"
+	}
+	return "replica"
+}
+
+func runUp(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseUpFlags(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "relaydb up: %v\n", err)
+		return 2
+	}
+	cl, err := loadOrCreateCluster(&opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "relaydb up: %v\n", err)
+		return 1
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "relaydb up: cannot find the relaydb binary to run the nodes: %v\n", err)
+		return 1
+	}
+
+	// Handle signals from the start, so that Ctrl-C during startup also stops what was started.
+	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+	c := &upCluster{exe: exe, opts: opts, cl: cl, stderr: stderr, exits: make(chan *upNode, opts.nodes)}
+	err = c.bringUp(ctx)
+	if err == nil {
+		c.printSummary(stdout)
+		err = c.watch(ctx)
+	}
+	code := 0
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "relaydb up: %v\n", err)
+		code = 1
+	}
+	if err := c.stopAll(); err != nil {
+		fmt.Fprintf(stderr, "relaydb up: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
+	opts := upOptions{given: map[string]bool{}}
+	fs := flag.NewFlagSet("relaydb up", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas")
+	fs.StringVar(&opts.dataDir, "datadir", "./relaydb-data", "directory holding node1, node2, … (each a node's datadir), their logs and cluster.json")
+	fs.IntVar(&opts.port, "port", 3306, "TCP port of node1; nodeK listens on port+K-1")
+	fs.StringVar(&opts.logLevel, "log-level", "info", "the nodes' minimum log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(out, "Usage: relaydb up [options]\n\n"+
+			"Runs a local cluster on 127.0.0.1: one primary and N-1 replicas of it, each a\n"+
+			"'relaydb server' child process. The first run sets up replication; later runs on\n"+
+			"the same --datadir start the same cluster again. Ctrl-C stops all nodes.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { opts.given[f.Name] = true })
+	if _, err := config.ParseLevel(opts.logLevel); err != nil {
+		return opts, err
+	}
+	if opts.dataDir == "" {
+		return opts, errors.New("--datadir must not be empty")
+	}
+	abs, err := filepath.Abs(opts.dataDir)
+	if err != nil {
+		return opts, fmt.Errorf("--datadir %q: %v", opts.dataDir, err)
+	}
+	opts.dataDir = abs
+	return opts, checkNodesAndPort(opts.nodes, opts.port)
+}
+
+func checkNodesAndPort(nodes, port int) error {
+	if nodes < 1 || nodes > 64 {
+		return fmt.Errorf("--nodes %d: must be 1 to 64", nodes)
+	}
+	// Port 0 ("pick a free port") is refused: replicas and the summary need fixed ports.
+	if port < 1 || port+nodes-1 > 65535 {
+		return fmt.Errorf("--port %d: nodes need ports %d to %d, which must lie within 1-65535", port, port, port+nodes-1)
+	}
+	return nil
+}
+
+// loadOrCreateCluster reads DIR/cluster.json, or creates it (with a new replication password)
+// for a new cluster. An existing cluster's node count and port win over the defaults; flags
+// given explicitly must match them, as replicas point at the primary's port.
+func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
+	path := filepath.Join(opts.dataDir, clusterFileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Ports are checked before cluster.json fixes them for good.
+		if err := checkPortsFree(opts.port, opts.nodes); err != nil {
+			return nil, err
+		}
+		return createCluster(opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %v", path, err)
+	}
+	var cl clusterFile
+	if err := json.Unmarshal(data, &cl); err != nil {
+		return nil, fmt.Errorf("reading %s: %v", path, err)
+	}
+	if err := checkNodesAndPort(cl.Nodes, cl.Port); err != nil || cl.ReplUser == "" || cl.ReplPassword == "" {
+		return nil, fmt.Errorf("%s is incomplete or damaged (nodes %d, port %d)", path, cl.Nodes, cl.Port)
+	}
+	if opts.given["nodes"] && opts.nodes != cl.Nodes {
+		return nil, fmt.Errorf("%s holds a %d-node cluster; --nodes %d cannot change it (omit --nodes, or use another --datadir)",
+			opts.dataDir, cl.Nodes, opts.nodes)
+	}
+	if opts.given["port"] && opts.port != cl.Port {
+		return nil, fmt.Errorf("%s holds a cluster on ports %d-%d, and its replicas replicate from port %d; --port %d cannot change it (omit --port, or use another --datadir)",
+			opts.dataDir, cl.Port, cl.Port+cl.Nodes-1, cl.Port, opts.port)
+	}
+	opts.nodes, opts.port = cl.Nodes, cl.Port
+	return &cl, checkPortsFree(cl.Port, cl.Nodes)
+}
+
+func createCluster(opts *upOptions) (*clusterFile, error) {
+	if err := checkNewClusterDir(opts.dataDir); err != nil {
+		return nil, err
+	}
+	pw := make([]byte, 16)
+	if _, err := rand.Read(pw); err != nil {
+		return nil, fmt.Errorf("generating the replication password: %v", err)
+	}
+	// Hex, so the password needs no quoting in SQL.
+	cl := &clusterFile{Nodes: opts.nodes, Port: opts.port, ReplUser: replUser, ReplPassword: hex.EncodeToString(pw)}
+	// Written before any node starts, so a later run always finds the password the nodes use.
+	return cl, saveCluster(opts.dataDir, cl)
+}
+
+// checkNewClusterDir refuses a directory that already holds nodes or a server's data without
+// a cluster.json: `up` would not know their replication password or topology.
+func checkNewClusterDir(dir string) error {
+	for _, name := range []string{"auto.cnf", "mysql.db", "relaydb.pid"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s is a single server's datadir (it has %s), not a cluster's; use another --datadir", dir, name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node1")); err == nil {
+		return fmt.Errorf("%s has node directories but no %s, so its replication setup is unknown; remove %s to start from nothing, or use another --datadir",
+			dir, clusterFileName, dir)
+	}
+	return nil
+}
+
+// saveCluster writes cluster.json atomically, readable by its owner only (it holds a password).
+func saveCluster(dir string, cl *clusterFile) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating %s: %v", dir, err)
+	}
+	data, err := json.MarshalIndent(cl, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, clusterFileName)
+	f, err := os.CreateTemp(dir, clusterFileName+".tmp*") // created 0600
+	if err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return nil
+}
+
+// upCluster is the running cluster: the nodes started so far.
+type upCluster struct {
+	exe    string
+	opts   upOptions
+	cl     *clusterFile
+	stderr io.Writer
+	nodes  []*upNode
+	exits  chan *upNode // receives each node once its process has exited
+}
+
+// bringUp starts the nodes, waits until they are ready, sets up replication on the first run,
+// and checks that every replica replicates.
+func (c *upCluster) bringUp(ctx context.Context) error {
+	fmt.Fprintf(c.stderr, "relaydb up: starting %d nodes in %s (logs in %s)\n",
+		c.opts.nodes, c.opts.dataDir, filepath.Join(c.opts.dataDir, "nodeK.log"))
+	// The primary first: a restarted replica resumes replication at once and needs its source.
+	primary, err := c.startNode(1)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, []*upNode{primary}); err != nil {
+		return err
+	}
+	for k := 2; k <= c.opts.nodes; k++ {
+		if _, err := c.startNode(k); err != nil {
+			return err
+		}
+	}
+	replicas := c.nodes[1:]
+	if err := waitReady(ctx, replicas); err != nil {
+		return err
+	}
+	if !c.cl.SetupDone {
+		fmt.Fprintf(c.stderr, "relaydb up: first run: creating user %s on node1 and making the other nodes its replicas\n", c.cl.ReplUser)
+		if err := setupReplication(ctx, c.cl, primary, replicas); err != nil {
+			return err
+		}
+		c.cl.SetupDone = true
+		if err := saveCluster(c.opts.dataDir, c.cl); err != nil {
+			return err
+		}
+	}
+	return waitReplicating(ctx, replicas)
+}
+
+// checkPortsFree gives a clear message for a busy port before any node is started (a node
+// would also fail on it, but less readably).
+func checkPortsFree(base, nodes int) error {
+	for port := base; port < base+nodes; port++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(upHost, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("port %d is not free (%v); stop what uses it, or pick other ports with --port (only for a new --datadir)", port, err)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+// startNode starts nodeK as `relaydb server`, its output appended to DIR/nodeK.log.
+func (c *upCluster) startNode(k int) (*upNode, error) {
+	n := &upNode{
+		num:     k,
+		port:    c.opts.port + k - 1,
+		dir:     filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)),
+		logPath: filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)+".log"),
+		exited:  make(chan struct{}),
+	}
+	f, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("%s: opening its log: %v", n.name(), err)
+	}
+	fmt.Fprintf(f, "---- relaydb up: starting %s (%s) at %s ----\n", n.name(), n.role(), time.Now().Format(time.RFC3339))
+	n.out = newNodeOutput(f)
+	n.cmd = exec.Command(c.exe, "server", "--datadir", n.dir, "--port", strconv.Itoa(n.port),
+		"--server-id", strconv.Itoa(k), "--host", upHost, "--log-level", c.opts.logLevel)
+	// root keeps its empty loopback password even if the caller's environment sets one, since
+	// `up` connects as root without a password.
+	n.cmd.Env = append(os.Environ(), config.EnvRootPassword+"=")
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	// Its own process group: a terminal's Ctrl-C reaches only `up`, which then stops the nodes
+	// in order, instead of the nodes dying under it.
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := n.cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: starting %s: %v", n.name(), c.exe, err)
+	}
+	c.nodes = append(c.nodes, n)
+	go func() {
+		n.waitErr = n.cmd.Wait()
+		f.Close()
+		close(n.exited)
+		c.exits <- n
+	}()
+	return n, nil
+}
+
+// waitReady waits, within upReadyTimeout, for each node's ready line.
+func waitReady(ctx context.Context, nodes []*upNode) error {
+	deadline := time.NewTimer(upReadyTimeout)
+	defer deadline.Stop()
+	for _, n := range nodes {
+		select {
+		case <-n.out.ready:
+		case <-n.exited:
+			return n.exitError("before it was ready")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("%s (%s) not ready after %s; last lines of %s:\n%s",
+				n.name(), n.addr(), upReadyTimeout, n.logPath, n.out.tailText())
+		}
+	}
+	return nil
+}
+
+func (n *upNode) exitError(when string) error {
+	return fmt.Errorf("%s (%s) exited %s (%v); last lines of %s:\n%s",
+		n.name(), n.addr(), when, n.waitErr, n.logPath, n.out.tailText())
+}
+
+// openRoot opens root's connection pool to a node (empty password: loopback only).
+func openRoot(n *upNode) (*gosql.DB, error) {
+	db, err := gosql.Open("mysql", "root@tcp("+n.addr()+")/?timeout=5s&readTimeout=30s&writeTimeout=30s")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", n.name(), err)
+	}
+	return db, nil
+}
+
+// setupReplication creates the replication user on the primary and makes every replica
+// replicate from it, read-only. Each step is skipped when already done, so it can be rerun.
+func setupReplication(ctx context.Context, cl *clusterFile, primary *upNode, replicas []*upNode) error {
+	if err := ensureReplUser(ctx, cl, primary); err != nil {
+		return err
+	}
+	for _, r := range replicas {
+		if err := ensureReplicaOf(ctx, cl, r, primary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ensureReplUser(ctx context.Context, cl *clusterFile, primary *upNode) error {
+	db, err := openRoot(primary)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", cl.ReplUser).Scan(&n); err != nil {
+		return fmt.Errorf("%s: looking for user %s: %v", primary.name(), cl.ReplUser, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return execAll(ctx, db, primary,
+		fmt.Sprintf("CREATE USER %s IDENTIFIED WITH mysql_native_password BY '%s'", cl.ReplUser, cl.ReplPassword),
+		"GRANT REPLICATION SLAVE ON *.* TO "+cl.ReplUser)
+}
+
+func ensureReplicaOf(ctx context.Context, cl *clusterFile, r, primary *upNode) error {
+	db, err := openRoot(r)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := replicaStatus(ctx, db)
+	if err != nil {
+		return fmt.Errorf("%s: %v", r.name(), err)
+	}
+	var stmts []string
+	if st == nil { // never configured; a configured one is left as it is
+		stmts = append(stmts, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='%s', SOURCE_PORT=%d, SOURCE_USER='%s', SOURCE_PASSWORD='%s', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=%d",
+			upHost, primary.port, cl.ReplUser, cl.ReplPassword, upConnectRetry))
+	}
+	// super_read_only keeps clients (root included) from writing to a replica; the applier is
+	// exempt. PERSIST makes it survive restarts.
+	stmts = append(stmts, "START REPLICA", "SET PERSIST super_read_only = ON")
+	return execAll(ctx, db, r, stmts...)
+}
+
+func execAll(ctx context.Context, db *gosql.DB, n *upNode, stmts ...string) error {
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%s: %s: %v", n.name(), redactPassword(s), err)
+		}
+	}
+	return nil
+}
+
+// redactPassword keeps the replication password out of error messages.
+func redactPassword(stmt string) string {
+	for _, kw := range []string{"SOURCE_PASSWORD='", "BY '"} {
+		if i := strings.Index(stmt, kw); i >= 0 {
+			if j := strings.IndexByte(stmt[i+len(kw):], '\''); j >= 0 {
+				stmt = stmt[:i+len(kw)] + "***" + stmt[i+len(kw)+j:]
+			}
+		}
+	}
+	return stmt
+}
+
+// replicaStatus returns SHOW REPLICA STATUS by column name, or nil when the server was never
+// configured as a replica.
+func replicaStatus(ctx context.Context, db *gosql.DB) (map[string]string, error) {
+	rows, err := db.QueryContext(ctx, "SHOW REPLICA STATUS")
+	if err != nil {
+		return nil, fmt.Errorf("SHOW REPLICA STATUS: %v", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("SHOW REPLICA STATUS: %v", err)
+	}
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	vals := make([]gosql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("SHOW REPLICA STATUS: %v", err)
+	}
+	st := make(map[string]string, len(cols))
+	for i, c := range cols {
+		st[c] = vals[i].String
+	}
+	return st, nil
+}
+
+// waitReplicating waits, within upReplicaTimeout, until every replica reports both
+// replication threads running.
+func waitReplicating(ctx context.Context, replicas []*upNode) error {
+	deadline := time.Now().Add(upReplicaTimeout)
+	for _, r := range replicas {
+		if err := waitReplicaRunning(ctx, r, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitReplicaRunning(ctx context.Context, r *upNode, deadline time.Time) error {
+	db, err := openRoot(r)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for {
+		st, err := replicaStatus(ctx, db)
+		if err == nil && st != nil && st["Replica_IO_Running"] == "Yes" && st["Replica_SQL_Running"] == "Yes" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is not replicating after %s: %s", r.name(), upReplicaTimeout, describeReplica(st, err))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.exited:
+			return r.exitError("while waiting for replication")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func describeReplica(st map[string]string, err error) string {
+	switch {
+	case err != nil:
+		return err.Error()
+	case st == nil:
+		return "SHOW REPLICA STATUS is empty (replication was never configured on it)"
+	}
+	return fmt.Sprintf("Replica_IO_Running=%s Replica_SQL_Running=%s Last_IO_Errno=%s Last_IO_Error=%q Last_SQL_Errno=%s Last_SQL_Error=%q",
+		st["Replica_IO_Running"], st["Replica_SQL_Running"], st["Last_IO_Errno"], st["Last_IO_Error"], st["Last_SQL_Errno"], st["Last_SQL_Error"])
+}
+
+func (c *upCluster) printSummary(w io.Writer) {
+	fmt.Fprintf(w, "\nrelaydb cluster is up: %d node(s), data in %s\n\n", len(c.nodes), c.opts.dataDir)
+	for _, n := range c.nodes {
+		fmt.Fprintf(w, "  %-6s %-8s %-16s pid %-8d mariadb -h%s -P%d -uroot\n",
+			n.name(), n.role(), n.addr(), n.cmd.Process.Pid, upHost, n.port)
+	}
+	fmt.Fprintln(w)
+	if len(c.nodes) > 1 {
+		fmt.Fprintf(w, "Replicas replicate from node1 as user %s (password in %s) and are super_read_only.\n",
+			c.cl.ReplUser, filepath.Join(c.opts.dataDir, clusterFileName))
+	}
+	fmt.Fprintf(w, "Logs: %s. Ctrl-C stops all nodes.\n", filepath.Join(c.opts.dataDir, "nodeK.log"))
+}
+
+// watch waits for a signal (nil) or for a node to exit on its own (an error).
+func (c *upCluster) watch(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case n := <-c.exits:
+		return n.exitError("unexpectedly")
+	}
+}
+
+// stopAll sends SIGTERM to every running node and waits for them, killing any still running
+// after upStopTimeout. It reports nodes that did not stop cleanly.
+func (c *upCluster) stopAll() error {
+	var running []*upNode
+	for _, n := range c.nodes {
+		select {
+		case <-n.exited:
+		default:
+			running = append(running, n)
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	fmt.Fprintf(c.stderr, "relaydb up: stopping %d node(s)\n", len(running))
+	for _, n := range running {
+		_ = n.cmd.Process.Signal(syscall.SIGTERM) // fails only if it has just exited
+	}
+	deadline := time.NewTimer(upStopTimeout)
+	defer deadline.Stop()
+	var errs []error
+	for _, n := range running {
+		select {
+		case <-n.exited:
+			if n.waitErr != nil {
+				errs = append(errs, fmt.Errorf("%s did not stop cleanly (%v); see %s", n.name(), n.waitErr, n.logPath))
+			}
+		case <-deadline.C:
+			// Later nodes had the same time: kill them all now.
+			for _, m := range running {
+				_ = m.cmd.Process.Kill()
+			}
+			<-n.exited
+			errs = append(errs, fmt.Errorf("%s did not stop within %s and was killed; see %s", n.name(), upStopTimeout, n.logPath))
+		}
+	}
+	if len(errs) == 0 {
+		fmt.Fprintln(c.stderr, "relaydb up: all nodes stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// nodeOutput receives a node's stdout and stderr: it appends them to the node's log file,
+// keeps the last lines for error messages, and notices the ready line.
+type nodeOutput struct {
+	mu        sync.Mutex
+	file      *os.File
+	partial   []byte
+	tail      []string
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+func newNodeOutput(f *os.File) *nodeOutput {
+	return &nodeOutput{file: f, ready: make(chan struct{})}
+}
+
+func (o *nodeOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	// A write error (full disk) is ignored: failing here would break the node's own output.
+	_, _ = o.file.Write(p)
+	o.partial = append(o.partial, p...)
+	for {
+		i := bytes.IndexByte(o.partial, '\n')
+		if i < 0 {
+			break
+		}
+		o.line(string(o.partial[:i]))
+		o.partial = o.partial[i+1:]
+	}
+	o.partial = append([]byte(nil), o.partial...) // do not pin the consumed bytes
+	return len(p), nil
+}
+
+func (o *nodeOutput) line(s string) {
+	if strings.Contains(s, "ready for connections") {
+		o.readyOnce.Do(func() { close(o.ready) })
+	}
+	o.tail = append(o.tail, s)
+	if len(o.tail) > upTailLines {
+		o.tail = o.tail[len(o.tail)-upTailLines:]
+	}
+}
+
+// tailText is the last lines of output, indented for an error message.
+func (o *nodeOutput) tailText() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	lines := append([]string(nil), o.tail...)
+	if len(o.partial) > 0 {
+		lines = append(lines, string(o.partial))
+	}
+	if len(lines) == 0 {
+		return "    (no output)"
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	gosql "database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// upProc is a running `relaydb up`.
+type upProc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    strings.Builder // stdout and stderr
+	exited chan struct{}
+	ports  []int // node k's port is ports[k-1]
+	pids   []int
+}
+
+var upNodeLine = regexp.MustCompile(`^\s*node(\d+)\s+(primary|replica)\s+127\.0\.0\.1:(\d+)\s+pid (\d+)\s+mariadb -h127\.0\.0\.1 -P(\d+) -uroot$`)
+
+// startUp runs `relaydb up` with args and waits (bounded) for its summary.
+func startUp(t *testing.T, args ...string) *upProc {
+	t.Helper()
+	u := &upProc{exited: make(chan struct{})}
+	u.cmd = exec.Command(binary(t), append([]string{"up"}, args...)...)
+	stdout, err := u.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.cmd.Stderr = &lockedWriter{u: u}
+	if err := u.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	summary := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			u.mu.Lock()
+			u.out.WriteString(line + "\n")
+			if m := upNodeLine.FindStringSubmatch(line); m != nil {
+				port, _ := strconv.Atoi(m[3])
+				pid, _ := strconv.Atoi(m[4])
+				u.ports, u.pids = append(u.ports, port), append(u.pids, pid)
+			}
+			u.mu.Unlock()
+			if strings.Contains(line, "Ctrl-C stops all nodes") {
+				close(summary)
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = u.cmd.Wait()
+		close(u.exited)
+	}()
+	t.Cleanup(func() { u.cleanup(t) })
+	select {
+	case <-summary:
+	case <-u.exited:
+		t.Fatalf("relaydb up exited before its summary (exit %d):\n%s", u.cmd.ProcessState.ExitCode(), u.output())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("no summary from relaydb up after 90s:\n%s", u.output())
+	}
+	return u
+}
+
+type lockedWriter struct{ u *upProc }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.u.mu.Lock()
+	defer w.u.mu.Unlock()
+	return w.u.out.Write(p)
+}
+
+func (u *upProc) output() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.out.String()
+}
+
+// cleanup stops up if the test left it running, and kills any node it left behind.
+func (u *upProc) cleanup(t *testing.T) {
+	select {
+	case <-u.exited:
+	default:
+		_ = u.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-u.exited:
+		case <-time.After(45 * time.Second):
+			_ = u.cmd.Process.Kill()
+			<-u.exited
+		}
+	}
+	for _, pid := range u.pids {
+		if alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if t.Failed() {
+		t.Logf("relaydb up output:\n%s", u.output())
+	}
+}
+
+// stop sends sig and returns up's exit code.
+func (u *upProc) stop(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	if err := u.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-u.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("relaydb up did not exit within 60s of %v", sig)
+	}
+	return u.cmd.ProcessState.ExitCode()
+}
+
+func alive(pid int) bool {
+	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// freePorts returns a base port such that base..base+n-1 are free on 127.0.0.1. It picks from
+// below the usual ephemeral range, so that outgoing connections do not take them meanwhile.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		base := 20000 + rand.Intn(10000)
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				continue
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+func rootDB(t *testing.T, port int) *gosql.DB {
+	t.Helper()
+	db, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?timeout=5s&readTimeout=30s", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitRows polls (up to 10 s) until app.t on the node at port holds exactly want.
+func waitRows(t *testing.T, port int, want string) {
+	t.Helper()
+	db := rootDB(t, port)
+	var got string
+	var err error
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+		var s gosql.NullString
+		err = db.QueryRow("SELECT GROUP_CONCAT(v ORDER BY id) FROM app.t").Scan(&s)
+		if got = s.String; err == nil && got == want {
+			return
+		}
+	}
+	t.Fatalf("node on port %d: app.t = %q (err %v), want %q", port, got, err, want)
+}
+
+// checkNodesGone checks that up's exit left none of its nodes running.
+func checkNodesGone(t *testing.T, u *upProc) {
+	t.Helper()
+	for i, pid := range u.pids {
+		if alive(pid) {
+			t.Errorf("node%d (pid %d) still running after relaydb up exited", i+1, pid)
+		}
+	}
+}
+
+// TestUpClusterReplicatesAndRestarts runs `relaydb up` twice on one datadir: the first run
+// builds a replicating cluster, the second starts the same one again.
+func TestUpClusterReplicatesAndRestarts(t *testing.T) {
+	dir := t.TempDir()
+	base := freePorts(t, 3)
+	args := []string{"--nodes", "3", "--port", strconv.Itoa(base), "--datadir", dir}
+
+	u := startUp(t, args...)
+	if len(u.ports) != 3 || u.ports[0] != base || u.ports[2] != base+2 {
+		t.Fatalf("summary lists ports %v, want %d-%d:\n%s", u.ports, base, base+2, u.output())
+	}
+	primary := rootDB(t, base)
+	for _, s := range []string{
+		"CREATE DATABASE app",
+		"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))",
+		"INSERT INTO app.t VALUES (1, 'first')",
+	} {
+		if _, err := primary.Exec(s); err != nil {
+			t.Fatalf("primary: %s: %v", s, err)
+		}
+	}
+	waitRows(t, base+1, "first")
+	waitRows(t, base+2, "first")
+	if _, err := rootDB(t, base+1).Exec("INSERT INTO app.t VALUES (9, 'on a replica')"); err == nil || !strings.Contains(err.Error(), "1290") {
+		t.Errorf("write on a replica: %v, want error 1290 (super_read_only)", err)
+	}
+	primary.Close()
+	if code := u.stop(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("relaydb up exit code %d after SIGINT:\n%s", code, u.output())
+	}
+	checkNodesGone(t, u)
+	if fi, err := os.Stat(filepath.Join(dir, "cluster.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("cluster.json: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	if code, out := runOnce(t, nil, "up", "--nodes", "2", "--datadir", dir); code == 0 || !strings.Contains(out, "3-node cluster") {
+		t.Errorf("up --nodes 2 on a 3-node cluster: exit %d\n%s", code, out)
+	}
+
+	u = startUp(t, args...)
+	for _, port := range []int{base, base + 1, base + 2} {
+		waitRows(t, port, "first")
+	}
+	if _, err := rootDB(t, base).Exec("INSERT INTO app.t VALUES (2, 'second')"); err != nil {
+		t.Fatalf("primary after restart: %v", err)
+	}
+	waitRows(t, base+1, "first,second")
+	waitRows(t, base+2, "first,second")
+	if code := u.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("relaydb up exit code %d after SIGTERM:\n%s", code, u.output())
+	}
+	checkNodesGone(t, u)
+}
+
+// TestUpRefusesBusyPortAndStopsOnNodeFailure checks the two ways a start fails: a busy port
+// (nothing is started or written) and a node that exits while starting (the others are stopped).
+func TestUpRefusesBusyPortAndStopsOnNodeFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cluster")
+	base := freePorts(t, 2)
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := runOnce(t, nil, "up", "--nodes", "2", "--port", strconv.Itoa(base), "--datadir", dir)
+	ln.Close()
+	if code == 0 || !strings.Contains(out, fmt.Sprintf("port %d is not free", base+1)) {
+		t.Fatalf("busy port: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cluster.json")); err == nil {
+		t.Error("cluster.json written although the cluster could not start")
+	}
+
+	// A server holding node2's datadir makes node2 exit at startup.
+	startServer(t, "--datadir", filepath.Join(dir, "node2"), "--port", "0")
+	code, out = runOnce(t, nil, "up", "--nodes", "2", "--port", strconv.Itoa(base), "--datadir", dir)
+	if code == 0 || !strings.Contains(out, "node2") || !strings.Contains(out, "exited before it was ready") {
+		t.Fatalf("node2 failing: exit %d\n%s", code, out)
+	}
+	ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base)))
+	if err != nil {
+		t.Fatalf("node1 still holds its port after up gave up: %v", err)
+	}
+	ln.Close()
+}
