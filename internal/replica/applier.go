@@ -131,7 +131,11 @@ func (r *Replica) applyOne(ctx context.Context, sctx *sql.Context, a *apply.Appl
 	committed := commitTime(f, t)
 	if !t.Anonymous && r.opts.Executed().Contains(t.GTID) {
 		r.noteApplied(uint64(last.LogPos()), committed)
-		return true
+		return !r.untilReached()
+	}
+	if u := r.untilCond(); u != nil && u.Before != nil && u.Before.Contains(t.GTID) {
+		r.stopForUntil()
+		return false
 	}
 	if !r.delay(ctx, committed) {
 		return false
@@ -150,7 +154,45 @@ func (r *Replica) applyOne(ctx context.Context, sctx *sql.Context, a *apply.Appl
 		return false
 	}
 	r.noteApplied(uint64(last.LogPos()), committed)
-	return true
+	return !r.untilReached()
+}
+
+func (r *Replica) untilCond() *Until {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.until
+}
+
+// untilReached stops the applier (reporting true) once an SQL_AFTER_GTIDS or position condition
+// holds.
+func (r *Replica) untilReached() bool {
+	u := r.untilCond()
+	if u == nil || u.Before != nil {
+		return false
+	}
+	done := false
+	if u.After != nil {
+		done = r.opts.Executed().ContainsSet(*u.After)
+	} else {
+		r.mu.Lock()
+		file, pos := r.st.execSourceFile, r.st.execPos
+		r.mu.Unlock()
+		done = file > u.File || (file == u.File && pos >= u.Pos)
+	}
+	if done {
+		r.stopForUntil()
+	}
+	return done
+}
+
+// stopForUntil records that the applier stops because its UNTIL condition holds (no error).
+func (r *Replica) stopForUntil() {
+	r.mu.Lock()
+	r.cfg.SQLRunning = false
+	cfg := *r.cfg
+	r.mu.Unlock()
+	_ = saveConfig(r.opts.Dir, &cfg)
+	r.opts.Logger.Info("replication applier stopped: its UNTIL condition is reached")
 }
 
 func (r *Replica) noteApplied(pos uint64, committed time.Time) {

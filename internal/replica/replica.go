@@ -47,6 +47,29 @@ type Replica struct {
 	relayReady chan struct{}  // closed when relay is set
 
 	io, sqlT *thread
+	until    *Until // the applier's stop condition (START REPLICA UNTIL), nil for none
+}
+
+// Until is a START REPLICA UNTIL condition: stop the applier before the first transaction in
+// Before, after every transaction in After, or once it has applied up to File and Pos of the
+// source's binlog.
+type Until struct {
+	Before, After *gtid.Set
+	File          string
+	Pos           uint64
+}
+
+// condition is the Until_Condition column.
+func (u *Until) condition() string {
+	switch {
+	case u == nil:
+		return "None"
+	case u.Before != nil:
+		return "SQL_BEFORE_GTIDS"
+	case u.After != nil:
+		return "SQL_AFTER_GTIDS"
+	}
+	return "Source"
 }
 
 // thread is a running receiver or applier.
@@ -89,7 +112,7 @@ func Open(opts Options) (*Replica, error) {
 		return nil, err
 	}
 	if cfg != nil && (cfg.IORunning || cfg.SQLRunning) {
-		if err := r.Start(cfg.IORunning, cfg.SQLRunning); err != nil {
+		if err := r.Start(cfg.IORunning, cfg.SQLRunning, nil); err != nil {
 			opts.Logger.Warn("could not restart replication", "err", err)
 		}
 	}
@@ -142,10 +165,13 @@ func (r *Replica) Change(opts map[string]string) error {
 	return nil
 }
 
-// Start starts the receiver and/or the applier.
-func (r *Replica) Start(io, sqlThread bool) error {
+// Start starts the receiver and/or the applier; until, if set, is where the applier stops.
+func (r *Replica) Start(io, sqlThread bool, until *Until) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if until != nil && sqlThread && r.sqlT.running() {
+		return mysql.NewSQLError(3084, "HY000", "START REPLICA UNTIL cannot be used while the applier thread runs; STOP REPLICA SQL_THREAD first")
+	}
 	if r.cfg == nil || r.cfg.Host == "" {
 		return mysql.NewSQLError(13117, "HY000", "Replica failed to initialize applier metadata structure from the repository; run CHANGE REPLICATION SOURCE TO first")
 	}
@@ -155,6 +181,7 @@ func (r *Replica) Start(io, sqlThread bool) error {
 		r.cfg.IORunning = true
 	}
 	if sqlThread && !r.sqlT.running() {
+		r.until = until
 		r.st.lastSQLErrno, r.st.lastSQLError = 0, ""
 		r.sqlT = r.spawn(r.applyLoop)
 		r.cfg.SQLRunning = true

@@ -92,9 +92,9 @@ func (r *Replica) Status() []Column {
 		{Name: "Skip_Counter", OldName: "Skip_Counter", Value: "0", Number: true},
 		{Name: "Exec_Source_Log_Pos", OldName: "Exec_Master_Log_Pos", Value: num(st.execPos), Number: true},
 		{Name: "Relay_Log_Space", OldName: "Relay_Log_Space", Value: "0", Number: true},
-		{Name: "Until_Condition", OldName: "Until_Condition", Value: "None"},
-		{Name: "Until_Log_File", OldName: "Until_Log_File"},
-		{Name: "Until_Log_Pos", OldName: "Until_Log_Pos", Value: "0", Number: true},
+		{Name: "Until_Condition", OldName: "Until_Condition", Value: r.until.condition()},
+		{Name: "Until_Log_File", OldName: "Until_Log_File", Value: untilFile(r.until)},
+		{Name: "Until_Log_Pos", OldName: "Until_Log_Pos", Value: untilPos(r.until), Number: true},
 		{Name: "Source_SSL_Allowed", OldName: "Master_SSL_Allowed", Value: "No"},
 		{Name: "Source_SSL_CA_File", OldName: "Master_SSL_CA_File"},
 		{Name: "Source_SSL_CA_Path", OldName: "Master_SSL_CA_Path"},
@@ -144,4 +144,18 @@ func (r *Replica) executedOrEmpty() gtid.Set {
 		return gtid.Set{}
 	}
 	return r.opts.Executed()
+}
+
+func untilFile(u *Until) string {
+	if u == nil {
+		return ""
+	}
+	return u.File
+}
+
+func untilPos(u *Until) string {
+	if u == nil {
+		return "0"
+	}
+	return strconv.FormatUint(u.Pos, 10)
 }

@@ -3,18 +3,20 @@ package server
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
+	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/replica"
 )
 
 var (
 	reChange      = regexp.MustCompile(`(?is)^\s*CHANGE\s+(?:REPLICATION\s+SOURCE|MASTER)\s+TO\s+(.+?)(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reStartStop   = regexp.MustCompile(`(?is)^\s*(START|STOP)\s+(?:REPLICA|SLAVE)(?:\s+(IO_THREAD|SQL_THREAD)(?:\s*,\s*(IO_THREAD|SQL_THREAD))?)?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
+	reStartStop   = regexp.MustCompile(`(?is)^\s*(START|STOP)\s+(?:REPLICA|SLAVE)(?:\s+(IO_THREAD|SQL_THREAD)(?:\s*,\s*(IO_THREAD|SQL_THREAD))?)?(?:\s+UNTIL\s+(.+?))?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reResetRepl   = regexp.MustCompile(`(?is)^\s*RESET\s+(?:REPLICA|SLAVE)(\s+ALL)?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reShowReplica = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICA|SLAVE)\s+STATUS(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reOption      = regexp.MustCompile(`(?is)^\s*([A-Z_]+)\s*=\s*('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|[^,\s]+)\s*(?:,|$)`)
@@ -46,13 +48,20 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 	case reStartStop.MatchString(q):
 		m := reStartStop.FindStringSubmatch(q)
 		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
-			if err := noChannel(m[4]); err != nil {
+			if err := noChannel(m[5]); err != nil {
 				return nil, err
 			}
 			io, sqlT := m[2] == "" || strings.EqualFold(m[2], "IO_THREAD") || strings.EqualFold(m[3], "IO_THREAD"),
 				m[2] == "" || strings.EqualFold(m[2], "SQL_THREAD") || strings.EqualFold(m[3], "SQL_THREAD")
 			if strings.EqualFold(m[1], "START") {
-				return &sqltypes.Result{}, r.Start(io, sqlT)
+				var until *replica.Until
+				if m[4] != "" {
+					var err error
+					if until, err = parseUntil(m[4]); err != nil {
+						return nil, err
+					}
+				}
+				return &sqltypes.Result{}, r.Start(io, sqlT, until)
 			}
 			return &sqltypes.Result{}, r.Stop(io, sqlT)
 		})
@@ -137,4 +146,47 @@ func replicaStatus(cols []replica.Column, legacy bool) *sqltypes.Result {
 		res.Rows = append(res.Rows, row)
 	}
 	return res
+}
+
+// parseUntil reads the condition of START REPLICA UNTIL.
+func parseUntil(s string) (*replica.Until, error) {
+	opts, err := parseOptions(s)
+	if err != nil {
+		return nil, err
+	}
+	u := &replica.Until{}
+	bad := func(why string) error {
+		return mysql.NewSQLError(1277, "HY000", "Incorrect parameter or combination of parameters for START REPLICA UNTIL: %s", why)
+	}
+	for k, v := range opts {
+		switch k {
+		case "SQL_BEFORE_GTIDS", "SQL_AFTER_GTIDS":
+			set, err := gtid.Parse(v)
+			if err != nil {
+				return nil, mysql.NewSQLError(1772, "HY000", "Malformed GTID set specification '%s'.", v)
+			}
+			if k == "SQL_BEFORE_GTIDS" {
+				u.Before = &set
+			} else {
+				u.After = &set
+			}
+		case "SOURCE_LOG_FILE", "MASTER_LOG_FILE":
+			u.File = v
+		case "SOURCE_LOG_POS", "MASTER_LOG_POS":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, bad("bad position " + v)
+			}
+			u.Pos = n
+		default:
+			return nil, bad("unknown option " + k)
+		}
+	}
+	switch {
+	case len(opts) == 1 && (u.Before != nil || u.After != nil):
+	case len(opts) == 2 && u.File != "" && u.Pos > 0:
+	default:
+		return nil, bad("give SQL_BEFORE_GTIDS, SQL_AFTER_GTIDS, or SOURCE_LOG_FILE with SOURCE_LOG_POS")
+	}
+	return u, nil
 }
