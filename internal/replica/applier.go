@@ -84,7 +84,7 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 	f := rd.Format()
 	for {
 		changed := w.Changed()
-		synced := w.Synced()
+		synced := w.Position() // written, whole transactions (see receiver: no fsync)
 		finished := synced.File != file
 		if !finished {
 			rd.SetSize(int64(synced.Offset))

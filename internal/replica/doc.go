@@ -5,8 +5,8 @@
 // # Invariants
 //
 //   - The relay log holds only whole transactions: the receiver buffers a transaction until its
-//     end event and then appends and fsyncs it (binlog.Writer in KeepEvents mode, so events
-//     keep the source's log_pos).
+//     end event and then appends it (binlog.Writer in KeepEvents mode, so events keep the
+//     source's log_pos). It is not fsynced: it is discarded at startup anyway (below).
 //   - Crash safety rests on GTIDs: each applied transaction commits with gtid_next set to its
 //     GTID, so the executed set is stored atomically with its data (commitlog), and the applier
 //     skips every transaction already executed. At startup the relay log is discarded and the
