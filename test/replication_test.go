@@ -10,12 +10,20 @@ import (
 	"time"
 )
 
-// replicaOf points n at the primary p with auto-positioning and starts replication.
-func replicaOf(t *testing.T, n, p *node) {
+// createReplUser creates the replication user repl/pw on the primary.
+func createReplUser(t *testing.T, pdb *sql.DB) {
+	t.Helper()
+	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
+	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+}
+
+// replicaOf points n at the primary p with auto-positioning (and any extra options, such as
+// ", SOURCE_DELAY=3") and starts replication.
+func replicaOf(t *testing.T, n, p *node, extra string) {
 	t.Helper()
 	db := n.db("")
 	defer db.Close()
-	mustExec(t, db, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1", p.port))
+	mustExec(t, db, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1%s", p.port, extra))
 	mustExec(t, db, "START REPLICA")
 }
 
@@ -78,16 +86,15 @@ func TestReplicationConvergesAndSurvivesKills(t *testing.T) {
 	r1 := startNode(t, "", "--server-id", "2")
 	r2 := startNode(t, "", "--server-id", "3")
 	pdb := p.db("")
-	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
-	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	createReplUser(t, pdb)
 	mustExec(t, pdb, "CREATE DATABASE bank")
 	mustExec(t, pdb, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
 	mustExec(t, pdb, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
 	for i := 0; i < 200; i++ {
 		mustExec(t, pdb, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
 	}
-	replicaOf(t, r1, p)
-	replicaOf(t, r2, p)
+	replicaOf(t, r1, p, "")
+	replicaOf(t, r2, p, "")
 
 	var acked sync.Map
 	for round := 0; round < rounds; round++ {
@@ -155,8 +162,7 @@ func TestReplicaConnectionErrors(t *testing.T) {
 	r := startNode(t, "", "--server-id", "2")
 	same := startNode(t, "", "--server-id", "1")
 	pdb := p.db("")
-	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
-	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	createReplUser(t, pdb)
 	rdb := r.db("")
 	mustExec(t, rdb, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', MASTER_PASSWORD='wrong', MASTER_AUTO_POSITION=1, MASTER_CONNECT_RETRY=1", p.port))
 	mustExec(t, rdb, "START SLAVE")
@@ -185,9 +191,8 @@ func TestReplicaConnectionErrors(t *testing.T) {
 		t.Fatalf("SHOW SLAVE STATUS columns: %s", cols)
 	}
 
+	replicaOf(t, same, p, "")
 	sdb := same.db("")
-	mustExec(t, sdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1", p.port))
-	mustExec(t, sdb, "START REPLICA")
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		if st = replicaStatus(t, sdb); st["Last_IO_Errno"] == "1593" {
 			break
@@ -206,13 +211,11 @@ func TestDelayedReplica(t *testing.T) {
 	p := startNode(t, "", "--server-id", "1")
 	r := startNode(t, "", "--server-id", "2")
 	pdb := p.db("")
-	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
-	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	createReplUser(t, pdb)
 	mustExec(t, pdb, "CREATE DATABASE d")
 	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	replicaOf(t, r, p, ", SOURCE_DELAY=3")
 	rdb := r.db("")
-	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_DELAY=3", p.port))
-	mustExec(t, rdb, "START REPLICA")
 	mustExec(t, pdb, "INSERT INTO d.t VALUES (1)")
 	committed := time.Now()
 	var sawRemaining bool
@@ -242,11 +245,9 @@ func TestDelayedReplicaSavesDroppedTable(t *testing.T) {
 	p := startNode(t, "", "--server-id", "1")
 	r := startNode(t, "", "--server-id", "2")
 	pdb := p.db("")
-	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
-	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	createReplUser(t, pdb)
+	replicaOf(t, r, p, ", SOURCE_DELAY=3600")
 	rdb := r.db("")
-	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_DELAY=3600", p.port))
-	mustExec(t, rdb, "START REPLICA")
 	mustExec(t, pdb, "CREATE DATABASE shop")
 	mustExec(t, pdb, "CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))")
 	for i := 1; i <= 50; i++ {
