@@ -290,3 +290,62 @@ func TestDelayedReplicaSavesDroppedTable(t *testing.T) {
 	}
 	t.Logf("retrieved %s; applied up to just before the DROP %s; shop.orders has all %d rows on the replica", retrieved, dropGTID, n)
 }
+
+// TestReplicaCatchUpAndPurgedBinlogs: a replica stopped for a whole load catches up once
+// started; one whose needed binlogs were purged on the primary stops with error 1236.
+func TestReplicaCatchUpAndPurgedBinlogs(t *testing.T) {
+	load := 5 * time.Second
+	if testing.Short() {
+		load = time.Second
+	}
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "2")
+	late := startNode(t, "", "--server-id", "3")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	mustExec(t, pdb, "CREATE DATABASE bank")
+	mustExec(t, pdb, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
+	mustExec(t, pdb, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
+	for i := 0; i < 200; i++ {
+		mustExec(t, pdb, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
+	}
+	replicaOf(t, r, p, "")
+	rdb := r.db("")
+	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	mustExec(t, rdb, "STOP REPLICA")
+
+	var acked sync.Map
+	db := p.db("bank")
+	db.SetMaxOpenConns(8)
+	stop := make(chan struct{})
+	wg := bankWorkload(db, 8, stop, &acked, 0)
+	time.Sleep(load)
+	close(stop)
+	wg.Wait()
+	db.Close()
+	mustExec(t, rdb, "START REPLICA")
+	took := waitCaughtUp(t, pdb, rdb, 60*time.Second)
+	pb, rb := p.db("bank"), r.db("bank")
+	if got, want := dumpTables(t, rb, "acct", "moves"), dumpTables(t, pb, "acct", "moves"); got != want {
+		t.Fatal("the replica stopped during the load differs from the primary after catching up")
+	}
+	t.Logf("replica stopped during %s of load (%d transactions) caught up %s after START REPLICA", load, countMap(&acked), took.Round(time.Millisecond))
+
+	// Purge everything the late replica would need, then point it at the primary.
+	mustExec(t, pdb, "FLUSH BINARY LOGS")
+	last := queryRows(t, pdb, "SHOW BINARY LOGS")
+	mustExec(t, pdb, "PURGE BINARY LOGS TO '"+last[len(last)-1][0]+"'")
+	replicaOf(t, late, p, "")
+	ldb := late.db("")
+	var st map[string]string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if st = replicaStatus(t, ldb); st["Last_IO_Errno"] == "1236" && st["Replica_IO_Running"] == "No" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["Last_IO_Errno"] != "1236" || st["Replica_IO_Running"] != "No" {
+		t.Fatalf("replica needing purged binlogs: %v", st)
+	}
+	t.Logf("purged binlogs: Last_IO_Errno 1236: %s", st["Last_IO_Error"])
+}

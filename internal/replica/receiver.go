@@ -24,10 +24,17 @@ func (r *Replica) receive(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
-				cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
-			if errno(err, 0) == 1593 {
-				return // equal server ids: not retried, as in MySQL
+			if errno(err, 0) == 1236 {
+				r.setIOError(1236, fmt.Errorf("Got fatal error 1236 from source when reading data from binary log: '%v'", err))
+			} else {
+				r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
+					cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
+			}
+			switch errno(err, 0) {
+			case 1593, 1236:
+				// Equal server ids, or a source that cannot serve what this replica needs
+				// (purged binlogs): retrying cannot help, so the receiver stops, as in MySQL.
+				return
 			}
 		}
 		if attempt >= cfg.RetryCount {
