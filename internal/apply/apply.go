@@ -27,6 +27,17 @@ type RowLookup interface {
 type Applier struct {
 	engine *sqle.Engine
 	tables map[uint64]*mappedTable
+	// BeforeCommit, if set, is called just before the transaction commits (at its XID or
+	// COMMIT, or before a DDL statement, which commits by itself); an error aborts the
+	// transaction. The parallel replica applier uses it to commit in the source's order.
+	BeforeCommit func() error
+}
+
+func (a *Applier) beforeCommit() error {
+	if a.BeforeCommit == nil {
+		return nil
+	}
+	return a.BeforeCommit()
 }
 
 type mappedTable struct {
@@ -67,6 +78,9 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 				}
 				open = true
 			case "COMMIT":
+				if err := a.beforeCommit(); err != nil {
+					return err
+				}
 				open = false
 				if err := a.exec(ctx, "COMMIT"); err != nil {
 					return err
@@ -77,6 +91,12 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 					return err
 				}
 			default:
+				if !open {
+					// A statement outside BEGIN … COMMIT (DDL) commits by itself.
+					if err := a.beforeCommit(); err != nil {
+						return err
+					}
+				}
 				if err := a.statement(ctx, ev, q); err != nil {
 					return fmt.Errorf("apply %q: %w", q.SQL, err)
 				}
@@ -115,6 +135,9 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 				return err
 			}
 		case binlog.TypeXID:
+			if err := a.beforeCommit(); err != nil {
+				return err
+			}
 			open = false
 			if err := a.exec(ctx, "COMMIT"); err != nil {
 				return err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/relaydb/relaydb/internal/apply"
 	"github.com/relaydb/relaydb/internal/binlog"
-	"github.com/relaydb/relaydb/internal/readonly"
 )
 
 // applyLoop is the applier: it replays the relay log in order, skipping transactions already
@@ -24,9 +23,6 @@ func (r *Replica) applyLoop(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	sess := r.opts.NewSession()
-	sctx := sql.NewContext(readonly.MarkApplier(ctx), sql.WithSession(sess))
-	a := apply.New(r.opts.Engine)
 	w := r.relayWriterNow()
 	file := ""
 	for {
@@ -53,7 +49,7 @@ func (r *Replica) applyLoop(ctx context.Context) {
 			}
 		}
 		file = next
-		if !r.applyFile(ctx, sctx, a, w, file) {
+		if !r.applyFile(ctx, w, file) {
 			return
 		}
 	}
@@ -73,7 +69,7 @@ func (r *Replica) relayWriterNow() *binlog.Writer {
 
 // applyFile applies one relay log file, following it while it is the active one; it returns
 // false when the applier must stop.
-func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.Applier, w *binlog.Writer, file string) bool {
+func (r *Replica) applyFile(ctx context.Context, w *binlog.Writer, file string) bool {
 	rd, err := binlog.OpenFile(filepath.Join(r.opts.Dir, file))
 	if err != nil {
 		r.setSQLError(13121, err)
@@ -82,6 +78,8 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 	defer rd.Close()
 	rd.RelayLog = true
 	f := rd.Format()
+	p := newPool(ctx, r, f, r.workers())
+	defer p.close()
 	for {
 		changed := w.Changed()
 		synced := w.Position() // written, whole transactions (see receiver: no fsync)
@@ -100,7 +98,7 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 				r.setSQLError(13121, err)
 				return false
 			}
-			if !r.applyOne(ctx, sctx, a, f, &t) {
+			if !r.applyOne(ctx, p, f, &t) {
 				return false
 			}
 			r.mu.Lock()
@@ -108,7 +106,10 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 			r.mu.Unlock()
 		}
 		if finished {
-			return true
+			return p.drain() == nil
+		}
+		if p.drain() != nil {
+			return false
 		}
 		r.mu.Lock()
 		r.st.caughtUp = true
@@ -125,36 +126,60 @@ func (r *Replica) applyFile(ctx context.Context, sctx *sql.Context, a *apply.App
 	}
 }
 
-// applyOne applies a transaction under its own GTID, unless it is already executed.
-func (r *Replica) applyOne(ctx context.Context, sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) bool {
+// applyOne hands a transaction to the worker pool, unless it is already executed; it returns
+// false when the applier must stop (an error, or its UNTIL condition).
+func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *binlog.Transaction) bool {
 	last := t.Events[len(t.Events)-1]
 	committed := commitTime(f, t)
 	if !t.Anonymous && r.opts.Executed().Contains(t.GTID) {
 		r.noteApplied(uint64(last.LogPos()), committed)
 		return !r.untilReached()
 	}
-	if u := r.untilCond(); u != nil && u.Before != nil && u.Before.Contains(t.GTID) {
-		r.stopForUntil()
-		return false
+	if u := r.untilCond(); u != nil && (u.Before != nil || u.After != nil || u.File != "") {
+		// UNTIL conditions are checked between transactions: apply one at a time.
+		if p.drain() != nil {
+			return false
+		}
+		if u.Before != nil && u.Before.Contains(t.GTID) {
+			r.stopForUntil()
+			return false
+		}
 	}
 	if !r.delay(ctx, committed) {
 		return false
 	}
+	if err := p.dispatch(ctx, *t); err != nil {
+		return false
+	}
+	if r.untilCond() != nil {
+		if p.drain() != nil {
+			return false
+		}
+		return !r.untilReached()
+	}
+	return true
+}
+
+// applyTxn applies one transaction on a worker's session, under its own GTID.
+func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) error {
+	last := t.Events[len(t.Events)-1]
 	r.setState(false, "Applying transaction "+t.GTID.String())
 	if !t.Anonymous {
 		if err := sctx.SetSessionVariable(sctx, "gtid_next", t.GTID.String()); err != nil {
 			r.setSQLError(errno(err, 1105), err)
-			return false
+			return err
 		}
 	}
 	if err := a.Apply(sctx, f, t); err != nil {
 		_ = sctx.SetSessionVariable(sctx, "gtid_next", "AUTOMATIC")
-		r.setSQLError(errno(err, 1105), fmtErr("Coordinator stopped because there were error(s) in the worker(s). The most recent failure being: Worker 1 failed executing transaction '%s' at source log %s, end_log_pos %d; %v",
-			t.GTID, r.sourceFileName(), last.LogPos(), err))
-		return false
+		if !errors.Is(err, errAborted) {
+			r.setSQLError(errno(err, 1105), fmtErr("Coordinator stopped because there were error(s) in the worker(s). The most recent failure being: Worker failed executing transaction '%s' at source log %s, end_log_pos %d; %v",
+				t.GTID, r.sourceFileName(), last.LogPos(), err))
+		}
+		return err
 	}
-	r.noteApplied(uint64(last.LogPos()), committed)
-	return !r.untilReached()
+	r.noteApplied(uint64(last.LogPos()), commitTime(f, t))
+	return nil
 }
 
 func (r *Replica) untilCond() *Until {

@@ -28,7 +28,10 @@ type Options struct {
 	NewSession func() sql.Session
 	// Executed returns gtid_executed.
 	Executed func() gtid.Set
-	Logger   *slog.Logger
+	// Workers is replica_parallel_workers: how many transactions are applied at once
+	// (0 = 4; 1 applies one at a time).
+	Workers int
+	Logger  *slog.Logger
 }
 
 // ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads
@@ -346,4 +349,11 @@ func statSize(path string) (int64, error) {
 		return 0, err
 	}
 	return st.Size(), nil
+}
+
+func (r *Replica) workers() int {
+	if r.opts.Workers <= 0 {
+		return 4
+	}
+	return r.opts.Workers
 }
