@@ -28,9 +28,9 @@ type Options struct {
 	NewSession func() sql.Session
 	// Executed returns gtid_executed.
 	Executed func() gtid.Set
-	// Workers is replica_parallel_workers: how many transactions are applied at once
-	// (0 = 4; 1 applies one at a time).
-	Workers int
+	// Workers returns replica_parallel_workers, read when the applier starts: how many
+	// transactions are applied at once (nil: 4; 1 applies one at a time).
+	Workers func() int
 	Logger  *slog.Logger
 }
 
@@ -352,8 +352,8 @@ func statSize(path string) (int64, error) {
 }
 
 func (r *Replica) workers() int {
-	if r.opts.Workers <= 0 {
+	if r.opts.Workers == nil {
 		return 4
 	}
-	return r.opts.Workers
+	return max(r.opts.Workers(), 1)
 }

@@ -133,6 +133,10 @@ func installBinlogVariables(l *commitlog.Log, prefix, dataDir string, persisted 
 		},
 	}
 	vars = append(vars, randSeedVariables()...)
+	for _, name := range []string{"replica_parallel_workers", "slave_parallel_workers"} {
+		vars = append(vars, &sql.MysqlSystemVariable{Name: name, Scope: global, Dynamic: true,
+			Type: types.NewSystemUintType(name, 0, 1024), Default: uint64(defaultParallelWorkers)})
+	}
 	sql.SystemVariables.AddSystemVariables(vars)
 	if l != nil {
 		l.SetRandSeeds(statementSeeds)
@@ -211,4 +215,25 @@ func newQueryContext(parent context.Context, opts ...sql.ContextOption) *sql.Con
 		}
 	}
 	return ctx
+}
+
+// defaultParallelWorkers is replica_parallel_workers' default (MySQL 8.0.27+ uses 4 too).
+const defaultParallelWorkers = 4
+
+// parallelWorkers reads replica_parallel_workers (or its old name, slave_parallel_workers, when
+// only that one was changed); 0 means one worker, as in MySQL.
+func parallelWorkers() int {
+	read := func(name string) int64 {
+		if _, v, ok := sql.SystemVariables.GetGlobal(name); ok {
+			if n, ok := toInt64(v); ok {
+				return n
+			}
+		}
+		return defaultParallelWorkers
+	}
+	n := read("replica_parallel_workers")
+	if n == defaultParallelWorkers {
+		n = read("slave_parallel_workers")
+	}
+	return int(max(n, 1))
 }

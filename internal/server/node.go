@@ -436,5 +436,6 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 				sql.Client{User: "root", Address: "localhost"}, replicaSessionID))
 		},
 		Executed: n.binlog.Executed,
+		Workers:  parallelWorkers,
 	})
 }
