@@ -190,6 +190,15 @@ func TestReplicaConnectionErrors(t *testing.T) {
 	if cols := columns(t, rdb, "SHOW SLAVE STATUS"); !strings.Contains(cols, "Master_Host") || !strings.Contains(cols, "Seconds_Behind_Master") {
 		t.Fatalf("SHOW SLAVE STATUS columns: %s", cols)
 	}
+	threads := 0
+	for _, row := range queryRows(t, rdb, "SHOW PROCESSLIST") {
+		if row[1] == "system user" {
+			threads++
+		}
+	}
+	if threads != 2 {
+		t.Fatalf("SHOW PROCESSLIST lists %d replication threads, want 2: %v", threads, queryRows(t, rdb, "SHOW PROCESSLIST"))
+	}
 
 	replicaOf(t, same, p, "")
 	sdb := same.db("")

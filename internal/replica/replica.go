@@ -77,8 +77,9 @@ func (u *Until) condition() string {
 
 // thread is a running receiver or applier.
 type thread struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	started time.Time
 }
 
 // status is what SHOW REPLICA STATUS reports.
@@ -194,7 +195,7 @@ func (r *Replica) Start(io, sqlThread bool, until *Until) error {
 
 func (r *Replica) spawn(fn func(ctx context.Context)) *thread {
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &thread{cancel: cancel, done: make(chan struct{})}
+	t := &thread{cancel: cancel, done: make(chan struct{}), started: time.Now()}
 	go func() {
 		defer close(t.done)
 		fn(ctx)

@@ -159,3 +159,25 @@ func untilPos(u *Until) string {
 	}
 	return strconv.FormatUint(u.Pos, 10)
 }
+
+// Thread describes a running replication thread for SHOW PROCESSLIST.
+type Thread struct {
+	ID      uint32 // a process id outside the range of client connections
+	Name    string
+	State   string
+	Started time.Time
+}
+
+// Threads lists the running receiver and applier.
+func (r *Replica) Threads() []Thread {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Thread
+	if r.io.running() {
+		out = append(out, Thread{ID: 1<<31 + 1, Name: "receiver", State: r.st.ioState, Started: r.io.started})
+	}
+	if r.sqlT.running() {
+		out = append(out, Thread{ID: 1<<31 + 2, Name: "applier", State: r.st.sqlState, Started: r.sqlT.started})
+	}
+	return out
+}

@@ -209,6 +209,7 @@ func Open(cfg Config) (n *Node, err error) {
 		if n.replica, err = n.openReplica(cfg, dir); err != nil {
 			return n, err
 		}
+		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replica: n.replica}
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
