@@ -6,7 +6,11 @@
 # reads it on the replica. Prints lag p50/p99/max during the load, the time the replica needed
 # after the load to apply the last heartbeat, and the primary's tps.
 #
-# usage: bench/replication-lag.sh [--duration S] [--table-size N] [--only relaydb|mariadb]
+# With --replicas 2, RelayDB runs a primary and two replicas (lag is measured on the first) and
+# the primary is also measured alone first, to print its throughput with replicas attached as a
+# ratio of its throughput with none.
+#
+# usage: bench/replication-lag.sh [--duration S] [--table-size N] [--only relaydb|mariadb] [--replicas 1|2]
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && git rev-parse --show-toplevel)
@@ -14,11 +18,13 @@ SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 DURATION=${DURATION:-60}
 TABLE_SIZE=${TABLE_SIZE:-100000}
 ONLY=${ONLY:-}
+REPLICAS=${REPLICAS:-1}
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) DURATION=$2; shift ;;
   --table-size) TABLE_SIZE=$2; shift ;;
   --only) ONLY=$2; shift ;;
+  --replicas) REPLICAS=$2; shift ;;
   -h | --help) sed -n '2,/^set -Eeuo/{/^set/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
   *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -65,20 +71,32 @@ measure() { # name primary_port replica_port user pass
 }
 declare -A TPS LAG
 
+wait_ready() { for _ in $(seq 100); do mariadb -h127.0.0.1 -P"$1" -uroot -e 'SELECT 1' >/dev/null 2>&1 && return; sleep 0.2; done; }
 if [ "$ONLY" != mariadb ]; then
-  P1=$((20000 + RANDOM % 20000)); P2=$((P1 + 1))
+  P1=$((20000 + RANDOM % 20000))
   "$WORK/relaydb" server --datadir "$WORK/p" --port $P1 --server-id 1 >"$OUT/relaydb-primary.log" 2>&1 &
   PIDS+=($!)
-  "$WORK/relaydb" server --datadir "$WORK/r" --port $P2 --server-id 2 >"$OUT/relaydb-replica.log" 2>&1 &
-  PIDS+=($!)
-  for p in $P1 $P2; do
-    for _ in $(seq 100); do mariadb -h127.0.0.1 -P$p -uroot -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
-  done
+  wait_ready $P1
   mariadb -h127.0.0.1 -P$P1 -uroot -e "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw';
     GRANT REPLICATION SLAVE ON *.* TO repl; CREATE DATABASE sbtest"
-  mariadb -h127.0.0.1 -P$P2 -uroot -e "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$P1,
-    SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA"
-  measure relaydb $P1 $P2 root ""
+  if [ "$REPLICAS" -ge 2 ]; then
+    # The primary alone first, on the data the replicas will then copy.
+    log "relaydb: prepare, and the primary alone"
+    sb $P1 root "" --threads=4 prepare >"$OUT/relaydb-alone-prepare.log" 2>&1
+    sb $P1 root "" --threads=8 --time="$DURATION" --report-interval=0 run >"$OUT/relaydb-alone-run.log" 2>&1
+    ALONE=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.).*/\1/p' "$OUT/relaydb-alone-run.log")
+    sb $P1 root "" cleanup >/dev/null 2>&1
+    log "relaydb: primary alone: $ALONE tps"
+  fi
+  for i in $(seq 1 "$REPLICAS"); do
+    port=$((P1 + i))
+    "$WORK/relaydb" server --datadir "$WORK/r$i" --port $port --server-id $((i + 1)) >"$OUT/relaydb-replica$i.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready $port
+    mariadb -h127.0.0.1 -P$port -uroot -e "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$P1,
+      SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA"
+  done
+  measure relaydb $P1 $((P1 + 1)) root ""
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   PIDS=()
@@ -93,7 +111,7 @@ fi
 
 {
   echo
-  echo "## Replication lag: oltp_write_only, 8 threads, $DURATION s, one replica ($(date +%F))"
+  echo "## Replication lag: oltp_write_only, 8 threads, $DURATION s, RelayDB with $REPLICAS replica(s), MariaDB with one ($(date +%F))"
   echo
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); RelayDB $(git -C "$ROOT" rev-parse --short HEAD); 4 x $TABLE_SIZE rows; heartbeat every 50 ms"
   echo
@@ -105,6 +123,10 @@ fi
     get() { echo "$l" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
     echo "| $n | ${TPS[$n]} | $(get lag_p50) | $(get lag_p99) | $(get lag_max) | $(get caught_up_after) |"
   done
+  if [ -n "${ALONE:-}" ]; then
+    echo
+    echo "RelayDB primary: ${ALONE} tps alone, ${TPS[relaydb]:-?} tps with $REPLICAS replicas attached (ratio $(awk -v a="${TPS[relaydb]:-0}" -v b="$ALONE" 'BEGIN{if (b > 0) printf "%.2f", a/b; else print "-"}'))"
+  fi
   echo
   echo "logs: $OUT"
 } | tee "$OUT/report.md"
