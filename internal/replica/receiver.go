@@ -24,9 +24,12 @@ func (r *Replica) receive(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			if errno(err, 0) == 1236 {
+			switch errno(err, 0) {
+			case 1236:
 				r.setIOError(1236, fmt.Errorf("Got fatal error 1236 from source when reading data from binary log: '%v'", err))
-			} else {
+			case 1743:
+				r.setIOError(1743, err)
+			default:
 				r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
 					cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
 			}
@@ -177,7 +180,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
 		// (relay_log_recovery), so its durability buys nothing; the applier reads what is
 		// written.
 		if _, err := w.Append(txn); err != nil {
-			return fmt.Errorf("relay log: %w", err)
+			// The writer checks every event's size and checksum: damage in transit lands here.
+			// The transaction is dropped and the receiver reconnects from what it has.
+			return mysql.NewSQLError(1743, "HY000", "Replication event checksum verification failed while reading from network (%v)", err)
 		}
 		r.mu.Lock()
 		_ = r.st.retrieved.Add(txnGTID)
