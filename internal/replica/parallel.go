@@ -123,6 +123,9 @@ func isBegin(f binlog.Format, ev binlog.Event) bool {
 func (p *pool) worker(ctx context.Context) {
 	defer p.wg.Done()
 	sess := p.r.opts.NewSession()
+	if ls, ok := sess.(sql.LifecycleAwareSession); ok {
+		defer ls.SessionEnd() // the storage forgets the session (and rolls back what is open)
+	}
 	sctx := sql.NewContext(readonly.MarkApplier(ctx), sql.WithSession(sess))
 	a := apply.New(p.r.opts.Engine)
 	for j := range p.jobs {
