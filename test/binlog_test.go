@@ -123,6 +123,18 @@ func copyBinlog(t *testing.T, src string) string {
 	return dst
 }
 
+// createBank creates the bank database the workload below uses: 200 accounts of 1000 and an
+// empty log of moves.
+func createBank(t *testing.T, db *sql.DB) {
+	t.Helper()
+	mustExec(t, db, "CREATE DATABASE bank")
+	mustExec(t, db, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
+	mustExec(t, db, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
+	for i := 0; i < 200; i++ {
+		mustExec(t, db, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
+	}
+}
+
 // bankWorkload runs writers that move money between accounts and log each move, until stop.
 func bankWorkload(db *sql.DB, writers int, stop <-chan struct{}, acked *sync.Map, tag int) *sync.WaitGroup {
 	var wg sync.WaitGroup
@@ -193,12 +205,7 @@ func TestBinlogCrashConsistency(t *testing.T) {
 	}
 	n := startNode(t, "")
 	db := n.db("")
-	mustExec(t, db, "CREATE DATABASE bank")
-	mustExec(t, db, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
-	mustExec(t, db, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
-	for i := 0; i < 200; i++ {
-		mustExec(t, db, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
-	}
+	createBank(t, db)
 	db.Close()
 
 	var acked sync.Map

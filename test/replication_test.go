@@ -90,12 +90,7 @@ func TestReplicationConvergesAndSurvivesKills(t *testing.T) {
 	r2 := startNode(t, "", "--server-id", "3")
 	pdb := p.db("")
 	createReplUser(t, pdb)
-	mustExec(t, pdb, "CREATE DATABASE bank")
-	mustExec(t, pdb, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
-	mustExec(t, pdb, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
-	for i := 0; i < 200; i++ {
-		mustExec(t, pdb, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
-	}
+	createBank(t, pdb)
 	replicaOf(t, r1, p, "")
 	replicaOf(t, r2, p, "")
 
@@ -315,12 +310,7 @@ func TestReplicaCatchUpAndPurgedBinlogs(t *testing.T) {
 	late := startNode(t, "", "--server-id", "3")
 	pdb := p.db("")
 	createReplUser(t, pdb)
-	mustExec(t, pdb, "CREATE DATABASE bank")
-	mustExec(t, pdb, "CREATE TABLE bank.acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(64), KEY (balance))")
-	mustExec(t, pdb, "CREATE TABLE bank.moves (id BIGINT AUTO_INCREMENT PRIMARY KEY, tag INT, w INT, seq INT, amount INT, UNIQUE KEY (tag, w, seq))")
-	for i := 0; i < 200; i++ {
-		mustExec(t, pdb, "INSERT INTO bank.acct VALUES (?, 1000, NULL)", i)
-	}
+	createBank(t, pdb)
 	replicaOf(t, r, p, "")
 	rdb := r.db("")
 	waitCaughtUp(t, pdb, rdb, 30*time.Second)
