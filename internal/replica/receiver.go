@@ -58,9 +58,15 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer conn.Close()
+	ended := make(chan struct{})
+	defer close(ended)
 	go func() {
-		<-ctx.Done()
-		conn.Close()
+		// STOP REPLICA closes the connection to end a blocking read.
+		select {
+		case <-ctx.Done():
+			conn.Close()
+		case <-ended:
+		}
 	}()
 	res, err := conn.ExecuteFetch("SELECT @@GLOBAL.server_id, @@GLOBAL.server_uuid", 1, false)
 	if err != nil {
