@@ -38,7 +38,12 @@ func relaydbBinary(t testing.TB) string {
 		binPath = filepath.Join(dir, "relaydb")
 		_, self, _, _ := runtime.Caller(0)
 		root := filepath.Dir(filepath.Dir(self))
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/relaydb")
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("RELAYDB_TEST_RACE") != "" {
+			// Servers built with the race detector; a report in a server's log fails its test.
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/relaydb")...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -80,7 +85,12 @@ func startNode(t testing.TB, dataDir string, extraArgs ...string) *node {
 	}
 	n := &node{t: t, dataDir: dataDir, port: freePort(t), logPath: filepath.Join(t.TempDir(), "server.log")}
 	n.start(extraArgs...)
-	t.Cleanup(func() { n.kill() })
+	t.Cleanup(func() {
+		n.kill()
+		if strings.Contains(n.log(), "WARNING: DATA RACE") {
+			t.Errorf("data race in the server:\n%s", n.log())
+		}
+	})
 	return n
 }
 

@@ -55,6 +55,14 @@ func New(engine *sqle.Engine) *Applier {
 // Apply executes one complete transaction, read from a binlog written in format f, in ctx's
 // session. On error the transaction is rolled back.
 func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction) (err error) {
+	// One transaction is one command of the session, as a client's statement is: the storage's
+	// idle reaper then sees the session busy, and never takes its open transaction for idle.
+	if ls, ok := ctx.Session.(sql.LifecycleAwareSession); ok {
+		if err := ls.CommandBegin(); err != nil {
+			return err
+		}
+		defer ls.CommandEnd()
+	}
 	clear(a.tables)
 	open := false
 	defer func() {

@@ -272,6 +272,7 @@ type mergeIter struct {
 	pValid, bValid bool
 	key, val       []byte
 	kbuf           []byte
+	closed         bool
 }
 
 func (m *mergeIter) bInRange() bool {
@@ -349,7 +350,14 @@ func (m *mergeIter) settle() bool {
 func (m *mergeIter) Key() []byte   { return m.key }
 func (m *mergeIter) Value() []byte { return m.val }
 
+// Close releases the iterator. It may be called more than once (a deferred Close after an
+// explicit one): Pebble hands a closed iterator's memory to the next one it opens, possibly on
+// another goroutine, so a second Pebble Close would act on someone else's iterator.
 func (m *mergeIter) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
 	if m.hasB {
 		m.b.Release()
 	}
