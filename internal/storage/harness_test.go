@@ -82,6 +82,13 @@ func (s *session) ctx(q string) *sql.Context {
 // query runs q and returns its rows, or the error.
 func (s *session) query(q string) ([]sql.Row, error) {
 	ctx := s.ctx(q)
+	// Each statement is one command, as the protocol handler runs it.
+	if ls, ok := ctx.Session.(sql.LifecycleAwareSession); ok {
+		if err := ls.CommandBegin(); err != nil {
+			return nil, err
+		}
+		defer ls.CommandEnd()
+	}
 	_, it, _, err := s.h.sql.Query(ctx, q)
 	if err != nil {
 		return nil, err

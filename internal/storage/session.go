@@ -105,6 +105,11 @@ func (s *Session) expireIfIdle(now time.Time, limit time.Duration) {
 		return // a command is running
 	}
 	defer s.mu.Unlock()
+	if s.command == 0 {
+		// Never used the command lifecycle (an in-process caller): its owner drives it, and its
+		// state is not guarded by mu, so it is not the reaper's to touch.
+		return
+	}
 	t := s.cur
 	if t == nil || t.done.Load() || now.Sub(s.lastUsed) < limit {
 		return

@@ -46,7 +46,7 @@ type txn struct {
 	locks      []string
 	waitingFor *rowLock // guarded by Engine.locks.mu
 
-	writer bool // counted in Engine.openWriters
+	writer atomic.Bool // counted in Engine.openWriters (the idle reaper may end the transaction)
 
 	done atomic.Bool
 }
@@ -125,16 +125,14 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 // commit pipeline may wait for (see commit.Options.OpenWriters).
 func (t *txn) startWriting() {
 	t.writes = btree.NewBTreeGOptions(bufLess, btree.Options{NoLocks: true})
-	if !t.writer {
-		t.writer = true
+	if t.writer.CompareAndSwap(false, true) {
 		t.e.openWriters.Add(1)
 	}
 }
 
 // stopWriting removes the transaction from the open writers once it is over.
 func (t *txn) stopWriting() {
-	if t.writer {
-		t.writer = false
+	if t.writer.CompareAndSwap(true, false) {
 		t.e.openWriters.Add(-1)
 	}
 }
