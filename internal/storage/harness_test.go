@@ -68,7 +68,15 @@ type session struct {
 
 func (h *harness) session() *session {
 	base := sql.NewBaseSession()
-	return &session{h: h, s: h.e.NewSession(base, nil)}
+	s := &session{h: h, s: h.e.NewSession(base, nil)}
+	// MySQL's defaults, whatever GMS suites run earlier in this process left in the globals.
+	ctx := s.ctx("")
+	for name, v := range map[string]any{"transaction_isolation": "REPEATABLE-READ", "autocommit": int8(1)} {
+		if err := s.s.SetSessionVariable(ctx, name, v); err != nil {
+			h.t.Fatalf("set %s: %v", name, err)
+		}
+	}
+	return s
 }
 
 func (s *session) ctx(q string) *sql.Context {
