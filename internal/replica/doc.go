@@ -16,5 +16,12 @@
 //     (log_replica_updates), so replicas can be chained.
 //   - The connection settings (master.info) are persisted in the datadir as replica.json,
 //     replaced atomically; running threads are restarted when the server starts.
+//   - Parallel apply (replica_parallel_workers): a transaction starts once the transactions its
+//     last_committed names have committed, and starts its commit only after every earlier one
+//     started its own (so commits share the binlog's group commit). DDL and a new source file
+//     run alone. A crash between commits that finished out of order leaves a gap in
+//     gtid_executed, which the GTID skip fills at restart.
+//   - Each applied transaction is one command of its worker's session (the storage's idle
+//     reaper never takes it for idle).
 //   - The applier is exempt from read_only and super_read_only.
 package replica
