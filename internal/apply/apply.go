@@ -284,7 +284,7 @@ func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) 
 	if err != nil {
 		return err
 	}
-	id := tableIDOf(ev, f)
+	id, _ := ev.TableID(f)
 	mt, ok := a.tables[id]
 	if !ok {
 		return fmt.Errorf("apply: rows event for table id %d without its TABLE_MAP", id)
@@ -301,19 +301,6 @@ func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) 
 	default:
 		return a.deleteRows(ctx, mt, re)
 	}
-}
-
-// tableIDOf reads the 6-byte table id that starts every rows event's post-header.
-func tableIDOf(ev binlog.Event, f binlog.Format) uint64 {
-	b := ev.Body(f)
-	if len(b) < 6 {
-		return 0
-	}
-	var id uint64
-	for i := 5; i >= 0; i-- {
-		id = id<<8 | uint64(b[i])
-	}
-	return id
 }
 
 func complete(bm mysql.Bitmap, n int) bool {

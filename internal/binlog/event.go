@@ -125,3 +125,22 @@ func (f Format) WithLogPos(ev Event, pos uint32) Event {
 	f.seal(out)
 	return out
 }
+
+// TableID returns the table id that starts the post-header of a TABLE_MAP or rows event (6 bytes,
+// little-endian); ok is false for other events and for a body too short to hold it.
+func (e Event) TableID(f Format) (uint64, bool) {
+	switch e.Type() {
+	case TypeTableMap, TypeWriteRows, TypeUpdateRows, TypeDeleteRows, TypeWriteRowsV1, TypeUpdateRowsV1, TypeDeleteRowsV1:
+	default:
+		return 0, false
+	}
+	b := e.Body(f)
+	if len(b) < 6 {
+		return 0, false
+	}
+	var id uint64
+	for i := 5; i >= 0; i-- {
+		id = id<<8 | uint64(b[i])
+	}
+	return id, true
+}

@@ -115,18 +115,19 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements
 	if e := l.replaying(ctx); e != nil {
 		return e, false, nil
 	}
+	if len(changes) == 0 && !ctx.GetIgnoreAutoCommit() {
+		// A statement that wrote nothing outside BEGIN … COMMIT (every autocommit SELECT, the
+		// SET gtid_next itself) logs nothing and does not use up gtid_next; only an empty
+		// BEGIN … COMMIT does. Returning before reading any session variable keeps reads cheap.
+		return nil, false, nil
+	}
 	s, err := l.settings(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	if s.explicit && len(changes) == 0 && !ctx.GetIgnoreAutoCommit() {
-		// A statement that wrote nothing outside BEGIN … COMMIT (the SET gtid_next itself, a
-		// SELECT) does not use up gtid_next; an empty BEGIN … COMMIT does.
-		s.explicit = false
-	}
 	if s.explicit {
 		consumeGTIDNext(ctx)
-		if l.Executed().Contains(s.gtid) {
+		if l.Contains(s.gtid) {
 			return nil, true, nil // already executed: the transaction is skipped
 		}
 	}

@@ -188,6 +188,13 @@ func (l *Log) Executed() gtid.Set {
 	return l.executed.Clone()
 }
 
+// Contains reports whether g is in gtid_executed (without copying the set, for per-commit use).
+func (l *Log) Contains(g gtid.GTID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.executed.Contains(g)
+}
+
 // Purged returns gtid_purged: the GTIDs executed but no longer in any binlog file.
 func (l *Log) Purged() gtid.Set {
 	l.mu.Lock()

@@ -131,7 +131,7 @@ func (r *Replica) applyFile(ctx context.Context, w *binlog.Writer, file string) 
 func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *binlog.Transaction) bool {
 	last := t.Events[len(t.Events)-1]
 	committed := commitTime(f, t)
-	if !t.Anonymous && r.opts.Executed().Contains(t.GTID) {
+	if !t.Anonymous && r.opts.Contains(t.GTID) {
 		r.noteApplied(uint64(last.LogPos()), committed)
 		return !r.untilReached()
 	}
@@ -148,7 +148,7 @@ func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *bin
 	if !r.delay(ctx, committed) {
 		return false
 	}
-	if err := p.dispatch(ctx, *t); err != nil {
+	if err := p.dispatch(ctx, job{t: *t, committed: committed}); err != nil {
 		return false
 	}
 	if r.untilCond() != nil {
@@ -161,7 +161,7 @@ func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *bin
 }
 
 // applyTxn applies one transaction on a worker's session, under its own GTID.
-func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction) error {
+func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction, committed time.Time) error {
 	last := t.Events[len(t.Events)-1]
 	r.setState(false, "Applying transaction "+t.GTID.String())
 	if !t.Anonymous {
@@ -178,7 +178,7 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 		}
 		return err
 	}
-	r.noteApplied(uint64(last.LogPos()), commitTime(f, t))
+	r.noteApplied(uint64(last.LogPos()), committed)
 	return nil
 }
 

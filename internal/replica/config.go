@@ -71,13 +71,7 @@ func saveConfig(dir string, c *Config) error {
 func (c *Config) Apply(opts map[string]string) error {
 	for name, v := range opts {
 		key := strings.TrimPrefix(strings.TrimPrefix(name, "SOURCE_"), "MASTER_")
-		num := func() (int64, error) {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%s: %q is not a number", name, v)
-			}
-			return n, nil
-		}
+		var err error
 		switch key {
 		case "HOST":
 			c.Host = v
@@ -85,53 +79,46 @@ func (c *Config) Apply(opts map[string]string) error {
 			c.User = v
 		case "PASSWORD":
 			c.Password = v
-		case "PORT":
-			n, err := num()
-			if err != nil || n < 0 || n > 65535 {
-				return fmt.Errorf("%s: bad port %q", name, v)
-			}
-			c.Port = int(n)
 		case "LOG_FILE":
 			c.LogFile = v
-		case "LOG_POS":
-			n, err := num()
-			if err != nil {
-				return err
-			}
-			c.LogPos = uint64(n)
 		case "AUTO_POSITION":
 			c.AutoPosition = v == "1"
+		case "PORT":
+			err = setInt(&c.Port, name, v, 0, 65535)
+		case "LOG_POS":
+			var n int
+			err = setInt(&n, name, v, 0, 1<<62)
+			c.LogPos = uint64(n)
 		case "CONNECT_RETRY":
-			n, err := num()
-			if err != nil {
-				return err
-			}
-			c.ConnectRetry = int(n)
+			err = setInt(&c.ConnectRetry, name, v, 0, 31536000)
 		case "RETRY_COUNT":
-			n, err := num()
-			if err != nil {
-				return err
-			}
-			c.RetryCount = int(n)
-		case "HEARTBEAT_PERIOD":
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return fmt.Errorf("%s: %q is not a number", name, v)
-			}
-			c.Heartbeat = f
+			err = setInt(&c.RetryCount, name, v, 0, 1<<31)
 		case "DELAY":
-			n, err := num()
-			if err != nil {
-				return err
+			err = setInt(&c.Delay, name, v, 0, 68*365*86400)
+		case "HEARTBEAT_PERIOD":
+			if c.Heartbeat, err = strconv.ParseFloat(v, 64); err != nil {
+				err = fmt.Errorf("%s: %q is not a number", name, v)
 			}
-			c.Delay = int(n)
 		case "SSL", "SSL_CA", "SSL_CAPATH", "SSL_CERT", "SSL_KEY", "SSL_CIPHER", "SSL_CRL", "SSL_CRLPATH", "SSL_VERIFY_SERVER_CERT":
 			if key == "SSL" && v == "1" {
-				return errors.New("SOURCE_SSL=1 is not supported yet")
+				err = errors.New("SOURCE_SSL=1 is not supported yet")
 			}
 		default:
 			return fmt.Errorf("unknown option %s", name)
 		}
+		if err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// setInt parses an integer option value within lo..hi.
+func setInt(dst *int, name, v string, lo, hi int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("%s: %q is not a number from %d to %d", name, v, lo, hi)
+	}
+	*dst = int(n)
 	return nil
 }

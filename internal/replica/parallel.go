@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -42,8 +43,9 @@ type pool struct {
 }
 
 type job struct {
-	t      binlog.Transaction
-	ticket uint64
+	t         binlog.Transaction
+	committed time.Time // when it committed at its origin (status, delay)
+	ticket    uint64
 }
 
 func newPool(ctx context.Context, r *Replica, f binlog.Format, workers int) *pool {
@@ -73,7 +75,8 @@ func (p *pool) drain() error {
 }
 
 // dispatch hands t to a worker once the logical clock allows it.
-func (p *pool) dispatch(ctx context.Context, t binlog.Transaction) error {
+func (p *pool) dispatch(ctx context.Context, j job) error {
+	t := j.t
 	ddl := len(t.Events) > 1 && !isBegin(p.f, t.Events[1])
 	p.mu.Lock()
 	newFile := t.SequenceNumber <= p.prevSN
@@ -98,11 +101,11 @@ func (p *pool) dispatch(ctx context.Context, t binlog.Transaction) error {
 		return p.failed
 	}
 	p.dispatched++
-	j := &job{t: t, ticket: p.dispatched}
+	j.ticket = p.dispatched
 	p.prevSN = t.SequenceNumber
 	p.mu.Unlock()
 	select {
-	case p.jobs <- j:
+	case p.jobs <- &j:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -151,7 +154,7 @@ func (p *pool) run(sctx *sql.Context, a *apply.Applier, j *job) {
 		p.cond.Broadcast()
 		return nil
 	}
-	err := p.r.applyTxn(sctx, a, p.f, t)
+	err := p.r.applyTxn(sctx, a, p.f, t, j.committed)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -26,8 +26,10 @@ type Options struct {
 	Engine     *sqle.Engine
 	// NewSession makes the applier's session (a storage session with a privileged client).
 	NewSession func() sql.Session
-	// Executed returns gtid_executed.
+	// Executed returns gtid_executed; Contains says whether one GTID is in it (without a copy
+	// of the set: the applier asks for every transaction).
 	Executed func() gtid.Set
+	Contains func(gtid.GTID) bool
 	// Workers returns replica_parallel_workers, read when the applier starts: how many
 	// transactions are applied at once (nil: 4; 1 applies one at a time).
 	Workers func() int

@@ -3,8 +3,6 @@ package replica
 import (
 	"strconv"
 	"time"
-
-	"github.com/relaydb/relaydb/internal/gtid"
 )
 
 // Column is one SHOW REPLICA STATUS column: its name in MySQL 8.0.22+ and in the older
@@ -29,13 +27,26 @@ func (t *thread) running() bool {
 
 // Status returns the SHOW REPLICA STATUS row (nil when replication was never configured).
 func (r *Replica) Status() []Column {
+	executed := r.opts.Executed().String()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cfg == nil {
 		return nil
 	}
-	c, st := r.cfg, r.st
-	ioRun, sqlRun := r.io.running(), r.sqlT.running()
+	return statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed)
+}
+
+// EmptyStatus is the column list with every value NULL: SHOW REPLICA STATUS on a server that was
+// never configured returns the columns and no row.
+func EmptyStatus() []Column {
+	cols := statusColumns(&Config{}, status{}, false, false, nil, "")
+	for i := range cols {
+		cols[i].Value, cols[i].Number, cols[i].Null = "", false, true
+	}
+	return cols
+}
+
+func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, executed string) []Column {
 	yes := func(b bool) string {
 		if b {
 			return "Yes"
@@ -92,9 +103,9 @@ func (r *Replica) Status() []Column {
 		{Name: "Skip_Counter", OldName: "Skip_Counter", Value: "0", Number: true},
 		{Name: "Exec_Source_Log_Pos", OldName: "Exec_Master_Log_Pos", Value: num(st.execPos), Number: true},
 		{Name: "Relay_Log_Space", OldName: "Relay_Log_Space", Value: "0", Number: true},
-		{Name: "Until_Condition", OldName: "Until_Condition", Value: r.until.condition()},
-		{Name: "Until_Log_File", OldName: "Until_Log_File", Value: untilFile(r.until)},
-		{Name: "Until_Log_Pos", OldName: "Until_Log_Pos", Value: untilPos(r.until), Number: true},
+		{Name: "Until_Condition", OldName: "Until_Condition", Value: until.condition()},
+		{Name: "Until_Log_File", OldName: "Until_Log_File", Value: untilFile(until)},
+		{Name: "Until_Log_Pos", OldName: "Until_Log_Pos", Value: untilPos(until), Number: true},
 		{Name: "Source_SSL_Allowed", OldName: "Master_SSL_Allowed", Value: "No"},
 		{Name: "Source_SSL_CA_File", OldName: "Master_SSL_CA_File"},
 		{Name: "Source_SSL_CA_Path", OldName: "Master_SSL_CA_Path"},
@@ -119,31 +130,11 @@ func (r *Replica) Status() []Column {
 		{Name: "Last_IO_Error_Timestamp", OldName: "Last_IO_Error_Timestamp", Value: errTime(st.lastIOErrTime)},
 		{Name: "Last_SQL_Error_Timestamp", OldName: "Last_SQL_Error_Timestamp", Value: errTime(st.lastSQLErrTim)},
 		{Name: "Retrieved_Gtid_Set", OldName: "Retrieved_Gtid_Set", Value: st.retrieved.String()},
-		{Name: "Executed_Gtid_Set", OldName: "Executed_Gtid_Set", Value: r.opts.Executed().String()},
+		{Name: "Executed_Gtid_Set", OldName: "Executed_Gtid_Set", Value: executed},
 		{Name: "Auto_Position", OldName: "Auto_Position", Value: map[bool]string{true: "1", false: "0"}[c.AutoPosition], Number: true},
 		{Name: "Replicate_Rewrite_DB", OldName: "Replicate_Rewrite_DB"},
 		{Name: "Channel_Name", OldName: "Channel_Name"},
 	}
-}
-
-// EmptyStatus is the column list with no values (SHOW REPLICA STATUS on a server that was never
-// configured returns the columns and no row).
-func (r *Replica) EmptyStatus() []Column {
-	tmp := &Replica{cfg: &Config{}, opts: Options{Executed: r.executedOrEmpty}}
-	cols := tmp.Status()
-	for i := range cols {
-		cols[i].Value, cols[i].Null = "", false
-		cols[i].Number = false
-		cols[i].Null = true
-	}
-	return cols
-}
-
-func (r *Replica) executedOrEmpty() gtid.Set {
-	if r.opts.Executed == nil {
-		return gtid.Set{}
-	}
-	return r.opts.Executed()
 }
 
 func untilFile(u *Until) string {

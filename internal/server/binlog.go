@@ -16,6 +16,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/sqlval"
 )
 
 // binlogSource is implemented by storage backends that keep a binary log.
@@ -179,20 +180,14 @@ func requireSuper(ctx *sql.Context, privs string) error {
 	return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the %s privilege(s) for this operation", privs)
 }
 
+// toInt64 reads an integer system variable value (GMS hands them out as any Go integer type,
+// or float64 for some).
 func toInt64(v interface{}) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case uint64:
+	if x, _, ok := sqlval.Int(v); ok {
 		return int64(x), true
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case float64:
-		return int64(x), true
+	}
+	if f, ok := v.(float64); ok {
+		return int64(f), true
 	}
 	return 0, false
 }

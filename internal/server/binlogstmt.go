@@ -311,13 +311,14 @@ func eventInfo(f binlog.Format, ev binlog.Event) string {
 			return fmt.Sprintf("%s;pos=%d", next, pos)
 		}
 	case binlog.TypeTableMap:
-		if b := ev.Body(f); len(b) >= 8 {
-			return fmt.Sprintf("table_id: %d (%s)", tableID(b), tableMapName(b))
+		if id, ok := ev.TableID(f); ok && len(ev.Body(f)) >= 8 {
+			return fmt.Sprintf("table_id: %d (%s)", id, tableMapName(ev.Body(f)))
 		}
 	case binlog.TypeWriteRows, binlog.TypeUpdateRows, binlog.TypeDeleteRows,
 		binlog.TypeWriteRowsV1, binlog.TypeUpdateRowsV1, binlog.TypeDeleteRowsV1:
-		if b := ev.Body(f); len(b) >= 8 {
-			s := fmt.Sprintf("table_id: %d", tableID(b))
+		if id, ok := ev.TableID(f); ok && len(ev.Body(f)) >= 8 {
+			b := ev.Body(f)
+			s := fmt.Sprintf("table_id: %d", id)
 			if b[6]&1 != 0 {
 				s += " flags: STMT_END_F"
 			}
@@ -325,14 +326,6 @@ func eventInfo(f binlog.Format, ev binlog.Event) string {
 		}
 	}
 	return ""
-}
-
-func tableID(b []byte) uint64 {
-	var id uint64
-	for i := 5; i >= 0; i-- {
-		id = id<<8 | uint64(b[i])
-	}
-	return id
 }
 
 // tableMapName reads "db.table" from a TABLE_MAP body (post-header of 8 bytes, then

@@ -437,6 +437,7 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 				sql.Client{User: "root", Address: "localhost"}, replicaSessionID))
 		},
 		Executed: n.binlog.Executed,
+		Contains: n.binlog.Contains,
 		Workers:  parallelWorkers,
 	})
 }

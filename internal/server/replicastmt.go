@@ -120,7 +120,7 @@ func replicaStatus(cols []replica.Column, legacy bool) *sqltypes.Result {
 	empty := cols == nil
 	if empty {
 		// Never configured: the columns and no row, as MySQL.
-		cols = (&replica.Replica{}).EmptyStatus()
+		cols = replica.EmptyStatus()
 	}
 	row := make([]sqltypes.Value, 0, len(cols))
 	for _, c := range cols {
