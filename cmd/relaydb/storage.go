@@ -143,3 +143,10 @@ func (p *pebbleStorage) Close() error {
 	}
 	return err
 }
+
+// The global read lock (FLUSH TABLES WITH READ LOCK) is the engine's commit gate.
+func (p *pebbleStorage) LockCommits(ctx context.Context, session uint32) error {
+	return p.e.LockCommits(ctx, session)
+}
+func (p *pebbleStorage) UnlockCommits(session uint32) bool   { return p.e.UnlockCommits(session) }
+func (p *pebbleStorage) HoldsCommitLock(session uint32) bool { return p.e.HoldsCommitLock(session) }

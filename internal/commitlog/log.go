@@ -352,7 +352,12 @@ func (l *Log) Rotate() error {
 // Reset deletes every binlog file, starts again at PREFIX.000001 and empties gtid_executed and
 // gtid_purged (RESET MASTER). The caller must then have the store record the new state (a
 // commit through the pipeline), or a crash would bring the old GTIDs back from the store.
-func (l *Log) Reset() error {
+func (l *Log) Reset() error { return l.ResetTo(gtid.Set{}) }
+
+// ResetTo is Reset that starts the new log with gtid_executed and gtid_purged equal to initial
+// (SET GLOBAL gtid_purged on a server with nothing executed: the GTIDs a loaded dump contains).
+// The new first file's PREVIOUS_GTIDS carries initial, so it survives restarts as gtid_purged.
+func (l *Log) ResetTo(initial gtid.Set) error {
 	l.groupMu.Lock()
 	defer l.groupMu.Unlock()
 	files, err := l.w.Files()
@@ -376,7 +381,7 @@ func (l *Log) Reset() error {
 	}
 	w, err := binlog.Open(binlog.Options{
 		Dir: l.opts.Dir, Prefix: l.opts.Prefix, ServerID: l.opts.ServerID, Checksum: l.opts.Checksum,
-		MaxSize: l.opts.MaxSize, PurgeGuard: l.guardPurge, Logger: l.opts.Logger,
+		MaxSize: l.opts.MaxSize, PurgeGuard: l.guardPurge, Logger: l.opts.Logger, Previous: initial,
 	})
 	if err != nil {
 		return err
@@ -385,7 +390,7 @@ func (l *Log) Reset() error {
 	l.pos = w.Position()
 	l.file, l.seq, l.unsyncedGroups = l.pos.File, 0, 0
 	l.mu.Lock()
-	l.executed, l.purged = gtid.Set{}, gtid.Set{}
+	l.executed, l.purged = initial.Clone(), initial.Clone()
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/commitlog"
+	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/replica"
 )
 
@@ -50,7 +51,9 @@ var (
 	rePurgeTo    = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+TO\s+'([^']*)'\s*;?\s*$`)
 	rePurgeOld   = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+BEFORE\s+'([^']*)'\s*;?\s*$`)
 	reReset      = regexp.MustCompile(`(?is)^\s*RESET\s+(?:MASTER|BINARY\s+LOGS\s+AND\s+GTIDS)\s*;?\s*$`)
-	reReplicas   = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICAS|SLAVE\s+HOSTS)\s*;?\s*$`)
+	// SET GLOBAL gtid_purged, also as mysqldump writes it: SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '…'.
+	reSetPurged = regexp.MustCompile(`(?is)^\s*SET\s*(?:GLOBAL\s+|@@GLOBAL\.)gtid_purged\s*(?::=|=)\s*(?:/\*!\d*\s*'\+'\s*\*/\s*)?'([^']*)'\s*;?\s*$`)
+	reReplicas  = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICAS|SLAVE\s+HOSTS)\s*;?\s*$`)
 )
 
 // handle runs query if it is one of the statements above; handled is false otherwise. The first
@@ -64,6 +67,12 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 	case "SHOW", "FLUS", "PURG", "RESE":
 	case "CHAN", "STAR", "STOP":
 		return a.replicaStatement(ctx, c, q)
+	case "SET ", "SET\t", "SET@":
+		m := reSetPurged.FindStringSubmatch(q)
+		if m == nil {
+			return nil, false, nil
+		}
+		return a.run(ctx, c, []string{"SYSTEM_VARIABLES_ADMIN"}, true, func() (*sqltypes.Result, error) { return a.setPurged(m[1]) })
 	default:
 		return nil, false, nil
 	}
@@ -374,6 +383,32 @@ func (a *binlogAdmin) reset() (*sqltypes.Result, error) {
 		return nil, mysql.NewSQLError(1186, "HY000", "Binlog closed, cannot RESET MASTER")
 	}
 	if err := a.log.Reset(); err != nil {
+		return nil, err
+	}
+	if a.syncState != nil {
+		if err := a.syncState(); err != nil {
+			return nil, err
+		}
+	}
+	return &sqltypes.Result{}, nil
+}
+
+// setPurged runs SET GLOBAL gtid_purged: it declares GTIDs as executed without their
+// transactions, as after loading a dump taken at that point. As in MySQL 5.7, gtid_executed must
+// be empty (load the dump with sql_log_bin=0); a leading '+' (MySQL 8's "add to") is accepted in
+// that case too. The binary log then starts afresh with the set as its PREVIOUS_GTIDS, so it
+// survives restarts as gtid_purged and a source refuses to serve it (1236) to replicas.
+func (a *binlogAdmin) setPurged(value string) (*sqltypes.Result, error) {
+	v := strings.TrimSpace(value)
+	v = strings.TrimSpace(strings.TrimPrefix(v, "+"))
+	set, err := gtid.Parse(v)
+	if err != nil {
+		return nil, mysql.NewSQLError(1772, "HY000", "Malformed GTID set specification '%s'.", value)
+	}
+	if !a.log.Executed().IsEmpty() {
+		return nil, mysql.NewSQLError(1840, "HY000", "@@GLOBAL.GTID_PURGED can only be set when @@GLOBAL.GTID_EXECUTED is empty.")
+	}
+	if err := a.log.ResetTo(set); err != nil {
 		return nil, err
 	}
 	if a.syncState != nil {

@@ -57,6 +57,7 @@ type nodeHandler struct {
 	limit     func() int64
 	retryable func(error) bool // may be nil
 	admin     *binlogAdmin
+	readLock  globalReadLocker // nil if the storage cannot hold commits still
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -88,6 +89,13 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		}
 	}
 	defer h.after(c)
+	res, handled, after, err := h.readLockStatement(ctx, c, query)
+	if handled {
+		if err != nil {
+			return err
+		}
+		return callback(res, false)
+	}
 	if h.admin != nil {
 		if res, handled, err := h.admin.handle(ctx, c, query); handled {
 			if err != nil {
@@ -97,12 +105,15 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		}
 	}
 	query = rewriteSetPassword(c, query)
-	err := h.retryStatement(ctx, c, func(sent *bool) error {
+	err = h.retryStatement(ctx, c, func(sent *bool) error {
 		return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
 			*sent = true
 			return callback(res, more)
 		})
 	})
+	if err == nil && after != nil {
+		err = after()
+	}
 	return syntaxError(err, query)
 }
 
@@ -113,8 +124,15 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		}
 	}
 	defer h.after(c)
+	first, rest := splitFirstStatement(query)
+	res, handled, after, err := h.readLockStatement(ctx, c, first)
+	if handled {
+		if err != nil {
+			return "", err
+		}
+		return rest, callback(res, rest != "")
+	}
 	if h.admin != nil {
-		first, rest := splitFirstStatement(query)
 		if res, handled, err := h.admin.handle(ctx, c, first); handled {
 			if err != nil {
 				return "", err
@@ -123,7 +141,10 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		}
 	}
 	query = rewriteSetPassword(c, query)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+	rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+	if err == nil && after != nil {
+		err = after()
+	}
 	return rest, syntaxError(err, query)
 }
 
@@ -150,6 +171,9 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	forgetRand(c.ConnectionID)
+	if h.readLock != nil {
+		h.readLock.UnlockCommits(c.ConnectionID)
+	}
 	if h.admin != nil && h.admin.replicas != nil {
 		h.admin.replicas.remove(c.ConnectionID)
 	}

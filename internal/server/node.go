@@ -203,7 +203,8 @@ func Open(cfg Config) (n *Node, err error) {
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
 		return n, err
 	}
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db}
+	readLock, _ := n.storage.(globalReadLocker)
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
 
 	if n.binlog != nil {
 		if n.replica, err = n.openReplica(cfg, dir); err != nil {
@@ -257,7 +258,7 @@ func Open(cfg Config) (n *Node, err error) {
 			admin.syncState = s.SyncLogState
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
-			retryable: cfg.RetryableStatementError, admin: admin}
+			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}
@@ -411,10 +412,15 @@ func maxAllowedPacket() int64 {
 // statement or from a stored procedure, so no write reaches storage or
 // mysql_db unchecked.
 type readOnlyGuard struct {
-	db *mysql_db.MySQLDb
+	db       *mysql_db.MySQLDb
+	readLock globalReadLocker // may be nil
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
+	if g.readLock != nil && ctx.Session != nil && g.readLock.HoldsCommitLock(ctx.Session.ID()) && !readonly.AllowedWhileReadOnly(node) {
+		// The session holding FLUSH TABLES WITH READ LOCK may not write (the others wait at commit).
+		return nil, errHoldsReadLock
+	}
 	if !readonly.CurrentMode().Active() || readonly.AllowedWhileReadOnly(node) {
 		return nil, nil
 	}

@@ -196,6 +196,10 @@ func (d *Database) SetCollation(ctx *sql.Context, c sql.CollationID) error {
 	if err := d.guard(ctx); err != nil {
 		return err
 	}
+	if err := d.e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer d.e.gate.leave()
 	d.e.catMu.Lock()
 	defer d.e.catMu.Unlock()
 	dbe, ok := d.e.dbs[strings.ToLower(d.name)]

@@ -60,6 +60,7 @@ type Engine struct {
 	openWriters atomic.Int64 // transactions with writes, not yet over
 	commitLog   CommitLogger // set by AttachLog before the first commit
 	locks       *lockTable
+	gate        *commitGate // the global read lock: commits and catalog writes pass it
 
 	catMu  sync.RWMutex
 	dbs    map[string]*dbEntry // by lower-case name
@@ -128,6 +129,7 @@ func Open(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts:     opts,
 		db:       db,
+		gate:     newCommitGate(),
 		log:      opts.Logger,
 		locks:    newLockTable(),
 		dbs:      make(map[string]*dbEntry),
@@ -332,6 +334,11 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		e.locks.release(t, 0)
 		return errClosed
 	}
+	if err := e.enterGate(ctx); err != nil {
+		e.locks.release(t, 0)
+		return err
+	}
+	defer e.gate.leave()
 	b := e.db.NewBatch()
 	defer b.Close()
 	var err error
@@ -446,6 +453,10 @@ func (e *Engine) databaseNames() []string {
 }
 
 func (e *Engine) createDatabase(ctx *sql.Context, name string, collation sql.CollationID) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -461,6 +472,10 @@ func (e *Engine) createDatabase(ctx *sql.Context, name string, collation sql.Col
 }
 
 func (e *Engine) dropDatabase(ctx *sql.Context, name string) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -511,6 +526,10 @@ func (e *Engine) table(db, name string) (*tableDef, bool) {
 // putTable persists def (a new or changed table) and installs it in the catalog. When replacing
 // a table whose id changed (rewrite, truncate), dropID names the old id whose data is deleted.
 func (e *Engine) putTable(ctx *sql.Context, def *tableDef, oldName string, dropID uint64) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	return e.putTableLocked(ctx, def, oldName, dropID)
@@ -548,6 +567,10 @@ func (e *Engine) putTableLocked(ctx *sql.Context, def *tableDef, oldName string,
 }
 
 func (e *Engine) dropTable(ctx *sql.Context, db, name string) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	dbe, ok := e.dbs[strings.ToLower(db)]
@@ -609,6 +632,10 @@ func (e *Engine) objectSetLocked(db, kind string) (objectSet, error) {
 }
 
 func (e *Engine) putObject(ctx *sql.Context, db, kind, name string, v any) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
@@ -626,6 +653,10 @@ func (e *Engine) putObject(ctx *sql.Context, db, kind, name string, v any) error
 }
 
 func (e *Engine) deleteObject(ctx *sql.Context, db, kind, name string) error {
+	if err := e.enterGate(ctx); err != nil {
+		return err
+	}
+	defer e.gate.leave()
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
@@ -732,12 +763,17 @@ func (e *Engine) putObjectRaw(ctx *sql.Context, key, val []byte) error {
 	return err
 }
 
-// lockWaitTimeout returns the session's innodb_lock_wait_timeout, or def.
+// lockWaitTimeout returns the session's innodb_lock_wait_timeout (row locks), or def.
 func lockWaitTimeout(ctx *sql.Context, def time.Duration) time.Duration {
+	return sessionSeconds(ctx, "innodb_lock_wait_timeout", def)
+}
+
+// sessionSeconds returns a session variable counting seconds, or def when unset or not positive.
+func sessionSeconds(ctx *sql.Context, name string, def time.Duration) time.Duration {
 	if ctx == nil || ctx.Session == nil {
 		return def
 	}
-	v, err := ctx.GetSessionVariable(ctx, "innodb_lock_wait_timeout")
+	v, err := ctx.GetSessionVariable(ctx, name)
 	if err != nil {
 		return def
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -289,4 +290,17 @@ func (s *Session) GetSessionVariable(ctx *sql.Context, name string) (interface{}
 		}
 	}
 	return s.BaseSession.GetSessionVariable(ctx, name)
+}
+
+// TakeSnapshot makes the session's open transaction take its snapshot now rather than at its
+// first read: START TRANSACTION WITH CONSISTENT SNAPSHOT, which a consistent dump runs while it
+// holds the global read lock so that the snapshot matches the binary log position it reads.
+// Call it between commands.
+func (s *Session) TakeSnapshot() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return errors.New("no transaction is open")
+	}
+	return s.cur.ensureSnapshot()
 }
