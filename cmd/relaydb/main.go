@@ -30,6 +30,7 @@ Usage:
   relaydb server [options]   run a server (see 'relaydb server --help')
   relaydb up [options]       run a local primary and replicas (see 'relaydb up --help')
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
+  relaydb dump [options]     dump a running server consistently, for seeding a replica (see 'relaydb dump --help')
   relaydb version            print the version
   relaydb help               print this help
 
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBinlog(args[1:], stdout, stderr)
 	case "up":
 		return runUp(args[1:], stdout, stderr)
+	case "dump":
+		return runDump(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "relaydb", server.Version)
 		return 0
