@@ -23,6 +23,12 @@
 // statement returns and passes through the same pipeline, so a snapshot older than a DDL change
 // to a table gets error 1412 rather than an inconsistent view.
 //
+// Global read lock. FLUSH TABLES WITH READ LOCK is the engine's commit gate (gate.go): every
+// transaction commit with writes and every catalog write passes it. Taking the lock waits for
+// the changes already past the gate; while it is held, the others wait at the gate (before the
+// catalog lock, so readers of the catalog never wait for them), and the holder's own are
+// refused with 1223. So while it is held, the store and the binary log stand still.
+//
 // Invariants:
 //   - Nothing a transaction wrote is visible to others before its commit is durable.
 //   - A row key is written only by the holder of its lock, and only if no commit newer than the
