@@ -1,0 +1,102 @@
+package test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReplicaRetriesUnreachableSource: a replica whose source cannot be reached shows
+// Replica_IO_Running "Connecting", state "Connecting to source" and error 2003, and keeps
+// retrying every CONNECT_RETRY seconds; once the source is reachable it connects and catches up
+// by itself. With SOURCE_RETRY_COUNT exhausted, the receiver stops, as in MySQL.
+func TestReplicaRetriesUnreachableSource(t *testing.T) {
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "2")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	mustExec(t, pdb, "CREATE DATABASE d")
+	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	mustExec(t, pdb, "INSERT INTO d.t VALUES (1), (2), (3)")
+
+	// A port nobody listens on yet; later a forwarder to the primary takes it.
+	port := freePort(t)
+	rdb := r.db("")
+	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1", port))
+	mustExec(t, rdb, "START REPLICA")
+	var st map[string]string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st = replicaStatus(t, rdb)
+		if st["Last_IO_Errno"] == "2003" && strings.Contains(st["Last_IO_Error"], "retries: 2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unreachable source: no second failed attempt within 15s: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st["Replica_IO_Running"] != "Connecting" || st["Replica_IO_State"] != "Connecting to source" || st["Replica_SQL_Running"] != "Yes" {
+		t.Fatalf("unreachable source: IO %q state %q SQL %q", st["Replica_IO_Running"], st["Replica_IO_State"], st["Replica_SQL_Running"])
+	}
+	unreachable := st["Last_IO_Error"]
+
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go forward(ln, fmt.Sprintf("127.0.0.1:%d", p.port))
+	took := waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	if got := queryString(t, rdb, "SELECT COUNT(*) FROM d.t"); got != "3" {
+		t.Fatalf("replica has %s rows after connecting, want 3", got)
+	}
+	st = replicaStatus(t, rdb)
+	if st["Replica_IO_Running"] != "Yes" {
+		t.Fatalf("after the source came back: %v", st)
+	}
+
+	// RETRY_COUNT bounds the attempts: the receiver gives up and stops.
+	mustExec(t, rdb, "STOP REPLICA")
+	mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_PORT=%d, SOURCE_RETRY_COUNT=2", freePort(t)))
+	mustExec(t, rdb, "START REPLICA")
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		st = replicaStatus(t, rdb)
+		if st["Replica_IO_Running"] == "No" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("RETRY_COUNT=2: receiver still running after 15s: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st["Last_IO_Errno"] != "2003" || !strings.Contains(st["Last_IO_Error"], "retries: 2") {
+		t.Fatalf("RETRY_COUNT=2: receiver stopped with %s %q", st["Last_IO_Errno"], st["Last_IO_Error"])
+	}
+	t.Logf("unreachable: IO Connecting, %q; connected and caught up %s after the source became reachable; with RETRY_COUNT=2 the receiver stopped: %q",
+		unreachable, took.Round(time.Millisecond), st["Last_IO_Error"])
+}
+
+// forward accepts connections on ln and joins each to target, until ln is closed.
+func forward(ln net.Listener, target string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				return
+			}
+			defer s.Close()
+			go func() { io.Copy(s, c); s.Close() }()
+			io.Copy(c, s)
+		}()
+	}
+}
