@@ -13,6 +13,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog/rowenc"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/readonly"
+	"github.com/relaydb/relaydb/internal/semisync"
 	"github.com/relaydb/relaydb/internal/storage"
 )
 
@@ -54,6 +55,8 @@ type sessionSettings struct {
 	minimal  bool // binlog_row_image=MINIMAL
 	explicit bool
 	gtid     gtid.GTID
+	wait     semisync.Level // what the commit waits for from replicas
+	late     bool           // it waits after the commit is visible (AFTER_COMMIT)
 }
 
 func (l *Log) settings(ctx *sql.Context) (sessionSettings, error) {
@@ -74,7 +77,47 @@ func (l *Log) settings(ctx *sql.Context) (sessionSettings, error) {
 			s.explicit, s.gtid = true, g
 		}
 	}
+	s.wait, s.late = l.durability(ctx)
 	return s, nil
+}
+
+// durability decides what a commit waits for: the session's replication_durability (a RelayDB
+// extension: ASYNC, SEMI_SYNC or SYNC for this session's transactions), or by DEFAULT the
+// source's semi-sync settings.
+func (l *Log) durability(ctx *sql.Context) (semisync.Level, bool) {
+	if l.semi == nil {
+		return semisync.Async, false
+	}
+	st := l.semi.Settings()
+	choice := "DEFAULT"
+	if v, err := ctx.GetSessionVariable(ctx, "replication_durability"); err == nil {
+		choice = strings.ToUpper(fmt.Sprint(v))
+	}
+	switch choice {
+	case "ASYNC":
+		return semisync.Async, false
+	case "SEMI_SYNC":
+		return semisync.Received, st.WaitPoint == semisync.AfterCommit
+	case "SYNC":
+		return semisync.Applied, false
+	}
+	switch {
+	case !st.Enabled:
+		return semisync.Async, false
+	case st.WaitPoint == semisync.AfterApply:
+		return semisync.Applied, false
+	}
+	return semisync.Received, st.WaitPoint == semisync.AfterCommit
+}
+
+// Committed implements storage.CommitLogger: a commit logged to wait AFTER_COMMIT waits here,
+// visible already, until enough replicas acknowledge it.
+func (l *Log) Committed(ctx *sql.Context, a any) error {
+	e, ok := a.(*entry)
+	if !ok || e == nil || !e.late || e.wait == semisync.Async || l.semi == nil {
+		return nil
+	}
+	return l.semi.Wait(ctx, e.end, e.wait, 1)
 }
 
 // consumeGTIDNext returns gtid_next to AUTOMATIC once an explicit GTID has been used.
@@ -135,7 +178,7 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements
 		return nil, false, nil
 	}
 	h := l.header(ctx)
-	e := &entry{explicit: s.explicit, gtid: s.gtid, header: h}
+	e := &entry{explicit: s.explicit, gtid: s.gtid, header: h, wait: s.wait, late: s.late}
 	e.events = append(e.events, l.format.Begin(h, ctx.Session.ID()))
 	logged, err := l.appendChanges(e, h, changes, statements, s.minimal)
 	if err != nil {
@@ -352,7 +395,9 @@ func (l *Log) DDLEntry(ctx *sql.Context, created *storage.LoggedTable) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return &entry{events: []binlog.Event{ev}, explicit: s.explicit, gtid: s.gtid, header: h, sbr: true}, nil
+	// DDL waits for replicas at the sync point even under AFTER_COMMIT: its caller holds the
+	// catalog lock until the commit returns, so waiting later would stall every reader.
+	return &entry{events: []binlog.Event{ev}, explicit: s.explicit, gtid: s.gtid, header: h, sbr: true, wait: s.wait}, nil
 }
 
 // isDDL reports whether a statement's first keyword makes it DDL (the statements that change

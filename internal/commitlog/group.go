@@ -1,12 +1,14 @@
 package commitlog
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/commit"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/semisync"
 )
 
 // entry is one transaction's log record, built by TxnEntry or DDLEntry.
@@ -19,6 +21,12 @@ type entry struct {
 	sbr      bool // holds statement events
 	// replay marks a transaction recovery re-applies from the binlog: it is logged already.
 	replay *binlog.Transaction
+	// wait is what the commit waits for from replicas: in WriteGroup (after the binlog sync,
+	// before the store commit) or, if late (AFTER_COMMIT), in Committed. end is where the
+	// transaction ends in the binlog, the position replicas must acknowledge.
+	wait semisync.Level
+	late bool
+	end  binlog.Position
 }
 
 // WriteGroup implements commit.Log: it assigns GTIDs and logical timestamps to the group's
@@ -45,6 +53,8 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 	seq := l.seq
 	now := time.Now().UnixMicro()
 	var txns []binlog.Txn
+	var logged []*entry
+	wait := semisync.Async // the strongest wait of the group's commits at the sync point
 	pos := l.pos
 	for _, a := range entries {
 		e, _ := a.(*entry)
@@ -71,17 +81,40 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 			seq++
 			ge := binlog.GTIDEvent{GTID: g, MayHaveSBR: e.sbr, LastCommitted: lastCommitted, SequenceNumber: seq, ImmediateCommit: now}
 			txns = append(txns, l.format.NewTxn(e.header, ge, e.events...))
+			logged = append(logged, e)
+			if !e.late && e.wait > wait {
+				wait = e.wait
+			}
 		}
 	}
 	if len(txns) > 0 {
+		var expected func()
+		if l.semi != nil {
+			// Before the events can reach a dump, so that it asks its replica to acknowledge them.
+			expected = l.semi.Expect(wait)
+		}
 		positions, err := l.w.Append(txns...)
 		if err != nil {
+			if expected != nil {
+				expected()
+			}
 			return commit.LogResult{}, err
+		}
+		for i, e := range logged {
+			e.end = positions[i]
 		}
 		l.seq = seq
 		pos = positions[len(positions)-1]
 		l.commits.Add(uint64(len(txns)))
-		if synced, err = l.syncPolicy(); err != nil {
+		synced, err = l.syncPolicy()
+		if err == nil && wait != semisync.Async {
+			// AFTER_SYNC / AFTER_APPLY: durable here, not yet visible to anyone.
+			err = l.semi.Wait(context.Background(), pos, wait, len(txns))
+		}
+		if expected != nil {
+			expected()
+		}
+		if err != nil {
 			return commit.LogResult{}, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/fsutil"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/semisync"
 )
 
 // Options configure a Log.
@@ -38,6 +39,9 @@ type Options struct {
 	// Force lets binlog recovery truncate damage in the middle of the last file.
 	Force  bool
 	Logger *slog.Logger
+	// Semi makes commits wait for replica acknowledgements as its settings and each session's
+	// replication_durability say (nil: never).
+	Semi *semisync.Source
 }
 
 // Recovered is what Open found: the logged transactions the store lacks, which the caller must
@@ -53,6 +57,7 @@ type Recovered struct {
 type Log struct {
 	opts    Options
 	log     *slog.Logger
+	semi    *semisync.Source // nil: commits never wait for replicas
 	w       *binlog.Writer
 	format  binlog.Format
 	sid     gtid.SID
@@ -126,7 +131,7 @@ func Open(opts Options, storeState []byte) (*Log, *Recovered, error) {
 	}
 	executed := gtid.Union(rec.Executed, st.executed)
 	l := &Log{
-		opts: opts, log: opts.Logger, sid: sid, maxSize: opts.MaxSize,
+		opts: opts, log: opts.Logger, sid: sid, maxSize: opts.MaxSize, semi: opts.Semi,
 		executed: executed, changed: make(chan struct{}),
 		doDB: lowerSet(opts.DoDB), ignoreDB: lowerSet(opts.IgnoreDB),
 	}
@@ -177,6 +182,9 @@ func (l *Log) guardPurge(file string) error {
 
 // Close ends the active file with a STOP event. Call it after the pipeline has stopped.
 func (l *Log) Close() error { return l.w.Close() }
+
+// Semi returns the semi-sync source the log waits on (nil if none).
+func (l *Log) Semi() *semisync.Source { return l.semi }
 
 // Writer gives the binlog writer, for the statements that list, rotate and purge files.
 func (l *Log) Writer() *binlog.Writer { return l.w }

@@ -28,6 +28,10 @@ type CommitLogger interface {
 	// returns the entry recording the statement (nil: nothing to log). created is the table
 	// being created when that write is a CREATE TABLE (nil otherwise).
 	DDLEntry(ctx *sql.Context, created *LoggedTable) (any, error)
+	// Committed is called on the session's goroutine once entry's commit is durable and visible,
+	// before the client hears of it (where semi-sync's AFTER_COMMIT waits for replicas). An error
+	// goes to the client, but the transaction stays committed.
+	Committed(ctx *sql.Context, entry any) error
 }
 
 // RowChange is one row a transaction wrote: Before is nil for an insert, After for a delete.

@@ -366,6 +366,9 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		return storageWriteError(err)
 	}
 	e.locks.prune(e.oldestSnapshot, false)
+	if entry != nil {
+		return e.commitLog.Committed(ctx, entry)
+	}
 	return nil
 }
 
