@@ -14,6 +14,7 @@ import (
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/config"
 	"github.com/relaydb/relaydb/internal/readonly"
+	"github.com/relaydb/relaydb/internal/semisync"
 	"github.com/relaydb/relaydb/internal/server"
 	"github.com/relaydb/relaydb/internal/storage"
 )
@@ -71,6 +72,7 @@ func (p *pebbleStorage) openBinlog(opts config.Options, o server.StorageOptions)
 		IgnoreDB:   opts.BinlogIgnoreDB,
 		Force:      opts.BinlogForceRecovery,
 		Logger:     o.Logger,
+		Semi:       semisync.NewSource(o.Logger),
 	}, state)
 	if err != nil {
 		return fmt.Errorf("binary log: %w", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -53,7 +54,12 @@ type Replica struct {
 
 	io, sqlT *thread
 	until    *Until // the applier's stop condition (START REPLICA UNTIL), nil for none
+
+	semiActive atomic.Bool // the receiver's session with the source is semi-synchronous
 }
+
+// SemiSyncActive is Rpl_semi_sync_replica_status: the receiver is connected in semi-sync mode.
+func (r *Replica) SemiSyncActive() bool { return r.semiActive.Load() }
 
 // Until is a START REPLICA UNTIL condition: stop the applier before the first transaction in
 // Before, after every transaction in After, or once it has applied up to File and Pos of the

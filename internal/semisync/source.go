@@ -333,6 +333,8 @@ type Status struct {
 	YesTx, NoTx                  uint64
 	TxAvgWaitMicros              uint64
 	NetAvgWaitMicros             uint64
+	TxWaits, TxWaitMicros        uint64 // transactions that waited, and their total wait
+	NetWaits, NetWaitMicros      uint64 // acknowledgements timed, and their total round trip
 	WaitSessions                 int
 	Timeouts, SwitchedBackOnTime uint64
 }
@@ -343,6 +345,8 @@ func (s *Source) Status() Status {
 	st := Status{On: s.active && s.settings.Load().Enabled, Clients: len(s.replicas), WaitSessions: s.waiters}
 	s.mu.Unlock()
 	st.YesTx, st.NoTx = s.yesTx.Load(), s.noTx.Load()
+	st.TxWaits, st.TxWaitMicros = s.txWaits.Load(), s.txWaitNs.Load()/1000
+	st.NetWaits, st.NetWaitMicros = s.netWaits.Load(), s.netWaitNs.Load()/1000
 	if n := s.txWaits.Load(); n > 0 {
 		st.TxAvgWaitMicros = s.txWaitNs.Load() / n / 1000
 	}

@@ -198,7 +198,12 @@ func Open(cfg Config) (n *Node, err error) {
 			return n, fmt.Errorf("binary log recovery: %w", err)
 		}
 	}
-	installLiveStatus(n.binlog)
+	if n.binlog != nil && n.binlog.Semi() != nil {
+		if err := installSemiSyncVariables(n.binlog.Semi(), n.globals.Values()); err != nil {
+			return n, err
+		}
+	}
+	installLiveStatus(n.binlog, n.semiSyncReplicaActive)
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
 		return n, err
@@ -446,4 +451,10 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 		Contains: n.binlog.Contains,
 		Workers:  parallelWorkers,
 	})
+}
+
+// semiSyncReplicaActive is Rpl_semi_sync_replica_status: this server's receiver is connected to
+// its source in semi-sync mode.
+func (n *Node) semiSyncReplicaActive() bool {
+	return n.replica != nil && n.replica.SemiSyncActive()
 }

@@ -8,15 +8,17 @@ import (
 )
 
 // liveStatus adds status variables computed when read to GMS's registry:
-// Binlog_commits (transactions logged) and Binlog_group_commits (binlog fsyncs, each making a
-// commit group durable), with MariaDB's names, so group commit can be watched with
-// SHOW GLOBAL STATUS LIKE 'Binlog%'.
+//   - Binlog_commits (transactions logged) and Binlog_group_commits (binlog fsyncs, each making a
+//     commit group durable), with MariaDB's names, so group commit can be watched with
+//     SHOW GLOBAL STATUS LIKE 'Binlog%';
+//   - the semi-sync figures, Rpl_semi_sync_source_* (and Rpl_semi_sync_master_*), and
+//     Rpl_semi_sync_replica_status (Rpl_semi_sync_slave_status).
 type liveStatus struct {
 	sql.StatusVariableRegistry
-	vars map[string]func() uint64
+	vars map[string]func() any // uint64 or string ("ON"/"OFF")
 }
 
-func installLiveStatus(l *commitlog.Log) {
+func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool) {
 	if l == nil {
 		return
 	}
@@ -24,13 +26,43 @@ func installLiveStatus(l *commitlog.Log) {
 	if ls, ok := inner.(*liveStatus); ok {
 		inner = ls.StatusVariableRegistry
 	}
-	sql.StatusVariables = &liveStatus{StatusVariableRegistry: inner, vars: map[string]func() uint64{
-		"Binlog_commits":       func() uint64 { c, _ := l.Stats(); return c },
-		"Binlog_group_commits": func() uint64 { _, f := l.Stats(); return f },
-	}}
+	vars := map[string]func() any{
+		"Binlog_commits":       func() any { c, _ := l.Stats(); return c },
+		"Binlog_group_commits": func() any { _, f := l.Stats(); return f },
+	}
+	if s := l.Semi(); s != nil {
+		onOff := func(b bool) any {
+			if b {
+				return "ON"
+			}
+			return "OFF"
+		}
+		for _, prefix := range []string{"Rpl_semi_sync_source_", "Rpl_semi_sync_master_"} {
+			vars[prefix+"status"] = func() any { return onOff(s.Status().On) }
+			vars[prefix+"clients"] = func() any { return uint64(s.Status().Clients) }
+			vars[prefix+"yes_tx"] = func() any { return s.Status().YesTx }
+			vars[prefix+"no_tx"] = func() any { return s.Status().NoTx }
+			vars[prefix+"tx_avg_wait_time"] = func() any { return s.Status().TxAvgWaitMicros }
+			vars[prefix+"net_avg_wait_time"] = func() any { return s.Status().NetAvgWaitMicros }
+			vars[prefix+"wait_sessions"] = func() any { return uint64(s.Status().WaitSessions) }
+			vars[prefix+"no_times"] = func() any { return s.Status().Timeouts }
+			vars[prefix+"tx_waits"] = func() any { return s.Status().TxWaits }
+			vars[prefix+"tx_wait_time"] = func() any { return s.Status().TxWaitMicros }
+			vars[prefix+"net_waits"] = func() any { return s.Status().NetWaits }
+			vars[prefix+"net_wait_time"] = func() any { return s.Status().NetWaitMicros }
+		}
+		for _, name := range []string{"Rpl_semi_sync_replica_status", "Rpl_semi_sync_slave_status"} {
+			vars[name] = func() any { return onOff(semiReplicaOn != nil && semiReplicaOn()) }
+		}
+	}
+	sql.StatusVariables = &liveStatus{StatusVariableRegistry: inner, vars: vars}
 }
 
-func (s *liveStatus) variable(name string) sql.StatusVariable {
+func (s *liveStatus) variable(name string, v any) sql.StatusVariable {
+	if _, ok := v.(string); ok {
+		return &sql.MySQLStatusVariable{Name: name, Scope: sql.StatusVariableScope_Global,
+			Type: types.NewSystemStringType(name), Default: ""}
+	}
 	return &sql.MySQLStatusVariable{Name: name, Scope: sql.StatusVariableScope_Global,
 		Type: types.NewSystemUintType(name, 0, 1<<63), Default: uint64(0)}
 }
@@ -38,14 +70,16 @@ func (s *liveStatus) variable(name string) sql.StatusVariable {
 func (s *liveStatus) NewGlobalMap() map[string]sql.StatusVarValue {
 	m := s.StatusVariableRegistry.NewGlobalMap()
 	for name, fn := range s.vars {
-		m[name] = &sql.ImmutableStatusVarValue{Var: s.variable(name), Val: fn()}
+		v := fn()
+		m[name] = &sql.ImmutableStatusVarValue{Var: s.variable(name, v), Val: v}
 	}
 	return m
 }
 
 func (s *liveStatus) GetGlobal(name string) (sql.StatusVariable, interface{}, bool) {
 	if fn, ok := s.vars[name]; ok {
-		return s.variable(name), fn(), true
+		v := fn()
+		return s.variable(name, v), v, true
 	}
 	return s.StatusVariableRegistry.GetGlobal(name)
 }

@@ -94,7 +94,8 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 
 // coupledRegistry keeps read_only and super_read_only consistent the way
 // MySQL does: turning super_read_only on turns read_only on, and turning
-// read_only off turns super_read_only off. GMS calls SetGlobal while holding
+// read_only off turns super_read_only off. It also keeps the two names of
+// each semi-sync variable equal. GMS calls SetGlobal while holding
 // its registry lock, so the coupling cannot live in a NotifyChanged callback;
 // it lives here, around SetGlobal.
 type coupledRegistry struct {
@@ -104,6 +105,9 @@ type coupledRegistry struct {
 func (r *coupledRegistry) SetGlobal(ctx *sql.Context, name string, val interface{}) error {
 	if err := r.SystemVariableRegistry.SetGlobal(ctx, name, val); err != nil {
 		return err
+	}
+	if other, ok := variableAliases[strings.ToLower(name)]; ok {
+		return r.SystemVariableRegistry.SetGlobal(ctx, other, val)
 	}
 	switch strings.ToLower(name) {
 	case "super_read_only":
