@@ -48,6 +48,11 @@
 //   - Binary log statements GMS cannot parse (SHOW BINARY LOGS, SHOW BINLOG EVENTS, FLUSH
 //     BINARY LOGS, PURGE, RESET MASTER, …) are answered by binlogAdmin before GMS sees the
 //     text, with MySQL's columns, privileges and error codes (binlogstmt.go).
+//   - BINLOG '<base64>' (what mysqlbinlog prints for FORMAT_DESCRIPTION, TABLE_MAP and rows
+//     events) runs through the replication applier's event code in the session's own
+//     transaction (binlogreplay.go); a session's format and mapped tables last until its
+//     connection closes. sql_mode also takes MySQL's numeric form, with MySQL's bits
+//     (sqlmode.go), so mysqlbinlog's output replays.
 //   - Logged transactions the store lacks after a crash are replayed (pendingReplayer) after
 //     the engine and its functions exist and before privileges load or clients connect.
 //   - RAND() is MySQL's per-session generator (rand.go), so statement-format logging can record

@@ -57,6 +57,9 @@ type nodeHandler struct {
 	limit     func() int64
 	retryable func(error) bool // may be nil
 	admin     *binlogAdmin
+	// binlogStmts keeps the BINLOG statement's per-connection state (nil in tests that
+	// build a handler by hand).
+	binlogStmts *binlogStatements
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -150,6 +153,9 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	forgetRand(c.ConnectionID)
+	if h.binlogStmts != nil {
+		h.binlogStmts.forget(c.ConnectionID)
+	}
 	if h.admin != nil && h.admin.replicas != nil {
 		h.admin.replicas.remove(c.ConnectionID)
 	}

@@ -204,6 +204,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db}
+	binlogStmts := newBinlogStatements(n.engine)
+	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
 	if n.binlog != nil {
 		if n.replica, err = n.openReplica(cfg, dir); err != nil {
@@ -257,7 +259,7 @@ func Open(cfg Config) (n *Node, err error) {
 			admin.syncState = s.SyncLogState
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
-			retryable: cfg.RetryableStatementError, admin: admin}
+			retryable: cfg.RetryableStatementError, admin: admin, binlogStmts: binlogStmts}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}
