@@ -303,6 +303,27 @@ func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) 
 	}
 }
 
+// ApplyEvent applies one TABLE_MAP or rows event on its own, in ctx's current transaction: the
+// BINLOG statement that mysqlbinlog prints for them. Tables stay mapped until a rows event that
+// ends its statement (STMT_END_F), as in MySQL.
+func (a *Applier) ApplyEvent(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
+	switch ev.Type() {
+	case binlog.TypeTableMap:
+		return a.mapTable(ctx, f, ev)
+	case binlog.TypeWriteRows, binlog.TypeUpdateRows, binlog.TypeDeleteRows,
+		binlog.TypeWriteRowsV1, binlog.TypeUpdateRowsV1, binlog.TypeDeleteRowsV1:
+		err := a.applyRows(ctx, f, ev)
+		if body := ev.Body(f); err != nil || len(body) < 8 || binary.LittleEndian.Uint16(body[6:8])&rowsStmtEnd != 0 {
+			clear(a.tables)
+		}
+		return err
+	}
+	return fmt.Errorf("apply: %s event cannot be applied on its own", ev.Type())
+}
+
+// rowsStmtEnd is the rows event flag (after the 6-byte table id) that ends a statement.
+const rowsStmtEnd = 1
+
 func complete(bm mysql.Bitmap, n int) bool {
 	if bm.Count() < n {
 		return false

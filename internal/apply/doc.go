@@ -12,6 +12,9 @@
 //   - Row images are decoded with the table's current schema: an event whose TABLE_MAP does not
 //     match it (column count or types) is an error, never a silent misapplication. A before
 //     image that does not find its row is MySQL's error 1032; an insert that collides is 1062.
+//   - ApplyEvent (the BINLOG statement) applies a single TABLE_MAP or rows event in the
+//     caller's transaction, which the caller commits or rolls back; tables stay mapped until a
+//     rows event with STMT_END_F.
 //   - The applier does not choose the transaction's GTID or log it: the caller does (gtid_next,
 //     or commitlog's replay marker during recovery).
 package apply

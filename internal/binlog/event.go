@@ -117,11 +117,21 @@ func (f Format) Restamp(ev Event, h Header) Event {
 	return out
 }
 
-// WithLogPos returns a copy of ev (built in f) with its log_pos set to pos and its checksum
-// recomputed (the FORMAT_DESCRIPTION a dump sends when it starts inside a file has log_pos 0).
-func (f Format) WithLogPos(ev Event, pos uint32) Event {
-	out := append(Event(nil), ev...)
-	binary.LittleEndian.PutUint32(out[13:17], pos)
+// FormatDescriptionForDump returns a copy of a file's FORMAT_DESCRIPTION event (built in f) as
+// a binlog dump sends it, which is how MySQL's sender sends it: without FlagBinlogInUse (that
+// the file is still being written is the source's business), and, when the dump starts inside
+// the file (inside), with log_pos and the creation time zeroed, so that the replica neither
+// takes the event's position for its own nor the event for a restart of the source.
+func (f Format) FormatDescriptionForDump(fde Event, inside bool) Event {
+	out := append(Event(nil), fde...)
+	binary.LittleEndian.PutUint16(out[17:19], binary.LittleEndian.Uint16(out[17:19])&^FlagBinlogInUse)
+	if inside {
+		binary.LittleEndian.PutUint32(out[13:17], 0)
+		// The post-header: binlog version (2 bytes), server version (50), creation time (4).
+		if created := HeaderLen + 2 + 50; len(out) >= created+4 {
+			binary.LittleEndian.PutUint32(out[created:created+4], 0)
+		}
+	}
 	f.seal(out)
 	return out
 }

@@ -38,9 +38,21 @@
 //     buffers a packet (limitListener); an oversized packet gets error 1153
 //     and its connection is closed, other connections are untouched.
 //   - Parse errors reach clients as error 1064 with MySQL's message.
+//   - COM_BINLOG_DUMP, which vitess does not dispatch, reaches ComBinlogDumpGTID because
+//     limitListener rewrites it on the byte stream into the equivalent COM_BINLOG_DUMP_GTID
+//     (dumpcmd.go); BINLOG_DUMP_NON_BLOCK, which vitess refuses, travels beside the packet.
+//     Only command packets (sequence id 0) are looked at, and only a dump command (at most
+//     64 KiB) is held whole; over TLS the stream cannot be followed and COM_BINLOG_DUMP gets
+//     vitess's unknown-command error. A non-blocking dump ends with an EOF packet and then
+//     the connection, as in MySQL.
 //   - Binary log statements GMS cannot parse (SHOW BINARY LOGS, SHOW BINLOG EVENTS, FLUSH
 //     BINARY LOGS, PURGE, RESET MASTER, …) are answered by binlogAdmin before GMS sees the
 //     text, with MySQL's columns, privileges and error codes (binlogstmt.go).
+//   - BINLOG '<base64>' (what mysqlbinlog prints for FORMAT_DESCRIPTION, TABLE_MAP and rows
+//     events) runs through the replication applier's event code in the session's own
+//     transaction (binlogreplay.go); a session's format and mapped tables last until its
+//     connection closes. sql_mode also takes MySQL's numeric form, with MySQL's bits
+//     (sqlmode.go), so mysqlbinlog's output replays.
 //   - Logged transactions the store lacks after a crash are replayed (pendingReplayer) after
 //     the engine and its functions exist and before privileges load or clients connect.
 //   - RAND() is MySQL's per-session generator (rand.go), so statement-format logging can record

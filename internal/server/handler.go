@@ -58,6 +58,9 @@ type nodeHandler struct {
 	retryable func(error) bool // may be nil
 	admin     *binlogAdmin
 	readLock  globalReadLocker // nil if the storage cannot hold commits still
+	// binlogStmts keeps the BINLOG statement's per-connection state (nil in tests that
+	// build a handler by hand).
+	binlogStmts *binlogStatements
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -173,6 +176,9 @@ func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	forgetRand(c.ConnectionID)
 	if h.readLock != nil {
 		h.readLock.UnlockCommits(c.ConnectionID)
+	}
+	if h.binlogStmts != nil {
+		h.binlogStmts.forget(c.ConnectionID)
 	}
 	if h.admin != nil && h.admin.replicas != nil {
 		h.admin.replicas.remove(c.ConnectionID)

@@ -210,6 +210,8 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	readLock, _ := n.storage.(globalReadLocker)
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
+	binlogStmts := newBinlogStatements(n.engine)
+	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
 	if n.binlog != nil {
 		if n.replica, err = n.openReplica(cfg, dir); err != nil {
@@ -263,7 +265,7 @@ func Open(cfg Config) (n *Node, err error) {
 			admin.syncState = s.SyncLogState
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
-			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock}
+			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}

@@ -151,38 +151,74 @@ type limitConn struct {
 	cmdBuf          [7]byte
 	cmdN            int
 	replicaServerID atomic.Uint32
+
+	// Binlog dump commands are held back whole and rewritten (see dumpcmd.go): held has the
+	// bytes read from the socket but not yet passed on, from the start of a command packet
+	// that may be one; out has bytes ready to pass on.
+	held    []byte
+	holding bool
+	heldErr error // the socket's error that came with the held bytes
+	out     []byte
+	dumpReq atomic.Pointer[dumpRequest]
+	hangUp  atomic.Bool // the next Read ends the connection (a non-blocking dump is done)
 }
 
 // Commands whose payload carries the replica's server_id.
 const (
 	comRegisterReplica = 0x15
+	comBinlogDump      = 0x12
 	comBinlogDumpGTID  = 0x1e
 )
 
 func (c *limitConn) Read(p []byte) (int, error) {
+	if len(c.out) > 0 {
+		n := copy(p, c.out)
+		c.out = c.out[n:]
+		return n, nil
+	}
 	if c.tripped {
 		return 0, c.reject()
+	}
+	if c.hangUp.Load() {
+		return 0, io.EOF
+	}
+	if c.holding {
+		return c.readHeld(p)
 	}
 	n, err := c.Conn.Read(p)
 	if c.passthru || n == 0 {
 		return n, err
 	}
-	if cut := c.scan(p[:n]); cut >= 0 {
+	cut, hold := c.scan(p[:n])
+	if cut >= 0 {
 		if cut > 0 {
 			return cut, nil
 		}
 		return 0, c.reject()
 	}
+	if hold >= 0 {
+		c.held = append(c.held[:0], p[hold:n]...)
+		c.holding, c.heldErr = true, err
+		if hold > 0 {
+			return hold, nil
+		}
+		return c.readHeld(p)
+	}
 	return n, err
 }
 
-// scan advances the framing parser over b. It returns the offset of the first
-// byte of a header that pushed a packet over the limit, or -1.
-func (c *limitConn) scan(b []byte) int {
+// scan advances the framing parser over b. It returns cut, the offset of the first byte of a
+// header that pushed a packet over the limit, or -1; and hold, the offset of the first byte of
+// a command packet that must be held back (it is, or may be, a binlog dump command), or -1.
+// The parser has not advanced over the bytes from hold on.
+func (c *limitConn) scan(b []byte) (cut, hold int) {
 	i := 0
 	for i < len(b) {
 		if c.passthru {
-			return -1
+			return -1, -1
+		}
+		if c.bodyLeft == 0 && c.hdrN == 0 && !c.cont && c.packets >= 1 && mayBeDumpCommand(b[i:]) {
+			return -1, i
 		}
 		if c.bodyLeft > 0 {
 			k := min(c.bodyLeft, len(b)-i)
@@ -211,7 +247,7 @@ func (c *limitConn) scan(b []byte) int {
 			i++
 		}
 		if c.hdrN < 4 {
-			return -1
+			return -1, -1
 		}
 		c.hdrN = 0
 		length := int(c.hdr[0]) | int(c.hdr[1])<<8 | int(c.hdr[2])<<16
@@ -229,7 +265,7 @@ func (c *limitConn) scan(b []byte) int {
 			if start < 0 {
 				start = 0
 			}
-			return start
+			return start, -1
 		}
 		c.bodyLeft = length
 		c.cont = length == maxChunk
@@ -237,7 +273,7 @@ func (c *limitConn) scan(b []byte) int {
 			c.endChunk()
 		}
 	}
-	return -1
+	return -1, -1
 }
 
 func (c *limitConn) endChunk() {

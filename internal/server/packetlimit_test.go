@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -168,5 +169,66 @@ func TestLimitConnPassesTLSThrough(t *testing.T) {
 	}
 	if !bytes.Equal(got, stream) {
 		t.Fatalf("TLS stream altered: got %d bytes, want %d", len(got), len(stream))
+	}
+}
+
+// COM_BINLOG_DUMP reaches vitess as the equivalent COM_BINLOG_DUMP_GTID, whatever the reads'
+// sizes; BINLOG_DUMP_NON_BLOCK is taken out of a COM_BINLOG_DUMP_GTID; every other packet,
+// an authentication packet that starts with the same byte included, passes untouched.
+func TestLimitConnRewritesBinlogDump(t *testing.T) {
+	handshake := make([]byte, 40)
+	authSwitchResponse := append([]byte{comBinlogDump}, bytes.Repeat([]byte{7}, 19)...)
+	query := append([]byte{0x03}, "SELECT 1"...)
+	dump := []byte{comBinlogDump, 0x78, 0x56, 0x34, 0x12, 0x03, 0x00, 42, 0, 0, 0}
+	dump = append(dump, "binlog.000007"...)
+	gtidDump := []byte{comBinlogDumpGTID, 0x05, 0x00, 43, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+	var in []byte
+	in = append(in, packet(1, handshake)...)
+	in = append(in, packet(3, authSwitchResponse)...)
+	in = append(in, packet(0, query)...)
+	in = append(in, packet(0, dump)...)
+	in = append(in, packet(0, query)...)
+	in = append(in, packet(0, gtidDump)...)
+
+	wantDump := []byte{comBinlogDumpGTID, 0, 0, 42, 0, 0, 0, 13, 0, 0, 0}
+	wantDump = append(wantDump, "binlog.000007"...)
+	wantDump = append(wantDump, 0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0)
+	wantGTID := append([]byte(nil), gtidDump...)
+	wantGTID[1] = 0x04 // BINLOG_THROUGH_GTID stays, NON_BLOCK goes
+	var want []byte
+	want = append(want, packet(1, handshake)...)
+	want = append(want, packet(3, authSwitchResponse)...)
+	want = append(want, packet(0, query)...)
+	want = append(want, packet(0, wantDump)...)
+	want = append(want, packet(0, query)...)
+	want = append(want, packet(0, wantGTID)...)
+
+	for _, bufSize := range []int{1, 3, 16, 4096} {
+		// fakeConn hands out one byte per Read: every header is split.
+		lc := &limitConn{Conn: &fakeConn{in: bytes.NewReader(in)}, max: 1 << 20}
+		var reqs []dumpRequest
+		var got []byte
+		buf := make([]byte, bufSize)
+		for {
+			n, err := lc.Read(buf)
+			got = append(got, buf[:n]...)
+			if r := lc.takeDumpRequest(); r != nil {
+				reqs = append(reqs, *r)
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("read size %d: got\n% x\nwant\n% x", bufSize, got, want)
+		}
+		wantReqs := []dumpRequest{{legacy: true, nonBlock: true, serverID: 42}, {nonBlock: true, serverID: 43}}
+		if len(reqs) != 2 || reqs[0] != wantReqs[0] || reqs[1] != wantReqs[1] {
+			t.Fatalf("read size %d: requests %+v, want %+v", bufSize, reqs, wantReqs)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -106,10 +107,19 @@ func connServerID(c *mysql.Conn) uint32 {
 	return 0
 }
 
-// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler (COM_BINLOG_DUMP_GTID): it streams the
-// binlog until the replica goes away or the server stops. A GTID set (flag BINLOG_THROUGH_GTID)
-// asks for auto-positioning; otherwise the file and position are the start.
+// ComBinlogDumpGTID implements mysql.BinlogReplicaHandler (COM_BINLOG_DUMP_GTID, and
+// COM_BINLOG_DUMP, which limitConn rewrites into it): it streams the binlog until the replica
+// goes away or the server stops, or, for a non-blocking dump, until all of it has been sent. A
+// GTID set (flag BINLOG_THROUGH_GTID) asks for auto-positioning; otherwise the file and position
+// are the start.
 func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos uint64, gtidSet mysql.GTIDSet) error {
+	var req dumpRequest
+	seen := false // the command came through limitConn, so its flags and server_id are known
+	if lc := underlyingLimitConn(c.Conn); lc != nil {
+		if r := lc.takeDumpRequest(); r != nil {
+			req, seen = *r, true
+		}
+	}
 	a := h.admin
 	if a == nil || a.log == nil {
 		return source.Error1236("Binary log is not open")
@@ -137,8 +147,16 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 	})
 	defer a.replicas.remove(id)
 	heartbeat := 30 * time.Second
+	var replicaChecksum *binlog.Checksum
 	if sess := a.sessions.get(id); sess != nil {
 		sctx := sql.NewEmptyContext()
+		for _, name := range []string{"master_binlog_checksum", "source_binlog_checksum"} {
+			if _, v, err := sess.GetUserVariable(sctx, name); err == nil && v != nil {
+				if cs, err := binlog.ParseChecksum(fmt.Sprint(v)); err == nil {
+					replicaChecksum = &cs
+				}
+			}
+		}
 		for _, name := range []string{"source_heartbeat_period", "master_heartbeat_period"} {
 			if _, v, err := sess.GetUserVariable(sctx, name); err == nil && v != nil {
 				if ns, ok := toInt64(v); ok {
@@ -169,15 +187,44 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 	opts := source.Options{
 		Log: a.log, Dir: a.dataDir, ServerID: a.serverID, ServerUUID: a.serverUUID, Heartbeat: heartbeat,
 		OnFile: func(file string) { a.replicas.update(id, func(d *replicaDump) { d.file = file }) },
+		// mysqlbinlog has always dumped with server_id 0 to mean "do not wait", and MySQL
+		// honours that as it honours BINLOG_DUMP_NON_BLOCK.
+		NonBlock:        seen && (req.nonBlock || req.serverID == 0),
+		ReplicaChecksum: replicaChecksum,
 	}
+	packets := 0 // packets written after the command's, for the sequence id of the final EOF
 	send := func(ev binlog.Event) error {
+		packets += (len(ev)+1)/mysql.MaxPacketSize + 1
 		return c.WriteBinlogEvent(mysql.NewMysql56BinlogEvent(ev), false)
 	}
 	err := source.Dump(ctx, opts, start, send, c.FlushBuffer)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
+	if err == nil && opts.NonBlock {
+		// As MySQL: an EOF packet says the whole binlog was sent, and the connection ends.
+		if _, err := c.Conn.Write(eofPacket(c, byte(1+packets))); err != nil {
+			return err
+		}
+		endAfterDump(c)
+	}
 	return err
+}
+
+// eofPacket is the packet that ends a non-blocking dump: EOF, or the OK packet that replaces it
+// for clients with CLIENT_DEPRECATE_EOF; both start with 0xfe and are shorter than 8 bytes,
+// which is how mysqlbinlog recognises the end. seq is its sequence id.
+func eofPacket(c *mysql.Conn, seq byte) []byte {
+	var payload []byte
+	if c.Capabilities&mysql.CapabilityClientDeprecateEOF != 0 {
+		payload = []byte{0xfe, 0, 0} // affected rows, last insert id
+		payload = binary.LittleEndian.AppendUint16(payload, c.StatusFlags)
+		payload = binary.LittleEndian.AppendUint16(payload, 0)
+	} else {
+		payload = []byte{0xfe, 0, 0} // warnings
+		payload = binary.LittleEndian.AppendUint16(payload, c.StatusFlags)
+	}
+	return append([]byte{byte(len(payload)), 0, 0, seq}, payload...)
 }
 
 // showReplicas answers SHOW REPLICAS / SHOW SLAVE HOSTS.

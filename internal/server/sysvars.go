@@ -51,6 +51,8 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 		},
 	})
 
+	installSQLModeType()
+
 	own := map[string]interface{}{
 		"server_id":          v.serverID,
 		"version":            Version,

@@ -1,5 +1,6 @@
 // Package source is the source side of replication: the dump that streams a server's binary
-// log to a connected replica (COM_BINLOG_DUMP_GTID, MySQL's "binlog dump thread").
+// log to a connected replica (COM_BINLOG_DUMP_GTID and COM_BINLOG_DUMP, MySQL's "binlog dump
+// thread"), or to mysqlbinlog --read-from-remote-server.
 //
 // # Invariants
 //
@@ -11,9 +12,21 @@
 //     publishes positions only at transaction ends.
 //   - New events are pushed: an idle dump waits on the writer's change notification, not on a
 //     polling interval, and sends a HEARTBEAT when nothing was sent for the heartbeat period.
-//   - A start the source cannot serve (an unknown file, a position past the end, GTIDs the
-//     binlog no longer holds, or GTIDs of this server the source never executed) fails with
-//     MySQL's error 1236 and its message, before any event is sent.
+//   - A start the source cannot serve (an unknown file, a position before 4 or past the file's
+//     size, GTIDs the binlog no longer holds, or GTIDs of this server the source never
+//     executed) fails with MySQL's error 1236 and its message, before any event is sent. A
+//     position that is not an event boundary is found as MySQL finds it, when the event there
+//     is read (after the fake ROTATE and FORMAT_DESCRIPTION): 1236 with MySQL's "the first
+//     event ... the last event read ..." text. An empty file name means the first file.
+//   - Each file's stream starts with a fake ROTATE (timestamp 0, artificial flag) naming it and
+//     the start position, then the file's FORMAT_DESCRIPTION without the in-use flag (and with
+//     log_pos and the creation time 0 when the dump starts inside the file). The first fake
+//     ROTATE goes out before any FORMAT_DESCRIPTION, so it is framed with the checksum the
+//     replica declared (@master_binlog_checksum), later ones with the file's.
+//   - Events are sent as the file holds them, byte for byte; by file and position nothing is
+//     skipped.
+//   - A non-blocking dump (BINLOG_DUMP_NON_BLOCK, or server_id 0) sends what is durable, across
+//     files, and ends without error at the end of the active file; it never waits.
 //   - In GTID mode the dump starts at the newest file whose PREVIOUS_GTIDS the replica already
 //     has, and skips every transaction whose GTID the replica has.
 package source

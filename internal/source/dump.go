@@ -45,6 +45,15 @@ type Options struct {
 	// OnFile, if set, is told each binlog file the dump starts reading (for SHOW REPLICAS and
 	// for refusing to purge a file a replica still reads).
 	OnFile func(file string)
+	// NonBlock ends the dump (Dump returns nil) once everything in the binary log has been
+	// sent, instead of waiting for more: BINLOG_DUMP_NON_BLOCK, or server_id 0 (what
+	// mysqlbinlog --read-from-remote-server has always sent).
+	NonBlock bool
+	// ReplicaChecksum is the checksum the replica said it handles (@master_binlog_checksum),
+	// nil if it said nothing. The first fake ROTATE goes out before any FORMAT_DESCRIPTION,
+	// so it is framed with this one, as MySQL does: mysqlbinlog says NONE and reads a
+	// checksummed ROTATE as a different file name.
+	ReplicaChecksum *binlog.Checksum
 }
 
 // Error1236 is MySQL's ER_SOURCE_FATAL_ERROR_READING_BINLOG (1236), sent to the replica.
@@ -52,16 +61,25 @@ func Error1236(format string, args ...any) error {
 	return mysql.NewSQLError(1236, "HY000", "%s", fmt.Sprintf(format, args...))
 }
 
-// Dump streams the binlog from start to send until ctx ends or send fails. send receives each
-// event as it goes on the wire (without the OK byte); flush is called whenever the dump is about
-// to wait, so buffered events reach the replica at once.
+// errCaughtUp ends a non-blocking dump at the end of the binary log.
+var errCaughtUp = errors.New("non-blocking dump sent the whole binary log")
+
+// Dump streams the binlog from start to send until ctx ends or send fails (or, NonBlock, until
+// everything has been sent: it then returns nil). send receives each event as it goes on the
+// wire (without the OK byte); flush is called whenever the dump is about to wait, so buffered
+// events reach the replica at once.
 func Dump(ctx context.Context, opts Options, start Start, send func(binlog.Event) error, flush func() error) error {
 	d := &dump{opts: opts, send: send, flush: flush}
 	file, pos, err := d.resolve(start)
 	if err != nil {
 		return err
 	}
-	return d.run(ctx, file, pos)
+	d.startFile, d.startPos = file, pos
+	err = d.run(ctx, file, pos)
+	if errors.Is(err, errCaughtUp) {
+		return flush()
+	}
+	return err
 }
 
 type dump struct {
@@ -73,6 +91,13 @@ type dump struct {
 	// skipUntilEnd when that transaction began with BEGIN (else it is one QUERY).
 	skipping, skipUntilEnd bool
 	lastSent               time.Time
+	// Where the dump started, and how far it got, for MySQL's "the first event ... the last
+	// event read ..." error text.
+	startFile      string
+	startPos       uint64
+	lastFile       string
+	lastPos        int64
+	sentFirstFrame bool // the first fake ROTATE is out: later ones use the file's checksum
 }
 
 // resolve checks the start against the binlog and returns the file and offset to read from.
@@ -87,20 +112,25 @@ func (d *dump) resolve(start Start) (string, uint64, error) {
 	}
 	if start.GTIDs == nil {
 		if start.File == "" {
+			// No name: the first file the index lists, as in MySQL.
 			if len(names) == 0 {
 				return "", 0, Error1236("Could not find first log file name in binary log index file")
 			}
-			return names[0], 4, nil
+			start.File = names[0]
 		}
 		i := slices.Index(names, start.File)
 		if i < 0 {
 			return "", 0, Error1236("Could not find first log file name in binary log index file")
 		}
-		pos := max(start.Pos, 4)
-		if int64(pos) > files[i].Size && i < len(names)-1 {
+		if start.Pos < 4 {
+			return "", 0, Error1236("Client requested source to start replication from position < 4")
+		}
+		// The file's size on disk, as MySQL checks it; in the active file a position past what
+		// is durable but within the file is waited for.
+		if int64(start.Pos) > files[i].Size {
 			return "", 0, Error1236("Client requested source to start replication from position > file size")
 		}
-		return start.File, pos, nil
+		return start.File, start.Pos, nil
 	}
 	has := *start.GTIDs
 	if missing := gtid.Subtract(d.opts.Log.Purged(), has); !missing.IsEmpty() {
@@ -168,22 +198,31 @@ func (d *dump) streamFile(ctx context.Context, file string, pos uint64) (string,
 	}
 	defer r.Close()
 	f := r.Format()
-	rotate := f.Rotate(binlog.Header{ServerID: d.opts.ServerID, Flags: binlog.FlagArtificial}, pos, file)
+	rf := f
+	if !d.sentFirstFrame && d.opts.ReplicaChecksum != nil {
+		rf.Checksum = *d.opts.ReplicaChecksum
+	}
+	d.sentFirstFrame = true
+	rotate := rf.Rotate(binlog.Header{ServerID: d.opts.ServerID, Flags: binlog.FlagArtificial}, pos, file)
 	if err := d.emit(rotate); err != nil {
 		return "", err
 	}
 	_, fde := r.FormatDescription()
-	if pos > 4 {
-		// Starting inside the file: the replica needs the format, but must not take this
-		// event's position as its own (log_pos 0), as MySQL does.
-		fde = f.WithLogPos(fde, 0)
-	}
-	if err := d.emit(fde); err != nil {
+	// Starting inside the file, the replica needs the format but must not take this event's
+	// position as its own, nor its creation time as a restart of the source.
+	if err := d.emit(f.FormatDescriptionForDump(fde, pos > 4)); err != nil {
 		return "", err
 	}
+	d.lastFile, d.lastPos = file, r.Pos()
 	limit, finished, err := d.limit(file)
 	if err != nil {
 		return "", err
+	}
+	for int64(pos) > limit && !finished {
+		// The start is in the active file's tail that is written but not yet durable.
+		if limit, finished, err = d.wait(ctx, f, file, int64(pos)-1); err != nil {
+			return "", err
+		}
 	}
 	r.SetSize(limit)
 	if pos > 4 {
@@ -204,8 +243,19 @@ func (d *dump) streamFile(ctx context.Context, file string, pos uint64) (string,
 			continue
 		}
 		if err != nil {
-			return "", Error1236("bogus data in log event; the first event '%s' at %d, the last event read from '%s' at %d: %v", file, pos, file, r.Pos(), err)
+			// An event that cannot be read: damage, or a start that is not an event boundary.
+			reason := "bogus data in log event"
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				reason = "binlog truncated in the middle of event; consider out of disk space on source"
+			}
+			detail := err.Error()
+			if ce := (*binlog.CorruptError)(nil); errors.As(err, &ce) {
+				detail = ce.Reason // without the datadir's path
+			}
+			return "", Error1236("%s; the first event '%s' at %d, the last event read from '%s' at %d, the last byte read from '%s' at %d. (%s)",
+				reason, d.startFile, d.startPos, d.lastFile, d.lastPos, file, r.Pos(), detail)
 		}
+		d.lastFile, d.lastPos = file, r.Pos()
 		if d.skipped(f, ev) {
 			continue
 		}
@@ -277,6 +327,9 @@ func (d *dump) wait(ctx context.Context, f binlog.Format, file string, pos int64
 		}
 		if limit > pos || finished {
 			return limit, finished, nil
+		}
+		if d.opts.NonBlock {
+			return 0, false, errCaughtUp
 		}
 		var beat <-chan time.Time
 		var timer *time.Timer

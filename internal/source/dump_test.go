@@ -209,3 +209,36 @@ func TestDumpRefusesWhatItCannotServe(t *testing.T) {
 		}
 	}
 }
+
+// A non-blocking dump sends everything, across files, and returns; the first fake ROTATE is
+// framed with the checksum the replica declared, the next ones with the file's.
+func TestDumpNonBlock(t *testing.T) {
+	l, dir := newTestLog(t)
+	l.commit(t, "CREATE TABLE a (x INT)")
+	if err := l.w.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	l.commit(t, "CREATE TABLE b (x INT)")
+	r := &received{more: make(chan struct{}, 1)}
+	none := binlog.ChecksumNone
+	err := Dump(context.Background(), Options{Log: l, Dir: dir, ServerID: 1, ServerUUID: testUUID, NonBlock: true, ReplicaChecksum: &none},
+		Start{File: "binlog.000001", Pos: 4}, r.send, func() error { return nil })
+	if err != nil {
+		t.Fatalf("non-blocking dump: %v", err)
+	}
+	f := l.w.Format()
+	if got := strings.Join(queries(t, f, r.events), "; "); got != "CREATE TABLE a (x INT); CREATE TABLE b (x INT)" {
+		t.Fatalf("queries: %s", got)
+	}
+	var rotates []int
+	for _, e := range r.events {
+		if e.Type() == binlog.TypeRotate && e.Flags()&binlog.FlagArtificial != 0 {
+			rotates = append(rotates, len(e))
+		}
+	}
+	name := len("binlog.000001")
+	if len(rotates) != 2 || rotates[0] != binlog.HeaderLen+8+name || rotates[1] != binlog.HeaderLen+8+name+binlog.ChecksumLen {
+		t.Fatalf("fake ROTATE sizes %v, want %d (no checksum) then %d (CRC32)", rotates,
+			binlog.HeaderLen+8+name, binlog.HeaderLen+8+name+binlog.ChecksumLen)
+	}
+}
