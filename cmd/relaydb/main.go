@@ -91,6 +91,8 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		Logger:           log,
 		OpenStorage:      open,
 		BinlogPrefix:     opts.LogBin,
+		RelayLog:         opts.RelayLog,
+		TLS:              server.TLSFiles{Cert: opts.SSLCert, Key: opts.SSLKey, CA: opts.SSLCA, Skip: opts.SkipSSL},
 		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
 		RetryableStatementError: storage.IsStaleWrite,
 	})

@@ -24,4 +24,8 @@
 //   - Each applied transaction is one command of its worker's session (the storage's idle
 //     reaper never takes it for idle).
 //   - The applier is exempt from read_only and super_read_only.
+//   - With SOURCE_SSL=1 the receiver makes the TLS connection itself (tlsconn.go) and vitess
+//     authenticates through it; the source's certificate is checked (TLS, tlsconfig.go) during
+//     the handshake, so no credential is sent to a source that failed the checks. Settings that
+//     cannot be honoured are refused by CHANGE REPLICATION SOURCE TO, never dropped silently.
 package replica

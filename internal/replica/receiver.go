@@ -52,7 +52,7 @@ func (r *Replica) receive(ctx context.Context) {
 // session is one connection to the source, until it fails or ctx ends.
 func (r *Replica) session(ctx context.Context, cfg Config) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := mysql.Connect(cctx, &mysql.ConnParams{Host: cfg.Host, Port: cfg.Port, Uname: cfg.User, Pass: cfg.Password})
+	conn, err := r.connect(cctx, cfg)
 	cancel()
 	if err != nil {
 		return err
