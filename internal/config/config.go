@@ -77,6 +77,9 @@ type Options struct {
 	// RelayLog is the relay log's file name prefix (--relay-log): files RelayLog.000001, …
 	// and RelayLog.index; a relative prefix is taken from the datadir.
 	RelayLog string
+	// MaxRelayLogSize is max_relay_log_size: a relay log file is rotated (and, once applied,
+	// purged) at this size; 0 means MaxBinlogSize, as in MySQL.
+	MaxRelayLogSize Size
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -141,6 +144,7 @@ func (o *Options) table() []option {
 		{name: "ssl-ca", usage: "verify the certificates clients present against this CA (PEM `FILE`), as REQUIRE X509 accounts need", value: (*stringValue)(&o.SSLCA)},
 		{name: "skip-ssl", usage: "offer clients no TLS", value: (*boolValue)(&o.SkipSSL)},
 		{name: "relay-log", usage: "relay log file name prefix: files `PATH`.000001, … and PATH.index; relative to the datadir unless absolute", value: (*stringValue)(&o.RelayLog)},
+		{name: "max-relay-log-size", usage: "rotate a replica's relay log at this size (4KiB to 1GiB; 0: --max-binlog-size); applied files are purged, the active one is kept", value: &o.MaxRelayLogSize},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }
@@ -372,6 +376,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBinlogSize < 4096 || o.MaxBinlogSize > 1<<30 {
 		return fmt.Errorf("--max-binlog-size %s is out of range (4KiB to 1GiB)", o.MaxBinlogSize.Format())
+	}
+	if o.MaxRelayLogSize != 0 && (o.MaxRelayLogSize < 4096 || o.MaxRelayLogSize > 1<<30) {
+		return fmt.Errorf("--max-relay-log-size %s is out of range (0, or 4KiB to 1GiB)", o.MaxRelayLogSize.Format())
 	}
 	if o.BinlogExpireLogsSeconds < 0 {
 		return fmt.Errorf("--binlog-expire-logs-seconds must not be negative")

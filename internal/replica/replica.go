@@ -24,10 +24,13 @@ type Options struct {
 	Dir string // the datadir: replica.json lives there
 	// RelayLog is the relay log's file name prefix (--relay-log): relative to Dir unless
 	// absolute; default "relay-bin".
-	RelayLog   string
-	ServerID   uint32
-	ServerUUID string
-	Engine     *sqle.Engine
+	RelayLog string
+	// RelayLogMaxSize is where a relay log file is rotated; once applied it is purged (0: the
+	// binlog package's default, 1GiB).
+	RelayLogMaxSize int64
+	ServerID        uint32
+	ServerUUID      string
+	Engine          *sqle.Engine
 	// NewSession makes the applier's session (a storage session with a privileged client).
 	NewSession func() sql.Session
 	// Executed returns gtid_executed; Contains says whether one GTID is in it (without a copy
@@ -339,7 +342,7 @@ func (r *Replica) relayWriter(checksum binlog.Checksum) (*binlog.Writer, error) 
 		return r.relay, nil
 	}
 	w, err := binlog.Open(binlog.Options{Dir: r.relayDir(), Prefix: filepath.Base(r.opts.RelayLog), ServerID: r.opts.ServerID,
-		Checksum: checksum, KeepEvents: true, Logger: r.opts.Logger})
+		Checksum: checksum, KeepEvents: true, Disposable: true, MaxSize: r.opts.RelayLogMaxSize, Logger: r.opts.Logger})
 	if err != nil {
 		return nil, err
 	}

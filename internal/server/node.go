@@ -54,6 +54,8 @@ type Config struct {
 	// RelayLog is the relay log's file name prefix (--relay-log), relative to the datadir unless
 	// absolute; default "relay-bin".
 	RelayLog string
+	// MaxRelayLogSize is the relay log's file size limit (default 1GiB).
+	MaxRelayLogSize int64
 	// TLS names the server's certificate files (default: generated in the datadir).
 	TLS TLSFiles
 	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
@@ -435,7 +437,7 @@ const replicaSessionID = 1<<32 - 3
 // openReplica loads the replica settings and restarts replication if it was running.
 func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 	return replica.Open(replica.Options{
-		Dir: dir, RelayLog: cfg.RelayLog, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
+		Dir: dir, RelayLog: cfg.RelayLog, RelayLogMaxSize: cfg.MaxRelayLogSize, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
 		NewSession: func() sql.Session {
 			// The applier acts as root@localhost, as MySQL's applier acts with full privileges.
 			return n.storage.NewSession(sql.NewBaseSessionWithClientServer("replication applier",
