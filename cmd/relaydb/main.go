@@ -78,6 +78,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	slog.SetDefault(log)
 
+	if opts.MaxRelayLogSize == 0 {
+		opts.MaxRelayLogSize = opts.MaxBinlogSize // max_relay_log_size = 0, as in MySQL
+	}
 	open := pebbleStorageOpener(opts)
 	if opts.Storage == "memory" {
 		open = testStorage
@@ -94,6 +97,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		Logger:           log,
 		OpenStorage:      open,
 		BinlogPrefix:     opts.LogBin,
+		RelayLog:         opts.RelayLog,
+		MaxRelayLogSize:  int64(opts.MaxRelayLogSize),
+		TLS:              server.TLSFiles{Cert: opts.SSLCert, Key: opts.SSLKey, CA: opts.SSLCA, Skip: opts.SkipSSL},
 		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
 		RetryableStatementError: storage.IsStaleWrite,
 	})

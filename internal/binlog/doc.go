@@ -34,13 +34,16 @@
 //     commit). Append alone guarantees nothing after a crash.
 //   - Append writes only whole transactions, each beginning with a GTID event and ending with
 //     XID or COMMIT (or being one self-committing statement), and refuses any other input
-//     before writing a byte. A failed write is cut off again; if even that fails, the writer
-//     stops and the binlog is left for Recover.
+//     before writing a byte. A failed write is cut off again, and the position only ever
+//     covers whole writes; if even the cut fails, the writer stops (ErrStopped) and the binlog
+//     is left for Recover. Other errors, a full disk in particular, leave it usable.
 //   - A file is fsynced, and the directory too, before the index lists it; the index is
 //     replaced by write-temp, fsync, rename, fsync-directory. So a listed file always has a
 //     whole header, and a crash leaves either the old index or the new one.
-//   - Rotation fsyncs the old file (ending in ROTATE) before the new one exists. Purge rewrites
-//     the index before deleting files, and never deletes the active file.
+//   - Rotation fsyncs the old file (ending in ROTATE) before the new one exists; if the new one
+//     cannot be made, the old one is active again without its ROTATE. Purge rewrites the index
+//     before deleting files (a Disposable writer, for relay logs, deletes first so that a full
+//     disk does not block it), and never deletes the active file.
 //
 // # What Recover guarantees
 //

@@ -54,6 +54,10 @@ type Options struct {
 	// KeepEvents writes appended events byte for byte, keeping their log_pos (a relay log keeps
 	// the source's positions); by default log_pos and checksums are set for this file.
 	KeepEvents bool
+	// Disposable says the files are never read back after a restart (a relay log, which is
+	// discarded at startup). Purge then deletes the files before it rewrites the index, so that
+	// on a full disk the deletion frees the space the new index needs.
+	Disposable bool
 	// Now gives event timestamps; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -74,6 +78,9 @@ var (
 	ErrNotRecovered = errors.New("binlog: the last binlog file was not closed cleanly; run Recover before opening a writer")
 	// ErrUnknownLog is returned by PurgeTo for a file not in the index.
 	ErrUnknownLog = errors.New("binlog: target log not found in binlog index")
+	// ErrStopped is wrapped by every error of a writer that stopped after an I/O error it
+	// could not undo; other errors leave the writer usable (a full disk, for instance).
+	ErrStopped = errors.New("binlog: writer stopped after an I/O error")
 )
 
 // Writer appends transactions to the binlog of one directory. Methods are safe for concurrent
@@ -228,7 +235,7 @@ func (w *Writer) usable() error {
 // fail makes the writer refuse all further work: its files may no longer match its state.
 func (w *Writer) fail(err error) error {
 	if w.err == nil {
-		w.err = fmt.Errorf("binlog: writer stopped after an I/O error: %w", err)
+		w.err = fmt.Errorf("%w: %w", ErrStopped, err)
 		w.opts.Logger.Error("binlog writer stopped", "err", err)
 	}
 	return w.err
@@ -346,6 +353,7 @@ func (w *Writer) Rotate() error {
 
 func (w *Writer) rotate() error {
 	old := w.files[len(w.files)-1]
+	oldSize := w.size
 	next := FileName(w.opts.Prefix, w.num+1)
 	ev := w.place(nil, w.format.Rotate(w.header(), 4, next), w.size)
 	if _, err := w.cur.WriteAt(ev, w.size); err != nil {
@@ -359,8 +367,38 @@ func (w *Writer) rotate() error {
 		return w.fail(fmt.Errorf("rotate %s: %w", old, err))
 	}
 	if err := w.startFile(w.num+1, false); err != nil {
-		return w.fail(err)
+		// The next file could not be made (a full disk, typically): the old one becomes the
+		// active file again, without its ROTATE, and the writer goes on once there is room.
+		if rerr := w.reopen(old, oldSize); rerr != nil {
+			return w.fail(fmt.Errorf("%w; reopening %s: %v", err, old, rerr))
+		}
+		return err
 	}
+	return nil
+}
+
+// reopen makes the finished file name the active one again at size: the bytes after it are cut
+// off and the in-use flag is set again. Nothing after size was published.
+func (w *Writer) reopen(name string, size int64) error {
+	f, err := os.OpenFile(filepath.Join(w.opts.Dir, name), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	var b [1]byte
+	flagAt := int64(len(Magic)) + 17
+	_, err = f.ReadAt(b[:], flagAt)
+	if err == nil {
+		err = f.Truncate(size)
+	}
+	if err == nil {
+		b[0] |= byte(FlagBinlogInUse)
+		_, err = f.WriteAt(b[:], flagAt)
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w.cur, w.size = f, size
 	return nil
 }
 
@@ -515,16 +553,29 @@ func (w *Writer) purge(k int) ([]string, error) {
 		}
 	}
 	rest := append([]string(nil), w.files[k:]...)
-	if err := writeIndex(w.opts.Dir, w.opts.Prefix, rest); err != nil {
-		return nil, fmt.Errorf("binlog: purge: %w", err)
-	}
 	purged := append([]string(nil), victims...)
-	w.files = rest
 	var firstErr error
-	for _, v := range purged {
-		if err := os.Remove(filepath.Join(w.opts.Dir, v)); err != nil && !errors.Is(err, os.ErrNotExist) && firstErr == nil {
+	remove := func() {
+		for _, v := range purged {
+			if err := os.Remove(filepath.Join(w.opts.Dir, v)); err != nil && !errors.Is(err, os.ErrNotExist) && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if w.opts.Disposable {
+		// Nothing reads this index after a crash; the next index write (rotation) repairs it if
+		// this one fails.
+		remove()
+		w.files = rest
+		if err := writeIndex(w.opts.Dir, w.opts.Prefix, rest); err != nil && firstErr == nil {
 			firstErr = err
 		}
+	} else {
+		if err := writeIndex(w.opts.Dir, w.opts.Prefix, rest); err != nil {
+			return nil, fmt.Errorf("binlog: purge: %w", err)
+		}
+		w.files = rest
+		remove()
 	}
 	if err := fsutil.SyncDir(w.opts.Dir); err != nil && firstErr == nil {
 		firstErr = err

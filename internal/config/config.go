@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +66,20 @@ type Options struct {
 	// BinlogForceRecovery lets startup truncate a binlog file damaged in the middle, losing the
 	// transactions after the damage (otherwise the server refuses to start).
 	BinlogForceRecovery bool
+	// SSLCert and SSLKey are the server's TLS certificate and key (PEM); when neither is given,
+	// a self-signed pair is generated in the datadir on first start (auto_generate_certs).
+	SSLCert, SSLKey string
+	// SSLCA, when set, is the CA (PEM) that client certificates are verified against; clients
+	// may then present one (REQUIRE X509 accounts need it).
+	SSLCA string
+	// SkipSSL turns TLS off: the server offers clients no encryption.
+	SkipSSL bool
+	// RelayLog is the relay log's file name prefix (--relay-log): files RelayLog.000001, …
+	// and RelayLog.index; a relative prefix is taken from the datadir.
+	RelayLog string
+	// MaxRelayLogSize is max_relay_log_size: a relay log file is rotated (and, once applied,
+	// purged) at this size; 0 means MaxBinlogSize, as in MySQL.
+	MaxRelayLogSize Size
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -83,6 +98,7 @@ func Defaults() Options {
 		TxnIdleTimeout:   10 * time.Minute,
 		Storage:          "",
 		LogBin:           "binlog",
+		RelayLog:         "relay-bin",
 		SyncBinlog:       1,
 		BinlogChecksum:   "CRC32",
 		MaxBinlogSize:    1 << 30,
@@ -123,6 +139,12 @@ func (o *Options) table() []option {
 		{name: "binlog-do-db", usage: "log only changes to this database (repeat for more); statements use the default database", value: (*listValue)(&o.BinlogDoDB)},
 		{name: "binlog-ignore-db", usage: "do not log changes to this database (repeat for more)", value: (*listValue)(&o.BinlogIgnoreDB)},
 		{name: "binlog-force-recovery", usage: "at startup, truncate a binary log damaged in the middle instead of refusing to start (loses the transactions after the damage)", value: (*boolValue)(&o.BinlogForceRecovery)},
+		{name: "ssl-cert", usage: "the server's TLS certificate (PEM `FILE`); default: one generated in the datadir on first start", value: (*stringValue)(&o.SSLCert)},
+		{name: "ssl-key", usage: "the private key (PEM `FILE`) of --ssl-cert", value: (*stringValue)(&o.SSLKey)},
+		{name: "ssl-ca", usage: "verify the certificates clients present against this CA (PEM `FILE`), as REQUIRE X509 accounts need", value: (*stringValue)(&o.SSLCA)},
+		{name: "skip-ssl", usage: "offer clients no TLS", value: (*boolValue)(&o.SkipSSL)},
+		{name: "relay-log", usage: "relay log file name prefix: files `PATH`.000001, … and PATH.index; relative to the datadir unless absolute", value: (*stringValue)(&o.RelayLog)},
+		{name: "max-relay-log-size", usage: "rotate a replica's relay log at this size (4KiB to 1GiB; 0: --max-binlog-size); applied files are purged, the active one is kept", value: &o.MaxRelayLogSize},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }
@@ -355,11 +377,26 @@ func (o *Options) Validate() error {
 	if o.MaxBinlogSize < 4096 || o.MaxBinlogSize > 1<<30 {
 		return fmt.Errorf("--max-binlog-size %s is out of range (4KiB to 1GiB)", o.MaxBinlogSize.Format())
 	}
+	if o.MaxRelayLogSize != 0 && (o.MaxRelayLogSize < 4096 || o.MaxRelayLogSize > 1<<30) {
+		return fmt.Errorf("--max-relay-log-size %s is out of range (0, or 4KiB to 1GiB)", o.MaxRelayLogSize.Format())
+	}
 	if o.BinlogExpireLogsSeconds < 0 {
 		return fmt.Errorf("--binlog-expire-logs-seconds must not be negative")
 	}
 	if o.LogBin == "" || strings.ContainsAny(o.LogBin, "/\\") {
 		return fmt.Errorf("--log-bin %q: give a file name prefix, without a directory", o.LogBin)
+	}
+	if (o.SSLCert == "") != (o.SSLKey == "") {
+		return fmt.Errorf("--ssl-cert and --ssl-key go together: give both or neither")
+	}
+	if o.SkipSSL && (o.SSLCert != "" || o.SSLKey != "" || o.SSLCA != "") {
+		return fmt.Errorf("--skip-ssl turns TLS off: it cannot be combined with --ssl-cert, --ssl-key or --ssl-ca")
+	}
+	if b := filepath.Base(o.RelayLog); o.RelayLog == "" || strings.HasSuffix(o.RelayLog, "/") || b == "." || b == ".." {
+		return fmt.Errorf("--relay-log %q: give a file name prefix, optionally with a directory", o.RelayLog)
+	}
+	if relay, bin := o.inDataDir(o.RelayLog), o.inDataDir(o.LogBin); relay == bin {
+		return fmt.Errorf("--relay-log %q names the binary log's files", o.RelayLog)
 	}
 	switch o.Storage {
 	case "", "memory":
@@ -367,6 +404,18 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--storage %q: unknown backend", o.Storage)
 	}
 	return nil
+}
+
+// inDataDir is where a file name prefix points: relative ones are in the datadir.
+func (o *Options) inDataDir(prefix string) string {
+	if !filepath.IsAbs(prefix) {
+		prefix = filepath.Join(o.DataDir, prefix)
+	}
+	abs, err := filepath.Abs(prefix)
+	if err != nil {
+		return filepath.Clean(prefix)
+	}
+	return abs
 }
 
 // IsLoopbackHost reports whether host names only loopback interfaces:

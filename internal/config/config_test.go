@@ -203,12 +203,33 @@ func TestInvalidFlags(t *testing.T) {
 		{"--max-allowed-packet", "2GiB"},
 		{"--server-id", "-1"},
 		{"--storage", "disk"},
+		{"--ssl-cert", "c.pem"},
+		{"--ssl-key", "k.pem"},
+		{"--skip-ssl", "--ssl-ca", "ca.pem"},
+		{"--relay-log", ""},
+		{"--relay-log", "/var/lib/relay/"},
+		{"--relay-log", "binlog"},
+		{"--max-relay-log-size", "1KiB"},
+		{"--datadir", "/d", "--relay-log", "/d/binlog"},
 		{"extra"},
 	}
 	for _, args := range bad {
 		if _, err := Load("server", args, noEnv, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+func TestTLSAndRelayLogFlags(t *testing.T) {
+	o, err := Load("server", []string{"--ssl-cert", "c.pem", "--ssl-key", "k.pem", "--ssl-ca", "ca.pem", "--relay-log", "/mnt/relay/r", "--max-relay-log-size", "64KiB"}, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.SSLCert != "c.pem" || o.SSLKey != "k.pem" || o.SSLCA != "ca.pem" || o.SkipSSL || o.RelayLog != "/mnt/relay/r" || o.MaxRelayLogSize != 64<<10 {
+		t.Fatalf("got %+v", o)
+	}
+	if o, err = Load("server", []string{"--skip-ssl"}, noEnv, &bytes.Buffer{}); err != nil || !o.SkipSSL || o.RelayLog != "relay-bin" {
+		t.Fatalf("--skip-ssl: %+v, %v", o, err)
 	}
 }
 

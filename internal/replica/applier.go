@@ -70,7 +70,7 @@ func (r *Replica) relayWriterNow() *binlog.Writer {
 // applyFile applies one relay log file, following it while it is the active one; it returns
 // false when the applier must stop.
 func (r *Replica) applyFile(ctx context.Context, w *binlog.Writer, file string) bool {
-	rd, err := binlog.OpenFile(filepath.Join(r.opts.Dir, file))
+	rd, err := binlog.OpenFile(filepath.Join(r.relayDir(), file))
 	if err != nil {
 		r.setSQLError(13121, err)
 		return false
@@ -86,7 +86,7 @@ func (r *Replica) applyFile(ctx context.Context, w *binlog.Writer, file string) 
 		finished := synced.File != file
 		if !finished {
 			rd.SetSize(int64(synced.Offset))
-		} else if st, err := statSize(filepath.Join(r.opts.Dir, file)); err == nil {
+		} else if st, err := statSize(filepath.Join(r.relayDir(), file)); err == nil {
 			rd.SetSize(st)
 		}
 		for {

@@ -25,6 +25,7 @@ type Config struct {
 	RetryCount   int     `json:"retry_count"`   // attempts before the receiver gives up
 	Heartbeat    float64 `json:"heartbeat_period"`
 	Delay        int     `json:"delay"`
+	TLS          TLS     `json:"tls"`
 	// Running records which threads were running, to restart them with the server.
 	IORunning  bool `json:"io_running"`
 	SQLRunning bool `json:"sql_running"`
@@ -99,16 +100,43 @@ func (c *Config) Apply(opts map[string]string) error {
 			if c.Heartbeat, err = strconv.ParseFloat(v, 64); err != nil {
 				err = fmt.Errorf("%s: %q is not a number", name, v)
 			}
-		case "SSL", "SSL_CA", "SSL_CAPATH", "SSL_CERT", "SSL_KEY", "SSL_CIPHER", "SSL_CRL", "SSL_CRLPATH", "SSL_VERIFY_SERVER_CERT":
-			if key == "SSL" && v == "1" {
-				err = errors.New("SOURCE_SSL=1 is not supported yet")
-			}
+		case "SSL":
+			err = setBool(&c.TLS.Enabled, name, v)
+		case "SSL_VERIFY_SERVER_CERT":
+			err = setBool(&c.TLS.VerifyServerCert, name, v)
+		case "SSL_CA":
+			c.TLS.CA = v
+		case "SSL_CAPATH":
+			c.TLS.CAPath = v
+		case "SSL_CERT":
+			c.TLS.Cert = v
+		case "SSL_KEY":
+			c.TLS.Key = v
+		case "SSL_CIPHER":
+			c.TLS.Cipher = v
+		case "SSL_CRL":
+			c.TLS.CRL = v
+		case "SSL_CRLPATH":
+			c.TLS.CRLPath = v
 		default:
 			return fmt.Errorf("unknown option %s", name)
 		}
 		if err != nil {
 			return err
 		}
+	}
+	return c.TLS.check()
+}
+
+// setBool parses a 0/1 option value.
+func setBool(dst *bool, name, v string) error {
+	switch v {
+	case "0":
+		*dst = false
+	case "1":
+		*dst = true
+	default:
+		return fmt.Errorf("%s: %q is not 0 or 1", name, v)
 	}
 	return nil
 }

@@ -7,6 +7,15 @@
 //   - The relay log holds only whole transactions: the receiver buffers a transaction until its
 //     end event and then appends it (binlog.Writer in KeepEvents mode, so events keep the
 //     source's log_pos). It is not fsynced: it is discarded at startup anyway (below).
+//   - The applier reads a relay log file only up to the writer's position, which covers whole
+//     appends only; a failed append is cut off the file. So a full disk never exposes part of a
+//     transaction. On ENOSPC or EDQUOT the receiver keeps the transaction in memory, reports
+//     error 1021 ("Waiting for disk space") and tries again every second until it fits or the
+//     receiver stops; a transaction joins Retrieved_Gtid_Set only once written, so a receiver
+//     stopped meanwhile fetches it again. Other relay log write errors stop the receiver (13122).
+//   - The applier purges a relay log file when it moves on to the next one; the active file
+//     stays until it reaches --max-relay-log-size. The relay log is a Disposable binlog, so a
+//     purge frees space even on a full disk (files go before the index is rewritten).
 //   - Crash safety rests on GTIDs: each applied transaction commits with gtid_next set to its
 //     GTID, so the executed set is stored atomically with its data (commitlog), and the applier
 //     skips every transaction already executed. At startup the relay log is discarded and the
@@ -24,4 +33,8 @@
 //   - Each applied transaction is one command of its worker's session (the storage's idle
 //     reaper never takes it for idle).
 //   - The applier is exempt from read_only and super_read_only.
+//   - With SOURCE_SSL=1 the receiver makes the TLS connection itself (tlsconn.go) and vitess
+//     authenticates through it; the source's certificate is checked (TLS, tlsconfig.go) during
+//     the handshake, so no credential is sent to a source that failed the checks. Settings that
+//     cannot be honoured are refused by CHANGE REPLICATION SOURCE TO, never dropped silently.
 package replica

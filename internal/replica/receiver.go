@@ -2,8 +2,11 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -25,6 +28,8 @@ func (r *Replica) receive(ctx context.Context) {
 		}
 		if err != nil {
 			switch errno(err, 0) {
+			case erRelayLogWrite:
+				r.setIOError(erRelayLogWrite, err)
 			case 1236:
 				r.setIOError(1236, fmt.Errorf("Got fatal error 1236 from source when reading data from binary log: '%v'", err))
 			case 1743:
@@ -34,9 +39,10 @@ func (r *Replica) receive(ctx context.Context) {
 					cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
 			}
 			switch errno(err, 0) {
-			case 1593, 1236:
-				// Equal server ids, or a source that cannot serve what this replica needs
-				// (purged binlogs): retrying cannot help, so the receiver stops, as in MySQL.
+			case 1593, 1236, erRelayLogWrite:
+				// Equal server ids, a source that cannot serve what this replica needs (purged
+				// binlogs), or a relay log that cannot be written: retrying cannot help, so the
+				// receiver stops, as in MySQL.
 				return
 			}
 		}
@@ -52,7 +58,7 @@ func (r *Replica) receive(ctx context.Context) {
 // session is one connection to the source, until it fails or ctx ends.
 func (r *Replica) session(ctx context.Context, cfg Config) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := mysql.Connect(cctx, &mysql.ConnParams{Host: cfg.Host, Port: cfg.Port, Uname: cfg.User, Pass: cfg.Password})
+	conn, err := r.connect(cctx, cfg)
 	cancel()
 	if err != nil {
 		return err
@@ -102,7 +108,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	r.setState(true, "Waiting for source to send event")
+	r.setState(true, ioStateWaitingForSource)
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
@@ -178,17 +184,11 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
 		if !end {
 			continue
 		}
-		w, err := r.relayWriter(format.Checksum)
-		if err != nil {
+		if err := r.appendRelay(ctx, format.Checksum, txn); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
-		}
-		// No fsync: the relay log is discarded at startup and fetched again from the source
-		// (relay_log_recovery), so its durability buys nothing; the applier reads what is
-		// written.
-		if _, err := w.Append(txn); err != nil {
-			// The writer checks every event's size and checksum: damage in transit lands here.
-			// The transaction is dropped and the receiver reconnects from what it has.
-			return mysql.NewSQLError(1743, "HY000", "Replication event checksum verification failed while reading from network (%v)", err)
 		}
 		r.mu.Lock()
 		_ = r.st.retrieved.Add(txnGTID)
@@ -197,3 +197,108 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
 		txn = nil
 	}
 }
+
+// erRelayLogWrite is MySQL's ER_REPLICA_RELAY_LOG_WRITE_FAILURE.
+const erRelayLogWrite = 13122
+
+// diskFullRetry is how often the receiver tries again to write to a full relay log disk.
+const diskFullRetry = time.Second
+
+// appendRelay appends one whole transaction to the relay log. No fsync: the relay log is
+// discarded at startup and fetched again from the source (relay_log_recovery), so its
+// durability buys nothing; the applier reads what is written.
+//
+// On a full disk (ENOSPC, EDQUOT) the receiver does what MySQL's does: it reports error 1021,
+// keeps the transaction in memory, stops reading from the source and tries again every
+// diskFullRetry until the write fits (someone freed space, or the applier purged relay log
+// files) or the receiver is stopped. Nothing is lost: the transaction joins Retrieved_Gtid_Set
+// only once written, and a receiver stopped meanwhile asks the source for it again. The writer
+// cuts a failed write off the file and its position covers only whole writes, so the applier
+// never sees part of a transaction.
+func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn binlog.Txn) error {
+	waiting := false
+	for {
+		err := r.tryAppendRelay(checksum, txn)
+		if err == nil {
+			if waiting {
+				r.diskSpaceBack()
+			}
+			return nil
+		}
+		if !diskFull(err) {
+			return err
+		}
+		if !waiting {
+			waiting = true
+			r.waitForDiskSpace(err)
+		}
+		if !sleepCtx(ctx, diskFullRetry) {
+			return ctx.Err()
+		}
+	}
+}
+
+// tryAppendRelay writes txn to the relay log once. A full disk comes back as it is, other I/O
+// errors as erRelayLogWrite; anything else the writer refuses is damage in transit.
+func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error {
+	w, err := r.relayWriter(checksum)
+	if err != nil {
+		if diskFull(err) {
+			return err
+		}
+		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: could not open the relay log: %v", err)
+	}
+	_, err = w.Append(txn)
+	var pathErr *os.PathError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, binlog.ErrStopped):
+		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: %v; the relay log stays unusable until RESET REPLICA (with both threads stopped) or a restart of the server discards it", err)
+	case diskFull(err):
+		return err
+	case errors.As(err, &pathErr):
+		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: %v", err)
+	}
+	// The writer checks every event's size and checksum: damage in transit lands here. The
+	// transaction is dropped and the receiver reconnects from what it has.
+	return mysql.NewSQLError(1743, "HY000", "Replication event checksum verification failed while reading from network (%v)", err)
+}
+
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// waitForDiskSpace reports a full relay log disk with MySQL's error 1021 and IO state.
+func (r *Replica) waitForDiskSpace(err error) {
+	file := r.opts.RelayLog
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		file = pathErr.Path
+	}
+	code := syscall.ENOSPC
+	if errors.Is(err, syscall.EDQUOT) {
+		code = syscall.EDQUOT
+	}
+	msg := code.Error() // strerror's text, capitalised as the C library prints it
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	r.setIOError(erDiskFull, fmt.Errorf("Disk is full writing '%s' (OS errno %d - %s). Waiting for someone to free space...", file, int(code), msg))
+	r.setState(true, ioStateWaitingForDisk)
+}
+
+// diskSpaceBack clears the disk full error once the relay log could be written again.
+func (r *Replica) diskSpaceBack() {
+	r.mu.Lock()
+	if r.st.lastIOErrno == erDiskFull {
+		r.st.lastIOErrno, r.st.lastIOError, r.st.lastIOErrTime = 0, "", time.Time{}
+	}
+	r.st.ioState = ioStateWaitingForSource
+	r.mu.Unlock()
+	r.opts.Logger.Info("replication receiver: the relay log disk has room again; receiving")
+}
+
+const (
+	erDiskFull              = 1021 // ER_DISK_FULL
+	ioStateWaitingForDisk   = "Waiting for disk space"
+	ioStateWaitingForSource = "Waiting for source to send event"
+)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,10 +22,16 @@ import (
 
 // Options wire a Replica to its server.
 type Options struct {
-	Dir        string // the datadir: replica.json and the relay log live there
-	ServerID   uint32
-	ServerUUID string
-	Engine     *sqle.Engine
+	Dir string // the datadir: replica.json lives there
+	// RelayLog is the relay log's file name prefix (--relay-log): relative to Dir unless
+	// absolute; default "relay-bin".
+	RelayLog string
+	// RelayLogMaxSize is where a relay log file is rotated; once applied it is purged (0: the
+	// binlog package's default, 1GiB).
+	RelayLogMaxSize int64
+	ServerID        uint32
+	ServerUUID      string
+	Engine          *sqle.Engine
 	// NewSession makes the applier's session (a storage session with a privileged client).
 	NewSession func() sql.Session
 	// Executed returns gtid_executed; Contains says whether one GTID is in it (without a copy
@@ -115,6 +122,12 @@ func Open(opts Options) (*Replica, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.RelayLog == "" {
+		opts.RelayLog = defaultRelayLog
+	}
+	if !filepath.IsAbs(opts.RelayLog) {
+		opts.RelayLog = filepath.Join(opts.Dir, opts.RelayLog)
+	}
 	cfg, err := loadConfig(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -134,19 +147,30 @@ func Open(opts Options) (*Replica, error) {
 // discardRelayLog removes relay log files left by an earlier run: the receiver fetches again
 // whatever is not executed (relay_log_recovery).
 func (r *Replica) discardRelayLog() error {
-	matches, err := filepath.Glob(filepath.Join(r.opts.Dir, relayPrefix+".*"))
-	if err != nil {
-		return err
+	dir, prefix := r.relayDir(), filepath.Base(r.opts.RelayLog)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	for _, m := range matches {
-		if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
+		return fmt.Errorf("relay log directory: %w", err)
+	}
+	for _, e := range entries {
+		// PREFIX.index, PREFIX.000001, … and the index's temporary file.
+		if !strings.HasPrefix(e.Name(), prefix+".") {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
 	return nil
 }
 
-const relayPrefix = "relay-bin"
+const defaultRelayLog = "relay-bin"
+
+// relayDir is the directory of the relay log files.
+func (r *Replica) relayDir() string { return filepath.Dir(r.opts.RelayLog) }
 
 // Configured reports whether CHANGE REPLICATION SOURCE TO has been run (SHOW REPLICA STATUS is
 // empty otherwise).
@@ -323,8 +347,8 @@ func (r *Replica) relayWriter(checksum binlog.Checksum) (*binlog.Writer, error) 
 	if r.relay != nil {
 		return r.relay, nil
 	}
-	w, err := binlog.Open(binlog.Options{Dir: r.opts.Dir, Prefix: relayPrefix, ServerID: r.opts.ServerID,
-		Checksum: checksum, KeepEvents: true, Logger: r.opts.Logger})
+	w, err := binlog.Open(binlog.Options{Dir: r.relayDir(), Prefix: filepath.Base(r.opts.RelayLog), ServerID: r.opts.ServerID,
+		Checksum: checksum, KeepEvents: true, Disposable: true, MaxSize: r.opts.RelayLogMaxSize, Logger: r.opts.Logger})
 	if err != nil {
 		return nil, err
 	}

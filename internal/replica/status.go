@@ -28,25 +28,49 @@ func (t *thread) running() bool {
 // Status returns the SHOW REPLICA STATUS row (nil when replication was never configured).
 func (r *Replica) Status() []Column {
 	executed := r.opts.Executed().String()
+	space := r.relaySpace()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cfg == nil {
 		return nil
 	}
-	return statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed)
+	return statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed, space)
+}
+
+// relaySpace is the size of the relay log files (Relay_Log_Space): what the replica keeps of
+// the source's binlog, applied or not (the active file stays until it rotates).
+func (r *Replica) relaySpace() int64 {
+	w := r.relayWriterNow()
+	if w == nil {
+		return 0
+	}
+	// A purge between listing and sizing the files makes Files fail; the next try sees the
+	// index without them.
+	for try := 0; try < 3; try++ {
+		files, err := w.Files()
+		if err != nil {
+			continue
+		}
+		var n int64
+		for _, f := range files {
+			n += f.Size
+		}
+		return n
+	}
+	return 0
 }
 
 // EmptyStatus is the column list with every value NULL: SHOW REPLICA STATUS on a server that was
 // never configured returns the columns and no row.
 func EmptyStatus() []Column {
-	cols := statusColumns(&Config{}, status{}, false, false, nil, "")
+	cols := statusColumns(&Config{}, status{}, false, false, nil, "", 0)
 	for i := range cols {
 		cols[i].Value, cols[i].Number, cols[i].Null = "", false, true
 	}
 	return cols
 }
 
-func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, executed string) []Column {
+func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, executed string, relaySpace int64) []Column {
 	yes := func(b bool) string {
 		if b {
 			return "Yes"
@@ -102,18 +126,18 @@ func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, execu
 		{Name: "Last_Error", OldName: "Last_Error", Value: st.lastSQLError},
 		{Name: "Skip_Counter", OldName: "Skip_Counter", Value: "0", Number: true},
 		{Name: "Exec_Source_Log_Pos", OldName: "Exec_Master_Log_Pos", Value: num(st.execPos), Number: true},
-		{Name: "Relay_Log_Space", OldName: "Relay_Log_Space", Value: "0", Number: true},
+		{Name: "Relay_Log_Space", OldName: "Relay_Log_Space", Value: strconv.FormatInt(relaySpace, 10), Number: true},
 		{Name: "Until_Condition", OldName: "Until_Condition", Value: until.condition()},
 		{Name: "Until_Log_File", OldName: "Until_Log_File", Value: untilFile(until)},
 		{Name: "Until_Log_Pos", OldName: "Until_Log_Pos", Value: untilPos(until), Number: true},
-		{Name: "Source_SSL_Allowed", OldName: "Master_SSL_Allowed", Value: "No"},
-		{Name: "Source_SSL_CA_File", OldName: "Master_SSL_CA_File"},
-		{Name: "Source_SSL_CA_Path", OldName: "Master_SSL_CA_Path"},
-		{Name: "Source_SSL_Cert", OldName: "Master_SSL_Cert"},
-		{Name: "Source_SSL_Cipher", OldName: "Master_SSL_Cipher"},
-		{Name: "Source_SSL_Key", OldName: "Master_SSL_Key"},
+		{Name: "Source_SSL_Allowed", OldName: "Master_SSL_Allowed", Value: yes(c.TLS.Enabled)},
+		{Name: "Source_SSL_CA_File", OldName: "Master_SSL_CA_File", Value: c.TLS.CA},
+		{Name: "Source_SSL_CA_Path", OldName: "Master_SSL_CA_Path", Value: c.TLS.CAPath},
+		{Name: "Source_SSL_Cert", OldName: "Master_SSL_Cert", Value: c.TLS.Cert},
+		{Name: "Source_SSL_Cipher", OldName: "Master_SSL_Cipher", Value: c.TLS.Cipher},
+		{Name: "Source_SSL_Key", OldName: "Master_SSL_Key", Value: c.TLS.Key},
 		behind,
-		{Name: "Source_SSL_Verify_Server_Cert", OldName: "Master_SSL_Verify_Server_Cert", Value: "No"},
+		{Name: "Source_SSL_Verify_Server_Cert", OldName: "Master_SSL_Verify_Server_Cert", Value: yes(c.TLS.VerifyServerCert)},
 		{Name: "Last_IO_Errno", OldName: "Last_IO_Errno", Value: strconv.Itoa(st.lastIOErrno), Number: true},
 		{Name: "Last_IO_Error", OldName: "Last_IO_Error", Value: st.lastIOError},
 		{Name: "Last_SQL_Errno", OldName: "Last_SQL_Errno", Value: strconv.Itoa(st.lastSQLErrno), Number: true},
@@ -129,6 +153,8 @@ func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, execu
 		{Name: "Source_Bind", OldName: "Master_Bind"},
 		{Name: "Last_IO_Error_Timestamp", OldName: "Last_IO_Error_Timestamp", Value: errTime(st.lastIOErrTime)},
 		{Name: "Last_SQL_Error_Timestamp", OldName: "Last_SQL_Error_Timestamp", Value: errTime(st.lastSQLErrTim)},
+		{Name: "Source_SSL_Crl", OldName: "Master_SSL_Crl", Value: c.TLS.CRL},
+		{Name: "Source_SSL_Crlpath", OldName: "Master_SSL_Crlpath", Value: c.TLS.CRLPath},
 		{Name: "Retrieved_Gtid_Set", OldName: "Retrieved_Gtid_Set", Value: st.retrieved.String()},
 		{Name: "Executed_Gtid_Set", OldName: "Executed_Gtid_Set", Value: executed},
 		{Name: "Auto_Position", OldName: "Auto_Position", Value: map[bool]string{true: "1", false: "0"}[c.AutoPosition], Number: true},

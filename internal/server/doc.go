@@ -17,7 +17,8 @@
 //	                  atomically before any account statement is acknowledged
 //	relaydb-auto.cnf  SET PERSIST values (JSON), rewritten atomically
 //	server-cert.pem,
-//	server-key.pem    self-signed TLS identity, generated on first start
+//	server-key.pem    self-signed TLS identity, generated on first start unless
+//	                  --ssl-cert/--ssl-key name one elsewhere (--skip-ssl: no TLS)
 //	files/            secure_file_priv: the only place LOAD DATA may read
 //	data/             the storage backend's own directory
 //	binlog.NNNNNN,

@@ -51,6 +51,13 @@ type Config struct {
 	WrapHandler func(mysql.Handler) mysql.Handler
 	// BinlogPrefix is the binary log's file name prefix (--log-bin), for log_bin_basename.
 	BinlogPrefix string
+	// RelayLog is the relay log's file name prefix (--relay-log), relative to the datadir unless
+	// absolute; default "relay-bin".
+	RelayLog string
+	// MaxRelayLogSize is the relay log's file size limit (default 1GiB).
+	MaxRelayLogSize int64
+	// TLS names the server's certificate files (default: generated in the datadir).
+	TLS TLSFiles
 	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
 	// that a row it wrote changed after it read it; such a statement is run again (see retry.go).
 	RetryableStatementError func(error) bool
@@ -161,7 +168,7 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	routeLogrus(log)
 
-	tlsConfig, err := loadOrCreateTLS(dir)
+	tlsConfig, err := loadOrCreateTLS(dir, cfg.TLS)
 	if err != nil {
 		return n, err
 	}
@@ -443,7 +450,7 @@ const replicaSessionID = 1<<32 - 3
 // openReplica loads the replica settings and restarts replication if it was running.
 func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 	return replica.Open(replica.Options{
-		Dir: dir, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
+		Dir: dir, RelayLog: cfg.RelayLog, RelayLogMaxSize: cfg.MaxRelayLogSize, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
 		NewSession: func() sql.Session {
 			// The applier acts as root@localhost, as MySQL's applier acts with full privileges.
 			return n.storage.NewSession(sql.NewBaseSessionWithClientServer("replication applier",
