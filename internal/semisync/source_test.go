@@ -125,7 +125,9 @@ func TestAppliedLevel(t *testing.T) {
 // With wait_no_replica OFF, too few connected replicas switch the source off at once.
 func TestWaitNoReplicaOff(t *testing.T) {
 	s := NewSource(nil)
-	s.Configure(func(st *Settings) { st.Enabled, st.Timeout, st.WaitNoReplica, st.WaitCount = true, 10*time.Second, false, 2 })
+	s.Configure(func(st *Settings) {
+		st.Enabled, st.Timeout, st.WaitNoReplica, st.WaitCount = true, 10*time.Second, false, 2
+	})
 	s.Register(2)
 	start := time.Now()
 	s.Wait(context.Background(), pos("binlog.000001", 10), Received, 1)

@@ -193,11 +193,27 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 		ReplicaChecksum: replicaChecksum,
 	}
 	packets := 0 // packets written after the command's, for the sequence id of the final EOF
-	send := func(ev binlog.Event) error {
+	send := func(ev binlog.Event, _ *binlog.Position) error {
 		packets += (len(ev)+1)/mysql.MaxPacketSize + 1
 		return c.WriteBinlogEvent(mysql.NewMysql56BinlogEvent(ev), false)
 	}
-	err := source.Dump(ctx, opts, start, send, c.FlushBuffer)
+	flush := c.FlushBuffer
+	if semi := a.log.Semi(); semi != nil && !opts.NonBlock && semiSyncRequested(a.sessions.get(id)) {
+		// A semi-sync replica: events carry the semi-sync header and its acks are read here.
+		rep := semi.Register(connServerID(c))
+		defer rep.Close()
+		sd := newSemiSyncDump(c, rep)
+		send, flush = sd.send, sd.flush
+		opts.RequestAcks = semi.WantsAcks
+		go func() {
+			if err := sd.readAcks(); err != nil {
+				cancel() // the replica went away (or sent something that is not an ack)
+			}
+		}()
+		// The connection was driven outside vitess: it cannot go back to commands.
+		defer endAfterDump(c)
+	}
+	err := source.Dump(ctx, opts, start, send, flush)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -74,7 +74,9 @@ func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 		func() int64 { return int64(st().WaitCount) }, func(n int64) { configure(func(x *semisync.Settings) { x.WaitCount = int(n) }) })
 	intVar([]string{"rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout"}, 0, 1<<32-1,
 		func() int64 { return int64(st().Timeout / time.Millisecond) },
-		func(n int64) { configure(func(x *semisync.Settings) { x.Timeout = time.Duration(n) * time.Millisecond }) })
+		func(n int64) {
+			configure(func(x *semisync.Settings) { x.Timeout = time.Duration(n) * time.Millisecond })
+		})
 	for _, name := range []string{"rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point"} {
 		vars = append(vars, &sql.MysqlSystemVariable{
 			Name: name, Scope: global, Dynamic: true,

@@ -54,6 +54,10 @@ type Options struct {
 	// so it is framed with this one, as MySQL does: mysqlbinlog says NONE and reads a
 	// checksummed ROTATE as a different file name.
 	ReplicaChecksum *binlog.Checksum
+	// RequestAcks, set for a semi-sync replica, is asked each time the dump has sent all that is
+	// durable and is about to wait: if it says yes, the last transaction's final event goes out
+	// asking the replica to acknowledge it (MySQL's semi-sync flag), so one ack covers the batch.
+	RequestAcks func() bool
 }
 
 // Error1236 is MySQL's ER_SOURCE_FATAL_ERROR_READING_BINLOG (1236), sent to the replica.
@@ -66,9 +70,10 @@ var errCaughtUp = errors.New("non-blocking dump sent the whole binary log")
 
 // Dump streams the binlog from start to send until ctx ends or send fails (or, NonBlock, until
 // everything has been sent: it then returns nil). send receives each event as it goes on the
-// wire (without the OK byte); flush is called whenever the dump is about to wait, so buffered
-// events reach the replica at once.
-func Dump(ctx context.Context, opts Options, start Start, send func(binlog.Event) error, flush func() error) error {
+// wire (without the OK byte), and ackAt when the replica must acknowledge the binlog up to there
+// (semi-sync, see Options.RequestAcks); flush is called whenever the dump is about to wait, so
+// buffered events reach the replica at once.
+func Dump(ctx context.Context, opts Options, start Start, send func(ev binlog.Event, ackAt *binlog.Position) error, flush func() error) error {
 	d := &dump{opts: opts, send: send, flush: flush}
 	file, pos, err := d.resolve(start)
 	if err != nil {
@@ -84,8 +89,12 @@ func Dump(ctx context.Context, opts Options, start Start, send func(binlog.Event
 
 type dump struct {
 	opts  Options
-	send  func(binlog.Event) error
+	send  func(binlog.Event, *binlog.Position) error
 	flush func() error
+	// With RequestAcks, each event is held back until the next one is read (or the dump is
+	// about to wait), so that the last event of what is durable can carry the ack request.
+	pending   binlog.Event
+	pendingAt binlog.Position
 	skip  *gtid.Set // GTID mode: transactions the replica has
 	// skipping is set while the events of a transaction the replica has are being passed over;
 	// skipUntilEnd when that transaction began with BEGIN (else it is one QUERY).
@@ -259,7 +268,7 @@ func (d *dump) streamFile(ctx context.Context, file string, pos uint64) (string,
 		if d.skipped(f, ev) {
 			continue
 		}
-		if err := d.emit(ev); err != nil {
+		if err := d.emitAt(ev, binlog.Position{File: file, Offset: uint64(r.Pos())}); err != nil {
 			return "", err
 		}
 	}
@@ -315,6 +324,9 @@ func (d *dump) nextFile(file string) (string, error) {
 
 // wait blocks until more of file is durable (or it is finished), sending heartbeats while idle.
 func (d *dump) wait(ctx context.Context, f binlog.Format, file string, pos int64) (int64, bool, error) {
+	if err := d.release(true); err != nil {
+		return 0, false, err
+	}
 	if err := d.flush(); err != nil {
 		return 0, false, err
 	}
@@ -350,7 +362,8 @@ func (d *dump) wait(ctx context.Context, f binlog.Format, file string, pos int64
 			stop()
 		case <-beat:
 			hb := f.Heartbeat(d.opts.ServerID, file, uint32(pos))
-			if err := d.emit(hb); err != nil {
+			d.lastSent = time.Now()
+			if err := d.send(hb, nil); err != nil {
 				return 0, false, err
 			}
 			if err := d.flush(); err != nil {
@@ -360,7 +373,33 @@ func (d *dump) wait(ctx context.Context, f binlog.Format, file string, pos int64
 	}
 }
 
-func (d *dump) emit(ev binlog.Event) error {
+func (d *dump) emit(ev binlog.Event) error { return d.emitAt(ev, binlog.Position{}) }
+
+// emitAt sends ev, which ends at pos in the binlog (zero for events the dump makes up), or with
+// RequestAcks holds it back until the next event or the end of the batch (see release).
+func (d *dump) emitAt(ev binlog.Event, pos binlog.Position) error {
 	d.lastSent = time.Now()
-	return d.send(ev)
+	if d.opts.RequestAcks == nil {
+		return d.send(ev, nil)
+	}
+	if err := d.release(false); err != nil {
+		return err
+	}
+	d.pending, d.pendingAt = ev, pos
+	return nil
+}
+
+// release sends the held-back event. At the end of a batch (everything durable sent), an event
+// ending a transaction asks for an acknowledgement if RequestAcks says so.
+func (d *dump) release(batchEnd bool) error {
+	ev := d.pending
+	if ev == nil {
+		return nil
+	}
+	d.pending = nil
+	if batchEnd && d.pendingAt.File != "" && (ev.Type() == binlog.TypeXID || ev.Type() == binlog.TypeQuery) && d.opts.RequestAcks() {
+		at := d.pendingAt
+		return d.send(ev, &at)
+	}
+	return d.send(ev, nil)
 }

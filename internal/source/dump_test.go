@@ -80,11 +80,18 @@ func (l *testLog) commit(t *testing.T, sql string) gtid.GTID {
 type received struct {
 	mu     sync.Mutex
 	events []binlog.Event
+	acks   map[int]binlog.Position // event index → the position its ack request names
 	more   chan struct{}
 }
 
-func (r *received) send(ev binlog.Event) error {
+func (r *received) send(ev binlog.Event, ackAt *binlog.Position) error {
 	r.mu.Lock()
+	if ackAt != nil {
+		if r.acks == nil {
+			r.acks = map[int]binlog.Position{}
+		}
+		r.acks[len(r.events)] = *ackAt
+	}
 	r.events = append(r.events, append(binlog.Event(nil), ev...))
 	r.mu.Unlock()
 	select {
@@ -200,7 +207,7 @@ func TestDumpRefusesWhatItCannotServe(t *testing.T) {
 		"replica is ahead": {GTIDs: func() *gtid.Set { s := gtid.Union(ahead, l.purged); return &s }()},
 	} {
 		err := Dump(context.Background(), Options{Log: l, Dir: dir, ServerID: 1, ServerUUID: testUUID}, start,
-			func(binlog.Event) error { t.Fatalf("%s: an event was sent", name); return nil }, func() error { return nil })
+			func(binlog.Event, *binlog.Position) error { t.Fatalf("%s: an event was sent", name); return nil }, func() error { return nil })
 		var se *mysql.SQLError
 		if !errors.As(err, &se) || se.Num != 1236 {
 			t.Errorf("%s: %v, want error 1236", name, err)
@@ -241,4 +248,41 @@ func TestDumpNonBlock(t *testing.T) {
 		t.Fatalf("fake ROTATE sizes %v, want %d (no checksum) then %d (CRC32)", rotates,
 			binlog.HeaderLen+8+name, binlog.HeaderLen+8+name+binlog.ChecksumLen)
 	}
+}
+
+// For a semi-sync replica, only the last event of what is durable asks for an ack, naming the
+// position where that transaction ends; a transaction committed later gets its own request.
+func TestDumpRequestsAckAtBatchEnd(t *testing.T) {
+	l, dir := newTestLog(t)
+	for _, q := range []string{"CREATE TABLE a (x INT)", "CREATE TABLE b (x INT)", "CREATE TABLE c (x INT)"} {
+		l.commit(t, q)
+	}
+	end := l.w.Position()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &received{more: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- Dump(ctx, Options{Log: l, Dir: dir, ServerID: 1, ServerUUID: testUUID, RequestAcks: func() bool { return true }},
+			Start{File: "binlog.000001", Pos: 4}, r.send, func() error { return nil })
+	}()
+	defer func() { cancel(); <-done }()
+	f := l.w.Format()
+	r.waitFor(t, "three transactions and an ack request", func(e []binlog.Event) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(queries(t, f, e)) == 3 && len(r.acks) == 1
+	})
+	r.mu.Lock()
+	for i, at := range r.acks {
+		if i != len(r.events)-1 || at != end {
+			t.Fatalf("ack requested on event %d of %d at %v, want the last one at %v", i, len(r.events), at, end)
+		}
+	}
+	r.mu.Unlock()
+	l.commit(t, "CREATE TABLE d (x INT)")
+	r.waitFor(t, "a second ack request", func([]binlog.Event) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.acks) == 2
+	})
 }

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/binlog"
+	"github.com/relaydb/relaydb/internal/semisync"
+)
+
+// semiSyncDump is the wire side of a dump to a semi-sync replica: each event packet carries
+// MySQL's two-byte semi-sync header (0xef, then 0x01 when the replica must acknowledge), and the
+// replica's acknowledgements arrive on the same connection while events flow the other way.
+//
+// vitess's packet writer cannot set the ack flag and its reader checks sequence numbers that a
+// replica's acks do not follow, so during such a dump the connection is driven here directly:
+// vitess has nothing buffered in either direction once the dump command is read, and sends or
+// reads nothing else until the dump ends, after which the connection is closed.
+type semiSyncDump struct {
+	conn net.Conn
+	w    *bufio.Writer
+	seq  byte // sequence id of the next packet
+	rep  *semisync.Replica
+}
+
+// semiSyncRequested reports whether the dump's replica asked for semi-sync
+// (SET @rpl_semi_sync_replica = 1, or @rpl_semi_sync_slave as older replicas do).
+func semiSyncRequested(sess sql.Session) bool {
+	if sess == nil {
+		return false
+	}
+	ctx := sql.NewEmptyContext()
+	for _, name := range []string{"rpl_semi_sync_replica", "rpl_semi_sync_slave"} {
+		if _, v, err := sess.GetUserVariable(ctx, name); err == nil && v != nil && fmt.Sprint(v) != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+func newSemiSyncDump(c *mysql.Conn, rep *semisync.Replica) *semiSyncDump {
+	return &semiSyncDump{conn: c.Conn, w: bufio.NewWriterSize(c.Conn, 64<<10), seq: 1, rep: rep}
+}
+
+// send writes one event packet; ackAt asks the replica to acknowledge the binlog up to there.
+func (d *semiSyncDump) send(ev binlog.Event, ackAt *binlog.Position) error {
+	flag := byte(0)
+	if ackAt != nil {
+		flag = semisync.FlagAckRequested
+		d.rep.Sent(*ackAt)
+	}
+	payload := make([]byte, 0, len(ev)+3)
+	payload = append(payload, 0x00, semisync.MagicHeader, flag)
+	payload = append(payload, ev...)
+	// Payloads of 16 MiB - 1 or more are split, and a final shorter packet (maybe empty) ends them.
+	for {
+		n := min(len(payload), mysql.MaxPacketSize)
+		hdr := [4]byte{byte(n), byte(n >> 8), byte(n >> 16), d.seq}
+		d.seq++
+		if _, err := d.w.Write(hdr[:]); err != nil {
+			return err
+		}
+		if _, err := d.w.Write(payload[:n]); err != nil {
+			return err
+		}
+		payload = payload[n:]
+		if n < mysql.MaxPacketSize {
+			return nil
+		}
+	}
+}
+
+func (d *semiSyncDump) flush() error { return d.w.Flush() }
+
+// readAcks reads the replica's acknowledgements until the connection fails or closes. Anything
+// that is not an ack packet ends the dump's reading side: a semi-sync replica sends nothing else.
+func (d *semiSyncDump) readAcks() error {
+	r := bufio.NewReader(d.conn)
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return err
+		}
+		n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+		if n > 64<<10 {
+			return fmt.Errorf("semi-sync ack packet of %d bytes", n)
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return err
+		}
+		pos, applied, err := semisync.ParseAck(p)
+		if err != nil {
+			return err
+		}
+		d.rep.Ack(pos, applied)
+	}
+}
