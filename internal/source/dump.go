@@ -95,7 +95,7 @@ type dump struct {
 	// about to wait), so that the last event of what is durable can carry the ack request.
 	pending   binlog.Event
 	pendingAt binlog.Position
-	skip  *gtid.Set // GTID mode: transactions the replica has
+	skip      *gtid.Set // GTID mode: transactions the replica has
 	// skipping is set while the events of a transaction the replica has are being passed over;
 	// skipUntilEnd when that transaction began with BEGIN (else it is one QUERY).
 	skipping, skipUntilEnd bool
