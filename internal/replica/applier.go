@@ -148,7 +148,7 @@ func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *bin
 	if !r.delay(ctx, committed) {
 		return false
 	}
-	if err := p.dispatch(ctx, job{t: *t, committed: committed}); err != nil {
+	if err := p.dispatch(ctx, job{t: *t, committed: committed, sourceFile: r.sourceFileAt(binlog.Position{File: t.File, Offset: t.Start})}); err != nil {
 		return false
 	}
 	if r.untilCond() != nil {
@@ -161,7 +161,7 @@ func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *bin
 }
 
 // applyTxn applies one transaction on a worker's session, under its own GTID.
-func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction, committed time.Time) error {
+func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format, t *binlog.Transaction, committed time.Time, sourceFile string) error {
 	last := t.Events[len(t.Events)-1]
 	r.setState(false, "Applying transaction "+t.GTID.String())
 	if !t.Anonymous {
@@ -179,6 +179,12 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 		return err
 	}
 	r.noteApplied(uint64(last.LogPos()), committed)
+	if r.semiActive.Load() {
+		// Synchronous replication: the source may be waiting for this commit.
+		if err := r.sendAck(binlog.Position{File: sourceFile, Offset: uint64(last.LogPos())}, true); err != nil {
+			r.opts.Logger.Warn("replication applier: applied acknowledgement not sent", "err", err)
+		}
+	}
 	return nil
 }
 

@@ -43,9 +43,10 @@ type pool struct {
 }
 
 type job struct {
-	t         binlog.Transaction
-	committed time.Time // when it committed at its origin (status, delay)
-	ticket    uint64
+	t          binlog.Transaction
+	committed  time.Time // when it committed at its origin (status, delay)
+	sourceFile string    // the source binlog file it comes from (applied acks)
+	ticket     uint64
 }
 
 func newPool(ctx context.Context, r *Replica, f binlog.Format, workers int) *pool {
@@ -154,7 +155,7 @@ func (p *pool) run(sctx *sql.Context, a *apply.Applier, j *job) {
 		p.cond.Broadcast()
 		return nil
 	}
-	err := p.r.applyTxn(sctx, a, p.f, t, j.committed)
+	err := p.r.applyTxn(sctx, a, p.f, t, j.committed, j.sourceFile)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -96,6 +96,11 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	semi, err := r.startSemiSync(conn)
+	if err != nil {
+		return err
+	}
+	defer r.endSemiSync()
 	r.mu.Lock()
 	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
 	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
@@ -112,24 +117,34 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn)
+	return r.readEvents(ctx, conn, semi)
 }
 
-// readEvents reads the dump stream and appends whole transactions to the relay log.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
+// readEvents reads the dump stream and appends whole transactions to the relay log. In a
+// semi-sync session, an event that asks for an acknowledgement is acknowledged once it is in the
+// relay log and the relay log is fsynced (the transaction it ends is then durable here).
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool) error {
 	format := binlog.NewFormat(binlog.ChecksumCRC32)
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
 	began := false
 	for {
-		ev, err := conn.ReadBinlogEvent()
+		raw, needAck, err := readEventPacket(ctx, conn, semi)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		e := binlog.Event(append([]byte(nil), ev.Bytes()...))
+		e := binlog.Event(append([]byte(nil), raw...))
+		if needAck && (len(txn) == 0 || !endsTxn(format, e, began)) {
+			// Asked outside a transaction's end (a heartbeat, say): everything before it is
+			// relayed already.
+			if err := r.ackReceived(); err != nil {
+				return err
+			}
+			needAck = false
+		}
 		switch e.Type() {
 		case binlog.TypeFormatDescription:
 			fd, err := binlog.DecodeFormatDescription(e)
@@ -195,7 +210,41 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn) error {
 		r.st.readPos = uint64(e.LogPos())
 		r.mu.Unlock()
 		txn = nil
+		if needAck {
+			if err := r.ackReceived(); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// endsTxn reports whether e ends the transaction being read (began: it started with BEGIN).
+func endsTxn(f binlog.Format, e binlog.Event, began bool) bool {
+	switch e.Type() {
+	case binlog.TypeXID:
+		return true
+	case binlog.TypeQuery:
+		q, err := binlog.DecodeQuery(f, e)
+		if err != nil {
+			return false
+		}
+		s := strings.ToUpper(strings.TrimSpace(q.SQL))
+		return s == "COMMIT" || s == "ROLLBACK" || (!began && s != "BEGIN")
+	}
+	return false
+}
+
+// ackReceived makes the relay log durable and acknowledges what was read from the source.
+func (r *Replica) ackReceived() error {
+	if w := r.relayWriterNow(); w != nil {
+		if _, err := w.Sync(); err != nil {
+			return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: fsync before a semi-sync acknowledgement: %v", err)
+		}
+	}
+	r.mu.Lock()
+	pos := binlog.Position{File: r.st.sourceFile, Offset: r.st.readPos}
+	r.mu.Unlock()
+	return r.sendAck(pos, false)
 }
 
 // erRelayLogWrite is MySQL's ER_REPLICA_RELAY_LOG_WRITE_FAILURE.
@@ -248,6 +297,7 @@ func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error
 		}
 		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: could not open the relay log: %v", err)
 	}
+	r.markSourceFile(w.Position(), r.sourceFileName())
 	_, err = w.Append(txn)
 	var pathErr *os.PathError
 	switch {

@@ -41,7 +41,9 @@ type Options struct {
 	// Workers returns replica_parallel_workers, read when the applier starts: how many
 	// transactions are applied at once (nil: 4; 1 applies one at a time).
 	Workers func() int
-	Logger  *slog.Logger
+	// SemiSync returns rpl_semi_sync_replica_enabled, read when the receiver connects (nil: off).
+	SemiSync func() bool
+	Logger   *slog.Logger
 }
 
 // ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads
@@ -62,7 +64,9 @@ type Replica struct {
 	io, sqlT *thread
 	until    *Until // the applier's stop condition (START REPLICA UNTIL), nil for none
 
-	semiActive atomic.Bool // the receiver's session with the source is semi-synchronous
+	semiActive  atomic.Bool // the receiver's session with the source is semi-synchronous
+	semi        semiLink
+	sourceFiles []sourceFileMark // guarded by mu; see markSourceFile
 }
 
 // SemiSyncActive is Rpl_semi_sync_replica_status: the receiver is connected in semi-sync mode.

@@ -459,6 +459,7 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 		Executed: n.binlog.Executed,
 		Contains: n.binlog.Contains,
 		Workers:  parallelWorkers,
+		SemiSync: SemiSyncReplicaEnabled,
 	})
 }
 
