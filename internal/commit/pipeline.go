@@ -37,8 +37,9 @@ type Log interface {
 	// WriteGroup logs the entries of one group (nil for requests with nothing to log), in order,
 	// and makes them as durable as its policy says. On error nothing is stored.
 	WriteGroup(entries []any) (LogResult, error)
-	// GroupVisible is called once the group last written is visible in the store.
-	GroupVisible()
+	// GroupVisible is called once a group is visible in the store, with its LogResult's Token.
+	// Groups become visible in the order they were written.
+	GroupVisible(token any)
 }
 
 // LogResult is what a Log did with a group.
@@ -49,6 +50,13 @@ type LogResult struct {
 	SyncStore bool
 	// Synced reports that the log fsynced the group.
 	Synced bool
+	// Wait, if set, must return before the group is written to the store and becomes visible
+	// (semi-sync's AFTER_SYNC wait for replica acknowledgements). The pipeline calls it, and
+	// does the store write after it, on its second goroutine, so that the next group can be
+	// logged and fsynced meanwhile; an error fails the group.
+	Wait func() error
+	// Token is handed back to GroupVisible.
+	Token any
 }
 
 // Options tune a Pipeline.
@@ -91,7 +99,14 @@ type Pipeline struct {
 	lastSynced  bool
 	lastPersist time.Duration
 
-	nextSeq    uint64 // owned by the committer goroutine
+	// Groups that wait (LogResult.Wait) are finished — written to the store and published — by
+	// the finisher goroutine, in order; a group is finished on the committer goroutine only while
+	// the finisher has nothing in hand, so finishing never overlaps.
+	finishQ   chan *finishing
+	inFinish  atomic.Int64  // groups handed to the finisher and not yet finished
+	finisherC chan struct{} // closed when the finisher has stopped
+
+	nextSeq    uint64 // owned by whichever goroutine finishes (see finishQ)
 	visibleSeq atomic.Uint64
 
 	groups  atomic.Uint64
@@ -111,14 +126,17 @@ func New(db *pebble.DB, lastSeq uint64, opts Options) *Pipeline {
 		opts.GroupArrivalGap = 400 * time.Microsecond
 	}
 	p := &Pipeline{
-		db:      db,
-		opts:    opts,
-		wake:    make(chan struct{}, 1),
-		stopped: make(chan struct{}),
-		nextSeq: lastSeq + 1,
+		db:        db,
+		opts:      opts,
+		wake:      make(chan struct{}, 1),
+		stopped:   make(chan struct{}),
+		finishQ:   make(chan *finishing, 16),
+		finisherC: make(chan struct{}),
+		nextSeq:   lastSeq + 1,
 	}
 	p.visibleSeq.Store(lastSeq)
 	go p.run()
+	go p.finisher()
 	return p
 }
 
@@ -174,6 +192,7 @@ func (p *Pipeline) Close() {
 
 func (p *Pipeline) run() {
 	defer close(p.stopped)
+	defer func() { close(p.finishQ); <-p.finisherC }()
 	var group []*Request
 	for {
 		p.mu.Lock()
@@ -238,8 +257,58 @@ func (p *Pipeline) groupLen(reqs []*Request) int {
 	return len(reqs)
 }
 
+// finishing is a logged group on its way to the store.
+type finishing struct {
+	group []*Request
+	batch *pebble.Batch // the group's merged write (owned: closed when done, unless a request's)
+	owned bool
+	wo    *pebble.WriteOptions
+	res   LogResult
+	err   error // the group failed before reaching the store
+}
+
 func (p *Pipeline) commitGroup(group []*Request) {
-	err := p.persist(group)
+	f := p.logGroup(group)
+	if f.err == nil && (f.res.Wait != nil || p.inFinish.Load() > 0) {
+		p.inFinish.Add(1)
+		p.finishQ <- f
+		return
+	}
+	p.finish(f)
+}
+
+// finisher finishes, in order, the groups that wait before they become visible.
+func (p *Pipeline) finisher() {
+	defer close(p.finisherC)
+	for f := range p.finishQ {
+		if f.err == nil && f.res.Wait != nil {
+			if err := f.res.Wait(); err != nil {
+				f.err = fmt.Errorf("commit: %w", err)
+			}
+		}
+		p.finish(f)
+		p.inFinish.Add(-1)
+	}
+}
+
+// finish writes a logged group to the store, publishes it and releases its commits.
+func (p *Pipeline) finish(f *finishing) {
+	err := f.err
+	if err == nil {
+		start := time.Now()
+		if err = p.db.Apply(f.batch, f.wo); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+		if p.log == nil {
+			// The store's fsync is the durable write (and without a log, groups are always
+			// finished on the committer goroutine, which owns lastPersist).
+			p.lastPersist += time.Since(start)
+		}
+	}
+	if f.owned {
+		f.batch.Close()
+	}
+	group := f.group
 	if err == nil {
 		for _, r := range group {
 			r.seq = p.nextSeq
@@ -247,7 +316,7 @@ func (p *Pipeline) commitGroup(group []*Request) {
 		}
 		p.visibleSeq.Store(group[len(group)-1].seq)
 		if p.log != nil {
-			p.log.GroupVisible()
+			p.log.GroupVisible(f.res.Token)
 		}
 		p.groups.Add(1)
 		p.commits.Add(uint64(len(group)))
@@ -262,10 +331,11 @@ func (p *Pipeline) commitGroup(group []*Request) {
 	}
 }
 
-// persist logs the group (when there is a Log) and writes its batches as one atomic store write.
-// Without a Log the store's own fsync makes the group durable; with one, the log's does, and the
-// store syncs only for what the log cannot replay.
-func (p *Pipeline) persist(group []*Request) error {
+// logGroup logs the group (when there is a Log) and prepares its batches as one atomic store
+// write. Without a Log the store's own fsync makes the group durable; with one, the log's does,
+// and the store syncs only for what the log cannot replay.
+func (p *Pipeline) logGroup(group []*Request) *finishing {
+	f := &finishing{group: group}
 	n := 0
 	durable := false
 	for _, r := range group {
@@ -274,13 +344,13 @@ func (p *Pipeline) persist(group []*Request) error {
 	}
 	if p.opts.SpaceCheck != nil {
 		if err := p.opts.SpaceCheck(n); err != nil {
-			return err
+			f.err = err
+			return f
 		}
 	}
 	start := time.Now()
 	sync := true
 	logSynced := false
-	var state []byte
 	if p.log != nil {
 		entries := make([]any, len(group))
 		for i, r := range group {
@@ -288,36 +358,32 @@ func (p *Pipeline) persist(group []*Request) error {
 		}
 		res, err := p.log.WriteGroup(entries)
 		if err != nil {
-			return fmt.Errorf("commit: %w", err)
+			f.err = fmt.Errorf("commit: %w", err)
+			return f
 		}
-		state, logSynced = res.State, res.Synced
+		f.res, logSynced = res, res.Synced
 		sync = res.SyncStore || durable
 	}
-	wo := pebble.Sync
+	f.wo = pebble.Sync
 	if p.opts.NoSync || !sync {
-		wo = pebble.NoSync
+		f.wo = pebble.NoSync
 	}
-	defer func() {
-		p.lastSynced = logSynced || wo == pebble.Sync
-		p.lastPersist = time.Since(start)
-	}()
-	b := group[0].Batch
+	p.lastSynced = logSynced || f.wo == pebble.Sync
+	p.lastPersist = time.Since(start)
+	f.batch = group[0].Batch
 	if len(group) > 1 {
-		b = p.db.NewBatch()
-		defer b.Close()
+		f.batch, f.owned = p.db.NewBatch(), true
 		for _, r := range group {
-			if err := b.Apply(r.Batch, nil); err != nil {
-				return fmt.Errorf("commit: merge batch: %w", err)
+			if err := f.batch.Apply(r.Batch, nil); err != nil {
+				f.err = fmt.Errorf("commit: merge batch: %w", err)
+				return f
 			}
 		}
 	}
-	if state != nil {
-		if err := b.Set(p.stateKey, state, nil); err != nil {
-			return fmt.Errorf("commit: %w", err)
+	if f.res.State != nil {
+		if err := f.batch.Set(p.stateKey, f.res.State, nil); err != nil {
+			f.err = fmt.Errorf("commit: %w", err)
 		}
 	}
-	if err := p.db.Apply(b, wo); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return f
 }

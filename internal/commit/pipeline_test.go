@@ -159,7 +159,7 @@ func (l *recordingLog) WriteGroup(entries []any) (LogResult, error) {
 	l.entries = append(l.entries, entries...)
 	return LogResult{State: []byte(fmt.Sprint(len(l.entries)))}, nil
 }
-func (l *recordingLog) GroupVisible() { l.visible++ }
+func (l *recordingLog) GroupVisible(any) { l.visible++ }
 
 func TestLogWrittenBeforeStore(t *testing.T) {
 	db := openDB(t)
@@ -182,5 +182,85 @@ func TestLogWrittenBeforeStore(t *testing.T) {
 	defer closer.Close()
 	if string(v) != "3" || fmt.Sprint(l.entries) != "[0 1 2]" || l.visible != 3 {
 		t.Fatalf("state %q, entries %v, visible %d", v, l.entries, l.visible)
+	}
+}
+
+// A log whose groups wait (semi-sync): the next group is logged while the first waits, and
+// groups still become visible, and return, in order.
+type waitingLog struct {
+	mu      sync.Mutex
+	logged  []any
+	release map[any]chan struct{}
+	visible []any
+}
+
+func (l *waitingLog) WriteGroup(entries []any) (LogResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.logged = append(l.logged, entries...)
+	ch := l.release[entries[0]]
+	return LogResult{Token: entries[0], Wait: func() error { <-ch; return nil }}, nil
+}
+
+func (l *waitingLog) GroupVisible(tok any) {
+	l.mu.Lock()
+	l.visible = append(l.visible, tok)
+	l.mu.Unlock()
+}
+
+func (l *waitingLog) snapshot() (logged, visible string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprint(l.logged), fmt.Sprint(l.visible)
+}
+
+func TestWaitingGroupsPipelined(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	defer p.Close()
+	l := &waitingLog{release: map[any]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}}
+	p.SetLog(l, []byte("state"))
+	done := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
+	commit := func(name string) {
+		b := db.NewBatch()
+		b.Set([]byte(name), []byte("v"), nil)
+		if _, err := p.Commit(&Request{Batch: b, Log: name}); err != nil {
+			t.Error(err)
+		}
+		b.Close()
+		close(done[name])
+	}
+	go commit("a")
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("a logged", func() bool { lg, _ := l.snapshot(); return lg == "[a]" })
+	go commit("b")
+	waitFor("b logged while a waits", func() bool { lg, _ := l.snapshot(); return lg == "[a b]" })
+	close(l.release["b"])
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-done["b"]:
+		t.Fatal("b returned before a, which still waits")
+	default:
+	}
+	if _, vis := l.snapshot(); vis != "[]" {
+		t.Fatalf("visible %s while the first group waits", vis)
+	}
+	if _, closer, err := db.Get([]byte("b")); err == nil {
+		closer.Close()
+		t.Fatal("b reached the store before a")
+	}
+	close(l.release["a"])
+	<-done["a"]
+	<-done["b"]
+	if _, vis := l.snapshot(); vis != "[a b]" {
+		t.Fatalf("visible in order %s, want [a b]", vis)
 	}
 }

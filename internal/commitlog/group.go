@@ -46,9 +46,16 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 		// MySQL counts the logical clock per file.
 		l.file, l.seq = cur, 0
 	}
-	l.mu.Lock()
-	next := l.executed.Clone()
-	l.mu.Unlock()
+	// GTIDs are assigned after every group logged so far, visible yet or not (a group may still
+	// wait for replicas while the next is logged).
+	var next gtid.Set
+	if l.logged != nil {
+		next = l.logged.Clone()
+	} else {
+		l.mu.Lock()
+		next = l.executed.Clone()
+		l.mu.Unlock()
+	}
 	lastCommitted := l.seq
 	seq := l.seq
 	now := time.Now().UnixMicro()
@@ -107,20 +114,30 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 		pos = positions[len(positions)-1]
 		l.commits.Add(uint64(len(txns)))
 		synced, err = l.syncPolicy()
-		if err == nil && wait != semisync.Async {
-			// AFTER_SYNC / AFTER_APPLY: durable here, not yet visible to anyone.
-			err = l.semi.Wait(context.Background(), pos, wait, len(txns))
+		if err != nil {
+			if expected != nil {
+				expected()
+			}
+			return commit.LogResult{}, err
+		}
+		if wait != semisync.Async {
+			// AFTER_SYNC / AFTER_APPLY: durable here, not yet visible to anyone; the pipeline
+			// waits before the store write, while it logs the next group.
+			end, n := pos, len(txns)
+			res := commit.LogResult{State: encodeState(pos, next), SyncStore: syncStore, Synced: synced, Token: &next}
+			res.Wait = func() error {
+				defer expected()
+				return l.semi.Wait(context.Background(), end, wait, n)
+			}
+			l.pos, l.logged = pos, &next
+			return res, nil
 		}
 		if expected != nil {
 			expected()
 		}
-		if err != nil {
-			return commit.LogResult{}, err
-		}
 	}
-	l.pos = pos
-	l.pendingExecuted = &next
-	return commit.LogResult{State: encodeState(pos, next), SyncStore: syncStore, Synced: synced}, nil
+	l.pos, l.logged = pos, &next
+	return commit.LogResult{State: encodeState(pos, next), SyncStore: syncStore, Synced: synced, Token: &next}, nil
 }
 
 // syncPolicy fsyncs the binlog as sync_binlog says, after a group was appended.
@@ -143,14 +160,14 @@ func (l *Log) syncPolicy() (bool, error) {
 
 // GroupVisible implements commit.Log: the group WriteGroup last logged is now visible in the
 // store, so its GTIDs join gtid_executed (a reader that waited for them then sees their data).
-func (l *Log) GroupVisible() {
-	if l.pendingExecuted == nil {
+func (l *Log) GroupVisible(token any) {
+	next, _ := token.(*gtid.Set)
+	if next == nil {
 		return
 	}
 	l.mu.Lock()
-	l.executed = *l.pendingExecuted
+	l.executed = *next
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
-	l.pendingExecuted = nil
 }

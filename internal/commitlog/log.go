@@ -75,11 +75,11 @@ type Log struct {
 	groupMu sync.Mutex
 
 	// Owned by the committer goroutine.
-	pendingExecuted *gtid.Set // executed after the group being stored; published when visible
-	pos             binlog.Position
-	file            string
-	seq             int64 // sequence_number of the last transaction in file
-	unsyncedGroups  int64
+	logged         *gtid.Set // gtid_executed with every group logged, visible or not (nil: = executed); under groupMu
+	pos            binlog.Position
+	file           string
+	seq            int64 // sequence_number of the last transaction in file
+	unsyncedGroups int64
 
 	commits, fsyncs atomic.Uint64
 
@@ -399,6 +399,7 @@ func (l *Log) ResetTo(initial gtid.Set) error {
 	l.file, l.seq, l.unsyncedGroups = l.pos.File, 0, 0
 	l.mu.Lock()
 	l.executed, l.purged = initial.Clone(), initial.Clone()
+	l.logged = nil
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
