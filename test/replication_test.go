@@ -301,7 +301,7 @@ func TestDelayedReplicaSavesDroppedTable(t *testing.T) {
 // TestReplicaCatchUpAndPurgedBinlogs: a replica stopped for a whole load catches up once
 // started; one whose needed binlogs were purged on the primary stops with error 1236.
 func TestReplicaCatchUpAndPurgedBinlogs(t *testing.T) {
-	load := 5 * time.Second
+	load := 60 * time.Second
 	if testing.Short() {
 		load = time.Second
 	}
@@ -451,4 +451,47 @@ func TestReplicaSurvivesCorruptionInTransit(t *testing.T) {
 		t.Fatal("the damaged stream was not noticed by the receiver (no receiver error logged)")
 	}
 	t.Logf("one byte damaged in transit, noticed: %s; replica identical to the primary", seen)
+}
+
+// TestReplicationConvergesUnderLoad is the convergence check: a primary and two replicas, eight
+// writers for 60 s (2 s with -short); within 2 s of the load ending every replica's tables equal
+// the primary's.
+func TestReplicationConvergesUnderLoad(t *testing.T) {
+	load := 60 * time.Second
+	if testing.Short() {
+		load = 2 * time.Second
+	}
+	p := startNode(t, "", "--server-id", "1")
+	r1 := startNode(t, "", "--server-id", "2")
+	r2 := startNode(t, "", "--server-id", "3")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	createBank(t, pdb)
+	replicaOf(t, r1, p, "")
+	replicaOf(t, r2, p, "")
+	var acked sync.Map
+	db := p.db("bank")
+	db.SetMaxOpenConns(8)
+	stop := make(chan struct{})
+	wg := bankWorkload(db, 8, stop, &acked, 0)
+	time.Sleep(load)
+	close(stop)
+	wg.Wait()
+	ended := time.Now()
+	pb := p.db("bank")
+	want := dumpTables(t, pb, "acct", "moves")
+	for i, r := range []*node{r1, r2} {
+		rdb := r.db("bank")
+		for {
+			if got := dumpTables(t, rdb, "acct", "moves"); got == want {
+				break
+			}
+			if time.Since(ended) > 2*time.Second {
+				t.Fatalf("replica %d differs from the primary 2s after the load ended: %v", i+1, replicaStatus(t, rdb))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("replica %d: tables identical to the primary (%d bytes) %s after the load ended", i+1, len(want), time.Since(ended).Round(time.Millisecond))
+	}
+	t.Logf("%s of load by 8 writers: %d acknowledged transfers", load, countMap(&acked))
 }
