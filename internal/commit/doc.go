@@ -5,11 +5,17 @@
 // that is waiting, as one group, and for that group:
 //
 //  1. orders it: each request gets the next commit sequence number, in queue order;
-//  2. makes it durable and visible with one write and one fsync for the whole group (today the
-//     storage engine's write-ahead log is the durable log; the binary log takes that role next);
+//  2. makes it durable and visible with one write and one fsync for the whole group (the binary
+//     log's fsync when there is one, the store's otherwise);
 //  3. runs each request's AfterVisible hook in sequence order (the storage layer records the
 //     commit sequence of every row the transaction locked, then releases its locks);
 //  4. wakes the committers.
+//
+// With a Log (the binary log), the group is logged and fsynced first, and the store write only
+// records it. A group whose LogResult has a Wait (semi-sync: replica acknowledgements) is finished
+// — store write, visibility, hooks, wake-up — by a second goroutine after the wait, so that the
+// committer logs the next group meanwhile. Groups are finished strictly in the order they were
+// logged, by one goroutine at a time.
 //
 // Invariants:
 //   - A Commit call returns nil only after its writes are on stable storage (sync mode) and

@@ -37,4 +37,9 @@
 //     authenticates through it; the source's certificate is checked (TLS, tlsconfig.go) during
 //     the handshake, so no credential is sent to a source that failed the checks. Settings that
 //     cannot be honoured are refused by CHANGE REPLICATION SOURCE TO, never dropped silently.
+//   - Semi-sync (rpl_semi_sync_replica_enabled, semisync.go): the receiver asks for a semi-sync
+//     dump; an event that requests an ack is acknowledged only after the transaction it ends is
+//     in the relay log and the relay log is fsynced. Toward a RelayDB source the applier also
+//     acknowledges each transaction once committed (synchronous replication). Acks only move
+//     forward, and name the source's binlog file and position.
 package replica

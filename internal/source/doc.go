@@ -29,4 +29,7 @@
 //     files, and ends without error at the end of the active file; it never waits.
 //   - In GTID mode the dump starts at the newest file whose PREVIOUS_GTIDS the replica already
 //     has, and skips every transaction whose GTID the replica has.
+//   - For a semi-sync replica (Options.RequestAcks) each event is held back until the next is
+//     read, so that the last event of what is durable — a transaction's end — can carry the ack
+//     request: one ack per batch sent, naming where that transaction ends.
 package source
