@@ -8,7 +8,8 @@
 #
 # With --replicas 2, RelayDB runs a primary and two replicas (lag is measured on the first) and
 # the primary is also measured alone first, to print its throughput with replicas attached as a
-# ratio of its throughput with none.
+# ratio of its throughput with none; and last with the replicas receiving but not applying (the
+# cost of the dumps themselves, without two more servers' apply work on the same cores).
 #
 # usage: bench/replication-lag.sh [--duration S] [--table-size N] [--only relaydb|mariadb] [--replicas 1|2]
 set -Eeuo pipefail
@@ -97,6 +98,15 @@ if [ "$ONLY" != mariadb ]; then
       SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA"
   done
   measure relaydb $P1 $((P1 + 1)) root ""
+  if [ "$REPLICAS" -ge 2 ]; then
+    # The dump side's own cost: the replicas receive everything but apply nothing, so the
+    # primary shares the cores with sysbench and the receivers only.
+    for i in $(seq 1 "$REPLICAS"); do mariadb -h127.0.0.1 -P$((P1 + i)) -uroot -e "STOP REPLICA SQL_THREAD"; done
+    log "relaydb: primary with $REPLICAS replicas receiving, appliers stopped"
+    sb $P1 root "" --threads=8 --time="$DURATION" --report-interval=0 run >"$OUT/relaydb-receiving-run.log" 2>&1
+    RECEIVING=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.).*/\1/p' "$OUT/relaydb-receiving-run.log")
+    log "relaydb: primary with replicas receiving only: $RECEIVING tps"
+  fi
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   PIDS=()
@@ -125,7 +135,7 @@ fi
   done
   if [ -n "${ALONE:-}" ]; then
     echo
-    echo "RelayDB primary: ${ALONE} tps alone, ${TPS[relaydb]:-?} tps with $REPLICAS replicas attached (ratio $(awk -v a="${TPS[relaydb]:-0}" -v b="$ALONE" 'BEGIN{if (b > 0) printf "%.2f", a/b; else print "-"}'))"
+    echo "RelayDB primary: ${ALONE} tps alone, ${TPS[relaydb]:-?} tps with $REPLICAS replicas attached (ratio $(awk -v a="${TPS[relaydb]:-0}" -v b="$ALONE" 'BEGIN{if (b > 0) printf "%.2f", a/b; else print "-"}')), ${RECEIVING:-?} tps with them receiving but not applying (ratio $(awk -v a="${RECEIVING:-0}" -v b="$ALONE" 'BEGIN{if (b > 0) printf "%.2f", a/b; else print "-"}'))"
   fi
   echo
   echo "logs: $OUT"
