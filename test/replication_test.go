@@ -56,6 +56,21 @@ func replicaStatus(t *testing.T, db *sql.DB) map[string]string {
 	return out
 }
 
+// bankCluster starts a primary (server_id 1) with the bank tables and two replicas of it
+// (server_ids 2 and 3) replicating with auto-position.
+func bankCluster(t *testing.T) (p, r1, r2 *node) {
+	t.Helper()
+	p = startNode(t, "", "--server-id", "1")
+	r1 = startNode(t, "", "--server-id", "2")
+	r2 = startNode(t, "", "--server-id", "3")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	createBank(t, pdb)
+	replicaOf(t, r1, p, "")
+	replicaOf(t, r2, p, "")
+	return p, r1, r2
+}
+
 // waitCaughtUp waits until the replica has executed everything the primary has, and returns
 // how long that took.
 func waitCaughtUp(t *testing.T, primary, replica *sql.DB, within time.Duration) time.Duration {
@@ -85,14 +100,8 @@ func TestReplicationConvergesAndSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		rounds, load = 2, time.Second
 	}
-	p := startNode(t, "", "--server-id", "1")
-	r1 := startNode(t, "", "--server-id", "2")
-	r2 := startNode(t, "", "--server-id", "3")
+	p, r1, r2 := bankCluster(t)
 	pdb := p.db("")
-	createReplUser(t, pdb)
-	createBank(t, pdb)
-	replicaOf(t, r1, p, "")
-	replicaOf(t, r2, p, "")
 
 	var acked sync.Map
 	for round := 0; round < rounds; round++ {
@@ -461,14 +470,7 @@ func TestReplicationConvergesUnderLoad(t *testing.T) {
 	if testing.Short() {
 		load = 2 * time.Second
 	}
-	p := startNode(t, "", "--server-id", "1")
-	r1 := startNode(t, "", "--server-id", "2")
-	r2 := startNode(t, "", "--server-id", "3")
-	pdb := p.db("")
-	createReplUser(t, pdb)
-	createBank(t, pdb)
-	replicaOf(t, r1, p, "")
-	replicaOf(t, r2, p, "")
+	p, r1, r2 := bankCluster(t)
 	var acked sync.Map
 	db := p.db("bank")
 	db.SetMaxOpenConns(8)
