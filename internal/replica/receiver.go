@@ -22,9 +22,15 @@ func (r *Replica) receive(ctx context.Context) {
 	cfg := r.config()
 	for attempt := 1; ; attempt++ {
 		r.setState(true, "Connecting to source")
+		r.streaming.Store(false)
 		err := r.session(ctx, cfg)
 		if ctx.Err() != nil {
 			return
+		}
+		if r.streaming.Load() {
+			// The connection worked and the dump ran: RETRY_COUNT counts failed attempts in a
+			// row, as in MySQL, so the count starts again.
+			attempt = 0
 		}
 		if err != nil {
 			switch errno(err, 0) {
@@ -114,6 +120,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		return err
 	}
 	r.setState(true, ioStateWaitingForSource)
+	r.streaming.Store(true)
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()

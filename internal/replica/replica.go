@@ -65,6 +65,7 @@ type Replica struct {
 	until    *Until // the applier's stop condition (START REPLICA UNTIL), nil for none
 
 	semiActive  atomic.Bool // the receiver's session with the source is semi-synchronous
+	streaming   atomic.Bool // the receiver's current session got as far as the dump
 	semi        semiLink
 	sourceFiles []sourceFileMark // guarded by mu; see markSourceFile
 }
