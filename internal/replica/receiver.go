@@ -27,11 +27,7 @@ func (r *Replica) receive(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if r.streaming.Load() {
-			// The connection worked and the dump ran: RETRY_COUNT counts failed attempts in a
-			// row, as in MySQL, so the count starts again.
-			attempt = 0
-		}
+
 		if err != nil {
 			switch errno(err, 0) {
 			case erRelayLogWrite:
@@ -51,6 +47,11 @@ func (r *Replica) receive(ctx context.Context) {
 				// receiver stops, as in MySQL.
 				return
 			}
+		}
+		if r.streaming.Load() {
+			// The connection worked and the dump ran: RETRY_COUNT counts failed attempts in a
+			// row, as in MySQL, so the count starts again.
+			attempt = 0
 		}
 		if attempt >= cfg.RetryCount {
 			return
