@@ -130,6 +130,14 @@ func consumeGTIDNext(ctx *sql.Context) {
 func (l *Log) BeginReplay(sessionID uint32, t *binlog.Transaction) { l.replays.Store(sessionID, t) }
 func (l *Log) EndReplay(sessionID uint32)                          { l.replays.Delete(sessionID) }
 
+// SetOrigin makes the session's commits logged with serverID, the server where they originated,
+// instead of this server's: the replication applier re-logging what it applies
+// (log_replica_updates), so that circular and chained topologies can tell where an event came
+// from. ClearOrigin ends it. Sessions are told apart by identity, not by id: the applier's
+// parallel workers share one connection id.
+func (l *Log) SetOrigin(s sql.Session, serverID uint32) { l.origins.Store(s, serverID) }
+func (l *Log) ClearOrigin(s sql.Session)                { l.origins.Delete(s) }
+
 func (l *Log) replaying(ctx *sql.Context) *entry {
 	if v, ok := l.replays.Load(ctx.Session.ID()); ok {
 		return &entry{replay: v.(*binlog.Transaction)}
@@ -150,7 +158,13 @@ func (l *Log) logsDB(db string) bool {
 }
 
 func (l *Log) header(ctx *sql.Context) binlog.Header {
-	return binlog.Header{Timestamp: uint32(ctx.QueryTime().Unix()), ServerID: l.opts.ServerID}
+	id := l.opts.ServerID
+	if ctx.Session != nil {
+		if v, ok := l.origins.Load(ctx.Session); ok {
+			id = v.(uint32)
+		}
+	}
+	return binlog.Header{Timestamp: uint32(ctx.QueryTime().Unix()), ServerID: id}
 }
 
 // TxnEntry implements storage.CommitLogger for a transaction's row changes (binlog_format=ROW).

@@ -58,6 +58,7 @@ type Log struct {
 	opts    Options
 	log     *slog.Logger
 	semi    *semisync.Source // nil: commits never wait for replicas
+	origins sync.Map         // sql.Session → origin server_id of what it logs (SetOrigin)
 	w       *binlog.Writer
 	format  binlog.Format
 	sid     gtid.SID

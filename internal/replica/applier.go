@@ -170,6 +170,9 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 			return err
 		}
 	}
+	if r.opts.SetOrigin != nil && len(t.Events) > 0 {
+		defer r.opts.SetOrigin(sctx.Session, t.Events[0].ServerID())()
+	}
 	if err := a.Apply(sctx, f, t); err != nil {
 		_ = sctx.SetSessionVariable(sctx, "gtid_next", "AUTOMATIC")
 		if !errors.Is(err, errAborted) {

@@ -146,8 +146,13 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool) e
 		}
 		e := binlog.Event(append([]byte(nil), raw...))
 		if needAck && (len(txn) == 0 || !endsTxn(format, e, began)) {
-			// Asked outside a transaction's end (a heartbeat, say): everything before it is
-			// relayed already.
+			// Asked outside a transaction this replica relays (a heartbeat, or the end of a
+			// transaction dropped as its own): everything before it is relayed already.
+			if len(txn) == 0 && e.LogPos() > 0 && e.Type() != binlog.TypeRotate && e.Type() != binlog.TypeFormatDescription {
+				r.mu.Lock()
+				r.st.readPos = uint64(e.LogPos())
+				r.mu.Unlock()
+			}
 			if err := r.ackReceived(); err != nil {
 				return err
 			}
@@ -182,6 +187,11 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool) e
 				return err
 			}
 			txn, txnGTID, began = binlog.Txn{e}, g.GTID, false
+			if e.ServerID() == r.opts.ServerID && !r.opts.ReplicateSameServerID {
+				// This server's own transaction come back around a ring: not relayed
+				// (replicate_same_server_id = 0); its GTID is executed here already.
+				txn = nil
+			}
 			continue
 		}
 		if len(txn) == 0 {

@@ -43,7 +43,13 @@ type Options struct {
 	Workers func() int
 	// SemiSync returns rpl_semi_sync_replica_enabled, read when the receiver connects (nil: off).
 	SemiSync func() bool
-	Logger   *slog.Logger
+	// SetOrigin, if set, makes the session's commits logged under serverID (the transaction's
+	// original server) until the returned function is called.
+	SetOrigin func(s sql.Session, serverID uint32) (restore func())
+	// ReplicateSameServerID is replicate_same_server_id: when false (MySQL's default), the
+	// receiver drops transactions that carry this server's own server_id.
+	ReplicateSameServerID bool
+	Logger                *slog.Logger
 }
 
 // ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads

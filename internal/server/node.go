@@ -460,6 +460,10 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 		Contains: n.binlog.Contains,
 		Workers:  parallelWorkers,
 		SemiSync: SemiSyncReplicaEnabled,
+		SetOrigin: func(s sql.Session, serverID uint32) func() {
+			n.binlog.SetOrigin(s, serverID)
+			return func() { n.binlog.ClearOrigin(s) }
+		},
 	})
 }
 
