@@ -51,6 +51,7 @@ const (
 // upOptions are the flags of `relaydb up`.
 type upOptions struct {
 	nodes    int
+	topology string // see topologies
 	dataDir  string
 	port     int
 	logLevel string
@@ -62,6 +63,7 @@ type upOptions struct {
 // clusterFile is DIR/cluster.json: what a later `up` needs to start the same cluster again.
 type clusterFile struct {
 	Nodes        int    `json:"nodes"`
+	Topology     string `json:"topology,omitempty"` // "" means replicas (the first clusters had none)
 	Port         int    `json:"port"`
 	ReplUser     string `json:"repl_user"`
 	ReplPassword string `json:"repl_password"`
@@ -70,9 +72,32 @@ type clusterFile struct {
 	SetupDone bool `json:"setup_done"`
 }
 
+// topologies are what `up --topology` can build. In every one nodeK has server_id K.
+//   - replicas: node1 is the primary, every other node a read-only replica of it.
+//   - chain: node1 → node2 → … → nodeN, each a read-only replica of the one before (cascading,
+//     through log_replica_updates).
+//   - dual: node1 ⇄ node2, each a replica of the other and both writable, with
+//     auto_increment_increment 2 and offsets 1 and 2 so their inserts never collide.
+var topologies = []string{"replicas", "chain", "dual"}
+
+// sourceOf returns the node that node k replicates from (0: none).
+func sourceOf(topology string, k int) int {
+	switch {
+	case topology == "dual":
+		return 3 - k
+	case k == 1:
+		return 0
+	case topology == "chain":
+		return k - 1
+	}
+	return 1
+}
+
 // upNode is one child server process.
 type upNode struct {
-	num     int // 1-based; also its server id. node1 is the primary.
+	num     int // 1-based; also its server id
+	source  int // the node it replicates from (0: none)
+	dual    bool
 	port    int
 	dir     string // its datadir
 	logPath string
@@ -86,7 +111,10 @@ func (n *upNode) name() string { return "node" + strconv.Itoa(n.num) }
 func (n *upNode) addr() string { return net.JoinHostPort(upHost, strconv.Itoa(n.port)) }
 
 func (n *upNode) role() string {
-	if n.num == 1 {
+	switch {
+	case n.dual:
+		return "primary"
+	case n.source == 0:
 		return "primary"
 	}
 	return "replica"
@@ -137,14 +165,15 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 	opts := upOptions{given: map[string]bool{}}
 	fs := flag.NewFlagSet("relaydb up", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas")
+	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas (2 for --topology dual)")
+	fs.StringVar(&opts.topology, "topology", "replicas", "replicas (node1 and N-1 replicas of it), chain (node1 → node2 → … → nodeN) or dual (node1 ⇄ node2, both writable)")
 	fs.StringVar(&opts.dataDir, "datadir", "./relaydb-data", "directory holding node1, node2, … (each a node's datadir), their logs and cluster.json")
 	fs.IntVar(&opts.port, "port", 3306, "TCP port of node1; nodeK listens on port+K-1")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "the nodes' minimum log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(out, "Usage: relaydb up [options]\n\n"+
-			"Runs a local cluster on 127.0.0.1: one primary and N-1 replicas of it, each a\n"+
-			"'relaydb server' child process. The first run sets up replication; later runs on\n"+
+			"Runs a local cluster on 127.0.0.1: one primary and N-1 replicas of it (or a chain, or a\n"+
+			"dual primary: --topology), each a 'relaydb server' child process. The first run sets up replication; later runs on\n"+
 			"the same --datadir start the same cluster again. Ctrl-C stops all nodes.\n\nOptions:\n")
 		fs.PrintDefaults()
 	}
@@ -166,6 +195,22 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 		return opts, fmt.Errorf("--datadir %q: %v", opts.dataDir, err)
 	}
 	opts.dataDir = abs
+	switch opts.topology {
+	case "replicas":
+	case "chain":
+		if opts.nodes < 2 {
+			return opts, errors.New("--topology chain needs --nodes 2 or more")
+		}
+	case "dual":
+		if !opts.given["nodes"] {
+			opts.nodes = 2
+		}
+		if opts.nodes != 2 {
+			return opts, errors.New("--topology dual is two nodes: omit --nodes or give --nodes 2")
+		}
+	default:
+		return opts, fmt.Errorf("--topology must be one of %s, not %q", strings.Join(topologies, ", "), opts.topology)
+	}
 	return opts, checkNodesAndPort(opts.nodes, opts.port)
 }
 
@@ -211,7 +256,14 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 		return nil, fmt.Errorf("%s holds a cluster on ports %d-%d, and its replicas replicate from port %d; --port %d cannot change it (omit --port, or use another --datadir)",
 			opts.dataDir, cl.Port, cl.Port+cl.Nodes-1, cl.Port, opts.port)
 	}
-	opts.nodes, opts.port = cl.Nodes, cl.Port
+	if cl.Topology == "" {
+		cl.Topology = "replicas"
+	}
+	if opts.given["topology"] && opts.topology != cl.Topology {
+		return nil, fmt.Errorf("%s holds a cluster with topology %s; --topology %s cannot change it (omit --topology, or use another --datadir)",
+			opts.dataDir, cl.Topology, opts.topology)
+	}
+	opts.nodes, opts.port, opts.topology = cl.Nodes, cl.Port, cl.Topology
 	return &cl, checkPortsFree(cl.Port, cl.Nodes)
 }
 
@@ -224,7 +276,7 @@ func createCluster(opts *upOptions) (*clusterFile, error) {
 		return nil, fmt.Errorf("generating the replication password: %v", err)
 	}
 	// Hex, so the password needs no quoting in SQL.
-	cl := &clusterFile{Nodes: opts.nodes, Port: opts.port, ReplUser: replUser, ReplPassword: hex.EncodeToString(pw)}
+	cl := &clusterFile{Nodes: opts.nodes, Topology: opts.topology, Port: opts.port, ReplUser: replUser, ReplPassword: hex.EncodeToString(pw)}
 	// Written before any node starts, so a later run always finds the password the nodes use.
 	return cl, saveCluster(opts.dataDir, cl)
 }
@@ -303,13 +355,18 @@ func (c *upCluster) bringUp(ctx context.Context) error {
 			return err
 		}
 	}
-	replicas := c.nodes[1:]
-	if err := waitReady(ctx, replicas); err != nil {
+	if err := waitReady(ctx, c.nodes[1:]); err != nil {
 		return err
 	}
+	var replicas []*upNode
+	for _, n := range c.nodes {
+		if n.source != 0 {
+			replicas = append(replicas, n)
+		}
+	}
 	if !c.cl.SetupDone {
-		fmt.Fprintf(c.stderr, "relaydb up: first run: creating user %s on node1 and making the other nodes its replicas\n", c.cl.ReplUser)
-		if err := setupReplication(ctx, c.cl, primary, replicas); err != nil {
+		fmt.Fprintf(c.stderr, "relaydb up: first run: creating user %s and setting up replication (%s)\n", c.cl.ReplUser, c.opts.topology)
+		if err := setupReplication(ctx, c.cl, c.nodes); err != nil {
 			return err
 		}
 		c.cl.SetupDone = true
@@ -337,6 +394,8 @@ func checkPortsFree(base, nodes int) error {
 func (c *upCluster) startNode(k int) (*upNode, error) {
 	n := &upNode{
 		num:     k,
+		source:  sourceOf(c.opts.topology, k),
+		dual:    c.opts.topology == "dual",
 		port:    c.opts.port + k - 1,
 		dir:     filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)),
 		logPath: filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)+".log"),
@@ -404,15 +463,27 @@ func openRoot(n *upNode) (*gosql.DB, error) {
 	return db, nil
 }
 
-// setupReplication creates the replication user on the primary and makes every replica
-// replicate from it, read-only. Each step is skipped when already done, so it can be rerun.
-func setupReplication(ctx context.Context, cl *clusterFile, primary *upNode, replicas []*upNode) error {
-	if err := ensureReplUser(ctx, cl, primary); err != nil {
-		return err
+// setupReplication creates the replication user on every node that is a source and makes each
+// node with a source replicate from it: read-only, except in a dual primary, whose two nodes
+// stay writable with interleaved auto-increment values. Each step is skipped when already done,
+// so it can be rerun.
+func setupReplication(ctx context.Context, cl *clusterFile, nodes []*upNode) error {
+	isSource := map[int]bool{}
+	for _, n := range nodes {
+		isSource[n.source] = true
 	}
-	for _, r := range replicas {
-		if err := ensureReplicaOf(ctx, cl, r, primary); err != nil {
-			return err
+	for _, n := range nodes {
+		if isSource[n.num] {
+			if err := ensureReplUser(ctx, cl, n); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range nodes {
+		if n.source != 0 {
+			if err := ensureReplicaOf(ctx, cl, n, nodes[n.source-1]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -451,9 +522,16 @@ func ensureReplicaOf(ctx context.Context, cl *clusterFile, r, primary *upNode) e
 		stmts = append(stmts, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='%s', SOURCE_PORT=%d, SOURCE_USER='%s', SOURCE_PASSWORD='%s', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=%d",
 			upHost, primary.port, cl.ReplUser, cl.ReplPassword, upConnectRetry))
 	}
-	// super_read_only keeps clients (root included) from writing to a replica; the applier is
-	// exempt. PERSIST makes it survive restarts.
-	stmts = append(stmts, "START REPLICA", "SET PERSIST super_read_only = ON")
+	if r.dual {
+		// Both sides take writes: their auto-increment values interleave (1, 3, 5 … and
+		// 2, 4, 6 …) so that concurrent inserts never collide. PERSIST survives restarts.
+		stmts = append(stmts, "START REPLICA", "SET PERSIST auto_increment_increment = 2",
+			fmt.Sprintf("SET PERSIST auto_increment_offset = %d", r.num))
+	} else {
+		// super_read_only keeps clients (root included) from writing to a replica; the applier
+		// is exempt. PERSIST makes it survive restarts.
+		stmts = append(stmts, "START REPLICA", "SET PERSIST super_read_only = ON")
+	}
 	return execAll(ctx, db, r, stmts...)
 }
 
@@ -562,9 +640,17 @@ func (c *upCluster) printSummary(w io.Writer) {
 			n.name(), n.role(), n.addr(), n.cmd.Process.Pid, upHost, n.port)
 	}
 	fmt.Fprintln(w)
-	if len(c.nodes) > 1 {
+	pw := filepath.Join(c.opts.dataDir, clusterFileName)
+	switch {
+	case c.opts.topology == "dual":
+		fmt.Fprintf(w, "Dual primary: node1 and node2 replicate from each other as user %s (password in %s);\n"+
+			"both take writes, with auto_increment_increment 2 and offsets 1 and 2.\n", c.cl.ReplUser, pw)
+	case c.opts.topology == "chain":
+		fmt.Fprintf(w, "Chain: each node replicates from the one before it as user %s (password in %s);\n"+
+			"all but node1 are super_read_only.\n", c.cl.ReplUser, pw)
+	case len(c.nodes) > 1:
 		fmt.Fprintf(w, "Replicas replicate from node1 as user %s (password in %s) and are super_read_only.\n",
-			c.cl.ReplUser, filepath.Join(c.opts.dataDir, clusterFileName))
+			c.cl.ReplUser, pw)
 	}
 	fmt.Fprintf(w, "Logs: %s. Ctrl-C stops all nodes.\n", filepath.Join(c.opts.dataDir, "nodeK.log"))
 }

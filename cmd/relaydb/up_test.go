@@ -274,3 +274,84 @@ func TestUpRefusesBusyPortAndStopsOnNodeFailure(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestUpTopologies: `up --topology chain` cascades node1 → node2 → node3 (a row written on
+// node1 reaches node3 through node2, which is read-only), and `up --topology dual` makes two
+// writable primaries of each other whose auto-increment values interleave.
+func TestUpTopologies(t *testing.T) {
+	t.Run("chain", func(t *testing.T) {
+		base := freePorts(t, 3)
+		u := startUp(t, "--topology", "chain", "--nodes", "3", "--port", strconv.Itoa(base), "--datadir", t.TempDir())
+		if !strings.Contains(u.output(), "Chain: each node replicates from the one before it") {
+			t.Fatalf("summary:\n%s", u.output())
+		}
+		for _, s := range []string{"CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO app.t VALUES (1, 'first')"} {
+			if _, err := rootDB(t, base).Exec(s); err != nil {
+				t.Fatalf("node1: %s: %v", s, err)
+			}
+		}
+		waitRows(t, base+2, "first")
+		var src string
+		if err := rootDB(t, base+2).QueryRow("SELECT @@GLOBAL.super_read_only").Scan(&src); err != nil || src != "1" {
+			t.Errorf("node3 super_read_only = %q (%v)", src, err)
+		}
+		st := map[string]string{}
+		rows, err := rootDB(t, base+2).Query("SHOW REPLICA STATUS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]gosql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			rows.Scan(ptrs...)
+			for i, c := range cols {
+				st[c] = vals[i].String
+			}
+		}
+		rows.Close()
+		if st["Source_Port"] != strconv.Itoa(base+1) {
+			t.Errorf("node3 replicates from port %s, want node2's %d", st["Source_Port"], base+1)
+		}
+		if code := u.stop(t, syscall.SIGINT); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, u.output())
+		}
+		checkNodesGone(t, u)
+	})
+	t.Run("dual", func(t *testing.T) {
+		base := freePorts(t, 2)
+		u := startUp(t, "--topology", "dual", "--port", strconv.Itoa(base), "--datadir", t.TempDir())
+		if len(u.ports) != 2 || !strings.Contains(u.output(), "Dual primary") {
+			t.Fatalf("summary:\n%s", u.output())
+		}
+		n1, n2 := rootDB(t, base), rootDB(t, base+1)
+		for _, s := range []string{"CREATE DATABASE app", "CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"} {
+			if _, err := n1.Exec(s); err != nil {
+				t.Fatalf("node1: %s: %v", s, err)
+			}
+		}
+		waitRows(t, base+1, "")
+		for i := 0; i < 3; i++ {
+			if _, err := n1.Exec("INSERT INTO app.t (v) VALUES ('a')"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n2.Exec("INSERT INTO app.t (v) VALUES ('b')"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := "a,b,a,b,a,b"
+		waitRows(t, base, want)
+		waitRows(t, base+1, want)
+		var ids string
+		if err := n2.QueryRow("SELECT GROUP_CONCAT(id ORDER BY id) FROM app.t").Scan(&ids); err != nil || ids != "1,2,3,4,5,6" {
+			t.Errorf("ids %q (%v), want 1,2,3,4,5,6 (node1 odd, node2 even)", ids, err)
+		}
+		if code := u.stop(t, syscall.SIGINT); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, u.output())
+		}
+		checkNodesGone(t, u)
+	})
+}
