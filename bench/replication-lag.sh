@@ -11,7 +11,10 @@
 # ratio of its throughput with none; and last with the replicas receiving but not applying (the
 # cost of the dumps themselves, without two more servers' apply work on the same cores).
 #
-# usage: bench/replication-lag.sh [--duration S] [--table-size N] [--only relaydb|mariadb] [--replicas 1|2]
+# With --chain, RelayDB runs a chain of three (primary → replica → replica) and the lag is
+# measured on the last one (MariaDB still runs its pair).
+#
+# usage: bench/replication-lag.sh [--duration S] [--table-size N] [--only relaydb|mariadb] [--replicas 1|2] [--chain]
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && git rev-parse --show-toplevel)
@@ -20,12 +23,14 @@ DURATION=${DURATION:-60}
 TABLE_SIZE=${TABLE_SIZE:-100000}
 ONLY=${ONLY:-}
 REPLICAS=${REPLICAS:-1}
+CHAIN=${CHAIN:-}
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) DURATION=$2; shift ;;
   --table-size) TABLE_SIZE=$2; shift ;;
   --only) ONLY=$2; shift ;;
   --replicas) REPLICAS=$2; shift ;;
+  --chain) CHAIN=1; REPLICAS=2 ;;
   -h | --help) sed -n '2,/^set -Eeuo/{/^set/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
   *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -80,7 +85,7 @@ if [ "$ONLY" != mariadb ]; then
   wait_ready $P1
   mariadb -h127.0.0.1 -P$P1 -uroot -e "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw';
     GRANT REPLICATION SLAVE ON *.* TO repl; CREATE DATABASE sbtest"
-  if [ "$REPLICAS" -ge 2 ]; then
+  if [ "$REPLICAS" -ge 2 ] && [ -z "$CHAIN" ]; then
     # The primary alone first, on the data the replicas will then copy.
     log "relaydb: prepare, and the primary alone"
     sb $P1 root "" --threads=4 prepare >"$OUT/relaydb-alone-prepare.log" 2>&1
@@ -94,11 +99,18 @@ if [ "$ONLY" != mariadb ]; then
     "$WORK/relaydb" server --datadir "$WORK/r$i" --port $port --server-id $((i + 1)) >"$OUT/relaydb-replica$i.log" 2>&1 &
     PIDS+=($!)
     wait_ready $port
-    mariadb -h127.0.0.1 -P$port -uroot -e "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$P1,
+    src=$P1
+    if [ -n "$CHAIN" ]; then
+      src=$((port - 1)) # each replica's source is the node before it
+      mariadb -h127.0.0.1 -P$port -uroot -e "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'; GRANT REPLICATION SLAVE ON *.* TO repl"
+    fi
+    mariadb -h127.0.0.1 -P$port -uroot -e "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$src,
       SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA"
   done
-  measure relaydb $P1 $((P1 + 1)) root ""
-  if [ "$REPLICAS" -ge 2 ]; then
+  lagport=$((P1 + 1))
+  [ -n "$CHAIN" ] && lagport=$((P1 + REPLICAS))
+  measure relaydb $P1 $lagport root ""
+  if [ "$REPLICAS" -ge 2 ] && [ -z "$CHAIN" ]; then
     # The dump side's own cost: the replicas receive everything but apply nothing, so the
     # primary shares the cores with sysbench and the receivers only.
     for i in $(seq 1 "$REPLICAS"); do mariadb -h127.0.0.1 -P$((P1 + i)) -uroot -e "STOP REPLICA SQL_THREAD"; done
@@ -121,7 +133,9 @@ fi
 
 {
   echo
-  echo "## Replication lag: oltp_write_only, 8 threads, $DURATION s, RelayDB with $REPLICAS replica(s), MariaDB with one ($(date +%F))"
+  shape="$REPLICAS replica(s)"
+  [ -n "$CHAIN" ] && shape="a chain of $((REPLICAS + 1)) (lag on the last)"
+  echo "## Replication lag: oltp_write_only, 8 threads, $DURATION s, RelayDB with $shape, MariaDB with one replica ($(date +%F))"
   echo
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); RelayDB $(git -C "$ROOT" rev-parse --short HEAD); 4 x $TABLE_SIZE rows; heartbeat every 50 ms"
   echo
