@@ -225,7 +225,7 @@ func (r *Replica) stopForUntil() {
 	r.cfg.SQLRunning = false
 	cfg := *r.cfg
 	r.mu.Unlock()
-	_ = saveConfig(r.opts.Dir, &cfg)
+	_ = saveConfig(r.configPath(), &cfg)
 	r.opts.Logger.Info("replication applier stopped: its UNTIL condition is reached")
 }
 

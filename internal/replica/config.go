@@ -31,14 +31,23 @@ type Config struct {
 	SQLRunning bool `json:"sql_running"`
 }
 
+// configFile holds the default channel's settings; a named channel's are in
+// replica-<channel>.json.
 const configFile = "replica.json"
+
+func configFileFor(channel string) string {
+	if channel == "" {
+		return configFile
+	}
+	return "replica-" + channel + ".json"
+}
 
 func defaultConfig() Config {
 	return Config{Port: 3306, ConnectRetry: 60, RetryCount: 86400, Heartbeat: 30}
 }
 
-func loadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, configFile))
+func loadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -47,14 +56,14 @@ func loadConfig(dir string) (*Config, error) {
 	}
 	c := defaultConfig()
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%s: %w", configFile, err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	return &c, nil
 }
 
-func saveConfig(dir string, c *Config) error {
+func saveConfig(path string, c *Config) error {
 	if c == nil {
-		err := os.Remove(filepath.Join(dir, configFile))
+		err := os.Remove(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
@@ -64,7 +73,7 @@ func saveConfig(dir string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, configFile), b, 0o600)
+	return fsutil.WriteFileAtomic(path, b, 0o600)
 }
 
 // Apply sets the options of a CHANGE REPLICATION SOURCE TO statement (names in upper case,

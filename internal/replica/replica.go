@@ -22,7 +22,10 @@ import (
 
 // Options wire a Replica to its server.
 type Options struct {
-	Dir string // the datadir: replica.json lives there
+	Dir string // the datadir: replica.json (replica-<channel>.json) lives there
+	// Channel is the replication channel's name ("" for the default channel). A named channel
+	// keeps its settings in replica-<channel>.json and its relay log as <relay-log>-<channel>.*.
+	Channel string
 	// RelayLog is the relay log's file name prefix (--relay-log): relative to Dir unless
 	// absolute; default "relay-bin".
 	RelayLog string
@@ -139,7 +142,10 @@ func Open(opts Options) (*Replica, error) {
 	if !filepath.IsAbs(opts.RelayLog) {
 		opts.RelayLog = filepath.Join(opts.Dir, opts.RelayLog)
 	}
-	cfg, err := loadConfig(opts.Dir)
+	if opts.Channel != "" {
+		opts.RelayLog += "-" + opts.Channel
+	}
+	cfg, err := loadConfig(filepath.Join(opts.Dir, configFileFor(opts.Channel)))
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +186,14 @@ func (r *Replica) discardRelayLog() error {
 
 const defaultRelayLog = "relay-bin"
 
+// configPath is where the channel's settings are persisted.
+func (r *Replica) configPath() string {
+	return filepath.Join(r.opts.Dir, configFileFor(r.opts.Channel))
+}
+
+// Channel is the channel's name ("" for the default channel).
+func (r *Replica) Channel() string { return r.opts.Channel }
+
 // relayDir is the directory of the relay log files.
 func (r *Replica) relayDir() string { return filepath.Dir(r.opts.RelayLog) }
 
@@ -205,7 +219,7 @@ func (r *Replica) Change(opts map[string]string) error {
 	if err := c.Apply(opts); err != nil {
 		return mysql.NewSQLError(1210, "HY000", "Incorrect arguments to CHANGE REPLICATION SOURCE: %v", err)
 	}
-	if err := saveConfig(r.opts.Dir, &c); err != nil {
+	if err := saveConfig(r.configPath(), &c); err != nil {
 		return err
 	}
 	r.cfg = &c
@@ -233,7 +247,7 @@ func (r *Replica) Start(io, sqlThread bool, until *Until) error {
 		r.sqlT = r.spawn(r.applyLoop)
 		r.cfg.SQLRunning = true
 	}
-	return saveConfig(r.opts.Dir, r.cfg)
+	return saveConfig(r.configPath(), r.cfg)
 }
 
 func (r *Replica) spawn(fn func(ctx context.Context)) *thread {
@@ -271,7 +285,7 @@ func (r *Replica) Stop(io, sqlThread bool) error {
 	if cfg != nil {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return saveConfig(r.opts.Dir, r.cfg)
+		return saveConfig(r.configPath(), r.cfg)
 	}
 	return nil
 }
@@ -313,7 +327,7 @@ func (r *Replica) Reset(all bool) error {
 	r.st = status{}
 	if all {
 		r.cfg = nil
-		return saveConfig(r.opts.Dir, nil)
+		return saveConfig(r.configPath(), nil)
 	}
 	return nil
 }

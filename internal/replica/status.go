@@ -34,7 +34,13 @@ func (r *Replica) Status() []Column {
 	if r.cfg == nil {
 		return nil
 	}
-	return statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed, space)
+	cols := statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed, space)
+	for i := range cols {
+		if cols[i].Name == "Channel_Name" {
+			cols[i].Value = r.opts.Channel
+		}
+	}
+	return cols
 }
 
 // relaySpace is the size of the relay log files (Relay_Log_Space): what the replica keeps of

@@ -270,10 +270,10 @@ func TestApplySSLOptions(t *testing.T) {
 		t.Fatalf("got %+v", c.TLS)
 	}
 	dir := t.TempDir()
-	if err := saveConfig(dir, &c); err != nil {
+	if err := saveConfig(filepath.Join(dir, configFile), &c); err != nil {
 		t.Fatal(err)
 	}
-	if back, err := loadConfig(dir); err != nil || back.TLS != want {
+	if back, err := loadConfig(filepath.Join(dir, configFile)); err != nil || back.TLS != want {
 		t.Fatalf("reloaded %+v, %v", back, err)
 	}
 	for _, bad := range []map[string]string{

@@ -40,7 +40,7 @@ type binlogAdmin struct {
 	serverUUID string
 	replicas   *replicaRegistry
 	stop       <-chan struct{}
-	replica    *replica.Replica // nil without a binary log
+	channels   *replica.Channels // nil without a binary log
 }
 
 var (

@@ -78,7 +78,7 @@ type Node struct {
 	globals    *PersistedGlobals
 	storage    Storage
 	binlog     *commitlog.Log   // nil without a binary log
-	replica    *replica.Replica // nil without a binary log
+	replicas   *replica.Channels // nil without a binary log
 	engine     *sqle.Engine
 	srv        *gmsserver.Server
 	listener   *limitListener
@@ -221,10 +221,10 @@ func Open(cfg Config) (n *Node, err error) {
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
 	if n.binlog != nil {
-		if n.replica, err = n.openReplica(cfg, dir); err != nil {
+		if n.replicas, err = n.openReplicas(cfg, dir); err != nil {
 			return n, err
 		}
-		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replica: n.replica}
+		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replicas: n.replicas}
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
@@ -264,7 +264,7 @@ func Open(cfg Config) (n *Node, err error) {
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
-			replica: n.replica}
+			channels: n.replicas}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}
@@ -341,8 +341,8 @@ func (n *Node) Close() error {
 		if n.listener != nil {
 			n.listener.closeConns()
 		}
-		if n.replica != nil {
-			n.replica.Close()
+		if n.replicas != nil {
+			n.replicas.Close()
 		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
@@ -375,8 +375,8 @@ func (n *Node) Close() error {
 
 // abort releases what a failed Open acquired.
 func (n *Node) abort() {
-	if n.replica != nil {
-		n.replica.Close()
+	if n.replicas != nil {
+		n.replicas.Close()
 	}
 	if n.listener != nil {
 		n.listener.Close()
@@ -447,9 +447,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 // replicaSessionID identifies the applier's session.
 const replicaSessionID = 1<<32 - 3
 
-// openReplica loads the replica settings and restarts replication if it was running.
-func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
-	return replica.Open(replica.Options{
+// openReplicas loads every replication channel's settings and restarts those that were running.
+func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
+	return replica.OpenChannels(replica.Options{
 		Dir: dir, RelayLog: cfg.RelayLog, RelayLogMaxSize: cfg.MaxRelayLogSize, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
 		NewSession: func() sql.Session {
 			// The applier acts as root@localhost, as MySQL's applier acts with full privileges.
@@ -470,5 +470,5 @@ func (n *Node) openReplica(cfg Config, dir string) (*replica.Replica, error) {
 // semiSyncReplicaActive is Rpl_semi_sync_replica_status: this server's receiver is connected to
 // its source in semi-sync mode.
 func (n *Node) semiSyncReplicaActive() bool {
-	return n.replica != nil && n.replica.SemiSyncActive()
+	return n.replicas != nil && n.replicas.SemiSyncActive()
 }

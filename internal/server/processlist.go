@@ -10,12 +10,12 @@ import (
 // PROCESSLIST, as MySQL lists them: user "system user", command "Connect", and their state.
 type replicationProcessList struct {
 	sql.ProcessList
-	replica *replica.Replica
+	replicas *replica.Channels
 }
 
 func (p *replicationProcessList) Processes() []sql.Process {
 	procs := p.ProcessList.Processes()
-	for _, t := range p.replica.Threads() {
+	for _, t := range p.replicas.Threads() {
 		procs = append(procs, sql.Process{
 			Connection: t.ID, User: "system user", Command: sql.ProcessCommandConnect,
 			StartedAt: t.Started, Query: t.State,

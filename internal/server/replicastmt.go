@@ -23,23 +23,20 @@ var (
 )
 
 // replicaStatement runs the replica administration statements (CHANGE REPLICATION SOURCE TO,
-// START/STOP/RESET REPLICA, SHOW REPLICA STATUS, and their MASTER/SLAVE spellings).
+// START/STOP/RESET REPLICA, SHOW REPLICA STATUS, and their MASTER/SLAVE spellings), for one
+// channel (FOR CHANNEL) or, as MySQL does without it, for the default channel (CHANGE) or every
+// channel (START, STOP, RESET, SHOW).
 func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q string) (*sqltypes.Result, bool, error) {
 	priv := []string{"REPLICATION_SLAVE_ADMIN"}
-	noChannel := func(ch string) error {
-		if ch != "" {
-			return mysql.NewSQLError(3074, "HY000", "Replication channel '%s' does not exist (only the default channel is supported so far)", ch)
-		}
-		return nil
-	}
 	switch {
 	case reChange.MatchString(q):
 		m := reChange.FindStringSubmatch(q)
-		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
-			if err := noChannel(m[2]); err != nil {
+		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
+			opts, err := parseOptions(m[1])
+			if err != nil {
 				return nil, err
 			}
-			opts, err := parseOptions(m[1])
+			r, err := chs.Get(m[2], true)
 			if err != nil {
 				return nil, err
 			}
@@ -47,50 +44,101 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 		})
 	case reStartStop.MatchString(q):
 		m := reStartStop.FindStringSubmatch(q)
-		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
-			if err := noChannel(m[5]); err != nil {
-				return nil, err
-			}
+		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
 			io, sqlT := m[2] == "" || strings.EqualFold(m[2], "IO_THREAD") || strings.EqualFold(m[3], "IO_THREAD"),
 				m[2] == "" || strings.EqualFold(m[2], "SQL_THREAD") || strings.EqualFold(m[3], "SQL_THREAD")
-			if strings.EqualFold(m[1], "START") {
-				var until *replica.Until
-				if m[4] != "" {
-					var err error
-					if until, err = parseUntil(m[4]); err != nil {
-						return nil, err
-					}
+			var until *replica.Until
+			if m[4] != "" {
+				var err error
+				if until, err = parseUntil(m[4]); err != nil {
+					return nil, err
 				}
-				return &sqltypes.Result{}, r.Start(io, sqlT, until)
 			}
-			return &sqltypes.Result{}, r.Stop(io, sqlT)
+			targets, err := channelsFor(chs, m[5], m[5] != "" || until != nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range targets {
+				if strings.EqualFold(m[1], "START") {
+					err = r.Start(io, sqlT, until)
+				} else {
+					err = r.Stop(io, sqlT)
+				}
+				if err != nil {
+					return nil, err
+				}
+			}
+			return &sqltypes.Result{}, nil
 		})
 	case reResetRepl.MatchString(q):
 		m := reResetRepl.FindStringSubmatch(q)
-		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
-			if err := noChannel(m[2]); err != nil {
+		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
+			all := strings.TrimSpace(m[1]) != ""
+			targets, err := channelsFor(chs, m[2], m[2] != "")
+			if err != nil {
 				return nil, err
 			}
-			return &sqltypes.Result{}, r.Reset(strings.TrimSpace(m[1]) != "")
+			for _, r := range targets {
+				if err := r.Reset(all); err != nil {
+					return nil, err
+				}
+				if all {
+					chs.Remove(r.Channel())
+				}
+			}
+			return &sqltypes.Result{}, nil
 		})
 	case reShowReplica.MatchString(q):
 		m := reShowReplica.FindStringSubmatch(q)
 		legacy := strings.EqualFold(m[1], "SLAVE")
-		return a.runReplica(ctx, c, []string{"REPLICATION CLIENT"}, func(r *replica.Replica) (*sqltypes.Result, error) {
-			return replicaStatus(r.Status(), legacy), nil
+		return a.runChannels(ctx, c, []string{"REPLICATION CLIENT"}, func(chs *replica.Channels) (*sqltypes.Result, error) {
+			targets, err := channelsFor(chs, m[2], m[2] != "")
+			if err != nil {
+				return nil, err
+			}
+			var rows [][]replica.Column
+			for _, r := range targets {
+				if cols := r.Status(); cols != nil {
+					rows = append(rows, cols)
+				}
+			}
+			return replicaStatus(rows, legacy), nil
 		})
 	}
 	return nil, false, nil
 }
 
-func (a *binlogAdmin) runReplica(ctx context.Context, c *mysql.Conn, privs []string, fn func(*replica.Replica) (*sqltypes.Result, error)) (*sqltypes.Result, bool, error) {
+// channelsFor returns the channel named name when one is named (the default channel "" when
+// only is set without a name), or else every configured channel — the default channel when
+// none is, so that its own error (not configured) reaches the client.
+func channelsFor(chs *replica.Channels, name string, only bool) ([]*replica.Replica, error) {
+	if only {
+		r, err := chs.Get(name, false)
+		if err != nil {
+			return nil, err
+		}
+		return []*replica.Replica{r}, nil
+	}
+	var out []*replica.Replica
+	for _, r := range chs.All() {
+		if r.Configured() {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, chs.Default())
+	}
+	return out, nil
+}
+
+func (a *binlogAdmin) runChannels(ctx context.Context, c *mysql.Conn, privs []string, fn func(*replica.Channels) (*sqltypes.Result, error)) (*sqltypes.Result, bool, error) {
 	if err := a.checkPrivileges(ctx, c, privs); err != nil {
 		return nil, true, err
 	}
-	if a.replica == nil {
+	if a.channels == nil {
 		return nil, true, mysql.NewSQLError(1227, "HY000", "Replication needs the binary log: start the server without --skip-log-bin")
 	}
-	res, err := fn(a.replica)
+	res, err := fn(a.channels)
 	return res, true, err
 }
 
@@ -115,14 +163,12 @@ func parseOptions(s string) (map[string]string, error) {
 }
 
 // replicaStatus turns the status columns into a result, under the new or the old names.
-func replicaStatus(cols []replica.Column, legacy bool) *sqltypes.Result {
+func replicaStatus(rows [][]replica.Column, legacy bool) *sqltypes.Result {
 	res := &sqltypes.Result{}
-	empty := cols == nil
-	if empty {
-		// Never configured: the columns and no row, as MySQL.
-		cols = replica.EmptyStatus()
+	cols := replica.EmptyStatus() // never configured: the columns and no row, as MySQL
+	if len(rows) > 0 {
+		cols = rows[0]
 	}
-	row := make([]sqltypes.Value, 0, len(cols))
 	for _, c := range cols {
 		name := c.Name
 		if legacy {
@@ -133,16 +179,19 @@ func replicaStatus(cols []replica.Column, legacy bool) *sqltypes.Result {
 			t = querypb.Type_INT64
 		}
 		res.Fields = append(res.Fields, &querypb.Field{Name: name, Type: t, Charset: 33})
-		switch {
-		case c.Null:
-			row = append(row, sqltypes.NULL)
-		case c.Number:
-			row = append(row, sqltypes.MakeTrusted(querypb.Type_INT64, []byte(c.Value)))
-		default:
-			row = append(row, text(c.Value))
-		}
 	}
-	if !empty {
+	for _, cols := range rows {
+		row := make([]sqltypes.Value, 0, len(cols))
+		for _, c := range cols {
+			switch {
+			case c.Null:
+				row = append(row, sqltypes.NULL)
+			case c.Number:
+				row = append(row, sqltypes.MakeTrusted(querypb.Type_INT64, []byte(c.Value)))
+			default:
+				row = append(row, text(c.Value))
+			}
+		}
 		res.Rows = append(res.Rows, row)
 	}
 	return res
