@@ -77,7 +77,7 @@ type Node struct {
 	serverUUID string
 	globals    *PersistedGlobals
 	storage    Storage
-	binlog     *commitlog.Log   // nil without a binary log
+	binlog     *commitlog.Log    // nil without a binary log
 	replicas   *replica.Channels // nil without a binary log
 	engine     *sqle.Engine
 	srv        *gmsserver.Server
