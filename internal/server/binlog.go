@@ -134,6 +134,13 @@ func installBinlogVariables(l *commitlog.Log, prefix, dataDir string, persisted 
 		},
 	}
 	vars = append(vars, randSeedVariables()...)
+	// The applier always logs what it applies, with the original GTID and server_id: its
+	// gtid_executed is kept by the binary log, so not logging would lose its position. As in
+	// MySQL 8 the variable is read-only at runtime; here it cannot be turned off at all.
+	for _, name := range []string{"log_replica_updates", "log_slave_updates"} {
+		vars = append(vars, &sql.MysqlSystemVariable{Name: name, Scope: global, Dynamic: false,
+			Type: types.NewSystemBoolType(name), Default: int8(1)})
+	}
 	for _, name := range []string{"replica_parallel_workers", "slave_parallel_workers"} {
 		vars = append(vars, &sql.MysqlSystemVariable{Name: name, Scope: global, Dynamic: true,
 			Type: types.NewSystemUintType(name, 0, 1024), Default: uint64(defaultParallelWorkers)})
