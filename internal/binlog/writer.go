@@ -340,6 +340,35 @@ func (w *Writer) Sync() (Position, error) {
 	return w.Synced(), nil
 }
 
+// SyncConcurrent is Sync without holding the writer during the fsync, so that appends go on
+// meanwhile (a relay log receiving while it makes earlier transactions durable for a semi-sync
+// acknowledgement). It returns a position up to which everything is durable: at least what was
+// appended when it was called.
+func (w *Writer) SyncConcurrent() (Position, error) {
+	w.mu.Lock()
+	if err := w.usable(); err != nil {
+		w.mu.Unlock()
+		return Position{}, err
+	}
+	f, at := w.cur, Position{File: w.files[len(w.files)-1], Offset: uint64(w.size)}
+	w.mu.Unlock()
+	// A rotation meanwhile syncs and closes f itself; the file's descriptor stays valid until
+	// this Sync returns (os.File counts its users).
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return Position{}, w.fail(fmt.Errorf("fsync %s: %w", at.File, err))
+	}
+	w.pub.Lock()
+	if (w.pub.synced.File == at.File && w.pub.synced.Offset < at.Offset) || (w.pub.synced.File != at.File && w.pub.pos.File == at.File) {
+		w.pub.synced = at
+		close(w.pub.changed)
+		w.pub.changed = make(chan struct{})
+	}
+	w.pub.Unlock()
+	return at, nil
+}
+
 // Rotate closes the active file with a ROTATE event and starts the next one (FLUSH BINARY
 // LOGS). Everything appended before is durable when it returns.
 func (w *Writer) Rotate() error {

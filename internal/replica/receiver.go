@@ -108,6 +108,9 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer r.endSemiSync()
+	if semi {
+		go r.runAcker(ended, conn.Close)
+	}
 	r.mu.Lock()
 	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
 	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
@@ -252,17 +255,54 @@ func endsTxn(f binlog.Format, e binlog.Event, began bool) bool {
 	return false
 }
 
-// ackReceived makes the relay log durable and acknowledges what was read from the source.
+// ackReceived asks the acker to acknowledge what has been read from the source so far (see
+// runAcker); it fails only if the acker has failed.
 func (r *Replica) ackReceived() error {
-	if w := r.relayWriterNow(); w != nil {
-		if _, err := w.Sync(); err != nil {
-			return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: fsync before a semi-sync acknowledgement: %v", err)
-		}
-	}
 	r.mu.Lock()
 	pos := binlog.Position{File: r.st.sourceFile, Offset: r.st.readPos}
 	r.mu.Unlock()
-	return r.sendAck(pos, false)
+	r.semi.mu.Lock()
+	err := r.semi.ackErr
+	r.semi.want = pos
+	r.semi.mu.Unlock()
+	select {
+	case r.semi.kick <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// runAcker acknowledges, until done is closed, the latest position the receiver asked for: it
+// makes the relay log durable up to there (without stopping the receiver, which goes on reading
+// the next events meanwhile), then sends the ack. Requests that arrive during an fsync are
+// covered together by the next one.
+func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-r.semi.kick:
+		}
+		r.semi.mu.Lock()
+		pos := r.semi.want
+		r.semi.mu.Unlock()
+		var err error
+		if w := r.relayWriterNow(); w != nil {
+			if _, serr := w.SyncConcurrent(); serr != nil {
+				err = mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: fsync before a semi-sync acknowledgement: %v", serr)
+			}
+		}
+		if err == nil {
+			err = r.sendAck(pos, false)
+		}
+		if err != nil {
+			r.semi.mu.Lock()
+			r.semi.ackErr = err
+			r.semi.mu.Unlock()
+			closeConn() // the receiver's read fails and it reconnects
+			return
+		}
+	}
 }
 
 // erRelayLogWrite is MySQL's ER_REPLICA_RELAY_LOG_WRITE_FAILURE.

@@ -21,6 +21,9 @@ type semiLink struct {
 	conn     net.Conn // nil when the session is not semi-sync
 	applied  bool
 	lastSent [2]binlog.Position // by ack kind (received, applied): acks only move forward
+	want     binlog.Position    // the latest position the receiver asked the acker to ack
+	ackErr   error              // the acker's failure, if it failed
+	kick     chan struct{}      // wakes the acker (buffer 1: requests coalesce)
 }
 
 // sourceFileMark records that the relay log from relay onwards holds transactions of the
@@ -49,6 +52,10 @@ func (r *Replica) startSemiSync(conn *mysql.Conn) (bool, error) {
 	r.semi.mu.Lock()
 	r.semi.conn, r.semi.applied = conn.Conn, applied
 	r.semi.lastSent = [2]binlog.Position{}
+	r.semi.want, r.semi.ackErr = binlog.Position{}, nil
+	if r.semi.kick == nil {
+		r.semi.kick = make(chan struct{}, 1)
+	}
 	r.semi.mu.Unlock()
 	r.semiActive.Store(true)
 	return true, nil
