@@ -19,6 +19,7 @@ var (
 	reStartStop   = regexp.MustCompile(`(?is)^\s*(START|STOP)\s+(?:REPLICA|SLAVE)(?:\s+(IO_THREAD|SQL_THREAD)(?:\s*,\s*(IO_THREAD|SQL_THREAD))?)?(?:\s+UNTIL\s+(.+?))?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reResetRepl   = regexp.MustCompile(`(?is)^\s*RESET\s+(?:REPLICA|SLAVE)(\s+ALL)?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reShowReplica = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICA|SLAVE)\s+STATUS(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
+	reFilter      = regexp.MustCompile(`(?is)^\s*CHANGE\s+REPLICATION\s+FILTER\s+(.+?)(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reOption      = regexp.MustCompile(`(?is)^\s*([A-Z_]+)\s*=\s*('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|[^,\s]+)\s*(?:,|$)`)
 )
 
@@ -33,6 +34,18 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 		return nil
 	}
 	switch {
+	case reFilter.MatchString(q):
+		m := reFilter.FindStringSubmatch(q)
+		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
+			if err := noChannel(m[2]); err != nil {
+				return nil, err
+			}
+			sets, err := parseFilters(m[1])
+			if err != nil {
+				return nil, err
+			}
+			return &sqltypes.Result{}, r.ChangeFilter(sets)
+		})
 	case reChange.MatchString(q):
 		m := reChange.FindStringSubmatch(q)
 		return a.runReplica(ctx, c, priv, func(r *replica.Replica) (*sqltypes.Result, error) {
