@@ -100,7 +100,9 @@ func connExec(t *testing.T, c *sql.Conn, q string, args ...any) {
 //     --replicate-wild-ignore-table=shop.tmp%;
 //   - B, filtered by CHANGE REPLICATION FILTER: REPLICATE_DO_DB = (shop, dst),
 //     REPLICATE_IGNORE_TABLE = (shop.items), REPLICATE_REWRITE_DB = ((src, dst)); then, in a
-//     second phase, REPLICATE_WILD_IGNORE_TABLE = ('shop.ord%') too.
+//     second phase, REPLICATE_WILD_IGNORE_TABLE = ('shop.ord%') too;
+//   - C, filtered by CHANGE REPLICATION FILTER at table level only: REPLICATE_DO_TABLE =
+//     (src.t), REPLICATE_WILD_DO_TABLE = ('crm.%', 'shop.i%').
 //
 // Filtered tables and rows are absent, everything else is identical, and each replica's
 // gtid_executed equals the primary's: filtered transactions are committed empty.
@@ -108,7 +110,8 @@ func TestFilters(t *testing.T) {
 	p := startNode(t, "", "--server-id", "1")
 	a := startNode(t, "", "--server-id", "2", "--replicate-ignore-db=junk", "--replicate-wild-ignore-table=shop.tmp%")
 	b := startNode(t, "", "--server-id", "3")
-	pdb, adb, bdb := p.db(""), a.db(""), b.db("")
+	c := startNode(t, "", "--server-id", "4")
+	pdb, adb, bdb, cdb := p.db(""), a.db(""), b.db(""), c.db("")
 	createReplUser(t, pdb)
 
 	// B: the rewrite target exists, made without a GTID of B's own; filters set before start.
@@ -117,8 +120,10 @@ func TestFilters(t *testing.T) {
 	connExec(t, bc, "CREATE DATABASE dst")
 	connExec(t, bc, "SET SESSION sql_log_bin = 1")
 	mustExec(t, bdb, "CHANGE REPLICATION FILTER REPLICATE_DO_DB = (shop, `dst`), REPLICATE_IGNORE_TABLE = (shop.items), REPLICATE_REWRITE_DB = ((src, dst))")
+	mustExec(t, cdb, "CHANGE REPLICATION FILTER REPLICATE_DO_TABLE = (src.t), REPLICATE_WILD_DO_TABLE = ('crm.%', 'shop.i%')")
 	replicaOf(t, a, p, "")
 	replicaOf(t, b, p, "")
+	replicaOf(t, c, p, "")
 
 	// Schema, with default databases (as a client with USE), so that rewrite-db applies to the
 	// DDL of src.
@@ -191,6 +196,20 @@ func TestFilters(t *testing.T) {
 
 	waitCaughtUp(t, pdb, adb, 60*time.Second)
 	waitCaughtUp(t, pdb, bdb, 60*time.Second)
+	waitCaughtUp(t, pdb, cdb, 60*time.Second)
+
+	// C: databases are created (no table named), only the tables matched are.
+	if got, want := strings.Join(filterTables(t, cdb), " "), "crm.customers shop.items src.t"; got != want {
+		t.Errorf("C's tables: %s, want %s", got, want)
+	}
+	if got, want := dumpTables(t, cdb, "crm.customers", "shop.items", "src.t"), dumpTables(t, pdb, "crm.customers", "shop.items", "src.t"); got != want {
+		t.Errorf("C differs from the primary:\n%s\nprimary:\n%s", got, want)
+	}
+	sameGTIDs(t, pdb, cdb, "C")
+	if cs := replicaStatus(t, cdb); cs["Replicate_Do_Table"] != "src.t" || cs["Replicate_Wild_Do_Table"] != "crm.%,shop.i%" || cs["Last_SQL_Errno"] != "0" {
+		t.Errorf("C: Replicate_Do_Table %q, Replicate_Wild_Do_Table %q, Last_SQL_Errno %s", cs["Replicate_Do_Table"], cs["Replicate_Wild_Do_Table"], cs["Last_SQL_Errno"])
+	}
+	c.stop()
 
 	// A: junk and shop.tmp_cart absent, the rest identical.
 	if got, want := strings.Join(filterTables(t, adb), " "), "crm.customers shop.items shop.orders src.t"; got != want {

@@ -185,11 +185,10 @@ func (r *Rules) Statement(defaultDB, query string) bool {
 	}
 	db := defaultDB
 	if m := reDatabaseDDL.FindStringSubmatch(query); m != nil {
-		db = unquote(m[1])
-		if !r.dbAllowed(db) {
-			return false
+		if !databaseOption(m[1]) { // ALTER DATABASE CHARACTER SET …: the default database
+			db = unquote(m[1])
 		}
-		return true // no tables named
+		return r.dbAllowed(db) // no tables named
 	}
 	if !r.dbAllowed(db) {
 		return false
@@ -253,6 +252,15 @@ func statementTables(defaultDB, query string) [][2]string {
 		return true, nil
 	}, stmt)
 	return out
+}
+
+// databaseOption reports whether the word after ALTER DATABASE is an option, not a name.
+func databaseOption(word string) bool {
+	switch strings.ToUpper(word) {
+	case "CHARACTER", "CHARSET", "COLLATE", "DEFAULT", "ENCRYPTION", "READ":
+		return true
+	}
+	return false
 }
 
 func unquote(s string) string {

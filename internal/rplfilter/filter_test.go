@@ -59,6 +59,10 @@ func TestDatabaseLevel(t *testing.T) {
 	if !r.Statement("", "CREATE DATABASE shop") || r.Statement("shop", "DROP DATABASE IF EXISTS `other`") {
 		t.Error("database DDL")
 	}
+	if !r.Statement("shop", "ALTER DATABASE CHARACTER SET utf8mb4") || r.Statement("other", "ALTER DATABASE DEFAULT COLLATE utf8mb4_bin") ||
+		!r.Statement("other", "ALTER SCHEMA shop READ ONLY = 0") {
+		t.Error("ALTER DATABASE without a name uses the default database")
+	}
 }
 
 func TestTableLevel(t *testing.T) {
