@@ -18,8 +18,11 @@
 //     replicate-ignore-table (a match drops it), replicate-wild-do-table (keeps),
 //     replicate-wild-ignore-table (drops). A table no option matched is dropped when any do-table
 //     or wild-do-table option is set, and kept otherwise. For a row event the table is the
-//     mapped one. A statement is kept when any of the tables it names is kept; a statement
-//     naming no table (or one the parser cannot read) passes the table level.
+//     mapped one. For a statement, its tables are tried in the order written and the first one
+//     an option matches decides; if none matches, the same default applies. An INSERT counts
+//     only the table it writes; other statements every table they name (MySQL counts only the
+//     tables a statement updates, which for UPDATE and DELETE with joins is narrower). A
+//     statement naming no table (or one the parser cannot read) passes the table level.
 //
 // Wild patterns are LIKE patterns on "db.table": % matches any run of characters, _ any one
 // character, and \ escapes the next one. Names and patterns compare case-insensitively, as the

@@ -144,27 +144,31 @@ func (r *Rules) hasTableRules() bool {
 	return len(r.DoTable)+len(r.IgnoreTable)+len(r.WildDoTable)+len(r.WildIgnoreTable) > 0
 }
 
-// tableAllowed is the table level for one table of a rewritten database.
-func (r *Rules) tableAllowed(db, table string) bool {
+// tableMatch is the table level for one table of a rewritten database: whether an option
+// matched it (decided), and if so whether it is kept.
+func (r *Rules) tableMatch(db, table string) (decided, keep bool) {
 	name := db + "." + table
 	if contains(r.DoTable, name) {
-		return true
+		return true, true
 	}
 	if contains(r.IgnoreTable, name) {
-		return false
+		return true, false
 	}
 	for _, p := range r.WildDoTable {
 		if Like(p, name) {
-			return true
+			return true, true
 		}
 	}
 	for _, p := range r.WildIgnoreTable {
 		if Like(p, name) {
-			return false
+			return true, false
 		}
 	}
-	return len(r.DoTable)+len(r.WildDoTable) == 0
+	return false, false
 }
+
+// unmatched is the table level's answer when no option matched: drop if any do option exists.
+func (r *Rules) unmatched() bool { return len(r.DoTable)+len(r.WildDoTable) == 0 }
 
 // Table reports whether changes to db.table (a row event's mapped table; db already rewritten)
 // are applied.
@@ -172,7 +176,16 @@ func (r *Rules) Table(db, table string) bool {
 	if r.Empty() {
 		return true
 	}
-	return r.dbAllowed(db) && (!r.hasTableRules() || r.tableAllowed(db, table))
+	if !r.dbAllowed(db) {
+		return false
+	}
+	if !r.hasTableRules() {
+		return true
+	}
+	if decided, keep := r.tableMatch(db, table); decided {
+		return keep
+	}
+	return r.unmatched()
 }
 
 var reDatabaseDDL = regexp.MustCompile("(?is)^\\s*(?:/\\*.*?\\*/\\s*)*(?:CREATE|ALTER|DROP)\\s+(?:DATABASE|SCHEMA)\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(`(?:[^`]|``)+`|[^\\s;`]+)")
@@ -201,11 +214,11 @@ func (r *Rules) Statement(defaultDB, query string) bool {
 		return true
 	}
 	for _, t := range tables {
-		if r.tableAllowed(t[0], t[1]) {
-			return true
+		if decided, keep := r.tableMatch(t[0], t[1]); decided {
+			return keep
 		}
 	}
-	return false
+	return r.unmatched()
 }
 
 // statementTables lists the tables a statement names, as {db, table}, unqualified names in
@@ -214,6 +227,14 @@ func statementTables(defaultDB, query string) [][2]string {
 	stmt, err := sqlparser.Parse(query)
 	if err != nil {
 		return nil
+	}
+	if ins, ok := stmt.(*sqlparser.Insert); ok {
+		// Only the table written counts (INSERT … SELECT reads others).
+		db := defaultDB
+		if !ins.Table.DbQualifier.IsEmpty() {
+			db = ins.Table.DbQualifier.String()
+		}
+		return [][2]string{{db, ins.Table.Name.String()}}
 	}
 	var out [][2]string
 	add := func(tn sqlparser.TableName) {

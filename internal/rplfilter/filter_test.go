@@ -118,6 +118,22 @@ func TestStatementTables(t *testing.T) {
 			t.Errorf("%s: %q = %v", c.db, c.q, got)
 		}
 	}
+	// The first table an option matches decides; INSERT … SELECT counts the written table.
+	r = rules(t, map[string][]string{"REPLICATE_DO_TABLE": {"shop.orders"}, "REPLICATE_IGNORE_TABLE": {"shop.audit"}})
+	for _, c := range []struct {
+		q    string
+		want bool
+	}{
+		{"UPDATE orders JOIN audit ON orders.id = audit.id SET orders.n = 1", true},
+		{"UPDATE audit JOIN orders ON orders.id = audit.id SET audit.n = 1", false},
+		{"INSERT INTO audit SELECT * FROM orders", false},
+		{"INSERT INTO orders SELECT * FROM audit", true},
+		{"UPDATE other SET n = 1", false}, // unmatched, do-table set
+	} {
+		if got := r.Statement("shop", c.q); got != c.want {
+			t.Errorf("%q = %v", c.q, got)
+		}
+	}
 	if got := statementTables("d", "UPDATE a JOIN e.b ON a.id = b.id SET a.x = 1"); !reflect.DeepEqual(got, [][2]string{{"d", "a"}, {"e", "b"}}) {
 		t.Errorf("tables: %v", got)
 	}
