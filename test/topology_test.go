@@ -267,6 +267,10 @@ func TestMultiSource(t *testing.T) {
 	for i, p := range []*node{p1, p2} {
 		mustExec(t, rdb, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1 FOR CHANNEL 'src%d'", p.port, i+1))
 	}
+	// A filter for one channel only.
+	mustExec(t, rdb, "CHANGE REPLICATION FILTER REPLICATE_WILD_IGNORE_TABLE = ('shop2.skip%') FOR CHANNEL 'src2'")
+	mustExec(t, p2.db(""), "CREATE TABLE shop2.skipme (id INT PRIMARY KEY)")
+	mustExec(t, p2.db(""), "INSERT INTO shop2.skipme VALUES (1)")
 	mustExec(t, rdb, "START REPLICA") // every channel
 	var wg sync.WaitGroup
 	counts := make([]int, 2)
@@ -300,6 +304,14 @@ func TestMultiSource(t *testing.T) {
 		st["src1"]["Replica_SQL_Running"] != "Yes" || st["src2"]["Replica_IO_Running"] != "Yes" {
 		t.Fatalf("SHOW REPLICA STATUS rows: %v", st)
 	}
+	if st["src2"]["Replicate_Wild_Ignore_Table"] != "shop2.skip%" || st["src1"]["Replicate_Wild_Ignore_Table"] != "" {
+		t.Fatalf("per-channel filter: src1 %q, src2 %q", st["src1"]["Replicate_Wild_Ignore_Table"], st["src2"]["Replicate_Wild_Ignore_Table"])
+	}
+	var skipped int
+	rdb.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop2' AND TABLE_NAME = 'skipme'").Scan(&skipped)
+	if skipped != 0 {
+		t.Fatal("shop2.skipme reached the replica despite channel src2's filter")
+	}
 	if _, err := rdb.Exec("SHOW REPLICA STATUS FOR CHANNEL 'nope'"); mysqlErrno(err) != 3074 {
 		t.Fatalf("unknown channel: %v, want 3074", err)
 	}
@@ -329,6 +341,6 @@ func TestMultiSource(t *testing.T) {
 	if _, ok := st["src2"]; ok || len(st) != 1 {
 		t.Fatalf("after RESET REPLICA ALL FOR CHANNEL 'src2': %d channels", len(st))
 	}
-	t.Logf("replica of two primaries through channels src1 and src2: %d and %d inserts, both databases identical; STOP REPLICA FOR CHANNEL stopped one only; both channels resumed after kill -9; RESET REPLICA ALL FOR CHANNEL removed one; unknown channel: 3074",
+	t.Logf("replica of two primaries through channels src1 and src2: %d and %d inserts, both databases identical; channel src2's filter kept shop2.skipme out; STOP REPLICA FOR CHANNEL stopped one only; both channels resumed after kill -9; RESET REPLICA ALL FOR CHANNEL removed one; unknown channel: 3074",
 		counts[0], counts[1])
 }

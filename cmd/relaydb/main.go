@@ -99,6 +99,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		BinlogPrefix:     opts.LogBin,
 		RelayLog:         opts.RelayLog,
 		MaxRelayLogSize:  int64(opts.MaxRelayLogSize),
+		ReplicaFilters:   opts.ReplicaFilters(),
 		TLS:              server.TLSFiles{Cert: opts.SSLCert, Key: opts.SSLKey, CA: opts.SSLCA, Skip: opts.SkipSSL},
 		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
 		RetryableStatementError: storage.IsStaleWrite,

@@ -31,6 +31,21 @@ type Applier struct {
 	// COMMIT, or before a DDL statement, which commits by itself); an error aborts the
 	// transaction. The parallel replica applier uses it to commit in the source's order.
 	BeforeCommit func() error
+	// Filter, if set, chooses what is applied (the replica's replication filters); what it
+	// drops is skipped, and a transaction left empty still commits (under the caller's
+	// gtid_next).
+	Filter Filter
+}
+
+// Filter renames databases and chooses which changes are applied (see package rplfilter).
+type Filter interface {
+	// RewriteName is the database changes to db apply to.
+	RewriteName(db string) string
+	// Table reports whether row changes to db.table (db already renamed) are applied.
+	Table(db, table string) bool
+	// Statement reports whether a statement logged as text runs in default database db
+	// (already renamed; "" for none).
+	Statement(db, query string) bool
 }
 
 func (a *Applier) beforeCommit() error {
@@ -45,6 +60,7 @@ type mappedTable struct {
 	table   sql.Table
 	decoder *rowenc.Decoder
 	columns int
+	skip    bool // filtered out: its rows events are ignored
 }
 
 // New returns an applier over engine.
@@ -99,11 +115,29 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 					return err
 				}
 			default:
+				run := true
+				if a.Filter != nil {
+					q.Database = a.Filter.RewriteName(q.Database)
+					run = a.Filter.Statement(q.Database, q.SQL)
+				}
 				if !open {
 					// A statement outside BEGIN … COMMIT (DDL) commits by itself.
 					if err := a.beforeCommit(); err != nil {
 						return err
 					}
+					if !run {
+						// Filtered out: an empty transaction still records the GTID.
+						if err := a.exec(ctx, "START TRANSACTION"); err != nil {
+							return err
+						}
+						if err := a.exec(ctx, "COMMIT"); err != nil {
+							return err
+						}
+						continue
+					}
+				}
+				if !run {
+					continue
 				}
 				if err := a.statement(ctx, ev, q); err != nil {
 					return fmt.Errorf("apply %q: %w", q.SQL, err)
@@ -259,6 +293,13 @@ func (a *Applier) mapTable(ctx *sql.Context, f binlog.Format, ev binlog.Event) e
 	if err != nil {
 		return err
 	}
+	if a.Filter != nil {
+		tm.Database = a.Filter.RewriteName(tm.Database)
+		if !a.Filter.Table(tm.Database, tm.Name) {
+			a.tables[id] = &mappedTable{name: tm.Database + "." + tm.Name, skip: true}
+			return nil
+		}
+	}
 	db, err := a.engine.Analyzer.Catalog.Database(ctx, tm.Database)
 	if err != nil {
 		return err
@@ -288,6 +329,9 @@ func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) 
 	mt, ok := a.tables[id]
 	if !ok {
 		return fmt.Errorf("apply: rows event for table id %d without its TABLE_MAP", id)
+	}
+	if mt.skip {
+		return nil
 	}
 	re, err := mt.decoder.ParseRowsEvent(vf, vev)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/relaydb/relaydb/internal/rplfilter"
 	"time"
 )
 
@@ -80,6 +82,12 @@ type Options struct {
 	// MaxRelayLogSize is max_relay_log_size: a relay log file is rotated (and, once applied,
 	// purged) at this size; 0 means MaxBinlogSize, as in MySQL.
 	MaxRelayLogSize Size
+	// The replication filters (repeatable): --replicate-do-db, --replicate-ignore-db,
+	// --replicate-do-table and --replicate-ignore-table (db.table),
+	// --replicate-wild-do-table and --replicate-wild-ignore-table (LIKE patterns on db.table),
+	// --replicate-rewrite-db (from->to). See package rplfilter.
+	ReplicateDoDB, ReplicateIgnoreDB, ReplicateDoTable, ReplicateIgnoreTable []string
+	ReplicateWildDoTable, ReplicateWildIgnoreTable, ReplicateRewriteDB       []string
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -145,6 +153,13 @@ func (o *Options) table() []option {
 		{name: "skip-ssl", usage: "offer clients no TLS", value: (*boolValue)(&o.SkipSSL)},
 		{name: "relay-log", usage: "relay log file name prefix: files `PATH`.000001, … and PATH.index; relative to the datadir unless absolute", value: (*stringValue)(&o.RelayLog)},
 		{name: "max-relay-log-size", usage: "rotate a replica's relay log at this size (4KiB to 1GiB; 0: --max-binlog-size); applied files are purged, the active one is kept", value: &o.MaxRelayLogSize},
+		{name: "replicate-do-db", usage: "a replica applies only changes to this database (repeat for more); statements use their default database", value: (*listValue)(&o.ReplicateDoDB)},
+		{name: "replicate-ignore-db", usage: "a replica skips changes to this database (repeat for more); statements use their default database", value: (*listValue)(&o.ReplicateIgnoreDB)},
+		{name: "replicate-do-table", usage: "a replica applies only changes to this `db.table` (repeat for more)", value: (*listValue)(&o.ReplicateDoTable)},
+		{name: "replicate-ignore-table", usage: "a replica skips changes to this `db.table` (repeat for more)", value: (*listValue)(&o.ReplicateIgnoreTable)},
+		{name: "replicate-wild-do-table", usage: "a replica applies only changes to tables matching this db.table `PATTERN` (% and _ wildcards; repeat for more)", value: (*listValue)(&o.ReplicateWildDoTable)},
+		{name: "replicate-wild-ignore-table", usage: "a replica skips changes to tables matching this db.table `PATTERN` (% and _ wildcards; repeat for more)", value: (*listValue)(&o.ReplicateWildIgnoreTable)},
+		{name: "replicate-rewrite-db", usage: "a replica applies changes to database `FROM->TO` to TO instead (repeat for more)", value: (*listValue)(&o.ReplicateRewriteDB)},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }
@@ -379,6 +394,13 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxRelayLogSize != 0 && (o.MaxRelayLogSize < 4096 || o.MaxRelayLogSize > 1<<30) {
 		return fmt.Errorf("--max-relay-log-size %s is out of range (0, or 4KiB to 1GiB)", o.MaxRelayLogSize.Format())
+	}
+	var rules rplfilter.Rules
+	for kind, v := range o.ReplicaFilters() {
+		if err := rules.Set(kind, v); err != nil {
+			flag := "--" + strings.ReplaceAll(strings.ToLower(kind), "_", "-")
+			return fmt.Errorf("%s%s", flag, strings.TrimPrefix(err.Error(), kind))
+		}
 	}
 	if o.BinlogExpireLogsSeconds < 0 {
 		return fmt.Errorf("--binlog-expire-logs-seconds must not be negative")
@@ -635,6 +657,22 @@ func (v *int64Value) String() string {
 		return "0"
 	}
 	return strconv.FormatInt(int64(*v), 10)
+}
+
+// ReplicaFilters returns the --replicate-* options given, by CHANGE REPLICATION FILTER kind.
+func (o *Options) ReplicaFilters() map[string][]string {
+	out := map[string][]string{}
+	for kind, v := range map[string][]string{
+		"REPLICATE_DO_DB": o.ReplicateDoDB, "REPLICATE_IGNORE_DB": o.ReplicateIgnoreDB,
+		"REPLICATE_DO_TABLE": o.ReplicateDoTable, "REPLICATE_IGNORE_TABLE": o.ReplicateIgnoreTable,
+		"REPLICATE_WILD_DO_TABLE": o.ReplicateWildDoTable, "REPLICATE_WILD_IGNORE_TABLE": o.ReplicateWildIgnoreTable,
+		"REPLICATE_REWRITE_DB": o.ReplicateRewriteDB,
+	} {
+		if len(v) > 0 {
+			out[kind] = v
+		}
+	}
+	return out
 }
 
 // listValue collects a repeatable option.

@@ -265,3 +265,25 @@ func TestParseSize(t *testing.T) {
 		t.Errorf("format = %s", s.Format())
 	}
 }
+
+func TestReplicaFilterOptions(t *testing.T) {
+	o, err := Load("server", []string{"--replicate-do-db=shop", "--replicate-do-db", "crm",
+		"--replicate-wild-ignore-table=shop.tmp%", "--replicate-rewrite-db=a->b"}, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"REPLICATE_DO_DB":             {"shop", "crm"},
+		"REPLICATE_WILD_IGNORE_TABLE": {"shop.tmp%"},
+		"REPLICATE_REWRITE_DB":        {"a->b"},
+	}
+	if got := o.ReplicaFilters(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v", got)
+	}
+	for _, bad := range [][]string{{"--replicate-do-table=noDot"}, {"--replicate-rewrite-db=a"}, {"--replicate-wild-do-table=x%"}} {
+		_, err := Load("server", bad, noEnv, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), strings.SplitN(bad[0], "=", 2)[0]) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

@@ -170,6 +170,11 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 			return err
 		}
 	}
+	if f := r.Filters(); !f.Empty() {
+		a.Filter = f
+	} else {
+		a.Filter = nil
+	}
 	if r.opts.SetOrigin != nil && len(t.Events) > 0 {
 		defer r.opts.SetOrigin(sctx.Session, t.Events[0].ServerID())()
 	}

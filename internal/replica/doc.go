@@ -42,4 +42,10 @@
 //     in the relay log and the relay log is fsynced. Toward a RelayDB source the applier also
 //     acknowledges each transaction once committed (synchronous replication). Acks only move
 //     forward, and name the source's binlog file and position.
+//   - Replication filters (filters.go, rules in package rplfilter) are applied by the applier,
+//     never the receiver: the relay log and Retrieved_Gtid_Set hold everything, and a filtered
+//     transaction still commits (empty) under its GTID, so gtid_executed stays the source's.
+//     The rules are replaced only while the applier is stopped (CHANGE REPLICATION FILTER, error
+//     3017 otherwise), so a running applier reads one consistent set. They persist in
+//     replica_filters.json; --replicate-* server options replace, at startup, the kinds they give.
 package replica

@@ -18,6 +18,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/rplfilter"
 )
 
 // Options wire a Replica to its server.
@@ -52,7 +53,10 @@ type Options struct {
 	// ReplicateSameServerID is replicate_same_server_id: when false (MySQL's default), the
 	// receiver drops transactions that carry this server's own server_id.
 	ReplicateSameServerID bool
-	Logger                *slog.Logger
+	// Filters are the --replicate-* server options: kind (a name of rplfilter.Kinds) to its
+	// values. Each kind given replaces, at startup, what CHANGE REPLICATION FILTER had set.
+	Filters map[string][]string
+	Logger  *slog.Logger
 }
 
 // ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads
@@ -77,6 +81,9 @@ type Replica struct {
 	streaming   atomic.Bool // the receiver's current session got as far as the dump
 	semi        semiLink
 	sourceFiles []sourceFileMark // guarded by mu; see markSourceFile
+	// filters are the replication filters; replaced (never modified) while the applier is
+	// stopped, so a running applier may keep the pointer. Guarded by mu.
+	filters *rplfilter.Rules
 }
 
 // SemiSyncActive is Rpl_semi_sync_replica_status: the receiver is connected in semi-sync mode.
@@ -150,6 +157,9 @@ func Open(opts Options) (*Replica, error) {
 		return nil, err
 	}
 	r := &Replica{opts: opts, cfg: cfg, relayReady: make(chan struct{})}
+	if err := r.openFilters(); err != nil {
+		return nil, fmt.Errorf("replication filters: %w", err)
+	}
 	if err := r.discardRelayLog(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package replica
 import (
 	"strconv"
 	"time"
+
+	"github.com/relaydb/relaydb/internal/rplfilter"
 )
 
 // Column is one SHOW REPLICA STATUS column: its name in MySQL 8.0.22+ and in the older
@@ -34,7 +36,7 @@ func (r *Replica) Status() []Column {
 	if r.cfg == nil {
 		return nil
 	}
-	cols := statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed, space)
+	cols := statusColumns(r.cfg, r.st, r.io.running(), r.sqlT.running(), r.until, executed, space, r.filters)
 	for i := range cols {
 		if cols[i].Name == "Channel_Name" {
 			cols[i].Value = r.opts.Channel
@@ -69,14 +71,14 @@ func (r *Replica) relaySpace() int64 {
 // EmptyStatus is the column list with every value NULL: SHOW REPLICA STATUS on a server that was
 // never configured returns the columns and no row.
 func EmptyStatus() []Column {
-	cols := statusColumns(&Config{}, status{}, false, false, nil, "", 0)
+	cols := statusColumns(&Config{}, status{}, false, false, nil, "", 0, nil)
 	for i := range cols {
 		cols[i].Value, cols[i].Number, cols[i].Null = "", false, true
 	}
 	return cols
 }
 
-func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, executed string, relaySpace int64) []Column {
+func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, executed string, relaySpace int64, f *rplfilter.Rules) []Column {
 	yes := func(b bool) string {
 		if b {
 			return "Yes"
@@ -122,12 +124,12 @@ func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, execu
 		{Name: "Relay_Source_Log_File", OldName: "Relay_Master_Log_File", Value: st.execSourceFile},
 		{Name: "Replica_IO_Running", OldName: "Slave_IO_Running", Value: ioRunning},
 		{Name: "Replica_SQL_Running", OldName: "Slave_SQL_Running", Value: yes(sqlRun)},
-		{Name: "Replicate_Do_DB", OldName: "Replicate_Do_DB"},
-		{Name: "Replicate_Ignore_DB", OldName: "Replicate_Ignore_DB"},
-		{Name: "Replicate_Do_Table", OldName: "Replicate_Do_Table"},
-		{Name: "Replicate_Ignore_Table", OldName: "Replicate_Ignore_Table"},
-		{Name: "Replicate_Wild_Do_Table", OldName: "Replicate_Wild_Do_Table"},
-		{Name: "Replicate_Wild_Ignore_Table", OldName: "Replicate_Wild_Ignore_Table"},
+		{Name: "Replicate_Do_DB", OldName: "Replicate_Do_DB", Value: f.Show("REPLICATE_DO_DB")},
+		{Name: "Replicate_Ignore_DB", OldName: "Replicate_Ignore_DB", Value: f.Show("REPLICATE_IGNORE_DB")},
+		{Name: "Replicate_Do_Table", OldName: "Replicate_Do_Table", Value: f.Show("REPLICATE_DO_TABLE")},
+		{Name: "Replicate_Ignore_Table", OldName: "Replicate_Ignore_Table", Value: f.Show("REPLICATE_IGNORE_TABLE")},
+		{Name: "Replicate_Wild_Do_Table", OldName: "Replicate_Wild_Do_Table", Value: f.Show("REPLICATE_WILD_DO_TABLE")},
+		{Name: "Replicate_Wild_Ignore_Table", OldName: "Replicate_Wild_Ignore_Table", Value: f.Show("REPLICATE_WILD_IGNORE_TABLE")},
 		{Name: "Last_Errno", OldName: "Last_Errno", Value: strconv.Itoa(st.lastSQLErrno), Number: true},
 		{Name: "Last_Error", OldName: "Last_Error", Value: st.lastSQLError},
 		{Name: "Skip_Counter", OldName: "Skip_Counter", Value: "0", Number: true},
@@ -164,7 +166,7 @@ func statusColumns(c *Config, st status, ioRun, sqlRun bool, until *Until, execu
 		{Name: "Retrieved_Gtid_Set", OldName: "Retrieved_Gtid_Set", Value: st.retrieved.String()},
 		{Name: "Executed_Gtid_Set", OldName: "Executed_Gtid_Set", Value: executed},
 		{Name: "Auto_Position", OldName: "Auto_Position", Value: map[bool]string{true: "1", false: "0"}[c.AutoPosition], Number: true},
-		{Name: "Replicate_Rewrite_DB", OldName: "Replicate_Rewrite_DB"},
+		{Name: "Replicate_Rewrite_DB", OldName: "Replicate_Rewrite_DB", Value: f.Show("REPLICATE_REWRITE_DB")},
 		{Name: "Channel_Name", OldName: "Channel_Name"},
 	}
 }

@@ -56,6 +56,9 @@ type Config struct {
 	RelayLog string
 	// MaxRelayLogSize is the relay log's file size limit (default 1GiB).
 	MaxRelayLogSize int64
+	// ReplicaFilters are the --replicate-* options, by CHANGE REPLICATION FILTER kind (see
+	// replica.Options.Filters).
+	ReplicaFilters map[string][]string
 	// TLS names the server's certificate files (default: generated in the datadir).
 	TLS TLSFiles
 	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
@@ -458,6 +461,7 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 		},
 		Executed: n.binlog.Executed,
 		Contains: n.binlog.Contains,
+		Filters:  cfg.ReplicaFilters,
 		Workers:  parallelWorkers,
 		SemiSync: SemiSyncReplicaEnabled,
 		SetOrigin: func(s sql.Session, serverID uint32) func() {

@@ -19,6 +19,7 @@ var (
 	reStartStop   = regexp.MustCompile(`(?is)^\s*(START|STOP)\s+(?:REPLICA|SLAVE)(?:\s+(IO_THREAD|SQL_THREAD)(?:\s*,\s*(IO_THREAD|SQL_THREAD))?)?(?:\s+UNTIL\s+(.+?))?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reResetRepl   = regexp.MustCompile(`(?is)^\s*RESET\s+(?:REPLICA|SLAVE)(\s+ALL)?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reShowReplica = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICA|SLAVE)\s+STATUS(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
+	reFilter      = regexp.MustCompile(`(?is)^\s*CHANGE\s+REPLICATION\s+FILTER\s+(.+?)(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
 	reOption      = regexp.MustCompile(`(?is)^\s*([A-Z_]+)\s*=\s*('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|[^,\s]+)\s*(?:,|$)`)
 )
 
@@ -29,6 +30,35 @@ var (
 func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q string) (*sqltypes.Result, bool, error) {
 	priv := []string{"REPLICATION_SLAVE_ADMIN"}
 	switch {
+	case reFilter.MatchString(q):
+		m := reFilter.FindStringSubmatch(q)
+		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
+			sets, err := parseFilters(m[1])
+			if err != nil {
+				return nil, err
+			}
+			// Without FOR CHANNEL the filters are every channel's, and every applier must be
+			// stopped first, as in MySQL.
+			targets := chs.All()
+			if m[2] != "" {
+				r, err := chs.Get(m[2], false)
+				if err != nil {
+					return nil, err
+				}
+				targets = []*replica.Replica{r}
+			}
+			for _, r := range targets {
+				if r.SQLRunning() {
+					return nil, replica.ErrSQLRunning
+				}
+			}
+			for _, r := range targets {
+				if err := r.ChangeFilter(sets); err != nil {
+					return nil, err
+				}
+			}
+			return &sqltypes.Result{}, nil
+		})
 	case reChange.MatchString(q):
 		m := reChange.FindStringSubmatch(q)
 		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
