@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -277,9 +278,10 @@ func unlogged(t *testing.T, db *sql.DB, stmts ...string) {
 }
 
 // TestChecksumRefusals checks exit status 2 and its messages: a replica that cannot be reached,
-// a server that is not a replica, replicas that do not report their address, a replica that
-// cannot reach the primary's position in time (its applier is started again), and a replica
-// whose applier stopped with an error (left stopped, for the administrator).
+// the primary named as a replica, a server that is not a replica, replicas that do not report
+// their address, a replica that cannot reach the primary's position in time, a replica whose
+// applier stopped with an error (left stopped, for the administrator), and a run interrupted
+// while a replica's applier runs under the tool's UNTIL condition (started again without it).
 func TestChecksumRefusals(t *testing.T) {
 	p := startNode(t, "", "--server-id", "1")
 	r := startNode(t, "", "--server-id", "2")
@@ -308,7 +310,9 @@ func TestChecksumRefusals(t *testing.T) {
 	}
 	expect("all equal", []string{r.addr()}, 0, "no differences")
 	expect("nothing listening", []string{fmt.Sprintf("127.0.0.1:%d", freePort(t))}, 2, "cannot connect")
-	expect("not a replica", []string{p.addr()}, 2, "is not a replica")
+	expect("the primary as its own replica", []string{p.addr()}, 2, "is named twice")
+	lone := startNode(t, "", "--server-id", "3")
+	expect("not a replica", []string{lone.addr()}, 2, "is not a replica")
 	expect("no --replica", nil, 2, "do not report their address")
 
 	// The receiver is stopped, so the replica cannot reach the primary's newest transaction.
@@ -339,4 +343,69 @@ func TestChecksumRefusals(t *testing.T) {
 	mustExec(t, rdb, "START REPLICA SQL_THREAD")
 	waitCaughtUp(t, pdb, rdb, 30*time.Second)
 	expect("repaired", []string{r.addr()}, 0, "no differences")
+
+	// Interrupted while the replica is on its way to a sync point under its UNTIL condition
+	// (a delay of 2 s and a steady writer keep it there for about 2 s): its applier runs again,
+	// without the condition.
+	mustExec(t, rdb, "STOP REPLICA")
+	mustExec(t, rdb, "CHANGE REPLICATION SOURCE TO SOURCE_DELAY = 2")
+	mustExec(t, rdb, "START REPLICA")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 100; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := pdb.Exec("INSERT INTO ck.t VALUES (?, 0)", i); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	time.Sleep(500 * time.Millisecond) // the replica is now 2 s behind
+	var errOut bytes.Buffer
+	cmd := exec.Command(relaydbBinary(t), "checksum", "--port", fmt.Sprint(p.port), "--replica", r.addr())
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}()
+	deadline = time.Now().Add(30 * time.Second)
+	for replicaStatus(t, rdb)["Until_Condition"] != "SQL_AFTER_GTIDS" {
+		select {
+		case <-exited:
+			t.Fatalf("relaydb checksum ended (exit %d) before the replica was under an UNTIL condition: %s", cmd.ProcessState.ExitCode(), errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica was never under an UNTIL condition: %v", replicaStatus(t, rdb))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("relaydb checksum did not stop after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(errOut.String(), "interrupted") {
+		t.Fatalf("interrupted run: exit %d, want 2: %s", code, errOut.String())
+	}
+	st := replicaStatus(t, rdb)
+	if st["Replica_SQL_Running"] != "Yes" || st["Until_Condition"] != "None" || st["Last_SQL_Errno"] != "0" {
+		t.Fatalf("after the interrupted run the replica's applier is not running as before: %v", st)
+	}
+	t.Logf("interrupted while the replica was under SQL_AFTER_GTIDS: exit 2 (%s); replica applier running, Until_Condition %s",
+		strings.TrimSpace(errOut.String()), st["Until_Condition"])
 }

@@ -108,6 +108,10 @@ func runChecksum(args []string, stdout, stderr io.Writer) int {
 	rep, err := checksum.Run(ctx, opts)
 	printDiffs(stdout, rep)
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "relaydb checksum: interrupted (%v)\n", err)
+			return 2
+		}
 		fmt.Fprintf(stderr, "relaydb checksum: %v\n", err)
 		return 2
 	}

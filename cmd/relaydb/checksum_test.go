@@ -41,6 +41,7 @@ func TestChecksumOptionsAndRefusals(t *testing.T) {
 		{[]string{"--replica", "127.0.0.1:99999"}, "bad port"},
 		{[]string{"--replica", "127.0.0.1:1", "--chunk-size", "0"}, "--chunk-size must be at least 1"},
 		{[]string{"--replica", "127.0.0.1:1", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--replica", "127.0.0.1:1,127.0.0.1:1"}, "127.0.0.1:1 is named twice"},
 		{[]string{"--port", fmt.Sprint(free), "--replica", "127.0.0.1:1"}, "cannot connect to 127.0.0.1:" + fmt.Sprint(free)},
 	} {
 		out.Reset()

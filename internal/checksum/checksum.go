@@ -179,6 +179,13 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	seen := map[string]bool{opts.Primary: true}
+	for _, a := range opts.Replicas {
+		if seen[a] {
+			return Report{}, fmt.Errorf("%s is named twice (as the primary or as a replica)", a)
+		}
+		seen[a] = true
+	}
 	rep = Report{Primary: opts.Primary}
 	c := &checker{opts: opts, notes: map[string]bool{}}
 	defer c.close()
