@@ -31,6 +31,7 @@ Usage:
   relaydb up [options]       run a local primary and replicas (see 'relaydb up --help')
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
   relaydb dump [options]     dump a running server consistently, for seeding a replica (see 'relaydb dump --help')
+  relaydb checksum [options] check that replicas hold the primary's data, naming differing rows (see 'relaydb checksum --help')
   relaydb version            print the version
   relaydb help               print this help
 
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runUp(args[1:], stdout, stderr)
 	case "dump":
 		return runDump(args[1:], stdout, stderr)
+	case "checksum":
+		return runChecksum(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "relaydb", server.Version)
 		return 0
