@@ -100,3 +100,37 @@ func forward(ln net.Listener, target string) {
 		}()
 	}
 }
+
+// TestUntilAfterExecutedGTIDsStopsAtOnce: START REPLICA SQL_THREAD UNTIL SQL_AFTER_GTIDS with a
+// set the replica has already executed stops the applier at once, before any later transaction.
+func TestUntilAfterExecutedGTIDsStopsAtOnce(t *testing.T) {
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "2")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	mustExec(t, pdb, "CREATE DATABASE d")
+	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	replicaOf(t, r, p, "")
+	rdb := r.db("")
+	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	// After a restart the relay log is empty: the applier has no transaction to look at.
+	r.kill()
+	r.restart("--server-id", "2")
+	rdb = r.db("")
+	have := queryString(t, rdb, "SELECT @@GLOBAL.gtid_executed")
+	mustExec(t, rdb, "STOP REPLICA SQL_THREAD")
+	mustExec(t, rdb, "START REPLICA SQL_THREAD UNTIL SQL_AFTER_GTIDS = '"+have+"'")
+	deadline := time.Now().Add(10 * time.Second)
+	for replicaStatus(t, rdb)["Replica_SQL_Running"] != "No" {
+		if time.Now().After(deadline) {
+			t.Fatalf("applier still running 10 s after UNTIL SQL_AFTER_GTIDS = its own gtid_executed: %v", replicaStatus(t, rdb))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustExec(t, pdb, "INSERT INTO d.t VALUES (1)")
+	time.Sleep(300 * time.Millisecond)
+	if got := queryString(t, rdb, "SELECT @@GLOBAL.gtid_executed"); got != have {
+		t.Fatalf("the applier went past its UNTIL set: %s, want %s", got, have)
+	}
+	t.Logf("UNTIL SQL_AFTER_GTIDS = %s (already executed): the applier stopped at once and applied nothing more", have)
+}

@@ -17,6 +17,10 @@ import (
 // executed, until stopped or a transaction fails.
 func (r *Replica) applyLoop(ctx context.Context) {
 	defer r.setState(false, "")
+	if u := r.untilCond(); u != nil && u.After != nil && r.untilReached() {
+		// START REPLICA UNTIL SQL_AFTER_GTIDS with a set already executed: nothing to apply.
+		return
+	}
 	r.setState(false, "Waiting for an event from Coordinator")
 	select {
 	case <-r.relayReadyChan():
