@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/relaydb/relaydb/internal/sqlrows"
 )
 
 // Defaults for the zero values of Options.
@@ -274,7 +276,7 @@ func discoverReplicas(ctx context.Context, p *endpoint) ([]string, error) {
 	defer rows.Close()
 	var addrs, unusable []string
 	for rows.Next() {
-		m, err := scanMap(rows)
+		m, err := sqlrows.Map(rows)
 		if err != nil {
 			return nil, fmt.Errorf("SHOW REPLICAS on %s: %w", p.addr, err)
 		}
@@ -295,25 +297,4 @@ func discoverReplicas(ctx context.Context, p *endpoint) ([]string, error) {
 		return nil, fmt.Errorf("no replica is connected to %s: name the replicas with --replica host:port", p.addr)
 	}
 	return addrs, nil
-}
-
-// scanMap reads the current row as column name → text (NULL as "").
-func scanMap(rows *sql.Rows) (map[string]string, error) {
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(cols))
-	for i, c := range cols {
-		m[c] = vals[i].String
-	}
-	return m, nil
 }

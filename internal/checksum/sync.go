@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/sqlrows"
 )
 
 // checker is one run's state.
@@ -443,7 +444,7 @@ func (c *checker) replicaState(ctx context.Context, r *endpoint) (replicaStatus,
 		}
 		return replicaStatus{}, fmt.Errorf("%s is not a replica (SHOW REPLICA STATUS is empty)", r.addr)
 	}
-	m, err := scanMap(rows)
+	m, err := sqlrows.Map(rows)
 	if err != nil {
 		return replicaStatus{}, fmt.Errorf("replica %s: SHOW REPLICA STATUS: %w", r.addr, err)
 	}

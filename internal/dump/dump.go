@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/relaydb/relaydb/internal/sqlrows"
 )
 
 // Options say what to dump and how.
@@ -192,7 +194,7 @@ func (d *dumper) dumpDatabase(db string) error {
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", db, err)
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", db, err)
 	}
@@ -307,7 +309,7 @@ func (d *dumper) storedColumns(db, table, create string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s.%s: %w", db, table, err)
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s.%s: %w", db, table, err)
 	}
@@ -352,7 +354,7 @@ func (d *dumper) dumpTriggers(db string) error {
 	if err != nil {
 		return fmt.Errorf("list triggers of %s: %w", db, err)
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return fmt.Errorf("list triggers of %s: %w", db, err)
 	}
@@ -373,7 +375,7 @@ func (d *dumper) showCreate(q string, col int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", q, err)
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", q, err)
 	}
@@ -388,7 +390,7 @@ func (d *dumper) column(q string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", q, err)
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", q, err)
 	}
@@ -399,32 +401,6 @@ func (d *dumper) column(q string) ([]string, error) {
 	return out, nil
 }
 
-// readAllOrdered reads every row as strings (NULL as "").
-func readAllOrdered(rows *sql.Rows) ([][]string, error) {
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out [][]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		r := make([]string, len(cols))
-		for i, v := range vals {
-			r[i] = v.String
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 // readAll reads every row as a map from column name to value.
 func readAll(rows *sql.Rows) ([]map[string]string, error) {
 	cols, err := rows.Columns()
@@ -432,7 +408,7 @@ func readAll(rows *sql.Rows) ([]map[string]string, error) {
 		rows.Close()
 		return nil, err
 	}
-	all, err := readAllOrdered(rows)
+	all, err := sqlrows.All(rows)
 	if err != nil {
 		return nil, err
 	}
