@@ -26,6 +26,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the server binary the tests built (each run builds its own, about 90 MB).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // relaydbBinary builds cmd/relaydb once per test process.
 func relaydbBinary(t testing.TB) string {
 	t.Helper()
