@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -133,4 +134,82 @@ func TestUntilAfterExecutedGTIDsStopsAtOnce(t *testing.T) {
 		t.Fatalf("the applier went past its UNTIL set: %s, want %s", got, have)
 	}
 	t.Logf("UNTIL SQL_AFTER_GTIDS = %s (already executed): the applier stopped at once and applied nothing more", have)
+}
+
+// TestApplierStopsOnErrorAndSkip: a transaction that cannot be applied (a duplicate key, a
+// missing row) stops the applier with MySQL's Last_SQL_Errno and Last_SQL_Error; the operator
+// skips it by committing an empty transaction under its GTID, and replication goes on.
+func TestApplierStopsOnErrorAndSkip(t *testing.T) {
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "2")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	mustExec(t, pdb, "CREATE DATABASE d")
+	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY, v INT)")
+	replicaOf(t, r, p, "")
+	rdb := r.db("")
+	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	uuid := queryString(t, pdb, "SELECT @@GLOBAL.server_uuid")
+
+	var report []string
+	for _, c := range []struct {
+		name, onReplica, onPrimary string
+		errno                      string
+	}{
+		{"duplicate key", "INSERT INTO d.t VALUES (5, 0)", "INSERT INTO d.t VALUES (5, 1)", "1062"},
+		{"missing row", "DELETE FROM d.t WHERE id = 5", "UPDATE d.t SET v = 2 WHERE id = 5", "1032"},
+	} {
+		// Change the replica behind replication's back (as an operator mistake would).
+		conn, err := rdb.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"SET SESSION sql_log_bin = 0", c.onReplica, "SET SESSION sql_log_bin = 1"} {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		conn.Close()
+		mustExec(t, pdb, c.onPrimary)
+		failing := queryString(t, pdb, "SELECT @@GLOBAL.gtid_executed")
+		var st map[string]string
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			st = replicaStatus(t, rdb)
+			if st["Replica_SQL_Running"] == "No" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the applier did not stop: %v", c.name, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st["Last_SQL_Errno"] != c.errno || st["Last_Errno"] != c.errno || st["Last_SQL_Error"] == "" || st["Replica_IO_Running"] != "Yes" {
+			t.Fatalf("%s: Last_SQL_Errno %s (want %s), Last_SQL_Error %q, IO %s", c.name, st["Last_SQL_Errno"], c.errno, st["Last_SQL_Error"], st["Replica_IO_Running"])
+		}
+		// The failing transaction is the primary's last one: skip it with an empty transaction.
+		seq := failing[strings.LastIndex(failing, "-")+1:]
+		skip, err := rdb.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"SET gtid_next = '" + uuid + ":" + seq + "'", "BEGIN", "COMMIT", "SET gtid_next = 'AUTOMATIC'"} {
+			if _, err := skip.ExecContext(context.Background(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		skip.Close()
+		if got := queryString(t, rdb, "SELECT @@GLOBAL.gtid_executed"); !strings.HasSuffix(got, "-"+seq) {
+			t.Fatalf("%s: after the empty transaction gtid_executed is %s, want it to end at %s", c.name, got, seq)
+		}
+		mustExec(t, rdb, "START REPLICA")
+		mustExec(t, pdb, "INSERT INTO d.t VALUES (100 + ?, 0)", len(report))
+		waitCaughtUp(t, pdb, rdb, 30*time.Second)
+		if st := replicaStatus(t, rdb); st["Replica_SQL_Running"] != "Yes" || st["Last_SQL_Errno"] != "0" {
+			t.Fatalf("%s: after the skip: %v", c.name, st)
+		}
+		report = append(report, fmt.Sprintf("%s: Last_SQL_Errno %s (%.90s…); skipped %s:%s with an empty transaction, replication went on",
+			c.name, c.errno, st["Last_SQL_Error"], uuid[:8], seq))
+	}
+	t.Log(strings.Join(report, "; "))
 }

@@ -425,6 +425,18 @@ func (a *Applier) bumpAutoIncrement(ctx *sql.Context, mt *mappedTable, row sql.R
 // fullBefore returns the stored row a before image identifies.
 func (a *Applier) fullBefore(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsEvent, before sql.Row) (sql.Row, error) {
 	if complete(re.BeforeColumns, mt.columns) {
+		// The storage editors update or delete nothing, silently, when the row is gone (the SQL
+		// layer only hands them rows it has read); a replica must instead stop with 1032, as
+		// MySQL's does, rather than diverge. Tables without a primary key cannot be checked.
+		if lk, ok := mt.table.(RowLookup); ok && hasPrimaryKey(ctx, mt.table) {
+			_, found, err := lk.LookupRow(ctx, before)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, keyNotFound(mt.name)
+			}
+		}
 		return before, nil
 	}
 	lk, ok := mt.table.(RowLookup)
@@ -439,6 +451,11 @@ func (a *Applier) fullBefore(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsE
 		return nil, keyNotFound(mt.name)
 	}
 	return row, nil
+}
+
+func hasPrimaryKey(ctx *sql.Context, t sql.Table) bool {
+	pk, ok := t.(sql.PrimaryKeyTable)
+	return ok && len(pk.PrimaryKeySchema(ctx).PkOrdinals) > 0
 }
 
 func keyNotFound(table string) error {

@@ -361,6 +361,12 @@ func errno(err error, def int) int {
 	if errors.As(err, &se) {
 		return se.Num
 	}
+	// GMS's own errors (a duplicate key, say) carry no code until cast; they may be wrapped.
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if c := sql.CastSQLError(e); c != nil && c.Num != mysql.ERUnknownError {
+			return c.Num
+		}
+	}
 	return def
 }
 
