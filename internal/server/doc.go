@@ -58,6 +58,19 @@
 //     the engine and its functions exist and before privileges load or clients connect.
 //   - RAND() is MySQL's per-session generator (rand.go), so statement-format logging can record
 //     and replay its seeds; @@timestamp, @@insert_id and @@last_insert_id act as in MySQL.
+//   - FLUSH TABLES WITH READ LOCK is the storage's commit gate (readlock.go): held per
+//     connection, released by UNLOCK TABLES or the connection closing; the holder's own writes
+//     are refused with 1223 before they run. START TRANSACTION WITH CONSISTENT SNAPSHOT takes
+//     its snapshot before the statement returns.
+//   - A dump to a replica that set @rpl_semi_sync_replica is driven outside vitess
+//     (semisyncdump.go): events carry the semi-sync header, the replica's acks are read on the
+//     same connection into the semisync tracker, and the connection is closed when the dump
+//     ends, since vitess's buffers no longer match it.
+//   - The semi-sync variables live in the semisync.Source; the two names of each (source/
+//     master, replica/slave) are kept equal by coupledRegistry (sysvars.go).
+//   - Replication channels (replica.Channels): statements with FOR CHANNEL act on that channel;
+//     without it CHANGE REPLICATION SOURCE acts on the default channel and START, STOP, RESET,
+//     SHOW REPLICA STATUS and CHANGE REPLICATION FILTER on every channel, as in MySQL.
 //
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
