@@ -213,3 +213,31 @@ func TestApplierStopsOnErrorAndSkip(t *testing.T) {
 	}
 	t.Log(strings.Join(report, "; "))
 }
+
+// TestShowReplicasListsReplicaPort: a replica registers with its source (COM_REGISTER_SLAVE)
+// with the port it serves clients on, so SHOW REPLICAS / SHOW SLAVE HOSTS on the source can be
+// used to find it.
+func TestShowReplicasListsReplicaPort(t *testing.T) {
+	p := startNode(t, "", "--server-id", "1")
+	r := startNode(t, "", "--server-id", "7")
+	pdb := p.db("")
+	createReplUser(t, pdb)
+	replicaOf(t, r, p, "")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var sid, port int
+		var host, src, uuid string
+		err := pdb.QueryRow("SHOW REPLICAS").Scan(&sid, &host, &port, &src, &uuid)
+		if err == nil && sid == 7 && port == r.port {
+			t.Logf("SHOW REPLICAS: Server_Id %d, Host %s, Port %d, Source_Id %s", sid, host, port, src)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SHOW REPLICAS: server_id %d port %d (err %v), want 7 and %d", sid, port, err, r.port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The replica replicates after registering.
+	mustExec(t, pdb, "CREATE DATABASE d")
+	waitCaughtUp(t, pdb, r.db(""), 30*time.Second)
+}

@@ -2,8 +2,10 @@ package replica
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -102,6 +104,9 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		if _, err := conn.ExecuteFetch(q, 0, false); err != nil {
 			return err
 		}
+	}
+	if err := r.register(conn); err != nil {
+		return err
 	}
 	semi, err := r.startSemiSync(conn)
 	if err != nil {
@@ -410,3 +415,41 @@ const (
 	ioStateWaitingForDisk   = "Waiting for disk space"
 	ioStateWaitingForSource = "Waiting for source to send event"
 )
+
+// register sends COM_REGISTER_SLAVE, as MySQL's receiver does, so that the source's SHOW
+// REPLICAS lists this server with the port it serves clients on (report_port). vitess's client
+// has no writer for it: the packet goes out as bytes, and the reply (OK or an error) is read the
+// same way; nothing else is in flight on the connection then.
+func (r *Replica) register(conn *mysql.Conn) error {
+	if r.opts.ReportPort == 0 {
+		return nil
+	}
+	host := []byte(r.opts.ReportHost)
+	if len(host) > 255 {
+		host = host[:255]
+	}
+	p := []byte{0x15}
+	p = binary.LittleEndian.AppendUint32(p, r.opts.ServerID)
+	p = append(p, byte(len(host)))
+	p = append(p, host...)
+	p = append(p, 0, 0) // user, password: not sent
+	p = binary.LittleEndian.AppendUint16(p, uint16(r.opts.ReportPort))
+	p = binary.LittleEndian.AppendUint32(p, 0) // replication rank
+	p = binary.LittleEndian.AppendUint32(p, 0) // source id: filled in by the source
+	pkt := append([]byte{byte(len(p)), byte(len(p) >> 8), byte(len(p) >> 16), 0}, p...)
+	if _, err := conn.Conn.Write(pkt); err != nil {
+		return err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(conn.Conn, hdr[:]); err != nil {
+		return err
+	}
+	reply := make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
+	if _, err := io.ReadFull(conn.Conn, reply); err != nil {
+		return err
+	}
+	if len(reply) > 0 && reply[0] == mysql.ErrPacket {
+		return mysql.ParseErrorPacket(reply)
+	}
+	return nil
+}

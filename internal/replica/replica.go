@@ -50,6 +50,10 @@ type Options struct {
 	// SetOrigin, if set, makes the session's commits logged under serverID (the transaction's
 	// original server) until the returned function is called.
 	SetOrigin func(s sql.Session, serverID uint32) (restore func())
+	// ReportHost and ReportPort are what the receiver registers with its source
+	// (report_host, report_port: SHOW REPLICAS on the source); no registration when the port is 0.
+	ReportHost string
+	ReportPort int
 	// ReplicateSameServerID is replicate_same_server_id: when false (MySQL's default), the
 	// receiver drops transactions that carry this server's own server_id.
 	ReplicateSameServerID bool

@@ -464,6 +464,8 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 		Filters:  cfg.ReplicaFilters,
 		Workers:  parallelWorkers,
 		SemiSync: SemiSyncReplicaEnabled,
+		// MySQL's report_port defaults to the port the replica serves clients on.
+		ReportPort: cfg.Port,
 		SetOrigin: func(s sql.Session, serverID uint32) func() {
 			n.binlog.SetOrigin(s, serverID)
 			return func() { n.binlog.ClearOrigin(s) }
