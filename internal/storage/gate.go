@@ -38,7 +38,7 @@ func newCommitGate() *commitGate {
 
 // enter waits until no session holds the lock and counts one change in flight; the caller must
 // call leave when the change is durable (or failed). A holder's own changes are refused.
-func (g *commitGate) enter(ctx context.Context, session uint32, timeout time.Duration) error {
+func (g *commitGate) enter(ctx context.Context, session uint32, timeout func() time.Duration) error {
 	var expire <-chan time.Time
 	for {
 		g.mu.Lock()
@@ -54,7 +54,7 @@ func (g *commitGate) enter(ctx context.Context, session uint32, timeout time.Dur
 		open := g.open
 		g.mu.Unlock()
 		if expire == nil {
-			t := time.NewTimer(timeout)
+			t := time.NewTimer(timeout())
 			defer t.Stop()
 			expire = t.C
 		}
@@ -148,13 +148,14 @@ func (e *Engine) HoldsCommitLock(session uint32) bool { return e.gate.holds(sess
 // holds it for at most the session's lock_wait_timeout (MySQL's default: a year).
 func (e *Engine) enterGate(ctx *sql.Context) error {
 	if ctx == nil {
-		return e.gate.enter(context.Background(), 0, metadataLockWait)
+		return e.gate.enter(context.Background(), 0, func() time.Duration { return metadataLockWait })
 	}
 	var session uint32
 	if ctx.Session != nil {
 		session = ctx.Session.ID()
 	}
-	return e.gate.enter(ctx, session, sessionSeconds(ctx, "lock_wait_timeout", metadataLockWait))
+	// The session variable is read only when the commit has to wait: every commit passes here.
+	return e.gate.enter(ctx, session, func() time.Duration { return sessionSeconds(ctx, "lock_wait_timeout", metadataLockWait) })
 }
 
 // metadataLockWait is MySQL's default lock_wait_timeout.
