@@ -105,15 +105,7 @@ func forward(ln net.Listener, target string) {
 // TestUntilAfterExecutedGTIDsStopsAtOnce: START REPLICA SQL_THREAD UNTIL SQL_AFTER_GTIDS with a
 // set the replica has already executed stops the applier at once, before any later transaction.
 func TestUntilAfterExecutedGTIDsStopsAtOnce(t *testing.T) {
-	p := startNode(t, "", "--server-id", "1")
-	r := startNode(t, "", "--server-id", "2")
-	pdb := p.db("")
-	createReplUser(t, pdb)
-	mustExec(t, pdb, "CREATE DATABASE d")
-	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
-	replicaOf(t, r, p, "")
-	rdb := r.db("")
-	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	_, r, pdb, rdb := replicatedTable(t, "id INT PRIMARY KEY")
 	// After a restart the relay log is empty: the applier has no transaction to look at.
 	r.kill()
 	r.restart("--server-id", "2")
@@ -140,15 +132,7 @@ func TestUntilAfterExecutedGTIDsStopsAtOnce(t *testing.T) {
 // missing row) stops the applier with MySQL's Last_SQL_Errno and Last_SQL_Error; the operator
 // skips it by committing an empty transaction under its GTID, and replication goes on.
 func TestApplierStopsOnErrorAndSkip(t *testing.T) {
-	p := startNode(t, "", "--server-id", "1")
-	r := startNode(t, "", "--server-id", "2")
-	pdb := p.db("")
-	createReplUser(t, pdb)
-	mustExec(t, pdb, "CREATE DATABASE d")
-	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY, v INT)")
-	replicaOf(t, r, p, "")
-	rdb := r.db("")
-	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	_, _, pdb, rdb := replicatedTable(t, "id INT PRIMARY KEY, v INT")
 	uuid := queryString(t, pdb, "SELECT @@GLOBAL.server_uuid")
 
 	var report []string

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/relaydb/relaydb/internal/sqlrows"
 )
 
 // createReplUser creates the replication user repl/pw on the primary.
@@ -38,22 +40,42 @@ func replicaStatus(t *testing.T, db *sql.DB) map[string]string {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	out := map[string]string{}
 	if rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		if out, err = sqlrows.Map(rows); err != nil {
 			t.Fatal(err)
-		}
-		for i, c := range cols {
-			out[c] = vals[i].String
 		}
 	}
 	return out
+}
+
+// bankLoadFor runs eight bank writers on p for d, recording acknowledged transfers in acked.
+func bankLoadFor(t *testing.T, p *node, d time.Duration, acked *sync.Map) {
+	t.Helper()
+	db := p.db("bank")
+	defer db.Close()
+	db.SetMaxOpenConns(8)
+	stop := make(chan struct{})
+	wg := bankWorkload(db, 8, stop, acked, 0)
+	time.Sleep(d)
+	close(stop)
+	wg.Wait()
+}
+
+// replicatedTable starts a primary (server_id 1) with table d.t (columns as given) and a replica
+// of it (server_id 2), caught up.
+func replicatedTable(t *testing.T, columns string) (p, r *node, pdb, rdb *sql.DB) {
+	t.Helper()
+	p = startNode(t, "", "--server-id", "1")
+	r = startNode(t, "", "--server-id", "2")
+	pdb = p.db("")
+	createReplUser(t, pdb)
+	mustExec(t, pdb, "CREATE DATABASE d")
+	mustExec(t, pdb, "CREATE TABLE d.t ("+columns+")")
+	replicaOf(t, r, p, "")
+	rdb = r.db("")
+	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	return p, r, pdb, rdb
 }
 
 // bankCluster starts a primary (server_id 1) with the bank tables and two replicas of it
@@ -225,15 +247,7 @@ func TestReplicaConnectionErrors(t *testing.T) {
 // committed on the source, under a stream of writes, while SQL_Remaining_Delay counts down; the
 // receiver keeps up meanwhile (Retrieved_Gtid_Set runs ahead of what is applied).
 func TestDelayedReplica(t *testing.T) {
-	p := startNode(t, "", "--server-id", "1")
-	r := startNode(t, "", "--server-id", "2")
-	pdb := p.db("")
-	createReplUser(t, pdb)
-	mustExec(t, pdb, "CREATE DATABASE d")
-	mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
-	replicaOf(t, r, p, "")
-	rdb := r.db("")
-	waitCaughtUp(t, pdb, rdb, 30*time.Second)
+	_, _, pdb, rdb := replicatedTable(t, "id INT PRIMARY KEY")
 	mustExec(t, rdb, "STOP REPLICA")
 	mustExec(t, rdb, "CHANGE REPLICATION SOURCE TO SOURCE_DELAY = 3")
 	mustExec(t, rdb, "START REPLICA")
@@ -364,14 +378,7 @@ func TestReplicaCatchUpAndPurgedBinlogs(t *testing.T) {
 	mustExec(t, rdb, "STOP REPLICA")
 
 	var acked sync.Map
-	db := p.db("bank")
-	db.SetMaxOpenConns(8)
-	stop := make(chan struct{})
-	wg := bankWorkload(db, 8, stop, &acked, 0)
-	time.Sleep(load)
-	close(stop)
-	wg.Wait()
-	db.Close()
+	bankLoadFor(t, p, load, &acked)
 	// One worker this time (the other tests use the default 4).
 	mustExec(t, rdb, "SET GLOBAL replica_parallel_workers = 1")
 	mustExec(t, rdb, "START REPLICA")
@@ -510,13 +517,7 @@ func TestReplicationConvergesUnderLoad(t *testing.T) {
 	}
 	p, r1, r2 := bankCluster(t)
 	var acked sync.Map
-	db := p.db("bank")
-	db.SetMaxOpenConns(8)
-	stop := make(chan struct{})
-	wg := bankWorkload(db, 8, stop, &acked, 0)
-	time.Sleep(load)
-	close(stop)
-	wg.Wait()
+	bankLoadFor(t, p, load, &acked)
 	ended := time.Now()
 	pb := p.db("bank")
 	want := dumpTables(t, pb, "acct", "moves")

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relaydb/relaydb/internal/sqlrows"
 )
 
 // ringNodes starts n nodes (server_ids 1…n), each with the repl user and
@@ -226,20 +228,11 @@ func channelStatus(t *testing.T, db *sql.DB, q string) map[string]map[string]str
 		t.Fatalf("%s: %v", q, err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	out := map[string]map[string]string{}
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		m, err := sqlrows.Map(rows)
+		if err != nil {
 			t.Fatal(err)
-		}
-		m := map[string]string{}
-		for i, c := range cols {
-			m[c] = vals[i].String
 		}
 		out[m["Channel_Name"]] = m
 	}
