@@ -61,6 +61,7 @@ type nodeHandler struct {
 	// binlogStmts keeps the BINLOG statement's per-connection state (nil in tests that
 	// build a handler by hand).
 	binlogStmts *binlogStatements
+	fast        *fastPath // nil: every statement takes GMS's general path
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
@@ -158,13 +159,40 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 		}
 	}
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	if err == nil && h.fast != nil {
+		h.fast.prepared(c, query, prepare)
+	}
 	return fields, syntaxError(err, query)
 }
 
 func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.after(c)
+	var ps *preparedStatement
+	var sess sql.Session
+	if h.fast != nil {
+		if ps = h.fast.statement(c, prepare); ps != nil {
+			if sess = h.sessions.get(c.ConnectionID); sess == nil {
+				ps = nil
+			}
+		}
+	}
 	return h.retryStatement(ctx, c, func(sent *bool) error {
+		if ps != nil {
+			err := h.fast.execute(ctx, c, sess, ps, prepare.BindVars, func(res *sqltypes.Result) error {
+				*sent = true
+				return callback(res)
+			})
+			if err != errNotFast {
+				return err
+			}
+			fastPathFallbacks.Add(1)
+		}
+		keep := ps != nil && ps.fields == nil
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(res *sqltypes.Result) error {
+			if keep && res.Fields != nil {
+				ps.keepFields(ctx, sess, res.Fields)
+				keep = false
+			}
 			*sent = true
 			return callback(res)
 		})

@@ -275,7 +275,8 @@ func Open(cfg Config) (n *Node, err error) {
 			admin.syncState = s.SyncLogState
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
-			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts}
+			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
+			fast: newFastPath(n.engine, n.storage.Provider(), readLock)}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}

@@ -11,6 +11,7 @@ import (
 //   - Binlog_commits (transactions logged) and Binlog_group_commits (binlog fsyncs, each making a
 //     commit group durable), with MariaDB's names, so group commit can be watched with
 //     SHOW GLOBAL STATUS LIKE 'Binlog%';
+//   - Relaydb_fast_path_executions and Relaydb_fast_path_fallbacks (fastpath.go);
 //   - the semi-sync figures, Rpl_semi_sync_source_* (and Rpl_semi_sync_master_*), and
 //     Rpl_semi_sync_replica_status (Rpl_semi_sync_slave_status).
 type liveStatus struct {
@@ -29,6 +30,10 @@ func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool) {
 	vars := map[string]func() any{
 		"Binlog_commits":       func() any { c, _ := l.Stats(); return c },
 		"Binlog_group_commits": func() any { _, f := l.Stats(); return f },
+		// Statements the fast path served, and statements it handed to the general path after
+		// classifying them as fast shapes (fastpath.go).
+		"Relaydb_fast_path_executions": func() any { return fastPathExecutions.Load() },
+		"Relaydb_fast_path_fallbacks":  func() any { return fastPathFallbacks.Load() },
 	}
 	if s := l.Semi(); s != nil {
 		onOff := func(b bool) any {

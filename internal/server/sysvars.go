@@ -49,6 +49,14 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 			Type:    types.NewSystemStringType("server_uuid"),
 			Default: v.serverUUID,
 		},
+		// RelayDB's own: OFF sends every statement through GMS's general path (fastpath.go).
+		&sql.MysqlSystemVariable{
+			Name:    fastPathVariable,
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+			Dynamic: true,
+			Type:    types.NewSystemBoolType(fastPathVariable),
+			Default: int8(1),
+		},
 	})
 
 	installSQLModeType()

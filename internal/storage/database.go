@@ -24,6 +24,9 @@ var (
 // Provider returns the GMS database provider of e.
 func (e *Engine) Provider() *Provider { return &Provider{e: e} }
 
+// CatalogVersion is the engine's catalog version (Engine.CatalogVersion).
+func (p *Provider) CatalogVersion() uint64 { return p.e.CatalogVersion() }
+
 func (p *Provider) Database(_ *sql.Context, name string) (sql.Database, error) {
 	d, ok := p.e.database(name)
 	if !ok {
@@ -200,6 +203,7 @@ func (d *Database) SetCollation(ctx *sql.Context, c sql.CollationID) error {
 		return err
 	}
 	defer d.e.gate.leave()
+	defer d.e.catalogChanged()
 	d.e.catMu.Lock()
 	defer d.e.catMu.Unlock()
 	dbe, ok := d.e.dbs[strings.ToLower(d.name)]

@@ -73,6 +73,9 @@ type Engine struct {
 	sessions sync.Map // *Session → struct{}
 
 	eventsVersion atomic.Uint64
+	// catalogVersion changes after every catalog write, once the in-memory catalog shows it:
+	// a cache keyed by the version read before a lookup can never keep an older definition.
+	catalogVersion atomic.Uint64
 
 	objMu    sync.Mutex
 	objCache map[string]objectSet
@@ -460,6 +463,7 @@ func (e *Engine) createDatabase(ctx *sql.Context, name string, collation sql.Col
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -479,6 +483,7 @@ func (e *Engine) dropDatabase(ctx *sql.Context, name string) error {
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	lower := strings.ToLower(name)
@@ -533,6 +538,7 @@ func (e *Engine) putTable(ctx *sql.Context, def *tableDef, oldName string, dropI
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	return e.putTableLocked(ctx, def, oldName, dropID)
@@ -574,6 +580,7 @@ func (e *Engine) dropTable(ctx *sql.Context, db, name string) error {
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.catMu.Lock()
 	defer e.catMu.Unlock()
 	dbe, ok := e.dbs[strings.ToLower(db)]
@@ -639,6 +646,7 @@ func (e *Engine) putObject(ctx *sql.Context, db, kind, name string, v any) error
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
@@ -660,6 +668,7 @@ func (e *Engine) deleteObject(ctx *sql.Context, db, kind, name string) error {
 		return err
 	}
 	defer e.gate.leave()
+	defer e.catalogChanged()
 	e.objMu.Lock()
 	defer e.objMu.Unlock()
 	set, err := e.objectSetLocked(db, kind)
@@ -759,6 +768,16 @@ func (e *Engine) tableByID(db string, id uint64) *tableDef {
 	}
 	return nil
 }
+
+// catalogChanged is deferred by every catalog writer, so it runs after the writer has updated
+// the in-memory catalog and released its locks.
+func (e *Engine) catalogChanged() { e.catalogVersion.Add(1) }
+
+// CatalogVersion is a number that changes whenever a database, table, index, view, trigger,
+// procedure or event is created, changed or dropped (a failed attempt may change it too).
+// Callers that cache anything derived from the catalog read it before deriving and compare it
+// before reusing.
+func (e *Engine) CatalogVersion() uint64 { return e.catalogVersion.Load() }
 
 // putObjectRaw writes one catalog key durably.
 func (e *Engine) putObjectRaw(ctx *sql.Context, key, val []byte) error {
