@@ -4,11 +4,13 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/sorters"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -30,14 +32,34 @@ func (p *Plan) Run(ctx *sql.Context, binds map[string]*querypb.BindVariable) (*O
 		if err != nil {
 			return nil, err
 		}
-		for i, r := range rows {
-			out := make(sql.Row, len(p.project))
-			for j, c := range p.project {
-				out[j] = r[c]
-			}
-			rows[i] = out
+		if p.agg != nil {
+			return p.aggregate(ctx, rows)
 		}
-		return &Outcome{Rows: rows}, nil
+		if len(p.sortBy) > 0 && len(rows) > 1 {
+			sorter := sorters.NewRowSorterWithRows(ctx, p.sortBy, rows)
+			sort.Stable(sorter)
+			if err := sorter.GetError(); err != nil {
+				return nil, ErrFallback
+			}
+		}
+		out := rows[:0]
+		for _, r := range rows {
+			row := make(sql.Row, len(p.project))
+			for j, c := range p.project {
+				row[j] = r[c]
+			}
+			if p.distinct && len(out) > 0 {
+				same, err := row.Equals(ctx, out[len(out)-1], p.result)
+				if err != nil {
+					return nil, ErrFallback
+				}
+				if same {
+					continue
+				}
+			}
+			out = append(out, row)
+		}
+		return &Outcome{Rows: out}, nil
 	case KindUpdate:
 		return p.update(ctx, binds)
 	case KindDelete:
@@ -46,6 +68,25 @@ func (p *Plan) Run(ctx *sql.Context, binds map[string]*querypb.BindVariable) (*O
 		return p.insert(ctx, binds)
 	}
 	return nil, ErrFallback
+}
+
+// aggregate runs the plan's aggregate over rows with GMS's own aggregation buffer.
+func (p *Plan) aggregate(ctx *sql.Context, rows []sql.Row) (*Outcome, error) {
+	buf, err := p.agg.NewBuffer(ctx)
+	if err != nil {
+		return nil, ErrFallback
+	}
+	defer buf.Dispose(ctx)
+	for _, r := range rows {
+		if err := buf.Update(ctx, r); err != nil {
+			return nil, ErrFallback
+		}
+	}
+	v, err := buf.Eval(ctx)
+	if err != nil {
+		return nil, ErrFallback
+	}
+	return &Outcome{Rows: []sql.Row{{v}}}, nil
 }
 
 // arg returns an operand's value: nil, int64, uint64 or string. ok is false for values of any

@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
+	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // ErrFallback means: run this statement through the general path. Nothing was changed.
@@ -31,6 +34,11 @@ type Plan struct {
 	// SELECT: the table columns projected, and the result schema.
 	project []int
 	result  sql.Schema
+	// ORDER BY, on table rows; distinct drops sorted repeats of the projected columns.
+	sortBy   sql.SortConditions
+	distinct bool
+	// The aggregate, when the select expression is one.
+	agg sql.Aggregation
 
 	// UPDATE: the column of each assignment.
 	setCols []int
@@ -151,7 +159,9 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 	if err := p.resolveKey(ctx, true); err != nil {
 		return err
 	}
-	if p.shape.star {
+	if p.shape.agg != nil {
+		// no projected columns: the aggregate is the row
+	} else if p.shape.star {
 		p.project = make([]int, len(p.schema))
 		for i := range p.schema {
 			p.project[i] = i
@@ -169,7 +179,48 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 	for i, c := range p.project {
 		p.result[i] = p.schema[c]
 	}
+	for _, o := range p.shape.order {
+		i := p.column(o.col)
+		if i < 0 {
+			return ErrFallback
+		}
+		order := sql.Ascending
+		if o.desc {
+			order = sql.Descending
+		}
+		p.sortBy = append(p.sortBy, sql.SortCondition{Expr: p.field(i), Order: order})
+	}
+	p.distinct = p.shape.distinct
+	if a := p.shape.agg; a != nil {
+		var arg sql.Expression = expression.NewLiteral(int64(1), types.Int64) // COUNT(*), as GMS builds it
+		if a.col != "" {
+			i := p.column(a.col)
+			if i < 0 {
+				return ErrFallback
+			}
+			arg = p.field(i)
+		}
+		switch a.fn {
+		case "sum":
+			p.agg = aggregation.NewSum(arg)
+		case "min":
+			p.agg = aggregation.NewMin(arg)
+		case "max":
+			p.agg = aggregation.NewMax(arg)
+		case "count":
+			p.agg = aggregation.NewCount(arg)
+		default:
+			return ErrFallback
+		}
+		p.result = sql.Schema{{Name: a.fn, Type: p.agg.Type(ctx), Nullable: true}}
+	}
 	return nil
+}
+
+// field is the expression reading column i of a table row.
+func (p *Plan) field(i int) sql.Expression {
+	c := p.schema[i]
+	return expression.NewGetField(i, c.Type, c.Name, c.Nullable)
 }
 
 // resolveKey finds the index the WHERE clause pins down: every column of the primary key or

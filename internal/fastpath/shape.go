@@ -39,6 +39,18 @@ type assignment struct {
 	val operand
 }
 
+// orderCol is one ORDER BY column.
+type orderCol struct {
+	col  string
+	desc bool
+}
+
+// aggregate is SUM, MIN, MAX or COUNT of a column, or COUNT(*).
+type aggregate struct {
+	fn  string // lower case
+	col string // "" for COUNT(*)
+}
+
 // Shape is a statement classified by Classify: its form, with values left open.
 type Shape struct {
 	Kind  Kind
@@ -55,6 +67,10 @@ type Shape struct {
 		col    string
 		lo, hi operand
 	}
+
+	distinct bool
+	order    []orderCol // ORDER BY columns
+	agg      *aggregate // the single select expression, when it is an aggregate
 
 	// UPDATE
 	sets []assignment
@@ -212,14 +228,14 @@ func (sh *Shape) conjunction(e ast.Expr) bool {
 
 func classifySelect(s *ast.Select) *Shape {
 	if s.Into != nil || s.With != nil || s.Limit != nil || s.Having != nil || (s.Lock != nil && s.Lock.Type != "") ||
-		len(s.GroupBy) > 0 || len(s.Window) > 0 || len(s.OrderBy) > 0 {
+		len(s.GroupBy) > 0 || len(s.Window) > 0 {
 		return nil
 	}
 	q := s.QueryOpts
-	if q.Distinct || len(q.DistinctOn) > 0 || q.StraightJoinHint || q.SQLCalcFoundRows {
+	if len(q.DistinctOn) > 0 || q.StraightJoinHint || q.SQLCalcFoundRows {
 		return nil
 	}
-	sh := &Shape{Kind: KindSelect}
+	sh := &Shape{Kind: KindSelect, distinct: q.Distinct}
 	if !sh.singleTable(s.From) || !sh.where(s.Where, true) {
 		return nil
 	}
@@ -231,6 +247,12 @@ func classifySelect(s *ast.Select) *Shape {
 			}
 			sh.star = true
 		case *ast.AliasedExpr:
+			if f, ok := e.Expr.(*ast.FuncExpr); ok && len(s.SelectExprs) == 1 {
+				if sh.agg = sh.aggregate(f); sh.agg == nil {
+					return nil
+				}
+				continue
+			}
 			col, ok := sh.column(e.Expr)
 			if !ok {
 				return nil
@@ -240,7 +262,59 @@ func classifySelect(s *ast.Select) *Shape {
 			return nil
 		}
 	}
+	for _, o := range s.OrderBy {
+		col, ok := sh.column(o.Expr)
+		if !ok || sh.agg != nil {
+			return nil
+		}
+		sh.order = append(sh.order, orderCol{col: col, desc: o.Direction == ast.DescScr})
+	}
+	if sh.distinct && !sh.distinctBySort() {
+		return nil
+	}
 	return sh
+}
+
+// distinctBySort accepts SELECT DISTINCT only as SELECT DISTINCT a, b … ORDER BY a, b (in that
+// order, ascending): sorting then dropping repeats gives exactly the rows and order of GMS's
+// hash-based DISTINCT followed by its stable sort.
+func (sh *Shape) distinctBySort() bool {
+	if sh.star || sh.agg != nil || len(sh.order) != len(sh.cols) {
+		return false
+	}
+	for i, o := range sh.order {
+		if o.desc || !strings.EqualFold(o.col, sh.cols[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// aggregate accepts SUM(col), MIN(col), MAX(col), COUNT(col) and COUNT(*).
+func (sh *Shape) aggregate(f *ast.FuncExpr) *aggregate {
+	if f.Distinct || f.Over != nil || !f.Qualifier.IsEmpty() || len(f.Exprs) != 1 {
+		return nil
+	}
+	name := f.Name.Lowered()
+	switch name {
+	case "sum", "min", "max", "count":
+	default:
+		return nil
+	}
+	switch e := f.Exprs[0].(type) {
+	case *ast.StarExpr:
+		if name != "count" || !e.TableName.IsEmpty() {
+			return nil
+		}
+		return &aggregate{fn: name}
+	case *ast.AliasedExpr:
+		col, ok := sh.column(e.Expr)
+		if !ok {
+			return nil
+		}
+		return &aggregate{fn: name, col: col}
+	}
+	return nil
 }
 
 func classifyUpdate(s *ast.Update) *Shape {

@@ -40,8 +40,12 @@ type fastPath struct {
 	engine   *sqle.Engine
 	catalog  catalogVersioner
 	readLock globalReadLocker // may be nil
-	pid      atomic.Uint64
+	pid      atomic.Uint64    // query ids, from fastPathPidBase on
 }
+
+// fastPathPidBase keeps the fast path's query ids apart from those GMS's session manager hands
+// out (counting from 1): the process list refuses an id that is in use.
+const fastPathPidBase = 1 << 62
 
 func newFastPath(e *sqle.Engine, provider sql.DatabaseProvider, readLock globalReadLocker) *fastPath {
 	cv, ok := provider.(catalogVersioner)
@@ -131,7 +135,7 @@ var errNotFast = errors.New("not on the fast path")
 func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session, ps *preparedStatement, binds map[string]*querypb.BindVariable, callback func(*sqltypes.Result) error) error {
 	sqlCtx := newQueryContext(ctx,
 		sql.WithSession(sess),
-		sql.WithPid(f.pid.Add(1)),
+		sql.WithPid(fastPathPidBase+f.pid.Add(1)),
 		sql.WithQuery(ps.query),
 		sql.WithMemoryManager(f.engine.MemoryManager),
 		sql.WithProcessList(f.engine.ProcessList),
