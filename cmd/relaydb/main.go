@@ -80,6 +80,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	slog.SetDefault(log)
+	tuneGC(log)
 
 	if opts.MaxRelayLogSize == 0 {
 		opts.MaxRelayLogSize = opts.MaxBinlogSize // max_relay_log_size = 0, as in MySQL

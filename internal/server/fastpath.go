@@ -96,9 +96,14 @@ func statementsOf(c *mysql.Conn) *connStatements {
 	return cs
 }
 
-// prepared records the shape of a statement GMS has just prepared.
-func (f *fastPath) prepared(c *mysql.Conn, query string, prepare *mysql.PrepareData) {
-	stmt, err := ast.ParseWithOptions(context.Background(), query, ast.ParserOptions{})
+// prepared records the shape of a statement GMS has just prepared. It is parsed under the
+// session's sql_mode (ANSI_QUOTES changes what "x" means), as GMS parsed it.
+func (f *fastPath) prepared(c *mysql.Conn, sess sql.Session, query string, prepare *mysql.PrepareData) {
+	if sess == nil {
+		return
+	}
+	opts := sql.LoadSqlMode(sql.NewContext(context.Background(), sql.WithSession(sess))).ParserOptions()
+	stmt, err := ast.ParseWithOptions(context.Background(), query, opts)
 	if err != nil {
 		return
 	}

@@ -160,7 +160,7 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 	}
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	if err == nil && h.fast != nil {
-		h.fast.prepared(c, query, prepare)
+		h.fast.prepared(c, h.sessions.get(c.ConnectionID), query, prepare)
 	}
 	return fields, syntaxError(err, query)
 }
