@@ -43,8 +43,10 @@ func (p *Plan) Run(ctx *sql.Context, binds map[string]*querypb.BindVariable) (*O
 			}
 		}
 		out := rows[:0]
-		for _, r := range rows {
-			row := make(sql.Row, len(p.project))
+		// One backing array for every projected row.
+		backing := make([]any, len(rows)*len(p.project))
+		for i, r := range rows {
+			row := sql.Row(backing[i*len(p.project) : (i+1)*len(p.project) : (i+1)*len(p.project)])
 			for j, c := range p.project {
 				row[j] = r[c]
 			}
@@ -202,12 +204,15 @@ func (p *Plan) read(ctx *sql.Context, binds map[string]*querypb.BindVariable) ([
 	if it == nil {
 		return nil, ErrFallback
 	}
+	if pr, ok := it.(columnPruner); ok && p.readCols != nil && p.shape.Kind == KindSelect {
+		it = pr.WithColumns(p.readCols)
+	}
 	parts, err := it.LookupPartitions(ctx, lk)
 	if err != nil {
 		return nil, err
 	}
 	defer parts.Close(ctx)
-	var rows []sql.Row
+	rows := make([]sql.Row, 0, p.expectedRows(lk))
 	for {
 		part, err := parts.Next(ctx)
 		if err == io.EOF {
@@ -235,6 +240,31 @@ func (p *Plan) read(ctx *sql.Context, binds map[string]*querypb.BindVariable) ([
 			return nil, err
 		}
 	}
+}
+
+// columnPruner is an indexed table that can decode only some columns of each row (the storage
+// engine's indexedTable); the others read as nil.
+type columnPruner interface {
+	WithColumns(cols []int) sql.IndexedTable
+}
+
+// expectedRows guesses how many rows a lookup returns, to size the result once: one for a
+// point, the width of an integer range (at most 1024), a few otherwise.
+func (p *Plan) expectedRows(lk sql.IndexLookup) int {
+	if !p.ranged {
+		return 1
+	}
+	rng := lk.Ranges.(sql.MySQLRangeCollection)[0][0]
+	lo, ok1 := rng.LowerBound.(sql.Below)
+	hi, ok2 := rng.UpperBound.(sql.Above)
+	if ok1 && ok2 {
+		a, okA := asInt64(lo.Key)
+		b, okB := asInt64(hi.Key)
+		if okA && okB && b >= a && b-a < 1024 {
+			return int(b-a) + 1
+		}
+	}
+	return 8
 }
 
 // editor is what every RowUpdater, RowInserter and RowDeleter has: statement boundaries.
@@ -519,6 +549,30 @@ func isZero(v any) bool {
 		return x == 0
 	}
 	return false
+}
+
+// asInt64 returns an integer of any Go integer type as int64 (false for other values and for
+// unsigned values above MaxInt64).
+func asInt64(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	}
+	return 0, false
 }
 
 func toUint64(v any) uint64 {

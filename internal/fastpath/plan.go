@@ -39,6 +39,9 @@ type Plan struct {
 	distinct bool
 	// The aggregate, when the select expression is one.
 	agg sql.Aggregation
+	// readCols are the columns a SELECT reads (nil: all): a backend that can leave the others
+	// undecoded is asked to.
+	readCols []int
 
 	// UPDATE: the column of each assignment.
 	setCols []int
@@ -214,7 +217,36 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 		}
 		p.result = sql.Schema{{Name: a.fn, Type: p.agg.Type(ctx), Nullable: true}}
 	}
+	p.readCols = p.columnsRead()
 	return nil
+}
+
+// columnsRead lists, in schema order, the columns a SELECT needs: projected, sorted on,
+// aggregated and compared in the lookup. nil means all of them.
+func (p *Plan) columnsRead() []int {
+	need := make([]bool, len(p.schema))
+	for _, c := range p.project {
+		need[c] = true
+	}
+	for _, c := range p.keyCols {
+		need[c] = true
+	}
+	for _, o := range p.shape.order {
+		need[p.column(o.col)] = true
+	}
+	if a := p.shape.agg; a != nil && a.col != "" {
+		need[p.column(a.col)] = true
+	}
+	var cols []int
+	for i, n := range need {
+		if n {
+			cols = append(cols, i)
+		}
+	}
+	if len(cols) == len(p.schema) {
+		return nil
+	}
+	return cols
 }
 
 // field is the expression reading column i of a table row.

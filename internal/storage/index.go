@@ -143,16 +143,27 @@ type indexedTable struct {
 	*Table
 	lookup sql.IndexLookup
 	view   viewMode
+	cols   []int // if set, only these columns are decoded (the others read as nil)
+}
+
+// WithColumns returns the indexed table reading only the given columns (schema ordinals) of
+// each row, leaving the others nil: a reader that needs a few columns of wide rows saves their
+// decoding. The lookup's index columns must be among them (its row filter may read them).
+func (t *indexedTable) WithColumns(cols []int) sql.IndexedTable {
+	nt := *t
+	nt.cols = cols
+	return &nt
 }
 
 // LookupPartitions implements sql.IndexedTable.
 func (t *indexedTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
-	return &partitionIter{parts: []sql.Partition{&lookupPartition{lookup: lookup, view: t.view}}}, nil
+	return &partitionIter{parts: []sql.Partition{&lookupPartition{lookup: lookup, view: t.view, cols: t.cols}}}, nil
 }
 
 type lookupPartition struct {
 	lookup sql.IndexLookup
 	view   viewMode
+	cols   []int
 }
 
 func (*lookupPartition) Key() []byte { return []byte("lookup") }
@@ -187,6 +198,7 @@ func (t *Table) lookupRows(ctx *sql.Context, p *lookupPartition) (sql.RowIter, e
 		return nil, err
 	}
 	it.view = p.view
+	it.cols = p.cols
 	return it, nil
 }
 

@@ -160,6 +160,7 @@ type rowIter struct {
 	filter    sql.Expression
 	locking   bool     // SELECT … FOR UPDATE: lock each returned row
 	view      viewMode // which of the transaction's own writes the scan sees
+	cols      []int    // if set, only these columns are decoded
 	it        *mergeIter
 	started   bool
 	row       sql.Row
@@ -251,7 +252,7 @@ func (r *rowIter) pointRow(ctx *sql.Context, key []byte) (sql.Row, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	row, err := codec.DecodeRow(r.t.def.schema.Schema, v, nil)
+	row, err := r.decode(v)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +277,7 @@ func (r *rowIter) pointRow(ctx *sql.Context, key []byte) (sql.Row, error) {
 func (r *rowIter) current() (sql.Row, error) {
 	d := r.t.def
 	if r.idx == nil {
-		return codec.DecodeRow(d.schema.Schema, r.it.Value(), nil)
+		return r.decode(r.it.Value())
 	}
 	key := r.it.Key()
 	suffix, err := d.indexSuffix(r.idx, key)
@@ -291,7 +292,15 @@ func (r *rowIter) current() (sql.Row, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %s: index %s entry %x points at a missing row", d.name(), r.idx.meta.Name, key)
 	}
-	return codec.DecodeRow(d.schema.Schema, v, nil)
+	return r.decode(v)
+}
+
+// decode decodes a stored row: all of it, or only r.cols.
+func (r *rowIter) decode(v []byte) (sql.Row, error) {
+	if r.cols != nil {
+		return codec.DecodeRowColumns(r.t.def.schema.Schema, v, r.cols, nil)
+	}
+	return codec.DecodeRow(r.t.def.schema.Schema, v, nil)
 }
 
 // indexSuffix returns the primary key suffix stored after the index columns of an index key.

@@ -391,6 +391,22 @@ func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.
 	return row, nil
 }
 
+// DecodeRowColumns decodes the columns listed in cols (schema ordinals, ascending or not) into a
+// row of the full schema's width; the other columns are left nil. Callers that read only some
+// columns use it to avoid copying the others' bytes.
+func DecodeRowColumns(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.Row, error) {
+	compact, err := DecodeRowProjected(sch, b, cols, nil)
+	if err != nil {
+		return dst, err
+	}
+	row := resizeRow(dst, len(sch))
+	clear(row)
+	for j, c := range cols {
+		row[c] = compact[j]
+	}
+	return row, nil
+}
+
 func (d *decoder) uvarint() (uint64, error) {
 	x, n := binary.Uvarint(d.b[d.pos:])
 	if n <= 0 {

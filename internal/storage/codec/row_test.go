@@ -137,6 +137,26 @@ func TestRowRoundTripAllTypesTogether(t *testing.T) {
 		for j, c := range cols {
 			checkSameValue(t, tts[c].typ, in[c], proj[j])
 		}
+
+		// The same subset at the columns' own positions, the rest nil.
+		wide, err := DecodeRowColumns(sch, buf, cols, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(wide) != len(tts) {
+			t.Fatalf("DecodeRowColumns gave %d columns, want %d", len(wide), len(tts))
+		}
+		wanted := map[int]bool{}
+		for _, c := range cols {
+			wanted[c] = true
+		}
+		for i := range tts {
+			if wanted[i] {
+				checkSameValue(t, tts[i].typ, in[i], wide[i])
+			} else if wide[i] != nil {
+				t.Fatalf("column %d not asked for but decoded as %v", i, wide[i])
+			}
+		}
 	}
 }
 
