@@ -72,6 +72,15 @@
 //     without it CHANGE REPLICATION SOURCE acts on the default channel and START, STOP, RESET,
 //     SHOW REPLICA STATUS and CHANGE REPLICATION FILTER on every channel, as in MySQL.
 //
+//   - Prepared statements of package fastpath's shapes are run by fastPath (fastpath.go) when
+//     relaydb_fast_path is ON and the storage provider reports a catalog version: classified at
+//     COM_STMT_PREPARE, planned at first execution, re-planned when the catalog version or the
+//     current database changes. A SELECT's result metadata is the general path's own, kept from
+//     its first execution (again after any re-plan or change of character_set_results). Anything
+//     the fast path declines before changing anything goes to GMS unchanged; nothing it does is
+//     visible to the general path's bookkeeping except through the session (transaction,
+//     LAST_INSERT_ID, ROW_COUNT, FOUND_ROWS, warnings cleared) and the status counters.
+//
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
 package server
