@@ -70,9 +70,10 @@ type preparedStatement struct {
 	query string
 	shape *fastpath.Shape
 
-	plan    *fastpath.Plan
-	planDB  string
-	version uint64
+	plan     *fastpath.Plan // nil with resolved set: the catalog at version has no plan for it
+	resolved bool
+	planDB   string
+	version  uint64
 
 	fields        []*querypb.Field
 	fieldsCharset sql.CharacterSetID
@@ -278,11 +279,16 @@ func (f *fastPath) run(ctx *sql.Context, ps *preparedStatement, p *fastpath.Plan
 func (f *fastPath) plan(ctx *sql.Context, ps *preparedStatement) (*fastpath.Plan, error) {
 	version := f.catalog.CatalogVersion()
 	db := ctx.GetCurrentDatabase()
-	if ps.plan != nil && ps.version == version && ps.planDB == db {
+	if ps.version == version && ps.planDB == db && ps.resolved {
+		if ps.plan == nil {
+			return nil, errNotFast // declined for this catalog already
+		}
 		return ps.plan, nil
 	}
 	p, err := fastpath.Resolve(ctx, f.engine.Analyzer.Catalog, ps.shape, db)
+	ps.resolved, ps.version, ps.planDB = true, version, db
 	if err != nil {
+		ps.plan = nil
 		return nil, errNotFast
 	}
 	ps.plan, ps.version, ps.planDB = p, version, db
