@@ -71,7 +71,6 @@
 //   - Replication channels (replica.Channels): statements with FOR CHANNEL act on that channel;
 //     without it CHANGE REPLICATION SOURCE acts on the default channel and START, STOP, RESET,
 //     SHOW REPLICA STATUS and CHANGE REPLICATION FILTER on every channel, as in MySQL.
-//
 //   - Prepared statements of package fastpath's shapes are run by fastPath (fastpath.go) when
 //     relaydb_fast_path is ON and the storage provider reports a catalog version: classified at
 //     COM_STMT_PREPARE, planned at first execution, re-planned when the catalog version or the
