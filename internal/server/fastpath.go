@@ -350,7 +350,7 @@ func (f *fastPath) begin(ctx *sql.Context) (*sqltypes.Result, error) {
 	}
 	ctx.SetTransaction(tx)
 	ctx.SetIgnoreAutoCommit(true)
-	ctx.GetLastQueryInfo().RowCount.Store(0)
+	noRowsStatement(ctx)
 	return &sqltypes.Result{}, nil
 }
 
@@ -375,8 +375,17 @@ func (f *fastPath) end(ctx *sql.Context, commit bool) (*sqltypes.Result, error) 
 	}
 	ctx.SetIgnoreAutoCommit(false)
 	ctx.SetTransaction(nil)
-	ctx.GetLastQueryInfo().RowCount.Store(0)
+	noRowsStatement(ctx)
 	return &sqltypes.Result{}, nil
+}
+
+// noRowsStatement sets ROW_COUNT() and FOUND_ROWS() as the general path leaves them after
+// START TRANSACTION, COMMIT or ROLLBACK: GMS tracks those as queries that returned no rows
+// (ROW_COUNT() -1, FOUND_ROWS() 0), not as DDL.
+func noRowsStatement(ctx *sql.Context) {
+	last := ctx.GetLastQueryInfo()
+	last.RowCount.Store(-1)
+	last.FoundRows.Store(0)
 }
 
 // autocommit commits the statement's transaction when the session is in autocommit mode and
