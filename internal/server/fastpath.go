@@ -80,7 +80,8 @@ type connStatements struct {
 }
 
 // maxPreparedPerConn bounds the cache: vitess does not tell the handler when a client closes
-// a statement (COM_STMT_CLOSE), so entries of closed statements are dropped wholesale.
+// a statement (COM_STMT_CLOSE), so when the cache is full the entries of statements no longer
+// in the connection's PrepareData (closed ones) are dropped.
 const maxPreparedPerConn = 4096
 
 func statementsOf(c *mysql.Conn) *connStatements {
@@ -104,7 +105,17 @@ func (f *fastPath) prepared(c *mysql.Conn, query string, prepare *mysql.PrepareD
 	}
 	cs := statementsOf(c)
 	if len(cs.byID) >= maxPreparedPerConn {
-		clear(cs.byID)
+		// Forget the statements the client has closed: vitess removes them from PrepareData on
+		// COM_STMT_CLOSE. Clearing everything would leave the connection's long-lived
+		// statements on the general path for good, since they are classified only here.
+		for id := range cs.byID {
+			if _, open := c.PrepareData[id]; !open {
+				delete(cs.byID, id)
+			}
+		}
+		if len(cs.byID) >= maxPreparedPerConn {
+			clear(cs.byID) // thousands of statements open: fall back to dropping them all
+		}
 	}
 	cs.byID[prepare.StatementID] = &preparedStatement{query: prepare.PrepareStmt, shape: sh}
 }
