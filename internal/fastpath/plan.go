@@ -166,7 +166,10 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 		// no projected columns: the aggregate is the row
 	} else if p.shape.star {
 		p.project = make([]int, len(p.schema))
-		for i := range p.schema {
+		for i, c := range p.schema {
+			if c.Hidden || c.HiddenSystem {
+				return ErrFallback // not part of *
+			}
 			p.project[i] = i
 		}
 	} else {
@@ -180,6 +183,11 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 	}
 	p.result = make(sql.Schema, len(p.project))
 	for i, c := range p.project {
+		if p.schema[c].Virtual || p.schema[c].HiddenSystem {
+			// GMS computes virtual columns when it reads a row (plan.VirtualColumnTable); what
+			// the table stores in their place is not their value.
+			return ErrFallback
+		}
 		p.result[i] = p.schema[c]
 	}
 	for _, o := range p.shape.order {

@@ -85,7 +85,8 @@ type connStatements struct {
 }
 
 // maxPreparedPerConn bounds the cache: vitess does not tell the handler when a client closes
-// a statement (COM_STMT_CLOSE), so entries of closed statements are dropped wholesale.
+// a statement (COM_STMT_CLOSE), so when the cache is full the entries of statements no longer
+// in the connection's PrepareData (closed ones) are dropped.
 const maxPreparedPerConn = 4096
 
 func statementsOf(c *mysql.Conn) *connStatements {
@@ -114,7 +115,17 @@ func (f *fastPath) prepared(c *mysql.Conn, sess sql.Session, query string, prepa
 	}
 	cs := statementsOf(c)
 	if len(cs.byID) >= maxPreparedPerConn {
-		clear(cs.byID)
+		// Forget the statements the client has closed: vitess removes them from PrepareData on
+		// COM_STMT_CLOSE. Clearing everything would leave the connection's long-lived
+		// statements on the general path for good, since they are classified only here.
+		for id := range cs.byID {
+			if _, open := c.PrepareData[id]; !open {
+				delete(cs.byID, id)
+			}
+		}
+		if len(cs.byID) >= maxPreparedPerConn {
+			clear(cs.byID) // thousands of statements open: fall back to dropping them all
+		}
 	}
 	cs.byID[prepare.StatementID] = &preparedStatement{query: prepare.PrepareStmt, shape: sh}
 }
@@ -365,7 +376,7 @@ func (f *fastPath) begin(ctx *sql.Context) (*sqltypes.Result, error) {
 	}
 	ctx.SetTransaction(tx)
 	ctx.SetIgnoreAutoCommit(true)
-	ctx.GetLastQueryInfo().RowCount.Store(0)
+	noRowsStatement(ctx)
 	return &sqltypes.Result{}, nil
 }
 
@@ -390,8 +401,17 @@ func (f *fastPath) end(ctx *sql.Context, commit bool) (*sqltypes.Result, error) 
 	}
 	ctx.SetIgnoreAutoCommit(false)
 	ctx.SetTransaction(nil)
-	ctx.GetLastQueryInfo().RowCount.Store(0)
+	noRowsStatement(ctx)
 	return &sqltypes.Result{}, nil
+}
+
+// noRowsStatement sets ROW_COUNT() and FOUND_ROWS() as the general path leaves them after
+// START TRANSACTION, COMMIT or ROLLBACK: GMS tracks those as queries that returned no rows
+// (ROW_COUNT() -1, FOUND_ROWS() 0), not as DDL.
+func noRowsStatement(ctx *sql.Context) {
+	last := ctx.GetLastQueryInfo()
+	last.RowCount.Store(-1)
+	last.FoundRows.Store(0)
 }
 
 // autocommit commits the statement's transaction when the session is in autocommit mode and
