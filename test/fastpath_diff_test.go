@@ -1526,7 +1526,39 @@ func (g *diffGen) selectStmt(tb *dtable, ref string) *dstmt {
 		if g.chance(5) {
 			op, st.shape = "NOT BETWEEN", "select.range.miss"
 		}
-		st.sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s%s %s ? AND ?", proj, from, qual, k.name, op)
+		tail := ""
+		// ORDER BY, DISTINCT … ORDER BY and aggregates over the range (sysbench's range queries
+		// and their near misses). A few fixed choices per table, so statements are reused.
+		c := tb.cols[len(tb.cols)-1]
+		c2 := tb.cols[len(tb.cols)/2]
+		switch x := g.r.Intn(100); {
+		case x < 15:
+			tail, st.shape = " ORDER BY "+qual+c.name, st.shape+".order"
+		case x < 22:
+			tail, st.shape = " ORDER BY "+c2.name+" DESC, "+qual+c.name, st.shape+".order"
+		case x < 34:
+			proj, tail, st.shape = "DISTINCT "+qual+c.name, " ORDER BY "+c.name, st.shape+".distinct"
+		case x < 37:
+			// DISTINCT without ORDER BY, and ORDER BY a different column: general path.
+			proj, st.shape = "DISTINCT "+c.name, st.shape+".distinct.miss"
+			if g.chance(50) {
+				tail = " ORDER BY " + c2.name
+			}
+		case x < 55:
+			fns := []string{"SUM(%s)", "MIN(%s)", "MAX(%s)", "COUNT(%s)", "COUNT(*)", "SUM(%s)"}
+			arg := c.name
+			if g.chance(50) {
+				arg = c2.name
+			}
+			proj, st.shape = fmt.Sprintf(fns[g.r.Intn(len(fns))], qual+arg), st.shape+".agg"
+			if strings.HasPrefix(proj, "COUNT(*") {
+				proj = "COUNT(*)"
+			}
+		case x < 58:
+			// Aggregates the fast path leaves alone.
+			proj, st.shape = []string{"AVG(" + c.name + ")", "SUM(DISTINCT " + c.name + ")", "COUNT(" + c.name + "), MAX(" + c.name + ")"}[g.r.Intn(3)], st.shape+".agg.miss"
+		}
+		st.sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s%s %s ? AND ?%s", proj, from, qual, k.name, op, tail)
 		st.args = []any{lo, hi}
 		return st
 	}
