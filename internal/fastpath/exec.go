@@ -500,7 +500,11 @@ func (p *Plan) insert(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 		rows[r] = row
 	}
 	var insertID uint64
-	generatedID := int64(-1)
+	// Once a value has been generated, the counter has moved (and SET insert_id is used up):
+	// running the statement again on the general path would take other values. From then on
+	// the statement's errors are its own, reported as the general path reports them.
+	generated := false
+	info := ctx.GetLastQueryInfo()
 	ed := p.table.(sql.InsertableTable).Inserter(ctx)
 	err := edit(ctx, ed, func() error {
 		for r, row := range rows {
@@ -511,31 +515,36 @@ func (p *Plan) insert(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 					return err
 				}
 				if given == nil {
-					v, ok := exact(ctx, p.schema[p.autoInc].Type, int64(seq))
-					if !ok {
-						return ErrFallback
+					generated = true
+					typ := p.schema[p.autoInc].Type
+					v, inRange, err := typ.Convert(ctx, seq)
+					if err == nil && inRange != sql.InRange {
+						err = sql.ErrValueOutOfRange.New(seq, typ)
+					}
+					if err != nil {
+						return err
 					}
 					row[p.autoInc] = v
 				}
 				if r == 0 {
 					insertID = toUint64(row[p.autoInc])
 				}
-				if r == firstGenerated {
-					generatedID = int64(toUint64(row[p.autoInc]))
-				}
 			}
 			if err := ed.Insert(ctx, row); err != nil {
 				return err
 			}
+			if r == firstGenerated {
+				// Set as soon as that row is in, as GMS does, even if a later row fails.
+				info.LastInsertId.Store(int64(toUint64(row[p.autoInc])))
+			}
 		}
 		return nil
 	})
+	if err != nil && generated && !errors.Is(err, ErrFallback) {
+		return nil, sql.CastSQLError(err)
+	}
 	if err = afterWrite(err); err != nil {
 		return nil, err
-	}
-	info := ctx.GetLastQueryInfo()
-	if generatedID >= 0 {
-		info.LastInsertId.Store(generatedID)
 	}
 	info.RowCount.Store(int64(len(rows)))
 	return &Outcome{OK: types.OkResult{RowsAffected: uint64(len(rows)), InsertID: insertID}}, nil

@@ -199,8 +199,11 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 	}()
 	res, err := f.run(sqlCtx, ps, p, binds, buf)
 	sql.SessionCommandEnd(sess)
-	if err != nil {
+	if err == errNotFast {
 		return err
+	}
+	if err != nil {
+		return sql.CastSQLError(err) // as GMS's handler reports errors
 	}
 	setStatusFlags(sqlCtx, c)
 	fastPathExecutions.Add(1)
