@@ -80,6 +80,18 @@ type sqlModeType struct {
 	sql.SystemVariableType
 }
 
+// The set methods pass through to GMS's set type. Sessions store a set variable as its bits and
+// turn them back into names only for a type that is a sql.SetType; without these, sql_mode read
+// back as a number, which GMS's LoadSqlMode ignores (every mode off, whatever was set).
+func (t sqlModeType) set() sql.SetType                 { return t.SystemVariableType.(sql.SetType) }
+func (t sqlModeType) CharacterSet() sql.CharacterSetID { return t.set().CharacterSet() }
+func (t sqlModeType) Collation() sql.CollationID       { return t.set().Collation() }
+func (t sqlModeType) NumberOfElements() uint16         { return t.set().NumberOfElements() }
+func (t sqlModeType) BitsToString(bits uint64) (string, error) {
+	return t.set().BitsToString(bits)
+}
+func (t sqlModeType) Values() []string { return t.set().Values() }
+
 func (t sqlModeType) Convert(ctx context.Context, v any) (any, sql.ConvertInRange, error) {
 	if names, ok := sqlModeNames(v); ok {
 		v = names
@@ -99,6 +111,9 @@ func installSQLModeType() {
 	}
 	typ, ok := def.Type.(sql.SystemVariableType)
 	if !ok {
+		return
+	}
+	if _, isSet := typ.(sql.SetType); !isSet {
 		return
 	}
 	if _, done := typ.(sqlModeType); done {
