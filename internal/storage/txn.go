@@ -308,7 +308,11 @@ func (m *mergeIter) Next() bool {
 
 func (m *mergeIter) advancePast(k []byte) {
 	if m.pValid && bytes.Equal(m.p.Key(), k) {
-		m.pValid = m.p.Next()
+		// NextPrefix, not Next: the store's keys have no version suffix, so the next prefix is
+		// the next key, and Pebble seeks to it in the memtable instead of stepping over every
+		// older version of k (and every version newer than the snapshot) one at a time. Hot
+		// rows collect thousands of versions before a flush.
+		m.pValid = m.p.NextPrefix()
 	}
 	if m.bInRange() && bytes.Equal(m.b.Item().key, k) {
 		m.bValid = m.b.Next()
