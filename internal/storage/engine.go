@@ -109,7 +109,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	cache := pebble.NewCache(opts.CacheSize)
 	po := &pebble.Options{
-		Cache:                       cache,
+		Cache: cache,
 		// 16 MiB, not 64: a memtable holds every version of a hot row written since its last
 		// flush, and range scans pay for them (seeks in a larger skiplist, versions to step
 		// over). oltp_read_write after a minute of writes: 980 tps at 64 MiB, 1,343 at 16 MiB.
