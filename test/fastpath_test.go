@@ -22,17 +22,6 @@ func fastExecutions(t *testing.T, db *sql.DB) int64 {
 	return n
 }
 
-// oneConn returns a single connection of db, closed when the test ends.
-func oneConn(t *testing.T, db *sql.DB) *sql.Conn {
-	t.Helper()
-	c, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func errNumber(err error) uint16 {
 	if me, ok := err.(*mysql.MySQLError); ok {
 		return me.Number
@@ -198,7 +187,7 @@ func TestFastPathReplansAndChecks(t *testing.T) {
 	}
 
 	// The session holding FLUSH TABLES WITH READ LOCK may not write (1223).
-	c := oneConn(t, db)
+	c := conn(t, db)
 	upd, err := c.PrepareContext(context.Background(), "UPDATE t SET v = ? WHERE id = ?")
 	if err != nil {
 		t.Fatal(err)

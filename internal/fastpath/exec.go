@@ -396,28 +396,8 @@ func (p *Plan) update(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 // addInt computes cur ± delta for an integer column, exactly, or reports that it cannot (an
 // overflow or a result outside the column's range: the general path reports those).
 func addInt(ctx *sql.Context, typ sql.Type, cur any, delta int64, minus bool) (any, bool) {
-	var sum int64
-	switch c := cur.(type) {
-	case int8:
-		sum = int64(c)
-	case int16:
-		sum = int64(c)
-	case int32:
-		sum = int64(c)
-	case int64:
-		sum = c
-	case uint8:
-		sum = int64(c)
-	case uint16:
-		sum = int64(c)
-	case uint32:
-		sum = int64(c)
-	case uint64:
-		if c > math.MaxInt64 {
-			return nil, false
-		}
-		sum = int64(c)
-	default:
+	sum, ok := asInt64(cur)
+	if !ok {
 		return nil, false
 	}
 	if minus {
@@ -584,24 +564,13 @@ func asInt64(v any) (int64, bool) {
 	return 0, false
 }
 
+// toUint64 returns a non-negative integer of any Go integer type as uint64 (0 otherwise).
 func toUint64(v any) uint64 {
-	switch x := v.(type) {
-	case int8:
-		return uint64(x)
-	case int16:
-		return uint64(x)
-	case int32:
-		return uint64(x)
-	case int64:
-		return uint64(x)
-	case uint8:
-		return uint64(x)
-	case uint16:
-		return uint64(x)
-	case uint32:
-		return uint64(x)
-	case uint64:
-		return x
+	if u, ok := v.(uint64); ok {
+		return u
+	}
+	if i, ok := asInt64(v); ok && i >= 0 {
+		return uint64(i)
 	}
 	return 0
 }
