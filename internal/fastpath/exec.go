@@ -260,8 +260,9 @@ func (p *Plan) expectedRows(lk sql.IndexLookup) int {
 	if ok1 && ok2 {
 		a, okA := asInt64(lo.Key)
 		b, okB := asInt64(hi.Key)
-		if okA && okB && b >= a && b-a < 1024 {
-			return int(b-a) + 1
+		// The distance in uint64: b-a overflows int64 for bounds far apart (MinInt64 .. 44).
+		if okA && okB && b >= a && uint64(b)-uint64(a) < 1024 {
+			return int(uint64(b)-uint64(a)) + 1
 		}
 	}
 	return 8

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -189,16 +191,12 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 	}
 	defer sqlCtx.ProcessList.EndQuery(qctx)
 	sqlCtx = qctx
-	if err := sql.SessionCommandBegin(sess); err != nil {
-		return err
-	}
 	buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
 	defer func() {
 		buf.Reset()
 		sql.ByteBufPool.Put(buf)
 	}()
-	res, err := f.run(sqlCtx, ps, p, binds, buf)
-	sql.SessionCommandEnd(sess)
+	res, err := f.command(sqlCtx, sess, ps, p, binds, buf)
 	if err == errNotFast {
 		return err
 	}
@@ -209,6 +207,22 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 	fastPathExecutions.Add(1)
 	// The result's values point into buf until the callback has written them.
 	return callback(res)
+}
+
+// command runs the statement as one command of the session. A panic becomes an error for this
+// statement (logged with its stack) rather than the end of the connection.
+func (f *fastPath) command(ctx *sql.Context, sess sql.Session, ps *preparedStatement, p *fastpath.Plan, binds map[string]*querypb.BindVariable, buf *sql.ByteBuffer) (res *sqltypes.Result, err error) {
+	if err := sql.SessionCommandBegin(sess); err != nil {
+		return nil, err
+	}
+	defer sql.SessionCommandEnd(sess)
+	defer func() {
+		if r := recover(); r != nil {
+			ctx.GetLogger().Errorf("fast path: panic running %q: %v\n%s", ps.query, r, debug.Stack())
+			res, err = nil, fmt.Errorf("internal error running the statement: %v", r)
+		}
+	}()
+	return f.run(ctx, ps, p, binds, buf)
 }
 
 // run executes one fast statement inside the session's command.
