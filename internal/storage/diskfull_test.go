@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("needs root to mount a small tmpfs")
 	}
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
@@ -31,9 +32,18 @@ func TestDiskFull(t *testing.T) {
 	s.mustExec("CREATE TABLE t (id INT PRIMARY KEY, v LONGTEXT)")
 	s.mustExec("INSERT INTO t VALUES (1, 'kept')")
 
-	// Take most of the space with a filler file, then write until the disk is full.
+	// Take most of the space with a filler file (all but 6 MiB of what the store left free: its
+	// files' size depends on the memtable size), then write until the disk is full.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if free < 8<<20 {
+		t.Fatalf("only %d bytes free on the %s tmpfs after opening the store", free, "48 MiB")
+	}
 	filler := filepath.Join(mnt, "filler")
-	if err := os.WriteFile(filler, make([]byte, 16<<20), 0o644); err != nil {
+	if err := os.WriteFile(filler, make([]byte, free-6<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var failure error
