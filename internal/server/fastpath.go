@@ -243,11 +243,9 @@ func (f *fastPath) run(ctx *sql.Context, ps *preparedStatement, p *fastpath.Plan
 		if !ok {
 			return nil, errNotFast
 		}
-		tx, err := ts.StartTransaction(ctx, sql.ReadWrite)
-		if err != nil {
+		if err := startTransaction(ctx, ts); err != nil {
 			return nil, err
 		}
-		ctx.SetTransaction(tx)
 		started = true
 	} else if p.Kind() != fastpath.KindSelect && ctx.GetTransaction().IsReadOnly() {
 		return nil, errNotFast // START TRANSACTION READ ONLY: the general path refuses the write
@@ -387,11 +385,9 @@ func (f *fastPath) begin(ctx *sql.Context) (*sqltypes.Result, error) {
 		}
 		ctx.SetTransaction(nil)
 	}
-	tx, err := ts.StartTransaction(ctx, sql.ReadWrite)
-	if err != nil {
+	if err := startTransaction(ctx, ts); err != nil {
 		return nil, err
 	}
-	ctx.SetTransaction(tx)
 	ctx.SetIgnoreAutoCommit(true)
 	noRowsStatement(ctx)
 	return &sqltypes.Result{}, nil
@@ -429,6 +425,17 @@ func noRowsStatement(ctx *sql.Context) {
 	last := ctx.GetLastQueryInfo()
 	last.RowCount.Store(-1)
 	last.FoundRows.Store(0)
+}
+
+// startTransaction opens the session's transaction as GMS's engine does (read-write; a READ ONLY
+// start is never on the fast path).
+func startTransaction(ctx *sql.Context, ts sql.TransactionSession) error {
+	tx, err := ts.StartTransaction(ctx, sql.ReadWrite)
+	if err != nil {
+		return err
+	}
+	ctx.SetTransaction(tx)
+	return nil
 }
 
 // autocommit commits the statement's transaction when the session is in autocommit mode and
