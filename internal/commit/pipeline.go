@@ -111,6 +111,48 @@ type Pipeline struct {
 
 	groups  atomic.Uint64
 	commits atomic.Uint64
+
+	// fence, when set, says whether this node may acknowledge commits now (a cluster primary
+	// holding its lease); see SetFence.
+	fence atomic.Pointer[func() error]
+	// pending counts Commit calls not yet returned; progressAt (unix ns) is when the pipeline last
+	// finished a group, or when pending last rose from zero (see Stalled).
+	pending    atomic.Int64
+	progressAt atomic.Int64
+}
+
+// NotAcknowledgedError fails a commit that is logged and visible on this node but must not be
+// acknowledged to its client: the node lost the right to acknowledge (its lease) meanwhile. The
+// caller must treat the transaction as committed locally and report the error.
+type NotAcknowledgedError struct{ Err error }
+
+func (e *NotAcknowledgedError) Error() string { return "commit not acknowledged: " + e.Err.Error() }
+func (e *NotAcknowledgedError) Unwrap() error { return e.Err }
+
+// SetFence installs the check a cluster primary's lease makes (nil removes it). A group is
+// refused before it is logged when the check fails, so nothing of it exists anywhere; a group
+// that was logged and then finds the check failing (the lease ran out while it waited for
+// replicas) is still written to the store, so that store and log agree, but its commits return
+// the check's error instead of success: they are not acknowledged.
+func (p *Pipeline) SetFence(check func() error) {
+	if check == nil {
+		p.fence.Store(nil)
+		return
+	}
+	p.fence.Store(&check)
+}
+
+func (p *Pipeline) fenceErr() error {
+	if f := p.fence.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
+}
+
+// Stalled reports whether commits have been waiting for longer than d without the pipeline
+// finishing any group: a hung disk, or replicas that never acknowledge.
+func (p *Pipeline) Stalled(d time.Duration) bool {
+	return p.pending.Load() > 0 && time.Since(time.Unix(0, p.progressAt.Load())) > d
 }
 
 // New starts a pipeline over db. lastSeq is the highest commit sequence already visible (0 for a
@@ -165,6 +207,10 @@ func (p *Pipeline) Commit(r *Request) (uint64, error) {
 	}
 	p.queue = append(p.queue, r)
 	p.mu.Unlock()
+	if p.pending.Add(1) == 1 {
+		p.progressAt.Store(time.Now().UnixNano())
+	}
+	defer p.pending.Add(-1)
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -265,6 +311,9 @@ type finishing struct {
 	wo    *pebble.WriteOptions
 	res   LogResult
 	err   error // the group failed before reaching the store
+	// ackErr fails the group's commits after it reached the store: logged and visible, but
+	// not acknowledged (see SetFence).
+	ackErr error
 }
 
 func (p *Pipeline) commitGroup(group []*Request) {
@@ -283,7 +332,9 @@ func (p *Pipeline) finisher() {
 	for f := range p.finishQ {
 		if f.err == nil && f.res.Wait != nil {
 			if err := f.res.Wait(); err != nil {
-				f.err = fmt.Errorf("commit: %w", err)
+				// Logged (and possibly on replicas) but not acknowledged: the group is still
+				// written to the store below, so that store and log agree.
+				f.ackErr = &NotAcknowledgedError{Err: err}
 			}
 		}
 		p.finish(f)
@@ -309,6 +360,13 @@ func (p *Pipeline) finish(f *finishing) {
 		f.batch.Close()
 	}
 	group := f.group
+	p.progressAt.Store(time.Now().UnixNano())
+	ackErr := f.ackErr
+	if err == nil && ackErr == nil {
+		if ferr := p.fenceErr(); ferr != nil {
+			ackErr = &NotAcknowledgedError{Err: ferr}
+		}
+	}
 	if err == nil {
 		for _, r := range group {
 			r.seq = p.nextSeq
@@ -324,8 +382,11 @@ func (p *Pipeline) finish(f *finishing) {
 	for _, r := range group {
 		if err != nil {
 			r.err = err
-		} else if r.AfterVisible != nil {
-			r.AfterVisible(r.seq)
+		} else {
+			if r.AfterVisible != nil {
+				r.AfterVisible(r.seq)
+			}
+			r.err = ackErr
 		}
 		close(r.done)
 	}
@@ -341,6 +402,10 @@ func (p *Pipeline) logGroup(group []*Request) *finishing {
 	for _, r := range group {
 		n += len(r.Batch.Repr())
 		durable = durable || r.Durable
+	}
+	if err := p.fenceErr(); err != nil {
+		f.err = err
+		return f
 	}
 	if p.opts.SpaceCheck != nil {
 		if err := p.opts.SpaceCheck(n); err != nil {

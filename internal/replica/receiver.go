@@ -100,7 +100,11 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		fmt.Sprintf("SET @master_heartbeat_period = %d", int64(cfg.Heartbeat*1e9)),
 		"SET @master_binlog_checksum = @@GLOBAL.binlog_checksum, @source_binlog_checksum = @@GLOBAL.binlog_checksum",
 		"SET @slave_uuid = '" + r.opts.ServerUUID + "', @replica_uuid = '" + r.opts.ServerUUID + "'",
+		r.epochStatement(),
 	} {
+		if q == "" {
+			continue
+		}
 		if _, err := conn.ExecuteFetch(q, 0, false); err != nil {
 			return err
 		}
@@ -134,6 +138,14 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
 	return r.readEvents(ctx, conn, semi)
+}
+
+// epochStatement tells a source the cluster epoch this replica acts in ("" outside a cluster).
+func (r *Replica) epochStatement() string {
+	if r.opts.ClusterEpoch == nil {
+		return ""
+	}
+	return fmt.Sprintf("SET @relaydb_cluster_epoch = %d", r.opts.ClusterEpoch())
 }
 
 // readEvents reads the dump stream and appends whole transactions to the relay log. In a

@@ -61,6 +61,39 @@ type Options struct {
 	// values. Each kind given replaces, at startup, what CHANGE REPLICATION FILTER had set.
 	Filters map[string][]string
 	Logger  *slog.Logger
+	// ClusterEpoch, if set, is the cluster epoch this node acts in: the receiver sends it to its
+	// source (@relaydb_cluster_epoch), whose dump refuses a replica of a newer epoch than its own.
+	ClusterEpoch func() uint64
+	// Redirect, if set, maps the source's host:port to the address actually dialled (the
+	// fault-injection harness's per-link proxies).
+	Redirect func(addr string) string
+}
+
+// Progress is what a cluster controller needs from a channel: what was received into the relay
+// log and whether the threads run.
+type Progress struct {
+	Retrieved             gtid.Set
+	IORunning, SQLRunning bool
+	LastError             string
+	SourceHost            string
+	SourcePort            int
+}
+
+// Progress reports the channel's received GTID set, threads and last error.
+func (r *Replica) Progress() Progress {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := Progress{Retrieved: r.st.retrieved.Clone(), IORunning: r.io.running(), SQLRunning: r.sqlT.running()}
+	if r.cfg != nil {
+		p.SourceHost, p.SourcePort = r.cfg.Host, r.cfg.Port
+	}
+	switch {
+	case r.st.lastSQLError != "":
+		p.LastError = r.st.lastSQLError
+	case r.st.lastIOError != "":
+		p.LastError = r.st.lastIOError
+	}
+	return p
 }
 
 // ErrRunning is MySQL's ER_REPLICA_CHANNEL_MUST_STOP family: the statement needs the threads

@@ -36,6 +36,14 @@ func sslError(format string, args ...any) error {
 // connect opens the replication connection: vitess's client in clear text, or through
 // connectTLS with SOURCE_SSL=1.
 func (r *Replica) connect(ctx context.Context, cfg Config) (*mysql.Conn, error) {
+	if r.opts.Redirect != nil {
+		to := r.opts.Redirect(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+		if h, p, err := net.SplitHostPort(to); err == nil {
+			if port, err := strconv.Atoi(p); err == nil {
+				cfg.Host, cfg.Port = h, port
+			}
+		}
+	}
 	if !cfg.TLS.Enabled {
 		return mysql.Connect(ctx, &mysql.ConnParams{Host: cfg.Host, Port: cfg.Port, Uname: cfg.User, Pass: cfg.Password})
 	}

@@ -91,6 +91,7 @@ type Source struct {
 	latest   binlog.Position // the furthest position any commit waited for
 	waiters  int             // commits waiting now
 	expect   atomic.Int64    // groups about to wait (the dump must ask for acks)
+	fenced   error           // set while the node may not acknowledge (cluster lease lost)
 
 	yesTx, noTx          atomic.Uint64
 	txWaitNs, txWaits    atomic.Uint64
@@ -107,6 +108,15 @@ func NewSource(log *slog.Logger) *Source {
 	d := DefaultSettings()
 	s.settings.Store(&d)
 	return s
+}
+
+// Fence makes every wait, present and future, return err until Fence(nil): a cluster primary
+// that lost its lease must not wait for acknowledgements it can no longer honour.
+func (s *Source) Fence(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fenced = err
+	s.notifyLocked()
 }
 
 // Settings returns the current settings.
@@ -274,6 +284,11 @@ func (s *Source) Wait(ctx context.Context, pos binlog.Position, lvl Level, txns 
 	}
 	for {
 		st = s.settings.Load()
+		if s.fenced != nil {
+			err := s.fenced
+			s.mu.Unlock()
+			return err
+		}
 		if s.countLocked(pos, lvl) >= st.WaitCount {
 			s.mu.Unlock()
 			s.yesTx.Add(uint64(txns))

@@ -61,6 +61,8 @@ type nodeHandler struct {
 	// binlogStmts keeps the BINLOG statement's per-connection state (nil in tests that
 	// build a handler by hand).
 	binlogStmts *binlogStatements
+	// cluster is the node's cluster role (nil outside a cluster): the dump checks it.
+	cluster *clusterRole
 	fast        *fastPath // nil: every statement takes GMS's general path
 }
 

@@ -64,6 +64,12 @@ type Config struct {
 	// RetryableStatementError, if set, says which errors of an autocommit statement mean only
 	// that a row it wrote changed after it read it; such a statement is run again (see retry.go).
 	RetryableStatementError func(error) bool
+	// Cluster makes the node a cluster member: read-only until the control plane makes it the
+	// primary, writable only under its lease (cluster.go). ClusterMember is then its handle.
+	Cluster bool
+	// Redirect, if set, maps an address this node dials (its replication source) to the one
+	// actually dialled (--dial-override).
+	Redirect func(addr string) string
 }
 
 // Node is one running RelayDB server: a GMS engine over a storage backend,
@@ -86,6 +92,7 @@ type Node struct {
 	srv        *gmsserver.Server
 	listener   *limitListener
 	sessions   *sessionTable
+	cluster    *clusterRole // nil unless Config.Cluster
 
 	closeOnce sync.Once
 	closeErr  error
@@ -229,6 +236,11 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replicas: n.replicas}
 	}
+	if cfg.Cluster {
+		if err := n.setupCluster(); err != nil {
+			return n, err
+		}
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -276,7 +288,7 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
-			fast: newFastPath(n.engine, n.storage.Provider(), readLock)}
+			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}
@@ -453,7 +465,7 @@ const replicaSessionID = 1<<32 - 3
 
 // openReplicas loads every replication channel's settings and restarts those that were running.
 func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
-	return replica.OpenChannels(replica.Options{
+	opts := replica.Options{
 		Dir: dir, RelayLog: cfg.RelayLog, RelayLogMaxSize: cfg.MaxRelayLogSize, ServerID: cfg.ServerID, ServerUUID: n.serverUUID, Engine: n.engine, Logger: n.log,
 		NewSession: func() sql.Session {
 			// The applier acts as root@localhost, as MySQL's applier acts with full privileges.
@@ -471,7 +483,9 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 			n.binlog.SetOrigin(s, serverID)
 			return func() { n.binlog.ClearOrigin(s) }
 		},
-	})
+	}
+	n.replicaClusterOptions(&opts)
+	return replica.OpenChannels(opts)
 }
 
 // semiSyncReplicaActive is Rpl_semi_sync_replica_status: this server's receiver is connected to

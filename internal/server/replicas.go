@@ -127,6 +127,9 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 	if err := a.checkPrivileges(context.Background(), c, []string{"REPLICATION SLAVE"}); err != nil {
 		return err
 	}
+	if err := h.checkClusterDump(c); err != nil {
+		return err
+	}
 	start := source.Start{File: logFile, Pos: logPos}
 	if gtidSet != nil { // the replica set BINLOG_THROUGH_GTID: auto-positioning
 		set, err := gtid.FromVitess(gtidSet)

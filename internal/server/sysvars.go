@@ -110,9 +110,22 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 // it lives here, around SetGlobal.
 type coupledRegistry struct {
 	sql.SystemVariableRegistry
+	// guard, if set, refuses clients' changes of variables someone else owns (a cluster
+	// member's control plane, cluster.go); setInternal bypasses it.
+	guard func(name string) error
 }
 
 func (r *coupledRegistry) SetGlobal(ctx *sql.Context, name string, val interface{}) error {
+	if r.guard != nil {
+		if err := r.guard(name); err != nil {
+			return err
+		}
+	}
+	return r.setInternal(ctx, name, val)
+}
+
+// setInternal is SetGlobal for the server itself.
+func (r *coupledRegistry) setInternal(ctx *sql.Context, name string, val interface{}) error {
 	if err := r.SystemVariableRegistry.SetGlobal(ctx, name, val); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -196,6 +197,13 @@ func (e *Engine) Close() error {
 // Metrics returns Pebble's metrics (for status output and tests).
 func (e *Engine) Metrics() *pebble.Metrics { return e.db.Metrics() }
 
+// SetCommitFence installs the check that lets this node acknowledge commits (a cluster
+// primary's lease; nil removes it). See commit.Pipeline.SetFence.
+func (e *Engine) SetCommitFence(check func() error) { e.pipeline.SetFence(check) }
+
+// CommitStalled reports whether commits have waited longer than d without any finishing.
+func (e *Engine) CommitStalled(d time.Duration) bool { return e.pipeline.Stalled(d) }
+
 // CommitStats reports how many transactions committed and in how many durable writes.
 func (e *Engine) CommitStats() (commits, groups uint64) { return e.pipeline.Stats() }
 
@@ -367,6 +375,12 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		Log:          entry,
 		AfterVisible: func(seq uint64) { e.locks.release(t, seq) },
 	})
+	var notAcked *commit.NotAcknowledgedError
+	if errors.As(err, &notAcked) {
+		// Committed here (visible, in the binlog) but the node lost its lease meanwhile.
+		e.locks.prune(e.oldestSnapshot, false)
+		return notAcked.Err
+	}
 	if err != nil {
 		e.locks.release(t, 0)
 		return storageWriteError(err)
@@ -437,6 +451,13 @@ func (e *Engine) writeMeta(ctx *sql.Context, fn func(b *pebble.Batch) error) (ui
 		}
 	}
 	seq, err := e.pipeline.Commit(&commit.Request{Batch: b, Log: entry, Durable: true})
+	var notAcked *commit.NotAcknowledgedError
+	if errors.As(err, &notAcked) {
+		// The catalog change is stored and logged: the in-memory catalog must follow it, so the
+		// statement is reported as done (a DDL racing the loss of the lease; see clusternode).
+		e.log.Warn("a catalog change was committed after this node lost its primary lease", "err", notAcked.Err)
+		return seq, nil
+	}
 	if err != nil {
 		return 0, storageWriteError(err)
 	}

@@ -30,6 +30,10 @@ func storageWriteError(err error) error {
 	if err == nil {
 		return nil
 	}
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se // already a client error (a fenced cluster node's refusal)
+	}
 	if errors.Is(err, syscall.ENOSPC) {
 		return mysql.NewSQLError(1021, mysql.SSUnknownSQLState,
 			"Disk full; the transaction was not committed, retry after freeing space (%v)", err)

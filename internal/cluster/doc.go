@@ -1,0 +1,26 @@
+// Package cluster is the control plane's pure part: the replicated cluster state, the commands
+// that change it, and the decision function that says what the controller should do next. It
+// does no I/O and reads no clock: time, health reports and the controller's local observations
+// are arguments, so every decision is tested without processes or sleeps (the etcd-io/raft
+// style). Package clusternode moves these values over Raft and the network and acts on them.
+//
+// The state (State) is changed only by Apply, which every member runs on the same commands in
+// the same (Raft log) order, so every member holds the same State.
+//
+// Invariants:
+//   - Epoch grows by one with every election started and never decreases. A primary belongs to
+//     one epoch; a lease is granted only to State.Primary at State.Epoch.
+//   - Promote names a primary only while an election of the same epoch is open, and only a
+//     member that may be promoted (a data node, not NeverPromote).
+//   - Decide starts an election only after the primary's lease has certainly expired on the
+//     controller's clock (the last renewal it saw, plus the lease, plus a margin for clock
+//     drift), and never within Settings.Cooldown of the last automatic failover unless an
+//     operator allowed it.
+//   - In lossless mode (AFTER_SYNC with Acks acknowledgements among the N-1 replicas of N data
+//     nodes), Decide promotes only after N-1-Acks+1 replicas, their receivers stopped for this
+//     epoch, have reported: every acknowledged transaction is then in at least one report, and
+//     the winner holds the largest received GTID set, a superset of all reported ones.
+//   - Auto-increment reservations never overlap: Reserve grants ranges above the highest value
+//     ever reserved for the table.
+//   - Every decision and every refusal to decide is journaled (consecutive equal refusals once).
+package cluster

@@ -1,0 +1,429 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/cluster"
+	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/replica"
+	"github.com/relaydb/relaydb/internal/source"
+)
+
+// clusterEpochVariable is @@relaydb_cluster_epoch: the cluster epoch the node acts in (0
+// outside a cluster). Read-only for clients.
+const clusterEpochVariable = "relaydb_cluster_epoch"
+
+// clusterManaged are the variables a cluster member's control plane owns: a client changing them
+// could make a replica writable or let a primary acknowledge without its replicas.
+var clusterManaged = map[string]bool{
+	"read_only": true, "super_read_only": true,
+	"rpl_semi_sync_source_enabled": true, "rpl_semi_sync_master_enabled": true,
+	"rpl_semi_sync_source_wait_for_replica_count": true, "rpl_semi_sync_master_wait_for_slave_count": true,
+	"rpl_semi_sync_source_wait_point": true, "rpl_semi_sync_master_wait_point": true,
+	"rpl_semi_sync_source_fallback": true,
+	"rpl_semi_sync_replica_enabled": true, "rpl_semi_sync_slave_enabled": true,
+}
+
+// clusterRole is the write permission of a node that is a cluster member: the commit path asks
+// it before a group is logged and again before commits are acknowledged (storage's commit
+// fence), and a watchdog keeps super_read_only in line with it.
+//
+// Invariants: a node is writable only while it is the primary and its lease, measured on this
+// process's monotonic clock from when the renewal was asked for, has not run out. A replica lets
+// only its applier write (super_read_only, which clients cannot turn off here).
+type clusterRole struct {
+	n          *Node
+	base       time.Time    // monotonic origin of leaseUntil
+	primary    atomic.Bool  // the node is (or was, until told otherwise) the primary
+	leaseUntil atomic.Int64 // ns after base; 0: no lease
+	epoch      atomic.Uint64
+	acks       atomic.Int64 // -1 until the primary's semi-sync settings were applied
+
+	mu       sync.Mutex
+	writable bool // guarded by mu; what super_read_only was last set to (inverted)
+
+	reserverMu sync.Mutex
+}
+
+func newClusterRole(n *Node) *clusterRole {
+	c := &clusterRole{n: n, base: time.Now()}
+	c.acks.Store(-1)
+	return c
+}
+
+func (c *clusterRole) leaseValid() bool {
+	until := c.leaseUntil.Load()
+	return until > 0 && int64(time.Since(c.base)) < until
+}
+
+// commitCheck is the storage commit fence.
+func (c *clusterRole) commitCheck() error {
+	if !c.primary.Load() || c.leaseValid() {
+		return nil
+	}
+	return mysql.NewSQLError(1290, "HY000",
+		"The MySQL server is running with the --super-read-only option so it cannot execute this statement (this cluster member holds no primary lease in epoch %d; the transaction is not acknowledged)", c.epoch.Load())
+}
+
+// watch keeps super_read_only and the semi-sync fence equal to the write permission.
+func (c *clusterRole) watch(stop <-chan struct{}) {
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		c.sync()
+	}
+}
+
+func (c *clusterRole) sync() {
+	want := c.primary.Load() && c.leaseValid()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if want == c.writable {
+		return
+	}
+	c.writable = want
+	ctx := sql.NewEmptyContext()
+	reg, _ := sql.SystemVariables.(*coupledRegistry)
+	if want {
+		if semi := c.semi(); semi != nil {
+			semi.Fence(nil)
+		}
+		if reg != nil {
+			reg.setInternal(ctx, "read_only", int8(0))
+		}
+		c.n.log.Info("cluster: writable: this node holds the primary lease", "epoch", c.epoch.Load())
+		return
+	}
+	if reg != nil {
+		reg.setInternal(ctx, "super_read_only", int8(1))
+	}
+	if c.primary.Load() {
+		if semi := c.semi(); semi != nil {
+			semi.Fence(c.commitCheck())
+		}
+		c.n.log.Warn("cluster: fenced: super_read_only ON, commits are refused and none is acknowledged (no valid primary lease)", "epoch", c.epoch.Load())
+	}
+}
+
+func (c *clusterRole) semi() interface{ Fence(error) } {
+	if c.n.binlog == nil || c.n.binlog.Semi() == nil {
+		return nil
+	}
+	return c.n.binlog.Semi()
+}
+
+// checkDump refuses a replica that acts in a newer epoch than this node, or any cluster replica
+// while this node is not a writable primary: an old primary must not feed anyone.
+func (c *clusterRole) checkDump(sess sql.Session) error {
+	var theirs uint64
+	if sess != nil {
+		if _, v, err := sess.GetUserVariable(sql.NewEmptyContext(), clusterEpochVariable); err == nil && v != nil {
+			if n, ok := toInt64(v); ok && n > 0 {
+				theirs = uint64(n)
+			}
+		}
+	}
+	mine := c.epoch.Load()
+	if theirs > mine {
+		return source.Error1236("this source acts in cluster epoch %d, older than the replica's epoch %d: it is not the primary", mine, theirs)
+	}
+	if theirs > 0 && !(c.primary.Load() && c.leaseValid()) {
+		return source.Error1236("this cluster member is not the writable primary of epoch %d", mine)
+	}
+	return nil
+}
+
+// --- clusternode.Local -------------------------------------------------------------------------
+
+// ClusterMember is the node as the control plane drives it (clusternode.Local); nil unless
+// the node was opened with Config.Cluster.
+func (n *Node) ClusterMember() *ClusterMember {
+	if n.cluster == nil {
+		return nil
+	}
+	return &ClusterMember{n: n, c: n.cluster}
+}
+
+// ClusterMember implements clusternode.Local for a node.
+type ClusterMember struct {
+	n *Node
+	c *clusterRole
+}
+
+type commitWatcher interface {
+	CommitStalled(d time.Duration) bool
+}
+
+// Health fills a report's data fields.
+func (m *ClusterMember) Health(stall time.Duration) cluster.Report {
+	n := m.n
+	var r cluster.Report
+	executed := n.binlog.Executed()
+	received := executed.Clone()
+	r.StreamAge = -1
+	if ch := n.replicas.Default(); ch != nil {
+		p := ch.Progress()
+		received.AddSet(p.Retrieved)
+		r.IORunning, r.SQLRunning, r.LastError = p.IORunning, p.SQLRunning, p.LastError
+	}
+	r.Executed, r.Received = executed.String(), received.String()
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(n.dataDir, &fs); err == nil {
+		r.FreeDisk = fs.Bavail * uint64(fs.Bsize)
+	}
+	if w, ok := n.storage.(commitWatcher); ok {
+		r.CommitStalled = w.CommitStalled(stall)
+	}
+	r.LeaseValid = m.c.primary.Load() && m.c.leaseValid()
+	r.Healthy = r.FreeDisk == 0 || r.FreeDisk > 64<<20
+	if !r.Healthy {
+		r.LastError = fmt.Sprintf("disk nearly full (%d bytes free)", r.FreeDisk)
+	}
+	return r
+}
+
+// SetEpoch records the epoch the node acts in.
+func (m *ClusterMember) SetEpoch(epoch uint64) {
+	m.c.epoch.Store(epoch)
+	if reg, ok := sql.SystemVariables.(*coupledRegistry); ok {
+		reg.SystemVariableRegistry.AssignValues(map[string]any{clusterEpochVariable: int64(epoch)})
+	}
+}
+
+// SetPrimary makes the node the primary with a lease until leaseUntil (zero: fenced).
+func (m *ClusterMember) SetPrimary(leaseUntil time.Time, acks int) {
+	c := m.c
+	if acks >= 0 && c.acks.Load() != int64(acks) && !leaseUntil.IsZero() {
+		m.configureSemiSync(acks)
+		c.acks.Store(int64(acks))
+	}
+	var until int64
+	if !leaseUntil.IsZero() {
+		until = max(int64(leaseUntil.Sub(c.base)), 1)
+	}
+	c.leaseUntil.Store(until)
+	c.primary.Store(true)
+	c.sync()
+}
+
+// configureSemiSync sets the primary's semi-sync source settings for the cluster's mode: AFTER_SYNC
+// with acks acknowledgements and never a fallback to asynchronous (0: asynchronous).
+func (m *ClusterMember) configureSemiSync(acks int) {
+	reg, ok := sql.SystemVariables.(*coupledRegistry)
+	if !ok {
+		return
+	}
+	ctx := sql.NewEmptyContext()
+	if acks == 0 {
+		reg.setInternal(ctx, "rpl_semi_sync_source_enabled", int8(0))
+		return
+	}
+	reg.setInternal(ctx, "rpl_semi_sync_source_wait_point", "AFTER_SYNC")
+	reg.setInternal(ctx, "rpl_semi_sync_source_fallback", int8(0))
+	reg.setInternal(ctx, "rpl_semi_sync_source_wait_for_replica_count", int64(acks))
+	reg.setInternal(ctx, "rpl_semi_sync_source_enabled", int8(1))
+}
+
+// SetReplica makes the node a replica: super_read_only, no lease.
+func (m *ClusterMember) SetReplica() {
+	c := m.c
+	c.leaseUntil.Store(0)
+	c.sync()
+	c.primary.Store(false)
+	c.acks.Store(-1)
+	if reg, ok := sql.SystemVariables.(*coupledRegistry); ok {
+		reg.setInternal(sql.NewEmptyContext(), "rpl_semi_sync_source_enabled", int8(0))
+	}
+	if semi := c.semi(); semi != nil {
+		semi.Fence(nil)
+	}
+}
+
+// StopReceiving stops the default channel's receiver.
+func (m *ClusterMember) StopReceiving() error {
+	ch := m.n.replicas.Default()
+	if ch == nil || !ch.Progress().IORunning {
+		return nil
+	}
+	return ignoreNotRunning(ch.Stop(true, false))
+}
+
+// StopReplication stops both threads of the default channel.
+func (m *ClusterMember) StopReplication() error {
+	ch := m.n.replicas.Default()
+	if ch == nil {
+		return nil
+	}
+	p := ch.Progress()
+	if !p.IORunning && !p.SQLRunning {
+		return nil
+	}
+	return ignoreNotRunning(ch.Stop(true, true))
+}
+
+func ignoreNotRunning(err error) error {
+	var se *mysql.SQLError
+	if errors.As(err, &se) && (se.Num == 3084 || se.Num == 1199 || se.Num == 3085) {
+		return nil
+	}
+	return err
+}
+
+// WaitRelayApplied waits until everything received into the relay log is applied.
+func (m *ClusterMember) WaitRelayApplied(ctx context.Context) error {
+	ch := m.n.replicas.Default()
+	if ch == nil {
+		return nil
+	}
+	for {
+		p := ch.Progress()
+		if m.n.binlog.Executed().ContainsSet(p.Retrieved) {
+			return nil
+		}
+		if !p.SQLRunning {
+			if p.LastError != "" {
+				return fmt.Errorf("the applier stopped: %s", p.LastError)
+			}
+			if err := ch.Start(false, true, nil); err != nil {
+				return fmt.Errorf("start the applier: %w", err)
+			}
+		}
+		if m.n.binlog.WaitExecuted(p.Retrieved, 50*time.Millisecond, ctx.Done()) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Follow points the default channel at addr (auto-position, semi-sync) and starts it.
+func (m *ClusterMember) Follow(addr, user, password string) error {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("primary address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("primary address %q: %w", addr, err)
+	}
+	ch, err := m.n.replicas.Get("", true)
+	if err != nil {
+		return err
+	}
+	p := ch.Progress()
+	if p.SourceHost == host && p.SourcePort == port && p.IORunning && p.SQLRunning {
+		return nil
+	}
+	if err := ignoreNotRunning(ch.Stop(true, true)); err != nil && (p.IORunning || p.SQLRunning) {
+		return fmt.Errorf("stop replication: %w", err)
+	}
+	if reg, ok := sql.SystemVariables.(*coupledRegistry); ok {
+		reg.setInternal(sql.NewEmptyContext(), "rpl_semi_sync_replica_enabled", int8(1))
+	}
+	if err := ch.Change(map[string]string{
+		"SOURCE_HOST": host, "SOURCE_PORT": portStr, "SOURCE_USER": user, "SOURCE_PASSWORD": password,
+		"SOURCE_AUTO_POSITION": "1", "SOURCE_CONNECT_RETRY": "1", "SOURCE_HEARTBEAT_PERIOD": "1",
+		"SOURCE_LOG_FILE": "", "SOURCE_LOG_POS": "0",
+	}); err != nil {
+		return fmt.Errorf("change replication source: %w", err)
+	}
+	if err := ch.Start(true, true, nil); err != nil {
+		return fmt.Errorf("start replication: %w", err)
+	}
+	return nil
+}
+
+// autoIncReserverSetter is the storage side of cluster auto-increment reservations.
+type autoIncReserverSetter interface {
+	SetAutoIncrementReserver(r func(ctx context.Context, table string, from, count uint64) (lo, hi uint64, err error))
+}
+
+// SetAutoIncrementReserver installs (nil: removes) the reservation of auto-increment ranges.
+func (m *ClusterMember) SetAutoIncrementReserver(r func(ctx context.Context, table string, from, count uint64) (uint64, uint64, error)) {
+	if s, ok := m.n.storage.(autoIncReserverSetter); ok {
+		s.SetAutoIncrementReserver(r)
+	}
+}
+
+// Executed is gtid_executed.
+func (m *ClusterMember) Executed() gtid.Set { return m.n.binlog.Executed() }
+
+// setupCluster prepares a node that is a cluster member, before clients connect: read-only
+// until the control plane makes it primary, the managed variables guarded, the epoch visible.
+func (n *Node) setupCluster() error {
+	if n.binlog == nil {
+		return errors.New("a cluster member needs its binary log (do not combine cluster options with --skip-log-bin)")
+	}
+	n.cluster = newClusterRole(n)
+	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
+		Name:    clusterEpochVariable,
+		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+		Dynamic: false,
+		Type:    types.NewSystemIntType(clusterEpochVariable, 0, 1<<62, false),
+		Default: int64(0),
+	}})
+	reg, ok := sql.SystemVariables.(*coupledRegistry)
+	if !ok {
+		return errors.New("system variables are not installed")
+	}
+	reg.setInternal(sql.NewEmptyContext(), "super_read_only", int8(1))
+	reg.guard = func(name string) error {
+		if clusterManaged[strings.ToLower(name)] {
+			return mysql.NewSQLError(1228, "HY000", "Variable '%s' is managed by the RelayDB cluster (primary lease and epoch) and cannot be set by hand", name)
+		}
+		return nil
+	}
+	if f, ok := n.storage.(interface{ SetCommitFence(func() error) }); ok {
+		f.SetCommitFence(n.cluster.commitCheck)
+	} else {
+		return errors.New("the storage backend cannot fence commits, so it cannot be a cluster member")
+	}
+	go n.cluster.watch(n.closed)
+	return nil
+}
+
+// checkClusterDump is called by the dump service before it streams to a replica.
+func (h *nodeHandler) checkClusterDump(c *mysql.Conn) error {
+	if h.cluster == nil {
+		return nil
+	}
+	var sess sql.Session
+	if h.admin != nil {
+		sess = h.admin.sessions.get(c.ConnectionID)
+	}
+	return h.cluster.checkDump(sess)
+}
+
+// replicaClusterOptions wires a cluster member's replication channels to its epoch.
+func (n *Node) replicaClusterOptions(o *replica.Options) {
+	if n.cfg.Redirect != nil {
+		o.Redirect = n.cfg.Redirect
+	}
+	if n.cfg.Cluster {
+		o.ClusterEpoch = func() uint64 {
+			if n.cluster == nil {
+				return 0
+			}
+			return n.cluster.epoch.Load()
+		}
+	}
+}
