@@ -11,10 +11,10 @@ import (
 // Fault is one kind of failure the nemesis can inject.
 type Fault struct {
 	Name string
-	// Inject starts the fault and returns the function that ends it (nil when it ends by
-	// itself). rnd is the nemesis's seeded source: a fault that picks a victim draws it from
-	// rnd, so the run replays from the seed.
-	Inject func(rnd *rand.Rand) (heal func() error, err error)
+	// Inject starts the fault and returns what it did ("kill n2", for the history) and the
+	// function that ends it (nil when it ends by itself). rnd is the nemesis's seeded source:
+	// a fault that picks a victim draws it from rnd, so the run replays from the seed.
+	Inject func(rnd *rand.Rand) (what string, heal func() error, err error)
 }
 
 // NemesisOptions says how often faults come and how long they last; each duration is drawn
@@ -103,12 +103,12 @@ func (n *Nemesis) Run(ctx context.Context) error {
 			return nil
 		}
 		f := n.faults[st.Fault]
-		n.record(f.Name, fmt.Sprintf("start (for %s)", st.Duration))
-		heal, err := f.Inject(n.rnd)
+		what, heal, err := f.Inject(n.rnd)
 		if err != nil {
 			n.record(f.Name, "start failed: "+err.Error())
 			return fmt.Errorf("nemesis (seed %d): inject %s: %w", n.opts.Seed, f.Name, err)
 		}
+		n.record(f.Name, fmt.Sprintf("start %s (for %s)", what, st.Duration))
 		sleepCtx(ctx, st.Duration)
 		if heal != nil {
 			if err := heal(); err != nil {
@@ -116,7 +116,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 				return fmt.Errorf("nemesis (seed %d): heal %s: %w", n.opts.Seed, f.Name, err)
 			}
 		}
-		n.record(f.Name, "end")
+		n.record(f.Name, "end "+what)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -144,8 +144,62 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // NetFault wraps a network fault method (a partial application of Cut, Isolate, …) as a Fault.
 func NetFault(name string, start func() (heal func())) Fault {
-	return Fault{Name: name, Inject: func(*rand.Rand) (func() error, error) {
+	return Fault{Name: name, Inject: func(*rand.Rand) (string, func() error, error) {
 		h := start()
-		return func() error { h(); return nil }, nil
+		return name, func() error { h(); return nil }, nil
+	}}
+}
+
+// KillFault kills (SIGKILL) one of procs, drawn from the nemesis's source, and restarts it when
+// the fault ends.
+func KillFault(procs ...*Process) Fault {
+	return Fault{Name: "kill", Inject: func(rnd *rand.Rand) (string, func() error, error) {
+		p := procs[rnd.Intn(len(procs))]
+		if err := p.Kill(); err != nil {
+			return "", nil, err
+		}
+		return "kill " + p.Name(), p.Restart, nil
+	}}
+}
+
+// PauseFault freezes (SIGSTOP) one of procs and resumes it when the fault ends.
+func PauseFault(procs ...*Process) Fault {
+	return Fault{Name: "pause", Inject: func(rnd *rand.Rand) (string, func() error, error) {
+		p := procs[rnd.Intn(len(procs))]
+		if err := p.Stop(); err != nil {
+			return "", nil, err
+		}
+		return "pause " + p.Name(), p.Cont, nil
+	}}
+}
+
+// IsolateFault cuts one of nodes from every other node.
+func IsolateFault(n *Net, nodes ...string) Fault {
+	return Fault{Name: "isolate", Inject: func(rnd *rand.Rand) (string, func() error, error) {
+		v := nodes[rnd.Intn(len(nodes))]
+		heal := n.Isolate(v)
+		return "isolate " + v, func() error { heal(); return nil }, nil
+	}}
+}
+
+// PartitionFault splits nodes into two random non-empty halves (a minority and a majority when
+// their number is odd).
+func PartitionFault(n *Net, nodes ...string) Fault {
+	return Fault{Name: "partition", Inject: func(rnd *rand.Rand) (string, func() error, error) {
+		if len(nodes) < 2 {
+			return "", nil, errors.New("partition: fewer than two nodes")
+		}
+		perm := rnd.Perm(len(nodes))
+		k := 1 + rnd.Intn(len(nodes)-1)
+		var a, b []string
+		for i, j := range perm {
+			if i < k {
+				a = append(a, nodes[j])
+			} else {
+				b = append(b, nodes[j])
+			}
+		}
+		heal := n.Partition(a, b)
+		return fmt.Sprintf("partition %v | %v", a, b), func() error { heal(); return nil }, nil
 	}}
 }

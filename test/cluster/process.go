@@ -43,8 +43,8 @@ type ProcessConfig struct {
 // Invariant: a process the harness started is killed at cleanup (and, on Linux, if the test
 // binary itself dies), whatever state it is in (stopped processes are killed too).
 type Process struct {
-	cfg ProcessConfig
 	tb  TB
+	cfg ProcessConfig // Args guarded by mu (RestartWith changes them)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd     // guarded by mu; the current run
@@ -144,6 +144,17 @@ func (p *Process) Restart() error {
 	return p.start()
 }
 
+// RestartWith is Restart with new arguments, kept for later restarts.
+func (p *Process) RestartWith(args ...string) error {
+	if err := p.Kill(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cfg.Args = append([]string(nil), args...)
+	p.mu.Unlock()
+	return p.start()
+}
+
 // Kill sends SIGKILL to the process group and waits for the process to exit (at most 30s).
 // Killing an exited process does nothing.
 func (p *Process) Kill() error {
@@ -201,7 +212,10 @@ func (p *Process) wait(d time.Duration) error {
 }
 
 func (p *Process) start() error {
-	cmd := exec.Command(p.cfg.Path, p.cfg.Args...)
+	p.mu.Lock()
+	args := append([]string(nil), p.cfg.Args...)
+	p.mu.Unlock()
+	cmd := exec.Command(p.cfg.Path, args...)
 	cmd.Dir = p.cfg.Dir
 	cmd.Env = p.cfg.Env
 	cmd.SysProcAttr = sysProcAttr()
@@ -227,7 +241,7 @@ func (p *Process) start() error {
 		logf.Close()
 		close(exited)
 	}()
-	p.tb.Logf("cluster: started %s (pid %d): %s %s; log %s", p.cfg.Name, cmd.Process.Pid, p.cfg.Path, strings.Join(p.cfg.Args, " "), p.cfg.LogPath)
+	p.tb.Logf("cluster: started %s (pid %d): %s %s; log %s", p.cfg.Name, cmd.Process.Pid, p.cfg.Path, strings.Join(args, " "), p.cfg.LogPath)
 	if p.cfg.ReadyLine == "" {
 		return nil
 	}
