@@ -48,6 +48,17 @@ func (s *Scope) Cleanup(f func()) {
 	s.mu.Unlock()
 }
 
+// TempDir returns a new directory, removed at Close (as testing.T's TempDir). It panics if the
+// directory cannot be made.
+func (s *Scope) TempDir() string {
+	d, err := os.MkdirTemp("", "relaydb-cluster")
+	if err != nil {
+		panic(fmt.Sprintf("cluster: temporary directory: %v", err))
+	}
+	s.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // Close runs every registered cleanup, last registered first.
 func (s *Scope) Close() {
 	s.mu.Lock()

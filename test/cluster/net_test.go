@@ -201,6 +201,24 @@ func TestNetCutOneWay(t *testing.T) {
 	c.silent(quiet)
 	heal()
 	c.closed()
+
+	// The same cut on a connection opened by b to a server of a: b's greeting is lost, a's
+	// line reaches b's server.
+	ga := newGreeter(t)
+	heal = n.CutOneWay("a", "b")
+	c = dial(t, n.Link("b", "a", ga.addr()))
+	c.send("z")
+	select {
+	case l := <-ga.lines:
+		if l != "z\n" {
+			t.Fatalf("server got %q", l)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("b→a bytes did not flow on a connection opened by b")
+	}
+	c.silent(quiet)
+	heal()
+	c.closed()
 }
 
 func TestNetRejectResets(t *testing.T) {

@@ -14,6 +14,12 @@ import (
 	"time"
 )
 
+// Ready lines of RelayDB's processes (ProcessConfig.ReadyLine).
+const (
+	ReadyServer  = "ready for connections" // relaydb server
+	ReadyArbiter = "arbiter ready"         // relaydb arbiter
+)
+
 // ProcessConfig says how to start a process.
 type ProcessConfig struct {
 	// Name identifies the process in logs and errors ("n1", "arbiter").
