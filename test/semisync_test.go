@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/relaydb/relaydb/test/cluster"
 )
 
 // semiSyncCluster starts a primary and n replicas with semi-sync on (the replicas connect to
@@ -185,91 +186,28 @@ func TestSemiSyncLosesNoAcknowledgedCommit(t *testing.T) {
 	t.Logf("%d rounds, %d acknowledged commits, 0 lost", rounds, totalAcked)
 }
 
-// pausableProxy forwards TCP connections to target; while paused, whatever the target sends is
-// dropped with the connection (a network partition: the replica never gets it).
-type pausableProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	paused bool
-}
-
-func newPausableProxy(t *testing.T, target string) *pausableProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pausableProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.setPaused(false) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *pausableProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
-func (p *pausableProxy) setPaused(b bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.paused = b
-}
-
-func (p *pausableProxy) isPaused() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.paused
-}
-
-func (p *pausableProxy) serve(c net.Conn) {
-	defer c.Close()
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	defer s.Close()
-	go func() { io.Copy(s, c); s.Close() }()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.Read(buf)
-		if n > 0 {
-			if p.isPaused() {
-				return // dropped, and both connections closed
-			}
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // TestSemiSyncWaitPoints shows the difference between the two wait points with a replica cut
 // off: under AFTER_COMMIT another session reads a row whose commit is still waiting for its
 // acknowledgement, and that row is gone after the primary dies and the replica takes over; under
 // AFTER_SYNC the waiting row is invisible, so nobody can have read what failover then loses.
 func TestSemiSyncWaitPoints(t *testing.T) {
 	for _, wp := range []string{"AFTER_COMMIT", "AFTER_SYNC"} {
-		var proxy *pausableProxy
+		// The replica reaches the primary through a proxy of the fault harness.
+		links := cluster.NewNet(t)
 		p, reps := semiSyncCluster(t, 1, "rpl_semi_sync_source_timeout = 600000, GLOBAL rpl_semi_sync_source_wait_point = '"+wp+"'",
 			func(_ int, primaryPort int) int {
-				proxy = newPausableProxy(t, fmt.Sprintf("127.0.0.1:%d", primaryPort))
-				return proxy.port()
+				addr := links.Link("replica", "primary", fmt.Sprintf("127.0.0.1:%d", primaryPort))
+				_, port, _ := net.SplitHostPort(addr)
+				n, _ := strconv.Atoi(port)
+				return n
 			})
 		pdb := p.db("")
 		mustExec(t, pdb, "CREATE DATABASE d")
 		mustExec(t, pdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
 		mustExec(t, pdb, "INSERT INTO d.t VALUES (1)")
 
-		proxy.setPaused(true)
+		// Whatever the primary sends is lost on the way (a partition): the replica never gets it.
+		healCut := links.CutOneWay("primary", "replica")
 		committed := make(chan error, 1)
 		go func() { _, err := pdb.Exec("INSERT INTO d.t VALUES (2)"); committed <- err }()
 		time.Sleep(500 * time.Millisecond)
@@ -283,7 +221,7 @@ func TestSemiSyncWaitPoints(t *testing.T) {
 		if err := <-committed; err == nil {
 			t.Fatalf("%s: the commit was acknowledged although the replica never had it", wp)
 		}
-		proxy.setPaused(false)
+		healCut()
 		rdb := reps[0].db("d")
 		appliedAllReceived(t, rdb, 30*time.Second)
 		onReplica := queryString(t, rdb, "SELECT COUNT(*) FROM d.t WHERE id = 2")
