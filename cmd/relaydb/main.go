@@ -28,7 +28,9 @@ const usage = `relaydb: a MySQL-compatible SQL server built for replication.
 
 Usage:
   relaydb server [options]   run a server (see 'relaydb server --help')
-  relaydb up [options]       run a local primary and replicas (see 'relaydb up --help')
+  relaydb up [options]       run a local highly available cluster (see 'relaydb up --help')
+  relaydb arbiter [options]  run a data-less cluster voter (see 'relaydb arbiter --help')
+  relaydb status [options]   show a cluster's members, roles, epoch, leases and journal
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
   relaydb dump [options]     dump a running server consistently, for seeding a replica (see 'relaydb dump --help')
   relaydb checksum [options] check that replicas hold the primary's data, naming differing rows (see 'relaydb checksum --help')
@@ -53,6 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBinlog(args[1:], stdout, stderr)
 	case "up":
 		return runUp(args[1:], stdout, stderr)
+	case "arbiter":
+		return runArbiter(args[1:], stdout, stderr)
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
 	case "dump":
 		return runDump(args[1:], stdout, stderr)
 	case "checksum":
@@ -85,6 +91,15 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	if opts.MaxRelayLogSize == 0 {
 		opts.MaxRelayLogSize = opts.MaxBinlogSize // max_relay_log_size = 0, as in MySQL
 	}
+	var redirect func(string) string
+	if opts.InCluster() {
+		d, err := clusterDialer(opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "relaydb server: %v\n", err)
+			return 2
+		}
+		redirect = d.Target
+	}
 	open := pebbleStorageOpener(opts)
 	if opts.Storage == "memory" {
 		open = testStorage
@@ -107,10 +122,22 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		TLS:              server.TLSFiles{Cert: opts.SSLCert, Key: opts.SSLKey, CA: opts.SSLCA, Skip: opts.SkipSSL},
 		// Autocommit statements that lose a write race are rerun, as InnoDB would wait instead.
 		RetryableStatementError: storage.IsStaleWrite,
+		Cluster:                 opts.InCluster(),
+		Redirect:                redirect,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	var member interface{ Close() error }
+	if opts.InCluster() {
+		m, err := startClusterMember(opts, node, log)
+		if err != nil {
+			log.Error("cannot join the cluster", "err", err)
+			_ = node.Close()
+			return 1
+		}
+		member = m
 	}
 
 	var pprofSrv *http.Server
@@ -139,6 +166,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	stop()
+	if member != nil {
+		member.Close()
+	}
 	if pprofSrv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = pprofSrv.Shutdown(shutdownCtx)

@@ -70,6 +70,14 @@ type clusterFile struct {
 	// SetupDone is set once replication is configured everywhere; until then each `up` redoes
 	// the (idempotent) setup, so an interrupted first run is finished by the next one.
 	SetupDone bool `json:"setup_done"`
+	// Arbiter adds a data-less voter (cluster port clusterAddrOf(Port, Nodes+1)).
+	Arbiter bool `json:"arbiter,omitempty"`
+}
+
+// clusterAddrOf is node k's cluster port in a cluster whose node1 serves SQL on port: SQL ports
+// are port..port+N-1, cluster ports port+10000.. (the arbiter's follows the last node's).
+func clusterAddrOf(port, k int) string {
+	return net.JoinHostPort(upHost, strconv.Itoa(port+10000+k-1))
 }
 
 // topologies are what `up --topology` can build. In every one nodeK has server_id K.

@@ -88,6 +88,27 @@ type Options struct {
 	// --replicate-rewrite-db (from->to). See package rplfilter.
 	ReplicateDoDB, ReplicateIgnoreDB, ReplicateDoTable, ReplicateIgnoreTable []string
 	ReplicateWildDoTable, ReplicateWildIgnoreTable, ReplicateRewriteDB       []string
+	// Cluster options (see cmd/relaydb and internal/clusternode). ClusterID names this member;
+	// ClusterAddr is its control port (Raft and the control API); ClusterPeers lists every
+	// voter as id=host:port; ClusterBootstrap lets it create the cluster from ClusterPeers.
+	ClusterID, ClusterAddr, ClusterPeers string
+	ClusterBootstrap                     bool
+	// ClusterReplUser and ClusterReplPassword are the account replicas reach the primary with.
+	ClusterReplUser, ClusterReplPassword string
+	// ClusterMode is lossless (semi-sync AFTER_SYNC, ⌊N/2⌋ acks) or async; ClusterAcks overrides
+	// the number of acks; ClusterLease, ClusterLeaseMargin and ClusterCooldown are the timings.
+	ClusterMode                                       string
+	ClusterAcks                                       int64
+	ClusterLease, ClusterLeaseMargin, ClusterCooldown time.Duration
+	// ClusterPriority and ClusterNeverPromote are this member's promotion rules.
+	ClusterPriority     int64
+	ClusterNeverPromote bool
+	// ReportHost is the address other members and clients use for this node's SQL port
+	// (default: --host).
+	ReportHost string
+	// DialOverride maps addresses this process dials to others (FROM=TO,…): the
+	// fault-injection harness's per-link proxies. Hidden from help.
+	DialOverride string
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -112,6 +133,12 @@ func Defaults() Options {
 		MaxBinlogSize:    1 << 30,
 
 		BinlogExpireLogsSeconds: 30 * 24 * 3600,
+
+		ClusterReplUser:    "relaydb_repl",
+		ClusterMode:        "lossless",
+		ClusterLease:       600 * time.Millisecond,
+		ClusterLeaseMargin: 150 * time.Millisecond,
+		ClusterCooldown:    30 * time.Second,
 	}
 }
 
@@ -160,6 +187,21 @@ func (o *Options) table() []option {
 		{name: "replicate-wild-do-table", usage: "a replica applies only changes to tables matching this db.table `PATTERN` (% and _ wildcards; repeat for more)", value: (*listValue)(&o.ReplicateWildDoTable)},
 		{name: "replicate-wild-ignore-table", usage: "a replica skips changes to tables matching this db.table `PATTERN` (% and _ wildcards; repeat for more)", value: (*listValue)(&o.ReplicateWildIgnoreTable)},
 		{name: "replicate-rewrite-db", usage: "a replica applies changes to database `FROM->TO` to TO instead (repeat for more)", value: (*listValue)(&o.ReplicateRewriteDB)},
+		{name: "cluster-id", usage: "this node's `NAME` in a cluster; setting it (with --cluster-addr) makes the node a cluster member", value: (*stringValue)(&o.ClusterID)},
+		{name: "cluster-addr", usage: "`HOST:PORT` of this member's cluster port (Raft and the control API)", value: (*stringValue)(&o.ClusterAddr)},
+		{name: "cluster-peers", usage: "every voter of the cluster, this one included: `ID=HOST:PORT,…` (cluster ports)", value: (*stringValue)(&o.ClusterPeers)},
+		{name: "cluster-bootstrap", usage: "create the cluster from --cluster-peers if this member has no cluster state yet (give it to every first member, with the same peers)", value: (*boolValue)(&o.ClusterBootstrap)},
+		{name: "cluster-repl-user", usage: "account replicas use to reach the primary (created on every member)", value: (*stringValue)(&o.ClusterReplUser)},
+		{name: "cluster-repl-password", usage: "password of --cluster-repl-user (the same on every member; required in a cluster)", value: (*stringValue)(&o.ClusterReplPassword)},
+		{name: "cluster-mode", usage: "lossless (semi-sync AFTER_SYNC: a failover never loses an acknowledged commit) or async", value: (*stringValue)(&o.ClusterMode)},
+		{name: "cluster-acks", usage: "replica acknowledgements a commit waits for in lossless mode (0: half the data nodes, rounded down)", value: (*int64Value)(&o.ClusterAcks)},
+		{name: "cluster-lease", usage: "how long a lease renewal lets the primary acknowledge commits", value: (*durationValue)(&o.ClusterLease)},
+		{name: "cluster-lease-margin", usage: "extra time the controller waits past a lease before it fails over (clock drift)", value: (*durationValue)(&o.ClusterLeaseMargin)},
+		{name: "cluster-cooldown", usage: "after an automatic failover, the next one waits this long unless an operator allows it", value: (*durationValue)(&o.ClusterCooldown)},
+		{name: "cluster-priority", usage: "promotion priority among members holding the same transactions (higher wins)", value: (*int64Value)(&o.ClusterPriority)},
+		{name: "cluster-never-promote", usage: "never make this member the primary", value: (*boolValue)(&o.ClusterNeverPromote)},
+		{name: "report-host", usage: "address other members and clients use for this node's SQL port (default: --host)", value: (*stringValue)(&o.ReportHost)},
+		{name: "dial-override", usage: "testing: FROM=TO,… dial TO whenever this process would dial FROM", hidden: true, value: (*stringValue)(&o.DialOverride)},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }
@@ -380,6 +422,9 @@ func (o *Options) Validate() error {
 		if !IsLoopbackHost(host) {
 			return fmt.Errorf("--pprof-addr %q: profiling is served on loopback addresses only", o.PprofAddr)
 		}
+	}
+	if err := o.validateCluster(); err != nil {
+		return err
 	}
 	if o.SyncBinlog < 0 || o.SyncBinlog > 4294967295 {
 		return fmt.Errorf("--sync-binlog %d is out of range (0 to 4294967295)", o.SyncBinlog)
@@ -691,4 +736,31 @@ func (l *listValue) String() string {
 		return ""
 	}
 	return strings.Join(*l, ",")
+}
+
+// InCluster reports whether the options make the node a cluster member.
+func (o *Options) InCluster() bool { return o.ClusterID != "" || o.ClusterAddr != "" }
+
+func (o *Options) validateCluster() error {
+	if !o.InCluster() {
+		return nil
+	}
+	switch {
+	case o.ClusterID == "" || o.ClusterAddr == "":
+		return errors.New("a cluster member needs both --cluster-id and --cluster-addr")
+	case o.ClusterReplPassword == "":
+		return errors.New("a cluster member needs --cluster-repl-password (the same on every member)")
+	case o.SkipLogBin:
+		return errors.New("a cluster member needs its binary log: drop --skip-log-bin")
+	case o.ClusterMode != "lossless" && o.ClusterMode != "async":
+		return fmt.Errorf("--cluster-mode %q: want lossless or async", o.ClusterMode)
+	case o.ClusterLease < 50*time.Millisecond:
+		return fmt.Errorf("--cluster-lease %s is too short (minimum 50ms)", o.ClusterLease)
+	case o.ClusterLeaseMargin < 0 || o.ClusterCooldown < 0 || o.ClusterAcks < 0:
+		return errors.New("--cluster-lease-margin, --cluster-cooldown and --cluster-acks must not be negative")
+	}
+	if _, _, err := net.SplitHostPort(o.ClusterAddr); err != nil {
+		return fmt.Errorf("--cluster-addr %q: %v", o.ClusterAddr, err)
+	}
+	return nil
 }

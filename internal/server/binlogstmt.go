@@ -41,6 +41,8 @@ type binlogAdmin struct {
 	replicas   *replicaRegistry
 	stop       <-chan struct{}
 	channels   *replica.Channels // nil without a binary log
+	// clusterStatus reads the node's cluster status (nil outside a cluster).
+	clusterStatus func() *func(ctx context.Context) ClusterStatus
 }
 
 var (
@@ -80,6 +82,9 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 		return res, handled, err
 	}
 	switch {
+	case reShowCluster.MatchString(q):
+		what := strings.ToUpper(reShowCluster.FindStringSubmatch(q)[1])
+		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, false, func() (*sqltypes.Result, error) { return a.showCluster(ctx, what) })
 	case reShowLogs.MatchString(q):
 		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, true, a.showLogs)
 	case reShowStatus.MatchString(q):

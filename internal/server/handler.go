@@ -63,7 +63,7 @@ type nodeHandler struct {
 	binlogStmts *binlogStatements
 	// cluster is the node's cluster role (nil outside a cluster): the dump checks it.
 	cluster *clusterRole
-	fast        *fastPath // nil: every statement takes GMS's general path
+	fast    *fastPath // nil: every statement takes GMS's general path
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -93,6 +94,8 @@ type Node struct {
 	listener   *limitListener
 	sessions   *sessionTable
 	cluster    *clusterRole // nil unless Config.Cluster
+	// clusterStatus is SetClusterStatus's function.
+	clusterStatus atomic.Pointer[func(ctx context.Context) ClusterStatus]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -279,7 +282,7 @@ func Open(cfg Config) (n *Node, err error) {
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
-			channels: n.replicas}
+			channels: n.replicas, clusterStatus: n.clusterStatus.Load}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}

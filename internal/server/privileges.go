@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
@@ -81,4 +82,31 @@ func nativeHash(password string) string {
 	s1 := sha1.Sum([]byte(password))
 	s2 := sha1.Sum(s1[:])
 	return "*" + strings.ToUpper(hex.EncodeToString(s2[:]))
+}
+
+// EnsureReplicationUser creates user@'%' with REPLICATION SLAVE and REPLICATION CLIENT and the
+// given password on this node only (not logged: every cluster member creates it at start, so a
+// replica can reach any member that becomes primary), or resets its password if it differs.
+func (n *Node) EnsureReplicationUser(user, password string) error {
+	db := n.engine.Analyzer.Catalog.MySQLDb
+	ed := db.Editor()
+	defer ed.Close()
+	key := mysql_db.UserPrimaryKey{Host: "%", User: user}
+	u, ok := ed.GetUser(key)
+	hash := nativeHash(password)
+	if ok && u.AuthString == hash && u.Plugin == "mysql_native_password" {
+		return nil
+	}
+	if !ok {
+		ps := mysql_db.NewPrivilegeSet()
+		ps.AddGlobalStatic(sql.PrivilegeType_ReplicationSlave, sql.PrivilegeType_ReplicationClient)
+		u = &mysql_db.User{User: user, Host: "%", PrivilegeSet: ps, PasswordLastChanged: time.Now().UTC()}
+	}
+	u.Plugin, u.AuthString = "mysql_native_password", hash
+	ed.PutUser(u)
+	if err := db.Persist(sql.NewEmptyContext(), ed); err != nil {
+		return fmt.Errorf("create replication user %s: %w", user, err)
+	}
+	n.log.Info("cluster replication account ready", "user", user+"@%")
+	return nil
 }

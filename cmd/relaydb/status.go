@@ -1,0 +1,141 @@
+package main
+
+// relaydb status: a cluster's members, roles, epoch, leases, health and recent journal, read
+// from any member's control API.
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/relaydb/relaydb/internal/clusternode"
+)
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("relaydb status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("cluster-addr", "", "any member's cluster port, HOST:PORT (default: the members of the `relaydb up` cluster in --datadir)")
+	dataDir := fs.String("datadir", "./relaydb-data", "a `relaydb up` cluster's directory, used when --cluster-addr is not given")
+	asJSON := fs.Bool("json", false, "print the raw status as JSON")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	addrs := []string{*addr}
+	if *addr == "" {
+		cl, err := readClusterFile(filepath.Join(*dataDir, clusterFileName))
+		if err != nil {
+			fmt.Fprintf(stderr, "relaydb status: no --cluster-addr, and %v\n", err)
+			return 2
+		}
+		addrs = nil
+		for k := 1; k <= cl.Nodes; k++ {
+			addrs = append(addrs, clusterAddrOf(cl.Port, k))
+		}
+		if cl.Arbiter {
+			addrs = append(addrs, clusterAddrOf(cl.Port, cl.Nodes+1))
+		}
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	var lastErr error
+	for _, a := range addrs {
+		resp, err := client.Get("http://" + a + "/v1/status")
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var st clusternode.Status
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(st)
+			return 0
+		}
+		printStatus(stdout, st)
+		return 0
+	}
+	fmt.Fprintf(stderr, "relaydb status: no member answered: %v\n", lastErr)
+	return 1
+}
+
+func readClusterFile(path string) (*clusterFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cl clusterFile
+	if err := json.Unmarshal(data, &cl); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &cl, nil
+}
+
+func printStatus(w io.Writer, st clusternode.Status) {
+	rows := clusterStatusRows(st)
+	fmt.Fprintf(w, "cluster: primary %s, epoch %d, mode %s", orNone(rows.Primary), rows.Epoch, rows.Mode)
+	if rows.Mode == "lossless" {
+		fmt.Fprintf(w, " (AFTER_SYNC, %d acks)", rows.Acks)
+	}
+	fmt.Fprintf(w, ", controller %s (reports from %s)\n", orNone(st.Leader), orNone(st.ReportOf))
+	if rows.Election != "" {
+		fmt.Fprintf(w, "election: %s\n", rows.Election)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tLEASE\tSQL\tIO/SQL\tEXECUTED\tREPORT\tLAST ERROR")
+	for _, m := range rows.Members {
+		state, age, lease, threads := "unreachable", "-", "-", "-"
+		if m.Reported {
+			state = m.State
+			age = time.Since(m.ReportAge).Round(time.Millisecond).String() + " ago"
+			lease = map[bool]string{true: "valid", false: "-"}[m.Lease]
+			threads = fmt.Sprintf("%s/%s", yes(m.IORunning), yes(m.SQLRunning))
+		}
+		if m.Role == "arbiter" {
+			state, lease, threads = "voter", "-", "-"
+			if !m.Reported {
+				age = "-"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, m.Role, state, lease, orNone(m.SQLAddr), threads,
+			orNone(m.Executed), age, m.LastError)
+	}
+	tw.Flush()
+	if len(rows.Journal) > 0 {
+		fmt.Fprintln(w, "\njournal (newest first):")
+		for i, e := range rows.Journal {
+			if i == 10 {
+				break
+			}
+			fmt.Fprintf(w, "  %s  epoch %d  %-14s %-6s %s\n", e.Time.Local().Format("15:04:05.000"), e.Epoch, e.Kind, e.Node, strings.TrimSpace(e.Reason))
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
