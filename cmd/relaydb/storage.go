@@ -152,3 +152,9 @@ func (p *pebbleStorage) LockCommits(ctx context.Context, session uint32) error {
 }
 func (p *pebbleStorage) UnlockCommits(session uint32) bool   { return p.e.UnlockCommits(session) }
 func (p *pebbleStorage) HoldsCommitLock(session uint32) bool { return p.e.HoldsCommitLock(session) }
+
+// SetCommitFence lets a cluster member's lease fence commits (server.setupCluster).
+func (p *pebbleStorage) SetCommitFence(check func() error) { p.e.SetCommitFence(check) }
+
+// CommitStalled reports a commit path that made no progress for d (the lease is then not renewed).
+func (p *pebbleStorage) CommitStalled(d time.Duration) bool { return p.e.CommitStalled(d) }
