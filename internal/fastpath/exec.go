@@ -485,6 +485,9 @@ func (p *Plan) insert(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 	// running the statement again on the general path would take other values. From then on
 	// the statement's errors are its own, reported as the general path reports them.
 	generated := false
+	// A failure to generate a value (the AUTO_INCREMENT reserver refused or timed out) is also
+	// the statement's own: the general path would only ask the reserver a second time.
+	genFailed := false
 	info := ctx.GetLastQueryInfo()
 	ed := p.table.(sql.InsertableTable).Inserter(ctx)
 	err := edit(ctx, ed, func() error {
@@ -493,6 +496,7 @@ func (p *Plan) insert(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 				given := row[p.autoInc]
 				seq, err := p.table.(sql.AutoIncrementTable).GetNextAutoIncrementValue(ctx, given)
 				if err != nil {
+					genFailed = given == nil
 					return err
 				}
 				if given == nil {
@@ -521,7 +525,7 @@ func (p *Plan) insert(ctx *sql.Context, binds map[string]*querypb.BindVariable) 
 		}
 		return nil
 	})
-	if err != nil && generated && !errors.Is(err, ErrFallback) {
+	if err != nil && (generated || genFailed) && !errors.Is(err, ErrFallback) {
 		return nil, sql.CastSQLError(err)
 	}
 	if err = afterWrite(err); err != nil {

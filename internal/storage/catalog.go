@@ -72,6 +72,8 @@ type tableDef struct {
 	indexes   []*indexDef
 	autoIncOr int // ordinal of the AUTO_INCREMENT column, -1 if none
 	state     *tableState
+	// reserveName is the table's name for the AUTO_INCREMENT reserver: "db.table", lower case.
+	reserveName string
 	// createdSeq is the commit sequence visible when this table id came into use; a transaction
 	// whose snapshot is older cannot read it consistently (error 1412).
 	createdSeq uint64
@@ -91,6 +93,9 @@ type tableState struct {
 	loaded    bool
 	nextAuto  uint64 // smallest AUTO_INCREMENT value not yet handed out
 	nextRowID uint64 // next hidden row id
+	// held is the AUTO_INCREMENT range granted by the engine's reserver that generated values
+	// come from while a reserver is set (autoinc.go).
+	held autoIncReservation
 
 	// rows estimates the row count for the planner; valid once rowsKnown is set.
 	rows      atomic.Int64
@@ -214,7 +219,7 @@ func buildDef(ctx context.Context, m tableMeta, state *tableState) (*tableDef, e
 		}
 		sch[i] = col
 	}
-	d := &tableDef{meta: m, autoIncOr: -1, state: state}
+	d := &tableDef{meta: m, autoIncOr: -1, state: state, reserveName: strings.ToLower(m.DB + "." + m.Name)}
 	for _, name := range m.PK {
 		o := columnIndex(sch, name)
 		if o < 0 {

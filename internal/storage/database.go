@@ -187,6 +187,7 @@ func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error 
 	if err := d.e.putTable(ctx, nd, oldName, 0); err != nil {
 		return err
 	}
+	nd.state.dropReservation()
 	d.e.afterDDL(ctx)
 	return nil
 }

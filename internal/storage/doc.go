@@ -35,4 +35,6 @@
 //     writer's snapshot touched it.
 //   - Table data is reachable only through the catalog entry of its id; a table id whose catalog
 //     entry is gone holds no data that can be read (dropped ranges are deleted).
+//   - While an AutoIncrementReserver is set, every generated AUTO_INCREMENT value lies in a range
+//     the reserver granted for that table name, so no value is issued twice across failovers.
 package storage

@@ -81,6 +81,8 @@ type Engine struct {
 	objMu    sync.Mutex
 	objCache map[string]objectSet
 
+	reserverState // the AUTO_INCREMENT reserver, if any (autoinc.go)
+
 	closed   atomic.Bool
 	stopReap chan struct{}
 	reapDone chan struct{}
@@ -619,6 +621,7 @@ func (e *Engine) dropTable(ctx *sql.Context, db, name string) error {
 		return err
 	}
 	delete(dbe.tables, strings.ToLower(name))
+	def.state.dropReservation()
 	return nil
 }
 

@@ -335,7 +335,9 @@ func (r *rowIter) Close(*sql.Context) error {
 
 // GetNextAutoIncrementValue implements sql.AutoIncrementTable. Given nil it hands out the next
 // value honouring auto_increment_increment and auto_increment_offset; given an explicit value
-// it moves the counter past it. The counter is not transactional (as in MySQL).
+// it moves the counter past it. The counter is not transactional (as in MySQL). While the engine
+// has an AutoIncrementReserver, a generated value (not one forced by SET INSERT_ID) always lies
+// in a range the reserver granted this table; explicit and replicated values never reserve.
 func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{}) (uint64, error) {
 	st := t.def.state
 	st.mu.Lock()
@@ -364,6 +366,11 @@ func (t *Table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 	v := nextInSeries(st.nextAuto, inc, off)
 	if forced := takeInsertID(ctx); forced > 0 {
 		v = forced // SET INSERT_ID (statement-based replication): the value the source generated
+	} else if r := t.e.reserver.Load(); r != nil {
+		var err error
+		if v, err = t.reserveLocked(ctx, r, v, inc, off); err != nil {
+			return 0, err
+		}
 	}
 	if v >= st.nextAuto {
 		st.nextAuto = v + 1
