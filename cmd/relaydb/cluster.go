@@ -14,9 +14,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/clusternode"
@@ -174,7 +174,7 @@ func clusterStatusRows(st clusternode.Status) server.ClusterStatus {
 		default:
 			row.Role = "replica"
 		}
-		if r, ok := st.Reports[id]; ok {
+		if r, ok := st.Reports[id]; ok && time.Since(r.At) <= 2*s.Settings.ReportTTL {
 			row.Reported = true
 			row.State, row.Lease, row.Executed, row.Received = r.Role, r.LeaseValid, r.Executed, r.Received
 			row.IORunning, row.SQLRunning, row.LastError = r.IORunning, r.SQLRunning, r.LastError
@@ -193,5 +193,3 @@ func clusterStatusRows(st clusternode.Status) server.ClusterStatus {
 	out.Acks = s.AcksRequired()
 	return out
 }
-
-var _ = strconv.Itoa

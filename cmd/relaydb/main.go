@@ -124,6 +124,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		RetryableStatementError: storage.IsStaleWrite,
 		Cluster:                 opts.InCluster(),
 		Redirect:                redirect,
+		UnsafeNoFence:           opts.UnsafeNoFence,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)

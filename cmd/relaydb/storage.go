@@ -158,3 +158,13 @@ func (p *pebbleStorage) SetCommitFence(check func() error) { p.e.SetCommitFence(
 
 // CommitStalled reports a commit path that made no progress for d (the lease is then not renewed).
 func (p *pebbleStorage) CommitStalled(d time.Duration) bool { return p.e.CommitStalled(d) }
+
+// SetAutoIncrementReserver makes generated AUTO_INCREMENT values come from ranges the cluster
+// reserved (nil: off), so that no value is issued twice across a failover.
+func (p *pebbleStorage) SetAutoIncrementReserver(r func(ctx context.Context, table string, from, count uint64) (uint64, uint64, error)) {
+	if r == nil {
+		p.e.SetAutoIncrementReserver(nil)
+		return
+	}
+	p.e.SetAutoIncrementReserver(storage.AutoIncrementReserver(r))
+}

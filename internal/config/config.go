@@ -109,6 +109,8 @@ type Options struct {
 	// DialOverride maps addresses this process dials to others (FROM=TO,…): the
 	// fault-injection harness's per-link proxies. Hidden from help.
 	DialOverride string
+	// UnsafeNoFence disables lease fencing of commits: a planted bug for testing the checkers.
+	UnsafeNoFence bool
 	// Storage selects a test storage backend instead of Pebble. Hidden from help: only "memory"
 	// (GMS's in-memory toy, for tests) is accepted.
 	Storage string
@@ -202,6 +204,7 @@ func (o *Options) table() []option {
 		{name: "cluster-never-promote", usage: "never make this member the primary", value: (*boolValue)(&o.ClusterNeverPromote)},
 		{name: "report-host", usage: "address other members and clients use for this node's SQL port (default: --host)", value: (*stringValue)(&o.ReportHost)},
 		{name: "dial-override", usage: "testing: FROM=TO,… dial TO whenever this process would dial FROM", hidden: true, value: (*stringValue)(&o.DialOverride)},
+		{name: "unsafe-no-fence", usage: "testing only: a cluster primary acknowledges commits without a valid lease (planted split-brain bug)", hidden: true, value: (*boolValue)(&o.UnsafeNoFence)},
 		{name: "storage", usage: "storage backend (testing only)", hidden: true, value: (*stringValue)(&o.Storage)},
 	}
 }

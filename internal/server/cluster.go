@@ -71,7 +71,7 @@ func (c *clusterRole) leaseValid() bool {
 
 // commitCheck is the storage commit fence.
 func (c *clusterRole) commitCheck() error {
-	if !c.primary.Load() || c.leaseValid() {
+	if c.n.cfg.UnsafeNoFence || !c.primary.Load() || c.leaseValid() {
 		return nil
 	}
 	return mysql.NewSQLError(1290, "HY000",
@@ -182,7 +182,10 @@ func (m *ClusterMember) Health(stall time.Duration) cluster.Report {
 	if ch := n.replicas.Default(); ch != nil {
 		p := ch.Progress()
 		received.AddSet(p.Retrieved)
-		r.IORunning, r.SQLRunning, r.LastError = p.IORunning, p.SQLRunning, p.LastError
+		r.IORunning, r.SQLRunning = p.IORunning, p.SQLRunning
+		if !m.c.primary.Load() {
+			r.LastError = p.LastError // a primary's old channel errors are history
+		}
 	}
 	r.Executed, r.Received = executed.String(), received.String()
 	var fs syscall.Statfs_t

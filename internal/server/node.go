@@ -71,6 +71,9 @@ type Config struct {
 	// Redirect, if set, maps an address this node dials (its replication source) to the one
 	// actually dialled (--dial-override).
 	Redirect func(addr string) string
+	// UnsafeNoFence disables the lease check on commits (a planted bug, for showing that the
+	// fault-injection checkers catch split brain; never for production).
+	UnsafeNoFence bool
 }
 
 // Node is one running RelayDB server: a GMS engine over a storage backend,
