@@ -1,0 +1,30 @@
+// Package clusternode runs one member of a RelayDB cluster's control plane: a hashicorp/raft
+// voter whose state machine is a cluster.State, the control API beside it, the controller that
+// runs cluster.Decide while this member is the Raft leader, and — on a data node — the agent
+// that makes the local server do its part (fence, promote, follow, renew the lease, report).
+// Data never flows through Raft: transactions travel by binlog replication.
+//
+// One TCP port per member (Config.Addr) carries both Raft (connections that start with the
+// byte 'R') and the control API (HTTP/JSON: /v1/report, /v1/propose, /v1/status). Outbound
+// connections go through a Dialer, which the fault-injection harness points at per-link proxies.
+//
+// Invariants:
+//   - Decisions are made only by the Raft leader, from the state it has applied and the health
+//     reports sent to it (kept in memory, never replicated); every decision and refusal goes
+//     through the Raft log (and its journal) before any member acts on it.
+//   - The lease: the primary's agent asks for a renewal (OpRenew) only while its commit path
+//     makes progress, and on success lets the server acknowledge commits until the time it
+//     *asked* plus Settings.Lease, on its own monotonic clock. Every member records the time it
+//     *applied* the renewal; the controller treats the lease as expired only Lease + LeaseMargin
+//     after that. So the primary stops acknowledging before anyone may promote another node.
+//   - An agent stops its receiver as soon as it applies an open election, and says so in its
+//     report (ReceiverStopped for that epoch): the controller counts only such reports, so the
+//     received sets it compares are final and the old primary can collect no more acks.
+//   - A promoted node applies its whole relay log and stops replication before it asks for its
+//     first lease; until the lease is granted it accepts and acknowledges nothing.
+//   - A replica follows the primary of the current epoch only once that primary reports (over
+//     SQL) the same epoch and is writable, and only if it holds no transaction the primary
+//     lacks; otherwise it stays read-only and journals why ("rejoin refused").
+//   - Auto-increment ranges are reserved through the Raft log (OpReserve) by the primary of the
+//     current epoch only.
+package clusternode
