@@ -89,7 +89,9 @@ func Decide(s *State, o Observed) []Command {
 			why += "; its last error: " + r.LastError
 		}
 	}
-	if !s.LastFailover.IsZero() && !s.FailoverAllowed && o.Wall.Sub(s.LastFailover) < s.Settings.Cooldown {
+	// The cooldown holds back flapping between primaries that served; a promoted node that never
+	// took its lease (its promotion failed) is replaced at once.
+	if s.LeaseSeq > 0 && !s.LastFailover.IsZero() && !s.FailoverAllowed && o.Wall.Sub(s.LastFailover) < s.Settings.Cooldown {
 		c := mk(OpRefuse)
 		c.Reason = fmt.Sprintf("failover refused: the last automatic failover was %s ago, within the cooldown of %s (an operator can allow it); %s",
 			o.Wall.Sub(s.LastFailover).Round(time.Second), s.Settings.Cooldown, why)

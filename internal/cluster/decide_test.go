@@ -69,6 +69,10 @@ func TestCooldownRefusesSecondFailover(t *testing.T) {
 	o := Observed{Now: t0.Add(time.Second), Wall: t0, LeaseSeenAt: t0}
 	mustOK(t, s.Apply(Decide(s, o)[0])) // first failover at wall t0
 	mustOK(t, s.Apply(Command{Op: OpPromote, Epoch: 2, Node: "n2", Time: t0}))
+	if cmds := Decide(s, Observed{Now: t0.Add(10 * time.Second), Wall: t0.Add(30 * time.Second), LeaseSeenAt: t0}); cmds[0].Op != OpElect {
+		t.Fatalf("a promoted node that never took its lease must be replaced despite the cooldown, got %+v", cmds)
+	}
+	mustOK(t, s.Apply(Command{Op: OpRenew, Epoch: 2, Node: "n2"}))
 	o = Observed{Now: t0.Add(10 * time.Second), Wall: t0.Add(30 * time.Second), LeaseSeenAt: t0.Add(5 * time.Second)}
 	cmds := Decide(s, o)
 	if len(cmds) != 1 || cmds[0].Op != OpRefuse || !strings.Contains(cmds[0].Reason, "cooldown") {

@@ -45,8 +45,8 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		Mode:        Lossless,
-		Lease:       600 * time.Millisecond,
-		LeaseMargin: 150 * time.Millisecond,
+		Lease:       500 * time.Millisecond,
+		LeaseMargin: 100 * time.Millisecond,
 		Cooldown:    30 * time.Second,
 		ReportTTL:   1500 * time.Millisecond,
 		AsyncWait:   1 * time.Second,

@@ -27,6 +27,9 @@ type Local interface {
 	// only until leaseUntil (monotonic), and is writable (not super_read_only) only then.
 	// A zero leaseUntil fences it: no commit is accepted or acknowledged.
 	SetPrimary(leaseUntil time.Time, acks int)
+	// BeginPromotion holds clients' statements until the node is primary with a lease (or a
+	// replica again): reads must not see less than the old primary acknowledged.
+	BeginPromotion()
 	// SetReplica makes the node a replica: super_read_only, no lease, only the applier writes.
 	SetReplica()
 	// StopReceiving stops the default channel's receiver (the applier goes on).
@@ -51,13 +54,14 @@ type agent struct {
 	loc Local
 
 	mu          sync.Mutex
-	role        string // guarded by mu; see cluster.Report.Role
-	epoch       uint64 // guarded by mu; the newest epoch acted on
-	stoppedFor  uint64 // guarded by mu; the election epoch the receiver was stopped for
-	promotedFor uint64 // guarded by mu; the epoch this node finished promotion in
-	following   string // guarded by mu; "primary@epoch" this node replicates from
-	lastErr     string // guarded by mu
-	journaled   string // guarded by mu; the last own event journaled (once per epoch and kind)
+	role        string    // guarded by mu; see cluster.Report.Role
+	epoch       uint64    // guarded by mu; the newest epoch acted on
+	stoppedFor  uint64    // guarded by mu; the election epoch the receiver was stopped for
+	promotedFor uint64    // guarded by mu; the epoch this node finished promotion in
+	following   string    // guarded by mu; "primary@epoch" this node replicates from
+	lastErr     string    // guarded by mu
+	journaled   string    // guarded by mu; the last own event journaled (once per epoch and kind)
+	lastFollow  time.Time // reconcile goroutine only
 
 	wg sync.WaitGroup
 }
@@ -135,6 +139,7 @@ func (a *agent) reconcile() {
 		}
 		if role != "promoting" {
 			log.Info("promoting this node to primary", "epoch", st.Epoch)
+			a.loc.BeginPromotion()
 		}
 		a.set(func() { a.role = "promoting" })
 		a.loc.SetPrimary(time.Time{}, 0) // no lease yet: nothing is acknowledged
@@ -164,6 +169,15 @@ func (a *agent) reconcile() {
 		}
 		want := fmt.Sprintf("%s@%d", st.Primary, st.Epoch)
 		if following == want {
+			// A receiver that gave up (an error it does not retry) is started again.
+			if time.Since(a.lastFollow) > 2*time.Second && !a.loc.Health(time.Hour).IORunning {
+				a.lastFollow = time.Now()
+				if pm := st.Members[st.Primary]; pm != nil {
+					if err := a.loc.Follow(pm.SQLAddr, a.n.cfg.ReplUser, a.n.cfg.ReplPassword); err != nil {
+						log.Warn("restart replication", "err", err)
+					}
+				}
+			}
 			return
 		}
 		pm := st.Members[st.Primary]
@@ -175,6 +189,7 @@ func (a *agent) reconcile() {
 			return
 		}
 		a.set(func() { a.following = want; a.lastErr = ""; a.role = "replica" })
+		a.lastFollow = time.Now()
 		log.Info("replicating from the primary", "primary", st.Primary, "addr", pm.SQLAddr, "epoch", st.Epoch)
 	}
 }

@@ -138,8 +138,8 @@ func Defaults() Options {
 
 		ClusterReplUser:    "relaydb_repl",
 		ClusterMode:        "lossless",
-		ClusterLease:       600 * time.Millisecond,
-		ClusterLeaseMargin: 150 * time.Millisecond,
+		ClusterLease:       500 * time.Millisecond,
+		ClusterLeaseMargin: 100 * time.Millisecond,
 		ClusterCooldown:    30 * time.Second,
 	}
 }

@@ -54,6 +54,8 @@ type clusterRole struct {
 
 	mu       sync.Mutex
 	writable bool // guarded by mu; what super_read_only was last set to (inverted)
+	// promoting is closed when a promotion in progress ends; nil when none is (guarded by mu).
+	promoting chan struct{}
 
 	reserverMu sync.Mutex
 }
@@ -67,6 +69,46 @@ func newClusterRole(n *Node) *clusterRole {
 func (c *clusterRole) leaseValid() bool {
 	until := c.leaseUntil.Load()
 	return until > 0 && int64(time.Since(c.base)) < until
+}
+
+// promotionWait bounds how long a statement waits for a promotion in progress.
+const promotionWait = 10 * time.Second
+
+// waitPromotion holds a client's statement while the node is being promoted (it is applying the
+// rest of its relay log), so that nothing reads a state older than what the primary
+// acknowledged, as Group Replication's BEFORE_ON_PRIMARY_FAILOVER does.
+func (c *clusterRole) waitPromotion(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	ch := c.promoting
+	c.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	t := time.NewTimer(promotionWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return mysql.NewSQLError(1290, "HY000", "this cluster member is being promoted to primary and is still applying its relay log; try again")
+	}
+}
+
+func (c *clusterRole) setPromoting(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case on && c.promoting == nil:
+		c.promoting = make(chan struct{})
+	case !on && c.promoting != nil:
+		close(c.promoting)
+		c.promoting = nil
+	}
 }
 
 // commitCheck is the storage commit fence.
@@ -146,7 +188,9 @@ func (c *clusterRole) checkDump(sess sql.Session) error {
 		return source.Error1236("this source acts in cluster epoch %d, older than the replica's epoch %d: it is not the primary", mine, theirs)
 	}
 	if theirs > 0 && !(c.primary.Load() && c.leaseValid()) {
-		return source.Error1236("this cluster member is not the writable primary of epoch %d", mine)
+		// Not fatal for the receiver (unlike 1236): it retries, and this node may hold its lease
+		// again in a moment.
+		return mysql.NewSQLError(1290, "HY000", "this cluster member is not the writable primary of epoch %d", mine)
 	}
 	return nil
 }
@@ -211,9 +255,16 @@ func (m *ClusterMember) SetEpoch(epoch uint64) {
 	}
 }
 
+// BeginPromotion holds clients' statements until the promotion ends (SetPrimary with a lease,
+// or SetReplica).
+func (m *ClusterMember) BeginPromotion() { m.c.setPromoting(true) }
+
 // SetPrimary makes the node the primary with a lease until leaseUntil (zero: fenced).
 func (m *ClusterMember) SetPrimary(leaseUntil time.Time, acks int) {
 	c := m.c
+	if !leaseUntil.IsZero() {
+		defer c.setPromoting(false)
+	}
 	if acks >= 0 && c.acks.Load() != int64(acks) && !leaseUntil.IsZero() {
 		m.configureSemiSync(acks)
 		c.acks.Store(int64(acks))
@@ -248,6 +299,7 @@ func (m *ClusterMember) configureSemiSync(acks int) {
 // SetReplica makes the node a replica: super_read_only, no lease.
 func (m *ClusterMember) SetReplica() {
 	c := m.c
+	defer c.setPromoting(false)
 	c.leaseUntil.Store(0)
 	c.sync()
 	c.primary.Store(false)

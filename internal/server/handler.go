@@ -110,6 +110,9 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 			return callback(res, false)
 		}
 	}
+	if err := h.cluster.waitPromotion(ctx); err != nil {
+		return err
+	}
 	query = rewriteSetPassword(c, query)
 	err = h.retryStatement(ctx, c, func(sent *bool) error {
 		return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
@@ -146,6 +149,9 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 			return rest, callback(res, rest != "")
 		}
 	}
+	if err := h.cluster.waitPromotion(ctx); err != nil {
+		return "", err
+	}
 	query = rewriteSetPassword(c, query)
 	rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
 	if err == nil && after != nil {
@@ -169,6 +175,9 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 
 func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.after(c)
+	if err := h.cluster.waitPromotion(ctx); err != nil {
+		return err
+	}
 	var ps *preparedStatement
 	var sess sql.Session
 	if h.fast != nil {

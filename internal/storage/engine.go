@@ -350,6 +350,14 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		e.locks.release(t, 0)
 		return errClosed
 	}
+	if g := e.opts.WriteGuard; g != nil && ctx != nil {
+		// Writes made while the server was writable are refused at commit if it no longer is
+		// (a cluster primary demoted meanwhile must not commit a client's transaction).
+		if err := g(ctx); err != nil {
+			e.locks.release(t, 0)
+			return err
+		}
+	}
 	if err := e.enterGate(ctx); err != nil {
 		e.locks.release(t, 0)
 		return err
