@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
+	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
@@ -19,17 +20,45 @@ import (
 // <datadir>/mysql.db. GMS calls Persist while holding the mysql_db write lock,
 // after changing its in-memory tables and before answering the client, so a
 // statement such as CREATE USER is acknowledged only once the file is on disk.
+//
+// When the node has a binary log, logAccount then logs the statement (see accountLogger):
+// the file first, so a statement that fails to persist is never logged.
 type filePersister struct {
-	path string
+	path       string
+	logAccount func(ctx *sql.Context) error // nil: nothing is logged
 }
 
 var _ mysql_db.MySQLDbPersistence = (*filePersister)(nil)
 
-func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
+func (p *filePersister) Persist(ctx *sql.Context, data []byte) error {
 	if err := fsutil.WriteFileAtomic(p.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist users and privileges to %s: %w", p.path, err)
 	}
+	if p.logAccount != nil && ctx != nil && ctx.Session != nil {
+		return p.logAccount(ctx)
+	}
 	return nil
+}
+
+// accountLogger is implemented by storage backends with a binary log: LogAccountStatement
+// commits an account statement's QUERY event (stmt is the text to log, passwords hashed).
+type accountLogger interface {
+	LogAccountStatement(ctx *sql.Context, stmt string) error
+}
+
+// accountStatementLogger returns the persister's hook that logs the account statement ctx runs
+// (nothing for other statements that persist the privileges, such as FLUSH PRIVILEGES).
+func accountStatementLogger(al accountLogger) func(ctx *sql.Context) error {
+	return func(ctx *sql.Context) error {
+		stmt, ok, err := commitlog.AccountStatement(ctx.Query())
+		if !ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return al.LogAccountStatement(ctx, stmt)
+	}
 }
 
 // loadPrivileges loads <datadir>/mysql.db into db and installs the persister.
@@ -37,8 +66,8 @@ func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
 // and all privileges, and writes the file. GMS matches client addresses
 // 127.0.0.1 and ::1 to the host "localhost", so root@localhost is what TCP
 // clients on loopback log in as, exactly as with MySQL.
-func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger) error {
-	db.SetPersister(&filePersister{path: path})
+func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger, logAccount func(*sql.Context) error) error {
+	db.SetPersister(&filePersister{path: path, logAccount: logAccount})
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
