@@ -5,20 +5,22 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/relaydb/relaydb/internal/binlog"
 )
 
+// StoredAuth looks up an account's authentication plugin and stored authentication string
+// (the password hash) after the statement ran; ok is false if there is no such account.
+type StoredAuth func(user, host string) (plugin, auth string, ok bool)
+
 // AccountStatement reports whether q is an account management statement (CREATE/ALTER/RENAME/
 // DROP USER, GRANT, REVOKE, CREATE/DROP ROLE; SET PASSWORD reaches the engine as ALTER USER)
 // and returns the text to log for it. A clear-text password is replaced by its stored form, as
-// MySQL logs it: IDENTIFIED BY 'pw' becomes IDENTIFIED WITH mysql_native_password AS '*HASH',
-// so no password reaches the binary log. A password for a plugin whose stored form cannot be
-// derived from the statement alone (caching_sha2_password salts it) is an error.
-func AccountStatement(q string) (logged string, ok bool, err error) {
+// MySQL logs it: IDENTIFIED BY 'pw' becomes IDENTIFIED WITH mysql_native_password AS '*HASH'
+// (caching_sha2_password: AS its salted hash), so no password reaches the binary log. stored
+// gives the stored form; it is called only for statements that carry a password.
+func AccountStatement(q string, stored StoredAuth) (logged string, ok bool, err error) {
 	q = strings.TrimSuffix(strings.TrimSpace(q), ";")
 	if q == "" {
 		return "", false, nil
@@ -34,7 +36,7 @@ func AccountStatement(q string) (logged string, ok bool, err error) {
 	case *sqlparser.CreateUser:
 		rewritten := false
 		for i := range s.Users {
-			r, err := hashAuth(s.Users[i].Auth1)
+			r, err := storedForm(s.Users[i].Auth1, s.Users[i].AccountName, stored)
 			if err != nil {
 				return "", true, err
 			}
@@ -48,7 +50,7 @@ func AccountStatement(q string) (logged string, ok bool, err error) {
 		if s.Action != sqlparser.AlterStr || s.User.Name == "" {
 			return "", false, nil
 		}
-		r, err := hashAuth(s.Authentication)
+		r, err := storedForm(s.Authentication, s.User, stored)
 		if err != nil {
 			return "", true, err
 		}
@@ -60,24 +62,52 @@ func AccountStatement(q string) (logged string, ok bool, err error) {
 	return "", false, nil
 }
 
-// hashAuth replaces a's clear-text password by its mysql_native_password hash and reports
-// whether it changed a.
-func hashAuth(a *sqlparser.Authentication) (bool, error) {
-	if a == nil || a.Password == "" {
+// storedForm replaces a's clear-text password by the account's stored plugin and hash and
+// reports whether it changed a.
+func storedForm(a *sqlparser.Authentication, acct sqlparser.AccountName, stored StoredAuth) (bool, error) {
+	if a == nil || (a.Password == "" && !a.RandomPassword) {
 		return false, nil
 	}
-	switch strings.ToLower(strings.Trim(a.Plugin, "'\"`")) {
-	case "", string(mysql.MysqlNativePassword):
-	default:
-		return false, mysql.NewSQLError(1105, "HY000",
-			"a password for %s cannot be written to the binary log; use mysql_native_password", a.Plugin)
+	host := acct.Host
+	if acct.AnyHost || host == "" {
+		host = "%"
 	}
-	h, err := plan.AuthenticationMysqlNativePassword(a.Password).AuthString()
-	if err != nil {
-		return false, err
+	plugin, auth, ok := "", "", false
+	if stored != nil {
+		plugin, auth, ok = stored(acct.Name, host)
 	}
-	a.Plugin, a.Identity, a.Password = string(mysql.MysqlNativePassword), h, ""
+	if !ok {
+		return false, fmt.Errorf("log account statement: account '%s'@'%s' not found after it was changed", acct.Name, host)
+	}
+	// The formatter writes the identity between quotes as it is: escape it here.
+	a.Plugin, a.Identity, a.Password, a.RandomPassword = plugin, escapeString(auth), "", false
 	return true, nil
+}
+
+// escapeString escapes s for a single-quoted SQL string literal.
+func escapeString(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\'':
+			b.WriteString(`\'`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case 0:
+			b.WriteString(`\0`)
+		case 0x1a:
+			b.WriteString(`\Z`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // IsAccountTransaction reports whether t is one QUERY event holding an account statement (what
@@ -99,7 +129,7 @@ func IsAccountTransaction(f binlog.Format, t *binlog.Transaction) bool {
 	if n != 1 {
 		return false
 	}
-	_, ok, _ := AccountStatement(q)
+	_, ok, _ := AccountStatement(q, nil)
 	return ok
 }
 

@@ -11,37 +11,12 @@ import (
 )
 
 // buildAccountStatement builds what the node does itself for account statements, before GMS:
-// RENAME USER, which GMS does not implement, and the refusal of statements whose password
-// could not be logged without its clear text (logs: the node has a binary log). It returns
-// nil, nil for every other node.
-func buildAccountStatement(ctx *sql.Context, db *mysql_db.MySQLDb, node sql.Node, logs bool) (sql.RowIter, error) {
-	switch n := node.(type) {
-	case *plan.RenameUser:
+// RENAME USER, which GMS does not implement. It returns nil, nil for every other node.
+func buildAccountStatement(ctx *sql.Context, db *mysql_db.MySQLDb, node sql.Node) (sql.RowIter, error) {
+	if n, ok := node.(*plan.RenameUser); ok {
 		return renameUsers(ctx, db, n)
-	case *plan.CreateUser:
-		if logs {
-			for _, u := range n.Users {
-				if err := loggablePassword(u.Auth1); err != nil {
-					return nil, err
-				}
-			}
-		}
-	case *plan.AlterUser:
-		if logs {
-			return nil, loggablePassword(n.User.Auth1)
-		}
 	}
 	return nil, nil
-}
-
-// loggablePassword refuses a caching_sha2_password password: its stored form is salted, so the
-// statement could only be logged with the password in clear text.
-func loggablePassword(a plan.Authentication) error {
-	if _, ok := a.(plan.CachingSha2PasswordAuthentication); ok {
-		return mysql.NewSQLError(1105, "HY000", "a caching_sha2_password password cannot be written to the binary log; "+
-			"use IDENTIFIED WITH mysql_native_password BY '...' (or AS its hash)")
-	}
-	return nil
 }
 
 // renameUsers is RENAME USER old TO new, ...: all accounts are renamed or none (every old

@@ -215,7 +215,7 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	installLiveStatus(n.binlog, n.semiSyncReplicaActive)
 	db := n.engine.Analyzer.Catalog.MySQLDb
-	var logAccount func(*sql.Context) error
+	var logAccount func(*sql.Context, []byte) error
 	if al, ok := n.storage.(accountLogger); ok && n.binlog != nil {
 		logAccount = accountStatementLogger(al)
 	}
@@ -223,7 +223,7 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	readLock, _ := n.storage.(globalReadLocker)
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, logsAccounts: logAccount != nil}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -439,8 +439,6 @@ func maxAllowedPacket() int64 {
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
-	// logsAccounts: account statements are written to the binary log.
-	logsAccounts bool
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
@@ -456,7 +454,7 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 			return nil, err
 		}
 	}
-	return buildAccountStatement(ctx, g.db, node, g.logsAccounts)
+	return buildAccountStatement(ctx, g.db, node)
 }
 
 // replicaSessionID identifies the applier's session.

@@ -25,7 +25,7 @@ import (
 // the file first, so a statement that fails to persist is never logged.
 type filePersister struct {
 	path       string
-	logAccount func(ctx *sql.Context) error // nil: nothing is logged
+	logAccount func(ctx *sql.Context, data []byte) error // nil: nothing is logged
 }
 
 var _ mysql_db.MySQLDbPersistence = (*filePersister)(nil)
@@ -35,7 +35,7 @@ func (p *filePersister) Persist(ctx *sql.Context, data []byte) error {
 		return fmt.Errorf("persist users and privileges to %s: %w", p.path, err)
 	}
 	if p.logAccount != nil && ctx != nil && ctx.Session != nil {
-		return p.logAccount(ctx)
+		return p.logAccount(ctx, data)
 	}
 	return nil
 }
@@ -47,10 +47,24 @@ type accountLogger interface {
 }
 
 // accountStatementLogger returns the persister's hook that logs the account statement ctx runs
-// (nothing for other statements that persist the privileges, such as FLUSH PRIVILEGES).
-func accountStatementLogger(al accountLogger) func(ctx *sql.Context) error {
-	return func(ctx *sql.Context) error {
-		stmt, ok, err := commitlog.AccountStatement(ctx.Query())
+// (nothing for other statements that persist the privileges, such as FLUSH PRIVILEGES). data is
+// the privilege tables as just persisted: passwords are logged in their stored form from it.
+func accountStatementLogger(al accountLogger) func(ctx *sql.Context, data []byte) error {
+	return func(ctx *sql.Context, data []byte) error {
+		stored := func(user, host string) (string, string, bool) {
+			db := mysql_db.CreateEmptyMySQLDb()
+			if err := db.LoadData(ctx, data); err != nil {
+				return "", "", false
+			}
+			rd := db.Reader()
+			defer rd.Close()
+			u, ok := rd.GetUser(mysql_db.UserPrimaryKey{Host: host, User: user})
+			if !ok {
+				return "", "", false
+			}
+			return u.Plugin, u.AuthString, true
+		}
+		stmt, ok, err := commitlog.AccountStatement(ctx.Query(), stored)
 		if !ok {
 			return nil
 		}
@@ -66,7 +80,7 @@ func accountStatementLogger(al accountLogger) func(ctx *sql.Context) error {
 // and all privileges, and writes the file. GMS matches client addresses
 // 127.0.0.1 and ::1 to the host "localhost", so root@localhost is what TCP
 // clients on loopback log in as, exactly as with MySQL.
-func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger, logAccount func(*sql.Context) error) error {
+func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger, logAccount func(*sql.Context, []byte) error) error {
 	db.SetPersister(&filePersister{path: path, logAccount: logAccount})
 	data, err := os.ReadFile(path)
 	switch {
