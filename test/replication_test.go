@@ -18,7 +18,7 @@ import (
 // createReplUser creates the replication user repl/pw on the primary.
 func createReplUser(t *testing.T, pdb *sql.DB) {
 	t.Helper()
-	mustExec(t, pdb, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
+	mustExec(t, pdb, "CREATE USER IF NOT EXISTS repl IDENTIFIED WITH mysql_native_password BY 'pw'")
 	mustExec(t, pdb, "GRANT REPLICATION SLAVE ON *.* TO repl")
 }
 

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -19,7 +20,19 @@ func ringNodes(t *testing.T, n int) []*node {
 	for i := 0; i < n; i++ {
 		nd := startNode(t, "", "--server-id", fmt.Sprint(i+1))
 		db := nd.db("")
-		createReplUser(t, db)
+		// Each node's own account, not logged: account statements replicate, and logged ones
+		// would be transactions of this node alone that a chain never passes back up.
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"SET sql_log_bin = 0", "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'",
+			"GRANT REPLICATION SLAVE ON *.* TO repl", "SET sql_log_bin = 1"} {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		conn.Close()
 		mustExec(t, db, fmt.Sprintf("SET GLOBAL auto_increment_increment = 10, GLOBAL auto_increment_offset = %d", i+1))
 		nodes = append(nodes, nd)
 	}

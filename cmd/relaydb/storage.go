@@ -105,6 +105,19 @@ func (p *pebbleStorage) SyncLogState() error { return p.e.SyncLogState() }
 // Binlog is the node's binary log (nil when it is off).
 func (p *pebbleStorage) Binlog() *commitlog.Log { return p.log }
 
+// LogAccountStatement logs an account statement that has changed the node's users and
+// privileges (server.accountLogger).
+func (p *pebbleStorage) LogAccountStatement(ctx *sql.Context, stmt string) error {
+	if p.log == nil {
+		return nil
+	}
+	entry, err := p.log.AccountEntry(ctx, stmt)
+	if err != nil || entry == nil {
+		return err
+	}
+	return p.e.CommitLogEntry(ctx, entry)
+}
+
 // recoverySessionID identifies the session that replays the binlog at startup.
 const recoverySessionID = 1<<32 - 2
 
@@ -131,6 +144,15 @@ func (p *pebbleStorage) ReplayPending(engine *sqle.Engine) error {
 func (p *pebbleStorage) replayOne(ctx *sql.Context, a *apply.Applier, t *binlog.Transaction) error {
 	p.log.BeginReplay(recoverySessionID, t)
 	defer p.log.EndReplay(recoverySessionID)
+	if commitlog.IsAccountTransaction(p.log.Writer().Format(), t) {
+		// Users and privileges are in mysql.db, written before the statement was logged; the
+		// store only needs to record that the transaction is there.
+		entry, err := p.log.AccountEntry(ctx, "")
+		if err != nil {
+			return err
+		}
+		return p.e.CommitLogEntry(ctx, entry)
+	}
 	// The pending transactions were written with this run's checksum setting unless the operator
 	// changed --binlog-checksum across a crash; the event checks then fail and say so.
 	return a.Apply(ctx, p.log.Writer().Format(), t)

@@ -510,8 +510,10 @@ func ensureReplUser(ctx context.Context, cl *clusterFile, primary *upNode) error
 	if n > 0 {
 		return nil
 	}
+	// IF NOT EXISTS: account statements replicate, so in a dual-primary set the other node's
+	// CREATE USER arrives where the user already exists.
 	return execAll(ctx, db, primary,
-		fmt.Sprintf("CREATE USER %s IDENTIFIED WITH mysql_native_password BY '%s'", cl.ReplUser, cl.ReplPassword),
+		fmt.Sprintf("CREATE USER IF NOT EXISTS %s IDENTIFIED WITH mysql_native_password BY '%s'", cl.ReplUser, cl.ReplPassword),
 		"GRANT REPLICATION SLAVE ON *.* TO "+cl.ReplUser)
 }
 

@@ -142,6 +142,11 @@ func (a *Applier) Apply(ctx *sql.Context, f binlog.Format, t *binlog.Transaction
 				if err := a.statement(ctx, ev, q); err != nil {
 					return fmt.Errorf("apply %q: %w", q.SQL, err)
 				}
+				if !open {
+					if err := a.recordUnlogged(ctx); err != nil {
+						return err
+					}
+				}
 			}
 		case binlog.TypeIntVar:
 			typ, v, err := binlog.DecodeIntVar(f, ev)
@@ -216,6 +221,23 @@ func (a *Applier) statement(ctx *sql.Context, ev binlog.Event, q binlog.Query) e
 		defer a.exec(ctx, "SET SESSION auto_increment_increment = 1, SESSION auto_increment_offset = 1")
 	}
 	return a.exec(ctx, q.SQL)
+}
+
+// recordUnlogged commits an empty transaction when a statement that commits by itself left the
+// caller's gtid_next unused because it changed nothing (ALTER USER IF EXISTS of a missing
+// account, CREATE TABLE IF NOT EXISTS of an existing table): the GTID is executed all the same.
+func (a *Applier) recordUnlogged(ctx *sql.Context) error {
+	v, err := ctx.GetSessionVariable(ctx, "gtid_next")
+	if err != nil {
+		return nil
+	}
+	if next := strings.TrimSpace(fmt.Sprint(v)); next == "" || strings.EqualFold(next, "AUTOMATIC") {
+		return nil
+	}
+	if err := a.exec(ctx, "START TRANSACTION"); err != nil {
+		return err
+	}
+	return a.exec(ctx, "COMMIT")
 }
 
 // intVar applies an INTVAR event: the value of LAST_INSERT_ID() or the next AUTO_INCREMENT

@@ -15,6 +15,8 @@
 //   - ApplyEvent (the BINLOG statement) applies a single TABLE_MAP or rows event in the
 //     caller's transaction, which the caller commits or rolls back; tables stay mapped until a
 //     rows event with STMT_END_F.
+//   - A statement outside BEGIN … COMMIT that leaves the caller's gtid_next unused (it changed
+//     nothing) is followed by an empty transaction, so the GTID is executed all the same.
 //   - The applier does not choose the transaction's GTID or log it: the caller does (gtid_next,
 //     or commitlog's replay marker during recovery).
 package apply

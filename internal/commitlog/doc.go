@@ -29,6 +29,8 @@
 //     that cannot be replayed as text (MIXED and unsafe, parameters, an unloggable variable)
 //     is logged as rows. binlog-do-db / binlog-ignore-db use the default database for text and
 //     each table's database for rows.
+//   - Account statements (AccountEntry) are one QUERY event each, never filtered by binlog-do-db /
+//     binlog-ignore-db, with clear-text passwords replaced by their stored hash (AccountStatement).
 //   - sync_binlog=0 never fsyncs on the commit path (the OS flushes); N fsyncs every N groups.
 //     A process crash loses nothing either way (written data is in the page cache); a power
 //     failure can lose the unsynced tail of both the binlog and the store.

@@ -32,7 +32,8 @@
 //     gtid_executed, which the GTID skip fills at restart.
 //   - Each applied transaction is one command of its worker's session (the storage's idle
 //     reaper never takes it for idle).
-//   - The applier is exempt from read_only and super_read_only.
+//   - The applier is exempt from read_only and super_read_only; it applies account statements as
+//     root@localhost, and the server persists and re-logs them as it does its own.
 //   - With SOURCE_SSL=1 the receiver makes the TLS connection itself (tlsconn.go) and vitess
 //     authenticates through it; the source's certificate is checked (TLS, tlsconfig.go) during
 //     the handshake, so no credential is sent to a source that failed the checks. Settings that

@@ -38,6 +38,9 @@
 //   - max_allowed_packet is enforced on the byte stream before vitess
 //     buffers a packet (limitListener); an oversized packet gets error 1153
 //     and its connection is closed, other connections are untouched.
+//   - With a binary log, an account statement is logged (one QUERY event, own GTID, password in its
+//     stored form, regardless of binlog-do/ignore-db) after mysql.db is written and before the client
+//     is answered (privileges.go); RENAME USER, which GMS lacks, is built by readOnlyGuard (accounts.go).
 //   - Parse errors reach clients as error 1064 with MySQL's message.
 //   - COM_BINLOG_DUMP, which vitess does not dispatch, reaches ComBinlogDumpGTID because
 //     limitListener rewrites it on the byte stream into the equivalent COM_BINLOG_DUMP_GTID

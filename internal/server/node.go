@@ -228,7 +228,11 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	installLiveStatus(n.binlog, n.semiSyncReplicaActive)
 	db := n.engine.Analyzer.Catalog.MySQLDb
-	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log); err != nil {
+	var logAccount func(*sql.Context, []byte) error
+	if al, ok := n.storage.(accountLogger); ok && n.binlog != nil {
+		logAccount = accountStatementLogger(al)
+	}
+	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log, logAccount); err != nil {
 		return n, err
 	}
 	readLock, _ := n.storage.(globalReadLocker)
@@ -447,6 +451,9 @@ func maxAllowedPacket() int64 {
 // passes through here, whether the statement came as text, as a prepared
 // statement or from a stored procedure, so no write reaches storage or
 // mysql_db unchecked.
+//
+// It also builds the account statements the node implements itself (buildAccountStatement),
+// after the read-only checks.
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
@@ -457,13 +464,15 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 		// The session holding FLUSH TABLES WITH READ LOCK may not write (the others wait at commit).
 		return nil, errHoldsReadLock
 	}
-	if !readonly.CurrentMode().Active() || readonly.AllowedWhileReadOnly(node) {
-		return nil, nil
+	if readonly.CurrentMode().Active() && !readonly.AllowedWhileReadOnly(node) {
+		// Refresh the session's cached privilege set so Check sees grants and
+		// revokes made since it was last computed.
+		g.db.UserActivePrivilegeSet(ctx)
+		if err := readonly.Check(ctx); err != nil {
+			return nil, err
+		}
 	}
-	// Refresh the session's cached privilege set so Check sees grants and
-	// revokes made since it was last computed.
-	g.db.UserActivePrivilegeSet(ctx)
-	return nil, readonly.Check(ctx)
+	return buildAccountStatement(ctx, g.db, node)
 }
 
 // replicaSessionID identifies the applier's session.

@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
+	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
@@ -20,17 +21,59 @@ import (
 // <datadir>/mysql.db. GMS calls Persist while holding the mysql_db write lock,
 // after changing its in-memory tables and before answering the client, so a
 // statement such as CREATE USER is acknowledged only once the file is on disk.
+//
+// When the node has a binary log, logAccount then logs the statement (see accountLogger):
+// the file first, so a statement that fails to persist is never logged.
 type filePersister struct {
-	path string
+	path       string
+	logAccount func(ctx *sql.Context, data []byte) error // nil: nothing is logged
 }
 
 var _ mysql_db.MySQLDbPersistence = (*filePersister)(nil)
 
-func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
+func (p *filePersister) Persist(ctx *sql.Context, data []byte) error {
 	if err := fsutil.WriteFileAtomic(p.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist users and privileges to %s: %w", p.path, err)
 	}
+	if p.logAccount != nil && ctx != nil && ctx.Session != nil {
+		return p.logAccount(ctx, data)
+	}
 	return nil
+}
+
+// accountLogger is implemented by storage backends with a binary log: LogAccountStatement
+// commits an account statement's QUERY event (stmt is the text to log, passwords hashed).
+type accountLogger interface {
+	LogAccountStatement(ctx *sql.Context, stmt string) error
+}
+
+// accountStatementLogger returns the persister's hook that logs the account statement ctx runs
+// (nothing for other statements that persist the privileges, such as FLUSH PRIVILEGES). data is
+// the privilege tables as just persisted: passwords are logged in their stored form from it.
+func accountStatementLogger(al accountLogger) func(ctx *sql.Context, data []byte) error {
+	return func(ctx *sql.Context, data []byte) error {
+		stored := func(user, host string) (string, string, bool) {
+			db := mysql_db.CreateEmptyMySQLDb()
+			if err := db.LoadData(ctx, data); err != nil {
+				return "", "", false
+			}
+			rd := db.Reader()
+			defer rd.Close()
+			u, ok := rd.GetUser(mysql_db.UserPrimaryKey{Host: host, User: user})
+			if !ok {
+				return "", "", false
+			}
+			return u.Plugin, u.AuthString, true
+		}
+		stmt, ok, err := commitlog.AccountStatement(ctx.Query(), stored)
+		if !ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return al.LogAccountStatement(ctx, stmt)
+	}
 }
 
 // loadPrivileges loads <datadir>/mysql.db into db and installs the persister.
@@ -38,8 +81,8 @@ func (p *filePersister) Persist(_ *sql.Context, data []byte) error {
 // and all privileges, and writes the file. GMS matches client addresses
 // 127.0.0.1 and ::1 to the host "localhost", so root@localhost is what TCP
 // clients on loopback log in as, exactly as with MySQL.
-func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger) error {
-	db.SetPersister(&filePersister{path: path})
+func loadPrivileges(ctx *sql.Context, db *mysql_db.MySQLDb, path, rootPassword string, log *slog.Logger, logAccount func(*sql.Context, []byte) error) error {
+	db.SetPersister(&filePersister{path: path, logAccount: logAccount})
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

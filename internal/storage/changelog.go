@@ -163,3 +163,22 @@ func (e *Engine) SyncLogState() error {
 	}
 	return nil
 }
+
+// CommitLogEntry commits entry, a binary log entry the commit log built for a change that is
+// not in the store (an account statement: users and privileges live in the node's own file),
+// durably through the commit pipeline: it gets a GTID and its place in commit order like any
+// transaction, and the store records the log's state with it.
+func (e *Engine) CommitLogEntry(ctx *sql.Context, entry any) error {
+	if entry == nil {
+		return nil
+	}
+	b := e.db.NewBatch()
+	defer b.Close()
+	if _, err := e.pipeline.Commit(&commit.Request{Batch: b, Log: entry, Durable: true}); err != nil {
+		return storageWriteError(err)
+	}
+	if cl := e.commitLog; cl != nil {
+		return cl.Committed(ctx, entry)
+	}
+	return nil
+}
