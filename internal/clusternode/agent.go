@@ -281,7 +281,7 @@ func (a *agent) leaseLoop() {
 	defer a.wg.Done()
 	for {
 		st := a.n.State()
-		every := max(st.Settings.Lease/5, 20*time.Millisecond)
+		every := min(max(st.Settings.Lease/5, 20*time.Millisecond), 100*time.Millisecond)
 		if st.Settings.Lease == 0 {
 			every = 100 * time.Millisecond
 		}
