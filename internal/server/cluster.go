@@ -474,6 +474,10 @@ func (n *Node) replicaClusterOptions(o *replica.Options) {
 		o.Redirect = n.cfg.Redirect
 	}
 	if n.cfg.Cluster {
+		// Members replicate by GTID auto-position only, which never sends a transaction the
+		// replica has; a member rebuilt empty must take back the transactions it once wrote
+		// under its server_id, so the server_id loop filter (rings) is off.
+		o.ReplicateSameServerID = true
 		o.ClusterEpoch = func() uint64 {
 			if n.cluster == nil {
 				return 0
