@@ -1,8 +1,14 @@
 package main
 
-// relaydb up: a local cluster (one primary, N-1 replicas) in one command. Each node is a child
-// `relaydb server` process of this one; the first run wires up replication, later runs only
-// start the processes (replication settings and users persist in the nodes' datadirs).
+// relaydb up: a local cluster in one command. Each node is a child `relaydb server` process of
+// this one (plus, with --arbiter, a child `relaydb arbiter`).
+//
+// The default topology is a highly available cluster: every node is a member of the control
+// plane (Raft on its cluster port), which elects the primary, fails over and re-points the
+// replicas by itself; `up` only starts the processes, waits until the cluster has a writable
+// primary, and supervises them (upwatch.go): a node that dies is restarted and rejoins.
+// The chain and dual topologies are plain MySQL replication, wired up by `up` on the first run
+// (later runs only start the processes: replication settings and users persist in the datadirs).
 
 import (
 	"bytes"
@@ -38,6 +44,9 @@ const (
 	upReadyTimeout = 60 * time.Second
 	// upReplicaTimeout bounds the wait for every replica to report both threads running.
 	upReplicaTimeout = 30 * time.Second
+	// upClusterTimeout bounds the wait for a new cluster to elect a primary and for its replicas
+	// to follow it.
+	upClusterTimeout = 60 * time.Second
 	// upStopTimeout is how long stopped nodes get to exit before they are killed.
 	upStopTimeout = 30 * time.Second
 	// upConnectRetry is SOURCE_CONNECT_RETRY for the replicas: MySQL's default of 60 s would
@@ -45,6 +54,9 @@ const (
 	upConnectRetry  = 1
 	clusterFileName = "cluster.json"
 	replUser        = "repl"
+	// clusterReplUser is the account cluster members replicate with (created on every member).
+	clusterReplUser = "relaydb_repl"
+	arbiterID       = "arbiter"
 	upTailLines     = 15
 )
 
@@ -55,6 +67,7 @@ type upOptions struct {
 	dataDir  string
 	port     int
 	logLevel string
+	arbiter  bool // add a data-less voter (replicas topology only)
 	// given holds the flags set on the command line: only those must agree with an existing
 	// cluster; the others are taken from its cluster.json.
 	given map[string]bool
@@ -72,6 +85,10 @@ type clusterFile struct {
 	SetupDone bool `json:"setup_done"`
 	// Arbiter adds a data-less voter (cluster port clusterAddrOf(Port, Nodes+1)).
 	Arbiter bool `json:"arbiter,omitempty"`
+	// Cluster marks a highly available cluster (the replicas topology since the control plane
+	// exists): its nodes are control-plane members, and SetupDone does not apply. A replicas
+	// cluster without it was built by an older `up` with hand-made replication.
+	Cluster bool `json:"cluster,omitempty"`
 }
 
 // clusterAddrOf is node k's cluster port in a cluster whose node1 serves SQL on port: SQL ports
@@ -81,7 +98,8 @@ func clusterAddrOf(port, k int) string {
 }
 
 // topologies are what `up --topology` can build. In every one nodeK has server_id K.
-//   - replicas: node1 is the primary, every other node a read-only replica of it.
+//   - replicas: a highly available cluster: the control plane elects one node primary, the
+//     others are read-only replicas of it, and another node is promoted when it is lost.
 //   - chain: node1 → node2 → … → nodeN, each a read-only replica of the one before (cascading,
 //     through log_replica_updates).
 //   - dual: node1 ⇄ node2, each a replica of the other and both writable, with
@@ -101,25 +119,64 @@ func sourceOf(topology string, k int) int {
 	return 1
 }
 
-// upNode is one child server process.
+// upNode is one run of a child process: a server node, or the arbiter. A node restarted by
+// the supervisor is a new upNode in the same place of upCluster.nodes.
 type upNode struct {
-	num     int // 1-based; also its server id
-	source  int // the node it replicates from (0: none)
-	dual    bool
-	port    int
-	dir     string // its datadir
-	logPath string
-	cmd     *exec.Cmd
-	out     *nodeOutput
-	exited  chan struct{} // closed once the process has been waited for
-	waitErr error         // the process's exit status, once exited is closed
+	num         int // 1-based; also its server id (the arbiter's is the number after the last node)
+	arbiter     bool
+	member      bool // a control-plane member (cluster): its role comes from the cluster
+	source      int  // the node it replicates from (0: none); not used in a cluster
+	dual        bool
+	port        int
+	clusterAddr string // its cluster port (members only)
+	dir         string // its datadir
+	logPath     string
+	started     time.Time
+	cmd         *exec.Cmd
+	out         *nodeOutput
+	exited      chan struct{} // closed once the process has been waited for
+	waitErr     error         // the process's exit status, once exited is closed
 }
 
-func (n *upNode) name() string { return "node" + strconv.Itoa(n.num) }
-func (n *upNode) addr() string { return net.JoinHostPort(upHost, strconv.Itoa(n.port)) }
+func (n *upNode) name() string {
+	if n.arbiter {
+		return arbiterID
+	}
+	return "node" + strconv.Itoa(n.num)
+}
 
+func (n *upNode) addr() string {
+	if n.arbiter {
+		return n.clusterAddr
+	}
+	return net.JoinHostPort(upHost, strconv.Itoa(n.port))
+}
+
+func (n *upNode) running() bool {
+	select {
+	case <-n.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (n *upNode) isReady() bool {
+	select {
+	case <-n.out.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// role is the node's role as `up` set it up; a cluster member's comes from the cluster instead.
 func (n *upNode) role() string {
 	switch {
+	case n.arbiter:
+		return "arbiter"
+	case n.member:
+		return "member"
 	case n.dual:
 		return "primary"
 	case n.source == 0:
@@ -151,7 +208,7 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	// Handle signals from the start, so that Ctrl-C during startup also stops what was started.
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
-	c := &upCluster{exe: exe, opts: opts, cl: cl, stderr: stderr, exits: make(chan *upNode, opts.nodes)}
+	c := newUpCluster(exe, opts, cl, stdout, stderr)
 	err = c.bringUp(ctx)
 	if err == nil {
 		c.printSummary(stdout)
@@ -173,16 +230,20 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 	opts := upOptions{given: map[string]bool{}}
 	fs := flag.NewFlagSet("relaydb up", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas (2 for --topology dual)")
-	fs.StringVar(&opts.topology, "topology", "replicas", "replicas (node1 and N-1 replicas of it), chain (node1 → node2 → … → nodeN) or dual (node1 ⇄ node2, both writable)")
+	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas (2 or more; 2 needs --arbiter; 2 for --topology dual)")
+	fs.StringVar(&opts.topology, "topology", "replicas", "replicas (an HA cluster: one elected primary, N-1 replicas, automatic failover), chain (node1 → node2 → … → nodeN) or dual (node1 ⇄ node2, both writable)")
+	fs.BoolVar(&opts.arbiter, "arbiter", false, "also run a data-less voter ('relaydb arbiter', in DIR/arbiter), so that 2 data nodes keep a quorum when one is lost (replicas topology)")
 	fs.StringVar(&opts.dataDir, "datadir", "./relaydb-data", "directory holding node1, node2, … (each a node's datadir), their logs and cluster.json")
 	fs.IntVar(&opts.port, "port", 3306, "TCP port of node1; nodeK listens on port+K-1")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "the nodes' minimum log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(out, "Usage: relaydb up [options]\n\n"+
-			"Runs a local cluster on 127.0.0.1: one primary and N-1 replicas of it (or a chain, or a\n"+
-			"dual primary: --topology), each a 'relaydb server' child process. The first run sets up replication; later runs on\n"+
-			"the same --datadir start the same cluster again. Ctrl-C stops all nodes.\n\nOptions:\n")
+			"Runs a local highly available cluster on 127.0.0.1, each node a 'relaydb server' child process:\n"+
+			"the nodes elect a primary, the others replicate from it, and when the primary is lost another\n"+
+			"node is promoted in about a second. up restarts a node that dies, and it rejoins as a replica.\n"+
+			"Node K serves SQL on --port+K-1 and its cluster port on --port+10000+K-1 ('relaydb status').\n"+
+			"--topology chain or dual runs plain replication instead (no failover). Later runs on the same\n"+
+			"--datadir start the same cluster again. Ctrl-C stops all nodes.\n\nOptions:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -203,6 +264,9 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 		return opts, fmt.Errorf("--datadir %q: %v", opts.dataDir, err)
 	}
 	opts.dataDir = abs
+	if opts.arbiter && opts.topology != "replicas" {
+		return opts, fmt.Errorf("--arbiter is for the default topology (an HA cluster), not --topology %s", opts.topology)
+	}
 	switch opts.topology {
 	case "replicas":
 	case "chain":
@@ -219,10 +283,10 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 	default:
 		return opts, fmt.Errorf("--topology must be one of %s, not %q", strings.Join(topologies, ", "), opts.topology)
 	}
-	return opts, checkNodesAndPort(opts.nodes, opts.port)
+	return opts, checkNodesAndPort(opts.nodes, opts.port, opts.topology == "replicas", opts.arbiter)
 }
 
-func checkNodesAndPort(nodes, port int) error {
+func checkNodesAndPort(nodes, port int, cluster, arbiter bool) error {
 	if nodes < 1 || nodes > 64 {
 		return fmt.Errorf("--nodes %d: must be 1 to 64", nodes)
 	}
@@ -230,7 +294,40 @@ func checkNodesAndPort(nodes, port int) error {
 	if port < 1 || port+nodes-1 > 65535 {
 		return fmt.Errorf("--port %d: nodes need ports %d to %d, which must lie within 1-65535", port, port, port+nodes-1)
 	}
+	if ports := upPorts(port, nodes, cluster, arbiter); ports[len(ports)-1] > 65535 {
+		return fmt.Errorf("--port %d: the nodes' cluster ports %d to %d must lie within 1-65535; use a lower --port", port, port+10000, ports[len(ports)-1])
+	}
 	return nil
+}
+
+// checkClusterSize refuses a new HA cluster that could not fail over.
+func checkClusterSize(nodes int, arbiter bool) error {
+	switch {
+	case nodes < 2:
+		return fmt.Errorf("--nodes %d: an HA cluster needs 2 or more nodes (for a single node, run 'relaydb server')", nodes)
+	case nodes == 2 && !arbiter:
+		return errors.New("--nodes 2: two voters lose their quorum when one is lost, so there would be no failover; add --arbiter (a data-less third voter), or use --nodes 3")
+	}
+	return nil
+}
+
+// upPorts lists every port a cluster listens on: SQL ports, then (for an HA cluster) cluster
+// ports, the arbiter's last.
+func upPorts(port, nodes int, cluster, arbiter bool) []int {
+	var ports []int
+	for k := 1; k <= nodes; k++ {
+		ports = append(ports, port+k-1)
+	}
+	if cluster {
+		members := nodes
+		if arbiter {
+			members++
+		}
+		for k := 1; k <= members; k++ {
+			ports = append(ports, port+10000+k-1)
+		}
+	}
+	return ports
 }
 
 // loadOrCreateCluster reads DIR/cluster.json, or creates it (with a new replication password)
@@ -240,8 +337,13 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 	path := filepath.Join(opts.dataDir, clusterFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if opts.topology == "replicas" {
+			if err := checkClusterSize(opts.nodes, opts.arbiter); err != nil {
+				return nil, err
+			}
+		}
 		// Ports are checked before cluster.json fixes them for good.
-		if err := checkPortsFree(opts.port, opts.nodes); err != nil {
+		if err := checkPortsFree(upPorts(opts.port, opts.nodes, opts.topology == "replicas", opts.arbiter)); err != nil {
 			return nil, err
 		}
 		return createCluster(opts)
@@ -253,7 +355,7 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 	if err := json.Unmarshal(data, &cl); err != nil {
 		return nil, fmt.Errorf("reading %s: %v", path, err)
 	}
-	if err := checkNodesAndPort(cl.Nodes, cl.Port); err != nil || cl.ReplUser == "" || cl.ReplPassword == "" {
+	if err := checkNodesAndPort(cl.Nodes, cl.Port, cl.Cluster, cl.Arbiter); err != nil || cl.ReplUser == "" || cl.ReplPassword == "" {
 		return nil, fmt.Errorf("%s is incomplete or damaged (nodes %d, port %d)", path, cl.Nodes, cl.Port)
 	}
 	if opts.given["nodes"] && opts.nodes != cl.Nodes {
@@ -267,12 +369,25 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 	if cl.Topology == "" {
 		cl.Topology = "replicas"
 	}
+	if cl.Topology == "replicas" && !cl.Cluster {
+		return nil, fmt.Errorf("%s holds a cluster made by an older relaydb up, whose replicas were configured by hand and which cannot fail over; "+
+			"relaydb up now runs an HA cluster and will not mix the two: use a new --datadir (or remove %s to start from nothing)",
+			opts.dataDir, opts.dataDir)
+	}
+	if opts.given["arbiter"] && opts.arbiter != cl.Arbiter {
+		have := "no arbiter"
+		if cl.Arbiter {
+			have = "an arbiter"
+		}
+		return nil, fmt.Errorf("%s holds a cluster with %s; --arbiter=%v cannot change it (omit --arbiter, or use another --datadir)",
+			opts.dataDir, have, opts.arbiter)
+	}
 	if opts.given["topology"] && opts.topology != cl.Topology {
 		return nil, fmt.Errorf("%s holds a cluster with topology %s; --topology %s cannot change it (omit --topology, or use another --datadir)",
 			opts.dataDir, cl.Topology, opts.topology)
 	}
-	opts.nodes, opts.port, opts.topology = cl.Nodes, cl.Port, cl.Topology
-	return &cl, checkPortsFree(cl.Port, cl.Nodes)
+	opts.nodes, opts.port, opts.topology, opts.arbiter = cl.Nodes, cl.Port, cl.Topology, cl.Arbiter
+	return &cl, checkPortsFree(upPorts(cl.Port, cl.Nodes, cl.Cluster, cl.Arbiter))
 }
 
 func createCluster(opts *upOptions) (*clusterFile, error) {
@@ -285,6 +400,9 @@ func createCluster(opts *upOptions) (*clusterFile, error) {
 	}
 	// Hex, so the password needs no quoting in SQL.
 	cl := &clusterFile{Nodes: opts.nodes, Topology: opts.topology, Port: opts.port, ReplUser: replUser, ReplPassword: hex.EncodeToString(pw)}
+	if opts.topology == "replicas" {
+		cl.Cluster, cl.Arbiter, cl.ReplUser = true, opts.arbiter, clusterReplUser
+	}
 	// Written before any node starts, so a later run always finds the password the nodes use.
 	return cl, saveCluster(opts.dataDir, cl)
 }
@@ -335,21 +453,50 @@ func saveCluster(dir string, cl *clusterFile) error {
 	return nil
 }
 
-// upCluster is the running cluster: the nodes started so far.
+// upCluster is the running cluster.
 type upCluster struct {
-	exe    string
-	opts   upOptions
-	cl     *clusterFile
-	stderr io.Writer
-	nodes  []*upNode
-	exits  chan *upNode // receives each node once its process has exited
+	exe            string
+	opts           upOptions
+	cl             *clusterFile
+	stdout, stderr io.Writer
+	// nodes holds the current run of each child: nodeK at K-1, the arbiter last; nil until
+	// started. Only the goroutine running bringUp, watch and stopAll touches it.
+	nodes []*upNode
+	exits chan *upNode // receives each run once its process has exited
+	sup   supervisor   // see upwatch.go
 }
 
-// bringUp starts the nodes, waits until they are ready, sets up replication on the first run,
-// and checks that every replica replicates.
+func newUpCluster(exe string, opts upOptions, cl *clusterFile, stdout, stderr io.Writer) *upCluster {
+	total := opts.nodes
+	if cl.Cluster && cl.Arbiter {
+		total++
+	}
+	c := &upCluster{exe: exe, opts: opts, cl: cl, stdout: stdout, stderr: stderr,
+		nodes: make([]*upNode, total), exits: make(chan *upNode, total)}
+	c.sup.init(total)
+	return c
+}
+
+// started returns the nodes started so far, in order.
+func (c *upCluster) started() []*upNode {
+	var out []*upNode
+	for _, n := range c.nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// bringUp starts the nodes, waits until they are ready, and then, for an HA cluster, until it
+// has a writable primary followed by its replicas; for the other topologies it sets up
+// replication on the first run and checks that every replica replicates.
 func (c *upCluster) bringUp(ctx context.Context) error {
 	fmt.Fprintf(c.stderr, "relaydb up: starting %d nodes in %s (logs in %s)\n",
 		c.opts.nodes, c.opts.dataDir, filepath.Join(c.opts.dataDir, "nodeK.log"))
+	if c.cl.Cluster {
+		return c.bringUpCluster(ctx)
+	}
 	// The primary first: a restarted replica resumes replication at once and needs its source.
 	primary, err := c.startNode(1)
 	if err != nil {
@@ -365,6 +512,9 @@ func (c *upCluster) bringUp(ctx context.Context) error {
 	}
 	if err := waitReady(ctx, c.nodes[1:]); err != nil {
 		return err
+	}
+	for _, n := range c.nodes {
+		c.sup.slots[n.num-1].readySeen = true
 	}
 	var replicas []*upNode
 	for _, n := range c.nodes {
@@ -387,8 +537,8 @@ func (c *upCluster) bringUp(ctx context.Context) error {
 
 // checkPortsFree gives a clear message for a busy port before any node is started (a node
 // would also fail on it, but less readably).
-func checkPortsFree(base, nodes int) error {
-	for port := base; port < base+nodes; port++ {
+func checkPortsFree(ports []int) error {
+	for _, port := range ports {
 		ln, err := net.Listen("tcp", net.JoinHostPort(upHost, strconv.Itoa(port)))
 		if err != nil {
 			return fmt.Errorf("port %d is not free (%v); stop what uses it, or pick other ports with --port (only for a new --datadir)", port, err)
@@ -398,25 +548,79 @@ func checkPortsFree(base, nodes int) error {
 	return nil
 }
 
-// startNode starts nodeK as `relaydb server`, its output appended to DIR/nodeK.log.
+// bringUpCluster starts every member at once (the first election needs a quorum of them),
+// waits for their ready lines, then for a writable primary that the replicas follow.
+func (c *upCluster) bringUpCluster(ctx context.Context) error {
+	for k := 1; k <= len(c.nodes); k++ {
+		if _, err := c.startNode(k); err != nil {
+			return err
+		}
+	}
+	if err := waitReady(ctx, c.nodes); err != nil {
+		return err
+	}
+	for i := range c.nodes {
+		c.sup.slots[i].readySeen = true
+	}
+	fmt.Fprintf(c.stderr, "relaydb up: all nodes are ready; waiting for the cluster to elect a primary\n")
+	return c.waitClusterSettled(ctx)
+}
+
+// memberPeers is --cluster-peers for every member of the HA cluster.
+func (c *upCluster) memberPeers() string {
+	var peers []string
+	for k := 1; k <= c.opts.nodes; k++ {
+		peers = append(peers, fmt.Sprintf("node%d=%s", k, clusterAddrOf(c.opts.port, k)))
+	}
+	if c.cl.Arbiter {
+		peers = append(peers, arbiterID+"="+clusterAddrOf(c.opts.port, c.opts.nodes+1))
+	}
+	return strings.Join(peers, ",")
+}
+
+// startNode starts nodeK as `relaydb server` (or, for the number after the last node, the
+// arbiter), its output appended to DIR/nodeK.log (DIR/arbiter.log), and puts it in c.nodes.
 func (c *upCluster) startNode(k int) (*upNode, error) {
 	n := &upNode{
 		num:     k,
+		arbiter: c.cl.Cluster && k > c.opts.nodes,
+		member:  c.cl.Cluster,
 		source:  sourceOf(c.opts.topology, k),
 		dual:    c.opts.topology == "dual",
 		port:    c.opts.port + k - 1,
-		dir:     filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)),
-		logPath: filepath.Join(c.opts.dataDir, "node"+strconv.Itoa(k)+".log"),
 		exited:  make(chan struct{}),
 	}
+	if n.member {
+		n.source = 0
+		n.clusterAddr = clusterAddrOf(c.opts.port, k)
+	}
+	n.dir = filepath.Join(c.opts.dataDir, n.name())
+	n.logPath = filepath.Join(c.opts.dataDir, n.name()+".log")
 	f, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening its log: %v", n.name(), err)
 	}
 	fmt.Fprintf(f, "---- relaydb up: starting %s (%s) at %s ----\n", n.name(), n.role(), time.Now().Format(time.RFC3339))
-	n.out = newNodeOutput(f)
-	n.cmd = exec.Command(c.exe, "server", "--datadir", n.dir, "--port", strconv.Itoa(n.port),
-		"--server-id", strconv.Itoa(k), "--host", upHost, "--log-level", c.opts.logLevel)
+	readyLine := "ready for connections"
+	var args []string
+	switch {
+	case n.arbiter:
+		readyLine = "arbiter ready"
+		args = []string{"arbiter", "--datadir", n.dir, "--log-level", c.opts.logLevel,
+			"--cluster-id", arbiterID, "--cluster-addr", n.clusterAddr, "--cluster-peers", c.memberPeers(), "--cluster-bootstrap"}
+	default:
+		args = []string{"server", "--datadir", n.dir, "--port", strconv.Itoa(n.port),
+			"--server-id", strconv.Itoa(k), "--host", upHost, "--log-level", c.opts.logLevel}
+		if n.member {
+			// Every member bootstraps with the same peers (Raft accepts identical bootstraps);
+			// with existing cluster state the flag does nothing.
+			args = append(args, "--cluster-id", n.name(), "--cluster-addr", n.clusterAddr,
+				"--cluster-peers", c.memberPeers(), "--cluster-bootstrap",
+				"--cluster-repl-user", c.cl.ReplUser, "--cluster-repl-password", c.cl.ReplPassword)
+		}
+	}
+	n.out = newNodeOutput(f, readyLine)
+	n.cmd = exec.Command(c.exe, args...)
 	// root keeps its empty loopback password even if the caller's environment sets one, since
 	// `up` connects as root without a password.
 	n.cmd.Env = append(os.Environ(), config.EnvRootPassword+"=")
@@ -424,11 +628,12 @@ func (c *upCluster) startNode(k int) (*upNode, error) {
 	// Its own process group: a terminal's Ctrl-C reaches only `up`, which then stops the nodes
 	// in order, instead of the nodes dying under it.
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	n.started = time.Now()
 	if err := n.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: starting %s: %v", n.name(), c.exe, err)
 	}
-	c.nodes = append(c.nodes, n)
+	c.nodes[k-1] = n
 	go func() {
 		n.waitErr = n.cmd.Wait()
 		f.Close()
@@ -458,8 +663,16 @@ func waitReady(ctx context.Context, nodes []*upNode) error {
 }
 
 func (n *upNode) exitError(when string) error {
-	return fmt.Errorf("%s (%s) exited %s (%v); last lines of %s:\n%s",
-		n.name(), n.addr(), when, n.waitErr, n.logPath, n.out.tailText())
+	return fmt.Errorf("%s (%s) exited %s (%s); last lines of %s:\n%s",
+		n.name(), n.addr(), when, exitText(n.waitErr), n.logPath, n.out.tailText())
+}
+
+// exitText describes how a process ended: "signal: killed", "exit status 1", "exit status 0".
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 // openRoot opens root's connection pool to a node (empty password: loopback only).
@@ -644,6 +857,10 @@ func describeReplica(st map[string]string, err error) string {
 }
 
 func (c *upCluster) printSummary(w io.Writer) {
+	if c.cl.Cluster {
+		c.printClusterSummary(w)
+		return
+	}
 	fmt.Fprintf(w, "\nrelaydb cluster is up: %d node(s), data in %s\n\n", len(c.nodes), c.opts.dataDir)
 	for _, n := range c.nodes {
 		fmt.Fprintf(w, "  %-6s %-8s %-16s pid %-8d mariadb -h%s -P%d -uroot\n",
@@ -665,24 +882,12 @@ func (c *upCluster) printSummary(w io.Writer) {
 	fmt.Fprintf(w, "Logs: %s. Ctrl-C stops all nodes.\n", filepath.Join(c.opts.dataDir, "nodeK.log"))
 }
 
-// watch waits for a signal (nil) or for a node to exit on its own (an error).
-func (c *upCluster) watch(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-		return nil
-	case n := <-c.exits:
-		return n.exitError("unexpectedly")
-	}
-}
-
 // stopAll sends SIGTERM to every running node and waits for them, killing any still running
 // after upStopTimeout. It reports nodes that did not stop cleanly.
 func (c *upCluster) stopAll() error {
 	var running []*upNode
-	for _, n := range c.nodes {
-		select {
-		case <-n.exited:
-		default:
+	for _, n := range c.started() {
+		if n.running() {
 			running = append(running, n)
 		}
 	}
@@ -718,18 +923,27 @@ func (c *upCluster) stopAll() error {
 }
 
 // nodeOutput receives a node's stdout and stderr: it appends them to the node's log file,
-// keeps the last lines for error messages, and notices the ready line.
+// keeps the last lines for error messages, and notices the ready line and a refused rejoin.
 type nodeOutput struct {
 	mu        sync.Mutex
 	file      *os.File
-	partial   []byte
-	tail      []string
+	readyLine string
+	partial   []byte   // guarded by mu
+	tail      []string // guarded by mu
+	refused   string   // guarded by mu; the last "rejoin refused" line
 	ready     chan struct{}
 	readyOnce sync.Once
 }
 
-func newNodeOutput(f *os.File) *nodeOutput {
-	return &nodeOutput{file: f, ready: make(chan struct{})}
+func newNodeOutput(f *os.File, readyLine string) *nodeOutput {
+	return &nodeOutput{file: f, readyLine: readyLine, ready: make(chan struct{})}
+}
+
+// rejoinRefused returns the node's last "rejoin refused" log line, "" if none.
+func (o *nodeOutput) rejoinRefused() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.refused
 }
 
 func (o *nodeOutput) Write(p []byte) (int, error) {
@@ -751,8 +965,11 @@ func (o *nodeOutput) Write(p []byte) (int, error) {
 }
 
 func (o *nodeOutput) line(s string) {
-	if strings.Contains(s, "ready for connections") {
+	if strings.Contains(s, o.readyLine) {
 		o.readyOnce.Do(func() { close(o.ready) })
+	}
+	if strings.Contains(s, "rejoin refused") {
+		o.refused = s
 	}
 	o.tail = append(o.tail, s)
 	if len(o.tail) > upTailLines {

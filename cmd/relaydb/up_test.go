@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	gosql "database/sql"
 	"errors"
 	"fmt"
@@ -27,10 +28,16 @@ type upProc struct {
 	out    strings.Builder // stdout and stderr
 	exited chan struct{}
 	ports  []int // node k's port is ports[k-1]
-	pids   []int
+	roles  []string
+	pids   []int // node k's first pid is pids[k-1]
+	others []int // the arbiter's pid, and the pids of restarted nodes
 }
 
-var upNodeLine = regexp.MustCompile(`^\s*node(\d+)\s+(primary|replica)\s+127\.0\.0\.1:(\d+)\s+pid (\d+)\s+mariadb -h127\.0\.0\.1 -P(\d+) -uroot$`)
+var (
+	upNodeLine    = regexp.MustCompile(`^\s*node(\d+)\s+(primary|replica)\s+127\.0\.0\.1:(\d+)\s+pid (\d+)\s+mariadb -h127\.0\.0\.1 -P(\d+) -uroot$`)
+	upArbiterLine = regexp.MustCompile(`^\s*arbiter\s+voter\s+127\.0\.0\.1:\d+\s+pid (\d+)`)
+	upRestartLine = regexp.MustCompile(`node\d+ restarted \(pid (\d+)\)`)
+)
 
 // startUp runs `relaydb up` with args and waits (bounded) for its summary.
 func startUp(t *testing.T, args ...string) *upProc {
@@ -55,7 +62,13 @@ func startUp(t *testing.T, args ...string) *upProc {
 			if m := upNodeLine.FindStringSubmatch(line); m != nil {
 				port, _ := strconv.Atoi(m[3])
 				pid, _ := strconv.Atoi(m[4])
-				u.ports, u.pids = append(u.ports, port), append(u.pids, pid)
+				u.ports, u.pids, u.roles = append(u.ports, port), append(u.pids, pid), append(u.roles, m[2])
+			}
+			for _, re := range []*regexp.Regexp{upArbiterLine, upRestartLine} {
+				if m := re.FindStringSubmatch(line); m != nil {
+					pid, _ := strconv.Atoi(m[1])
+					u.others = append(u.others, pid)
+				}
 			}
 			u.mu.Unlock()
 			if strings.Contains(line, "Ctrl-C stops all nodes") {
@@ -104,7 +117,10 @@ func (u *upProc) cleanup(t *testing.T) {
 			<-u.exited
 		}
 	}
-	for _, pid := range u.pids {
+	u.mu.Lock()
+	pids := append(append([]int(nil), u.pids...), u.others...)
+	u.mu.Unlock()
+	for _, pid := range pids {
 		if alive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -132,27 +148,56 @@ func alive(pid int) bool {
 	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-// freePorts returns a base port such that base..base+n-1 are free on 127.0.0.1. It picks from
-// below the usual ephemeral range, so that outgoing connections do not take them meanwhile.
+// freePorts returns a base port such that base..base+n-1 and the cluster ports
+// base+10000..base+10000+n are free on 127.0.0.1. Both ranges lie below the usual ephemeral
+// range (32768 and up), so that outgoing connections do not take them meanwhile.
 func freePorts(t *testing.T, n int) int {
 	t.Helper()
+	free := func(p int) bool {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	}
 	for range 100 {
-		base := 20000 + rand.Intn(10000)
+		base := 20000 + rand.Intn(22700-20000)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-			if err != nil {
-				ok = false
-				continue
-			}
-			ln.Close()
+			ok = free(p) && free(p+10000)
 		}
-		if ok {
+		if ok && free(base+10000+n) {
 			return base
 		}
 	}
 	t.Fatal("no free port range")
 	return 0
+}
+
+// primaryPort is the port of the node the summary lists as the primary.
+func (u *upProc) primaryPort(t *testing.T) int {
+	t.Helper()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, r := range u.roles {
+		if r == "primary" {
+			return u.ports[i]
+		}
+	}
+	t.Fatalf("the summary lists no primary:\n%s", u.out.String())
+	return 0
+}
+
+// waitOutput waits (bounded) until up's output contains s.
+func (u *upProc) waitOutput(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < d; time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(u.output(), s) {
+			return
+		}
+	}
+	t.Fatalf("no %q in relaydb up's output after %s:\n%s", s, d, u.output())
 }
 
 func rootDB(t *testing.T, port int) *gosql.DB {
@@ -189,6 +234,14 @@ func checkNodesGone(t *testing.T, u *upProc) {
 			t.Errorf("node%d (pid %d) still running after relaydb up exited", i+1, pid)
 		}
 	}
+	u.mu.Lock()
+	others := append([]int(nil), u.others...)
+	u.mu.Unlock()
+	for _, pid := range others {
+		if alive(pid) {
+			t.Errorf("pid %d (the arbiter or a restarted node) still running after relaydb up exited", pid)
+		}
+	}
 }
 
 // TestUpClusterReplicatesAndRestarts runs `relaydb up` twice on one datadir: the first run
@@ -202,7 +255,12 @@ func TestUpClusterReplicatesAndRestarts(t *testing.T) {
 	if len(u.ports) != 3 || u.ports[0] != base || u.ports[2] != base+2 {
 		t.Fatalf("summary lists ports %v, want %d-%d:\n%s", u.ports, base, base+2, u.output())
 	}
-	primary := rootDB(t, base)
+	pport := u.primaryPort(t)
+	replicaPort := base
+	if pport == base {
+		replicaPort = base + 1
+	}
+	primary := rootDB(t, pport)
 	for _, s := range []string{
 		"CREATE DATABASE app",
 		"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))",
@@ -212,9 +270,10 @@ func TestUpClusterReplicatesAndRestarts(t *testing.T) {
 			t.Fatalf("primary: %s: %v", s, err)
 		}
 	}
-	waitRows(t, base+1, "first")
-	waitRows(t, base+2, "first")
-	if _, err := rootDB(t, base+1).Exec("INSERT INTO app.t VALUES (9, 'on a replica')"); err == nil || !strings.Contains(err.Error(), "1290") {
+	for _, port := range []int{base, base + 1, base + 2} {
+		waitRows(t, port, "first")
+	}
+	if _, err := rootDB(t, replicaPort).Exec("INSERT INTO app.t VALUES (9, 'on a replica')"); err == nil || !strings.Contains(err.Error(), "1290") {
 		t.Errorf("write on a replica: %v, want error 1290 (super_read_only)", err)
 	}
 	primary.Close()
@@ -233,11 +292,12 @@ func TestUpClusterReplicatesAndRestarts(t *testing.T) {
 	for _, port := range []int{base, base + 1, base + 2} {
 		waitRows(t, port, "first")
 	}
-	if _, err := rootDB(t, base).Exec("INSERT INTO app.t VALUES (2, 'second')"); err != nil {
+	if _, err := rootDB(t, u.primaryPort(t)).Exec("INSERT INTO app.t VALUES (2, 'second')"); err != nil {
 		t.Fatalf("primary after restart: %v", err)
 	}
-	waitRows(t, base+1, "first,second")
-	waitRows(t, base+2, "first,second")
+	for _, port := range []int{base, base + 1, base + 2} {
+		waitRows(t, port, "first,second")
+	}
 	if code := u.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("relaydb up exit code %d after SIGTERM:\n%s", code, u.output())
 	}
@@ -253,7 +313,7 @@ func TestUpRefusesBusyPortAndStopsOnNodeFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out := runOnce(t, nil, "up", "--nodes", "2", "--port", strconv.Itoa(base), "--datadir", dir)
+	code, out := runOnce(t, nil, "up", "--nodes", "2", "--arbiter", "--port", strconv.Itoa(base), "--datadir", dir)
 	ln.Close()
 	if code == 0 || !strings.Contains(out, fmt.Sprintf("port %d is not free", base+1)) {
 		t.Fatalf("busy port: exit %d\n%s", code, out)
@@ -264,7 +324,7 @@ func TestUpRefusesBusyPortAndStopsOnNodeFailure(t *testing.T) {
 
 	// A server holding node2's datadir makes node2 exit at startup.
 	startServer(t, "--datadir", filepath.Join(dir, "node2"), "--port", "0")
-	code, out = runOnce(t, nil, "up", "--nodes", "2", "--port", strconv.Itoa(base), "--datadir", dir)
+	code, out = runOnce(t, nil, "up", "--nodes", "2", "--arbiter", "--port", strconv.Itoa(base), "--datadir", dir)
 	if code == 0 || !strings.Contains(out, "node2") || !strings.Contains(out, "exited before it was ready") {
 		t.Fatalf("node2 failing: exit %d\n%s", code, out)
 	}
@@ -354,4 +414,149 @@ func TestUpTopologies(t *testing.T) {
 		}
 		checkNodesGone(t, u)
 	})
+}
+
+// TestUpFailsOverAndRestarts: kill -9 the primary of a 3-node `up` cluster; another node takes
+// writes within seconds, and `up` restarts the killed node, which rejoins as a replica.
+func TestUpFailsOverAndRestarts(t *testing.T) {
+	dir := t.TempDir()
+	base := freePorts(t, 3)
+	u := startUp(t, "--port", strconv.Itoa(base), "--datadir", dir)
+	if len(u.ports) != 3 {
+		t.Fatalf("summary lists %d nodes, want 3:\n%s", len(u.ports), u.output())
+	}
+	checkFailover(t, u, dir)
+	if code := u.stop(t, syscall.SIGINT); code != 0 || !strings.Contains(u.output(), "relaydb up: all nodes stopped") {
+		t.Fatalf("exit %d after SIGINT:\n%s", code, u.output())
+	}
+	checkNodesGone(t, u)
+}
+
+// TestUpTwoNodesAndArbiterFailOver: with --nodes 2 --arbiter, the arbiter's vote lets the
+// surviving data node be promoted when the primary is killed.
+func TestUpTwoNodesAndArbiterFailOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: another cluster start and failover (TestUpFailsOverAndRestarts covers the 3-node case)")
+	}
+	dir := t.TempDir()
+	base := freePorts(t, 2)
+	u := startUp(t, "--nodes", "2", "--arbiter", "--port", strconv.Itoa(base), "--datadir", dir)
+	u.mu.Lock()
+	nOthers := len(u.others)
+	u.mu.Unlock()
+	if len(u.ports) != 2 || nOthers != 1 || !strings.Contains(u.output(), "and an arbiter") {
+		t.Fatalf("summary: want 2 nodes and an arbiter:\n%s", u.output())
+	}
+	if cl, err := readClusterFile(filepath.Join(dir, "cluster.json")); err != nil || !cl.Arbiter || !cl.Cluster {
+		t.Errorf("cluster.json: %+v, %v; want arbiter and cluster", cl, err)
+	}
+	checkFailover(t, u, dir)
+	if code := u.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, u.output())
+	}
+	checkNodesGone(t, u)
+}
+
+// checkFailover writes a row on the primary, kills its process with SIGKILL, and checks that
+// within 10 s another node takes a write (the others refusing it with error 1290) and holds
+// the first row, and that the killed node comes back as a read-only replica with both rows.
+func checkFailover(t *testing.T, u *upProc, dir string) {
+	t.Helper()
+	old := u.primaryPort(t)
+	k := old - u.ports[0] + 1
+	dbs := map[int]*gosql.DB{}
+	for _, p := range u.ports {
+		dbs[p] = rootDB(t, p)
+	}
+	for _, s := range []string{"CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO app.t VALUES (1, 'first')"} {
+		if _, err := dbs[old].Exec(s); err != nil {
+			t.Fatalf("primary node%d: %s: %v", k, s, err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d", k), "relaydb.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("node%d/relaydb.pid: %q", k, data)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+
+	// Another node takes the write within 10 s. REPLACE is idempotent: an attempt that timed
+	// out on the client side may still commit.
+	deadline := killed.Add(10 * time.Second)
+	writable := 0
+	var lastErr error
+	for writable == 0 && time.Now().Before(deadline) {
+		for _, p := range u.ports {
+			if p == old {
+				continue
+			}
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			_, err := dbs[p].ExecContext(ctx, "REPLACE INTO app.t VALUES (2, 'second')")
+			cancel()
+			if err == nil {
+				writable = p
+				break
+			}
+			lastErr = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if writable == 0 {
+		t.Fatalf("no node took a write within 10 s of killing node%d (last error %v):\n%s", k, lastErr, u.output())
+	}
+	t.Logf("port %d took a write %.1f s after node%d was killed", writable, time.Since(killed).Seconds(), k)
+	for _, p := range u.ports {
+		if p == old || p == writable {
+			continue
+		}
+		if _, err := dbs[p].Exec("INSERT INTO app.t VALUES (9, 'not the primary')"); err == nil || !strings.Contains(err.Error(), "1290") {
+			t.Errorf("write on port %d, not the primary: %v, want error 1290", p, err)
+		}
+	}
+	waitRows(t, writable, "first,second")
+	u.waitOutput(t, fmt.Sprintf("node%d (primary) exited: signal: killed; the cluster is failing over", k), 5*time.Second)
+	u.waitOutput(t, fmt.Sprintf("node%d is the primary now (epoch", writable-u.ports[0]+1), 5*time.Second)
+
+	// up restarts the killed node, which rejoins as a replica.
+	u.waitOutput(t, fmt.Sprintf("node%d rejoined as a replica", k), 30*time.Second)
+	waitRows(t, old, "first,second")
+	db := rootDB(t, old)
+	var ro string
+	if err := db.QueryRow("SELECT @@GLOBAL.super_read_only").Scan(&ro); err != nil || ro != "1" {
+		t.Errorf("the killed node after its return: super_read_only = %q (%v), want 1", ro, err)
+	}
+	if _, err := db.Exec("INSERT INTO app.t VALUES (9, 'on the old primary')"); err == nil || !strings.Contains(err.Error(), "1290") {
+		t.Errorf("write on the old primary after its return: %v, want error 1290", err)
+	}
+}
+
+// TestUpRefusesClustersThatCannotFailOver: a 2-node HA cluster without an arbiter, and a
+// datadir from an older `up` whose replicas were set up by hand, are refused before anything
+// starts.
+func TestUpRefusesClustersThatCannotFailOver(t *testing.T) {
+	dir := t.TempDir()
+	code, out := runOnce(t, nil, "up", "--nodes", "2", "--port", "23001", "--datadir", filepath.Join(dir, "two"))
+	if code == 0 || !strings.Contains(out, "add --arbiter") {
+		t.Errorf("--nodes 2 without --arbiter: exit %d\n%s", code, out)
+	}
+	if code, out := runOnce(t, nil, "up", "--topology", "chain", "--arbiter", "--datadir", filepath.Join(dir, "chain")); code != 2 || !strings.Contains(out, "--arbiter is for the default topology") {
+		t.Errorf("--topology chain --arbiter: exit %d\n%s", code, out)
+	}
+	old := filepath.Join(dir, "old")
+	if err := os.MkdirAll(filepath.Join(old, "node1"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(old, "cluster.json"), []byte(`{"nodes": 3, "port": 23001, "repl_user": "repl", "repl_password": "x", "setup_done": true}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runOnce(t, nil, "up", "--datadir", old)
+	if code == 0 || !strings.Contains(out, "older relaydb up") || !strings.Contains(out, "use a new --datadir") {
+		t.Errorf("an older up's datadir: exit %d\n%s", code, out)
+	}
 }

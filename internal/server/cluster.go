@@ -385,7 +385,7 @@ func (m *ClusterMember) Follow(addr, user, password string) error {
 		return err
 	}
 	p := ch.Progress()
-	if p.SourceHost == host && p.SourcePort == port && p.IORunning && p.SQLRunning {
+	if p.SourceHost == host && p.SourcePort == port && p.IORunning && p.SQLRunning && SemiSyncReplicaEnabled() {
 		return nil
 	}
 	if err := ignoreNotRunning(ch.Stop(true, true)); err != nil && (p.IORunning || p.SQLRunning) {
