@@ -34,12 +34,11 @@ func main() {
 	faults := flag.String("faults", "kill,stop,partition", "fault kinds, comma-separated")
 	threads := flag.Int("threads", 8, "writer threads")
 	throughput := flag.Duration("throughput", 0, "also measure lossless vs async write throughput for this long each (0: skip)")
-	verbose := flag.Bool("v", false, "log the harness's actions")
+	verboseFlag := flag.Bool("v", false, "print the cluster journal of every round")
 	flag.Parse()
+	verbose = *verboseFlag
 	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelInfo
-	}
+
 	scope := cluster.NewScope(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	defer scope.Close()
 	bin, err := cluster.BuildRelayDB(scope.TempDir(), false)
@@ -134,7 +133,7 @@ func settle(ctx context.Context, c *cluster.RelayCluster) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	for i := 0; i < 64; i++ {
+	for i := 0; i < 72; i++ {
 		if _, err := c.DB(p).ExecContext(cctx, "INSERT IGNORE INTO bench.acct VALUES (?, 0)", i); err != nil {
 			return err
 		}
@@ -148,6 +147,7 @@ type load struct {
 	primary atomic.Pointer[cluster.RelayNode]
 	ok      atomic.Int64
 	failed  atomic.Int64
+	paused  atomic.Bool // writers idle while the cluster settles between rounds
 	mu      sync.Mutex
 	acks    []ack // every acknowledged write: when and by whom
 	done    chan struct{}
@@ -165,7 +165,47 @@ func startLoad(c *cluster.RelayCluster, threads int) *load {
 		l.wg.Add(1)
 		go l.writer(i)
 	}
+	// One prober per node writes to it every few milliseconds with short timeouts, so that the
+	// moment a new primary acknowledges is seen however long the load's writers stay stuck on the
+	// old one (a client's timeouts are not the cluster's failover time).
+	for _, n := range c.Data() {
+		l.wg.Add(1)
+		go l.probe(n)
+	}
 	return l
+}
+
+func (l *load) probe(n *cluster.RelayNode) {
+	defer l.wg.Done()
+	var db *sql.DB
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
+	for k := 0; ; k++ {
+		select {
+		case <-l.done:
+			return
+		case <-time.After(3 * time.Millisecond):
+		}
+		if l.paused.Load() || !n.Proc.Running() {
+			continue
+		}
+		if db == nil {
+			db = cluster.OpenDB(n.SQLAddr)
+			db.SetMaxOpenConns(2)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := write(ctx, db, 64+k%8)
+		cancel()
+		if err != nil {
+			continue
+		}
+		l.mu.Lock()
+		l.acks = append(l.acks, ack{at: time.Now(), node: n.Name})
+		l.mu.Unlock()
+	}
 }
 
 func (l *load) stop() {
@@ -186,6 +226,10 @@ func (l *load) writer(id int) {
 		case <-l.done:
 			return
 		default:
+		}
+		if l.paused.Load() {
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		p := l.primary.Load()
 		if p == nil {
@@ -249,7 +293,10 @@ func (l *load) firstAckAfter(t time.Time, old string) (time.Time, bool) {
 // round injects one fault on the primary and returns the time to the first write acknowledged
 // by its successor; then it heals the fault and waits for the cluster to settle.
 func round(ctx context.Context, c *cluster.RelayCluster, l *load, kind string) (time.Duration, error) {
-	if err := waitHealthy(ctx, c); err != nil {
+	l.paused.Store(true)
+	err := waitHealthy(ctx, c)
+	l.paused.Store(false)
+	if err != nil {
 		return 0, err
 	}
 	p, _ := c.Writable(ctx)
@@ -304,12 +351,42 @@ func round(ctx context.Context, c *cluster.RelayCluster, l *load, kind string) (
 	if err := heal(); err != nil {
 		return 0, err
 	}
+	if verbose {
+		printJournal(ctx, c, t0)
+	}
 	return d, nil
+}
+
+var verbose bool
+
+// printJournal shows when the controller opened the election and promoted, relative to the fault.
+func printJournal(ctx context.Context, c *cluster.RelayCluster, t0 time.Time) {
+	p, _ := c.Writable(ctx)
+	if p == nil {
+		return
+	}
+	rows, err := c.DB(p).QueryContext(ctx, "SHOW CLUSTER JOURNAL")
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at, kind, member, reason string
+		var epoch uint64
+		if rows.Scan(&at, &epoch, &kind, &member, &reason) != nil {
+			return
+		}
+		t, err := time.ParseInLocation("2006-01-02 15:04:05.000", at, time.Local)
+		if err != nil || t.Before(t0.Add(-time.Millisecond)) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "    +%4dms %-9s %-4s %.110s\n", t.Sub(t0).Milliseconds(), kind, member, reason)
+	}
 }
 
 // waitHealthy waits for the cluster to settle, rebuilding a node that refuses to rejoin.
 func waitHealthy(ctx context.Context, c *cluster.RelayCluster) error {
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := c.WaitHealthy(cctx)

@@ -387,7 +387,7 @@ func (n *Node) controllerLoop() {
 	defer t.Stop()
 	wasLeader := false
 	var lastRefusal string
-	var lastRefusalAt time.Time
+	var lastRefusalAt, lastTransfer time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -409,6 +409,17 @@ func (n *Node) controllerLoop() {
 			continue
 		}
 		st, leaseSeen, electionSeen, _ := n.fsm.view()
+		if st.Primary == n.cfg.ID && st.Election == nil && len(st.Members) > 1 && time.Since(lastTransfer) > 5*time.Second {
+			// The controller should not be the primary: losing both at once adds a Raft election
+			// to every failover. Hand the leadership to another voter.
+			lastTransfer = time.Now()
+			if err := n.raft.LeadershipTransfer().Error(); err != nil {
+				n.log.Warn("could not hand the controller role to another member", "err", err)
+			} else {
+				n.log.Info("handed the controller role (Raft leadership) to another member: this member is the primary")
+			}
+			continue
+		}
 		if st.Settings.Lease == 0 {
 			s := n.cfg.Settings
 			n.apply(cluster.Command{Op: cluster.OpSettings, Time: time.Now(), Settings: &s})
