@@ -148,6 +148,7 @@ type load struct {
 	ok      atomic.Int64
 	failed  atomic.Int64
 	paused  atomic.Bool // writers idle while the cluster settles between rounds
+	probing atomic.Bool // probers write only between a fault and the failover
 	mu      sync.Mutex
 	acks    []ack // every acknowledged write: when and by whom
 	done    chan struct{}
@@ -189,7 +190,7 @@ func (l *load) probe(n *cluster.RelayNode) {
 			return
 		case <-time.After(3 * time.Millisecond):
 		}
-		if l.paused.Load() || !n.Proc.Running() {
+		if !l.probing.Load() || !n.Proc.Running() {
 			continue
 		}
 		if db == nil {
@@ -318,6 +319,8 @@ func round(ctx context.Context, c *cluster.RelayCluster, l *load, kind string) (
 	l.acks = l.acks[:0]
 	l.mu.Unlock()
 	var heal func() error
+	l.probing.Store(true)
+	defer l.probing.Store(false)
 	t0 := time.Now()
 	switch kind {
 	case "kill":
