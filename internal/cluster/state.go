@@ -49,7 +49,7 @@ func DefaultSettings() Settings {
 		LeaseMargin: 100 * time.Millisecond,
 		Cooldown:    30 * time.Second,
 		ReportTTL:   1500 * time.Millisecond,
-		AsyncWait:   1 * time.Second,
+		AsyncWait:   400 * time.Millisecond,
 	}
 }
 

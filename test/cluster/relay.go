@@ -14,12 +14,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// RelayOptions describe a RelayDB cluster to start: data nodes n1…nN (and an arbiter "arb"),
+// RelayOptions describe a RelayDB cluster to start: data nodes n1…nN (and arbiters arb1, …),
 // every link between members through a proxy of the Net, so that any link can be cut.
 type RelayOptions struct {
 	Bin          string // the relaydb binary (BuildRelayDB)
 	Nodes        int    // data nodes (default 3)
-	Arbiter      bool
+	Arbiters     int    // data-less voters arb1, arb2, …
 	Mode         string        // --cluster-mode ("" = the default, lossless)
 	Lease        time.Duration // --cluster-lease (0 = the default)
 	Cooldown     time.Duration // --cluster-cooldown (negative = the default; 0 = none)
@@ -68,10 +68,7 @@ func StartRelayCluster(tb TB, o RelayOptions) (*RelayCluster, error) {
 		}
 		o.Dir = d
 	}
-	members := o.Nodes
-	if o.Arbiter {
-		members++
-	}
+	members := o.Nodes + o.Arbiters
 	ports, err := FreePorts(2 * members)
 	if err != nil {
 		return nil, err
@@ -81,8 +78,8 @@ func StartRelayCluster(tb TB, o RelayOptions) (*RelayCluster, error) {
 	var peers []string
 	for i := 0; i < members; i++ {
 		n := &RelayNode{Name: fmt.Sprintf("n%d", i+1), ClusterAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])}
-		if o.Arbiter && i == o.Nodes {
-			n.Name = "arb"
+		if i >= o.Nodes {
+			n.Name = fmt.Sprintf("arb%d", i-o.Nodes+1)
 		} else {
 			n.SQLAddr = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
 		}
