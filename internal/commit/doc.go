@@ -26,4 +26,8 @@
 //     request of the group fails with that error, nothing of it is visible, and later commits
 //     are tried normally (e.g. after space is freed). A failure of the write itself is fatal in
 //     Pebble: the process stops and recovery on restart keeps exactly what was acknowledged.
+//   - With a fence installed (SetFence: a cluster primary's lease), a group is refused before it
+//     is logged when the fence says no, and a logged group whose wait failed or whose fence
+//     closed meanwhile is still written to the store (store and log agree) but its commits get
+//     NotAcknowledgedError. Stalled reports commits waiting with no group finished for a while.
 package commit

@@ -22,4 +22,6 @@
 //     as fewer semi-sync replicas than wait_for_replica_count are connected.
 //   - Waiting never holds a lock an acknowledgement needs: acks are recorded under a mutex that
 //     waiters only hold to read.
+//   - Fence(err) makes every wait return err at once until Fence(nil): a cluster primary that
+//     lost its lease waits for no acknowledgement.
 package semisync

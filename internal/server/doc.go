@@ -83,6 +83,16 @@
 //     visible to the general path's bookkeeping except through the session (transaction,
 //     LAST_INSERT_ID, ROW_COUNT, FOUND_ROWS, warnings cleared) and the status counters.
 //
+//   - A cluster member (Config.Cluster, cluster.go) starts super_read_only and is writable only
+//     while the control plane has made it the primary and its lease is valid on this process's
+//     monotonic clock: the storage's commit fence refuses a group before it is logged, and fails
+//     (1290, not acknowledged) a group whose lease ran out while it waited; the semi-sync waits
+//     are failed at once when the lease lapses. read_only, super_read_only and the semi-sync
+//     source variables are the control plane's (1228 for clients). Its dump refuses a replica of
+//     a newer epoch (1236) and, while it is not a writable primary, any cluster replica (1290,
+//     retried). Statements wait while the node is being promoted (it is still applying its
+//     relay log). SHOW CLUSTER STATUS / JOURNAL read the control plane (clusterstmt.go).
+//
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
 package server
