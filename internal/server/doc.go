@@ -25,23 +25,31 @@
 //	binlog.index      the binary log, when the backend keeps one (binlogSource)
 //
 // Invariants:
+//
 //   - At most one process serves a datadir; a second Open fails with
 //     ErrDataDirLocked naming the holder's PID.
+//
 //   - Files are replaced by write-temp, fsync, rename, fsync-dir, so a crash
 //     leaves the old or the new content, never a mix.
+//
 //   - System variables are GMS's process-wide registry: Open resets and
 //     fills it, so a process runs one Node at a time. Persisted values win
 //     over options, as in MySQL; server_uuid is read-only.
+//
 //   - Every analyzed statement passes readonly.CheckNode before it is built
 //     into an iterator (see readOnlyGuard), so read_only/super_read_only
 //     refuse writes before anything is changed.
+//
 //   - max_allowed_packet is enforced on the byte stream before vitess
 //     buffers a packet (limitListener); an oversized packet gets error 1153
 //     and its connection is closed, other connections are untouched.
+//
 //   - With a binary log, an account statement is logged (one QUERY event, own GTID, password in its
 //     stored form, regardless of binlog-do/ignore-db) after mysql.db is written and before the client
 //     is answered (privileges.go); RENAME USER, which GMS lacks, is built by readOnlyGuard (accounts.go).
+//
 //   - Parse errors reach clients as error 1064 with MySQL's message.
+//
 //   - COM_BINLOG_DUMP, which vitess does not dispatch, reaches ComBinlogDumpGTID because
 //     limitListener rewrites it on the byte stream into the equivalent COM_BINLOG_DUMP_GTID
 //     (dumpcmd.go); BINLOG_DUMP_NON_BLOCK, which vitess refuses, travels beside the packet.
@@ -49,31 +57,40 @@
 //     64 KiB) is held whole; over TLS the stream cannot be followed and COM_BINLOG_DUMP gets
 //     vitess's unknown-command error. A non-blocking dump ends with an EOF packet and then
 //     the connection, as in MySQL.
+//
 //   - Binary log statements GMS cannot parse (SHOW BINARY LOGS, SHOW BINLOG EVENTS, FLUSH
 //     BINARY LOGS, PURGE, RESET MASTER, …) are answered by binlogAdmin before GMS sees the
 //     text, with MySQL's columns, privileges and error codes (binlogstmt.go).
+//
 //   - BINLOG '<base64>' (what mysqlbinlog prints for FORMAT_DESCRIPTION, TABLE_MAP and rows
 //     events) runs through the replication applier's event code in the session's own
 //     transaction (binlogreplay.go); a session's format and mapped tables last until its
 //     connection closes. sql_mode also takes MySQL's numeric form, with MySQL's bits
 //     (sqlmode.go), so mysqlbinlog's output replays.
+//
 //   - Logged transactions the store lacks after a crash are replayed (pendingReplayer) after
 //     the engine and its functions exist and before privileges load or clients connect.
+//
 //   - RAND() is MySQL's per-session generator (rand.go), so statement-format logging can record
 //     and replay its seeds; @@timestamp, @@insert_id and @@last_insert_id act as in MySQL.
+//
 //   - FLUSH TABLES WITH READ LOCK is the storage's commit gate (readlock.go): held per
 //     connection, released by UNLOCK TABLES or the connection closing; the holder's own writes
 //     are refused with 1223 before they run. START TRANSACTION WITH CONSISTENT SNAPSHOT takes
 //     its snapshot before the statement returns.
+//
 //   - A dump to a replica that set @rpl_semi_sync_replica is driven outside vitess
 //     (semisyncdump.go): events carry the semi-sync header, the replica's acks are read on the
 //     same connection into the semisync tracker, and the connection is closed when the dump
 //     ends, since vitess's buffers no longer match it.
+//
 //   - The semi-sync variables live in the semisync.Source; the two names of each (source/
 //     master, replica/slave) are kept equal by coupledRegistry (sysvars.go).
+//
 //   - Replication channels (replica.Channels): statements with FOR CHANNEL act on that channel;
 //     without it CHANGE REPLICATION SOURCE acts on the default channel and START, STOP, RESET,
 //     SHOW REPLICA STATUS and CHANGE REPLICATION FILTER on every channel, as in MySQL.
+//
 //   - Prepared statements of package fastpath's shapes are run by fastPath (fastpath.go) when
 //     relaydb_fast_path is ON and the storage provider reports a catalog version: classified at
 //     COM_STMT_PREPARE, planned at first execution, re-planned when the catalog version or the

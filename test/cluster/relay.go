@@ -17,9 +17,9 @@ import (
 // RelayOptions describe a RelayDB cluster to start: data nodes n1…nN (and arbiters arb1, …),
 // every link between members through a proxy of the Net, so that any link can be cut.
 type RelayOptions struct {
-	Bin          string // the relaydb binary (BuildRelayDB)
-	Nodes        int    // data nodes (default 3)
-	Arbiters     int    // data-less voters arb1, arb2, …
+	Bin          string        // the relaydb binary (BuildRelayDB)
+	Nodes        int           // data nodes (default 3)
+	Arbiters     int           // data-less voters arb1, arb2, …
 	Mode         string        // --cluster-mode ("" = the default, lossless)
 	Lease        time.Duration // --cluster-lease (0 = the default)
 	Cooldown     time.Duration // --cluster-cooldown (negative = the default; 0 = none)
