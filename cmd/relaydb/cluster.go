@@ -179,6 +179,7 @@ func clusterStatusRows(st clusternode.Status) server.ClusterStatus {
 			row.State, row.Lease, row.Executed, row.Received = r.Role, r.LeaseValid, r.Executed, r.Received
 			row.IORunning, row.SQLRunning, row.LastError = r.IORunning, r.SQLRunning, r.LastError
 			row.FreeDisk, row.ReportAge = r.FreeDisk, r.SentAt
+			row.LagSeconds, row.StreamAge = r.LagSeconds, r.StreamAge
 		}
 		out.Members = append(out.Members, row)
 	}

@@ -96,9 +96,12 @@ func printStatus(w io.Writer, st clusternode.Status) {
 		fmt.Fprintf(w, "election: %s\n", rows.Election)
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tLEASE\tSQL\tIO/SQL\tEXECUTED\tREPORT\tLAST ERROR")
+	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tLEASE\tSQL\tIO/SQL\tLAG\tEXECUTED\tREPORT\tLAST ERROR")
 	for _, m := range rows.Members {
-		state, age, lease, threads := "unreachable", "-", "-", "-"
+		state, age, lease, threads, lag := "unreachable", "-", "-", "-", "-"
+		if m.Reported && m.LagSeconds >= 0 {
+			lag = fmt.Sprintf("%ds", m.LagSeconds)
+		}
 		if m.Reported {
 			state = m.State
 			age = time.Since(m.ReportAge).Round(time.Millisecond).String() + " ago"
@@ -111,8 +114,8 @@ func printStatus(w io.Writer, st clusternode.Status) {
 				age = "-"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, m.Role, state, lease, orNone(m.SQLAddr), threads,
-			orNone(m.Executed), age, m.LastError)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, m.Role, state, lease, orNone(m.SQLAddr), threads,
+			lag, orNone(m.Executed), age, m.LastError)
 	}
 	tw.Flush()
 	if len(rows.Journal) > 0 {

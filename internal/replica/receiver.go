@@ -158,6 +158,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool) e
 	began := false
 	for {
 		raw, needAck, err := readEventPacket(ctx, conn, semi)
+		if err == nil {
+			r.heardAt.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

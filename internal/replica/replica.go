@@ -77,13 +77,28 @@ type Progress struct {
 	LastError             string
 	SourceHost            string
 	SourcePort            int
+	// StreamAge is how long ago the receiver last read an event or heartbeat (-1: it is not
+	// streaming); LagSeconds is Seconds_Behind_Source (-1 when that is NULL).
+	StreamAge  time.Duration
+	LagSeconds int64
 }
 
 // Progress reports the channel's received GTID set, threads and last error.
 func (r *Replica) Progress() Progress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := Progress{Retrieved: r.st.retrieved.Clone(), IORunning: r.io.running(), SQLRunning: r.sqlT.running()}
+	p := Progress{Retrieved: r.st.retrieved.Clone(), IORunning: r.io.running(), SQLRunning: r.sqlT.running(),
+		StreamAge: -1, LagSeconds: -1}
+	if p.IORunning && r.streaming.Load() {
+		p.StreamAge = time.Since(time.Unix(0, r.heardAt.Load()))
+	}
+	switch {
+	case !p.IORunning || !p.SQLRunning:
+	case r.st.caughtUp || r.st.lastApplied.IsZero():
+		p.LagSeconds = 0
+	default:
+		p.LagSeconds = max(int64(time.Since(r.st.lastApplied)/time.Second), 0)
+	}
 	if r.cfg != nil {
 		p.SourceHost, p.SourcePort = r.cfg.Host, r.cfg.Port
 	}
@@ -114,8 +129,9 @@ type Replica struct {
 	io, sqlT *thread
 	until    *Until // the applier's stop condition (START REPLICA UNTIL), nil for none
 
-	semiActive  atomic.Bool // the receiver's session with the source is semi-synchronous
-	streaming   atomic.Bool // the receiver's current session got as far as the dump
+	semiActive  atomic.Bool  // the receiver's session with the source is semi-synchronous
+	heardAt     atomic.Int64 // unix ns of the last event or heartbeat the receiver read
+	streaming   atomic.Bool  // the receiver's current session got as far as the dump
 	semi        semiLink
 	sourceFiles []sourceFileMark // guarded by mu; see markSourceFile
 	// filters are the replication filters; replaced (never modified) while the applier is

@@ -222,11 +222,12 @@ func (m *ClusterMember) Health(stall time.Duration) cluster.Report {
 	var r cluster.Report
 	executed := n.binlog.Executed()
 	received := executed.Clone()
-	r.StreamAge = -1
+	r.StreamAge, r.LagSeconds = -1, -1
 	if ch := n.replicas.Default(); ch != nil {
 		p := ch.Progress()
 		received.AddSet(p.Retrieved)
 		r.IORunning, r.SQLRunning = p.IORunning, p.SQLRunning
+		r.StreamAge, r.LagSeconds = p.StreamAge, p.LagSeconds
 		if !m.c.primary.Load() {
 			r.LastError = p.LastError // a primary's old channel errors are history
 		}

@@ -35,6 +35,8 @@ type ClusterMemberRow struct {
 	IORunning, SQLRunning        bool
 	LastError                    string
 	FreeDisk                     uint64
+	LagSeconds                   int64         // Seconds_Behind_Source (-1: not replicating)
+	StreamAge                    time.Duration // since the receiver last heard its source (-1: not streaming)
 	ReportAge                    time.Time // when the report was sent
 	Priority                     int
 	NeverPromote                 bool
@@ -90,13 +92,20 @@ func (a *binlogAdmin) showCluster(ctx context.Context, what string) (*sqltypes.R
 		field("SQL_Address", querypb.Type_VARCHAR), field("Cluster_Address", querypb.Type_VARCHAR),
 		field("Replica_IO_Running", querypb.Type_VARCHAR), field("Replica_SQL_Running", querypb.Type_VARCHAR),
 		field("Executed_Gtid_Set", querypb.Type_VARCHAR), field("Received_Gtid_Set", querypb.Type_VARCHAR),
+		field("Seconds_Behind_Source", querypb.Type_INT64), field("Last_Heard_Source_Ms", querypb.Type_INT64),
 		field("Report_Age_Ms", querypb.Type_INT64), field("Free_Disk_Bytes", querypb.Type_UINT64),
 		field("Last_Error", querypb.Type_VARCHAR), field("Cluster_Mode", querypb.Type_VARCHAR), field("Election", querypb.Type_VARCHAR)}}
 	for _, m := range st.Members {
-		state, age := "unreachable", sqltypes.NULL
+		state, age, lag, heard := "unreachable", sqltypes.NULL, sqltypes.NULL, sqltypes.NULL
 		if m.Reported {
 			state = m.State
 			age = sqltypes.NewInt64(time.Since(m.ReportAge).Milliseconds())
+			if m.LagSeconds >= 0 {
+				lag = sqltypes.NewInt64(m.LagSeconds)
+			}
+			if m.StreamAge >= 0 {
+				heard = sqltypes.NewInt64(m.StreamAge.Milliseconds())
+			}
 		}
 		mode := st.Mode
 		if st.Mode == "lossless" {
@@ -104,7 +113,7 @@ func (a *binlogAdmin) showCluster(ctx context.Context, what string) (*sqltypes.R
 		}
 		res.Rows = append(res.Rows, []sqltypes.Value{text(m.Member), text(m.Role), text(state), number(m.Epoch),
 			yesNo(m.Lease), yesNo(m.Controller), text(m.SQLAddr), text(m.ClusterAddr), yesNo(m.IORunning), yesNo(m.SQLRunning),
-			text(m.Executed), text(m.Received), age, number(m.FreeDisk), text(m.LastError), text(mode), text(st.Election)})
+			text(m.Executed), text(m.Received), lag, heard, age, number(m.FreeDisk), text(m.LastError), text(mode), text(st.Election)})
 	}
 	return res, nil
 }
