@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/clusternode"
 )
 
@@ -24,6 +25,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("cluster-addr", "", "any member's cluster port, HOST:PORT (default: the members of the `relaydb up` cluster in --datadir)")
 	dataDir := fs.String("datadir", "./relaydb-data", "a `relaydb up` cluster's directory, used when --cluster-addr is not given")
 	asJSON := fs.Bool("json", false, "print the raw status as JSON")
+	allow := fs.Bool("allow-failover", false, "let the next automatic failover skip the cooldown (journaled), then print the status")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -59,6 +61,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			lastErr = err
 			continue
+		}
+		if *allow {
+			if err := allowFailover(client, st); err != nil {
+				fmt.Fprintf(stderr, "relaydb status: --allow-failover: %v\n", err)
+				return 1
+			}
+			fmt.Fprintln(stdout, "the next automatic failover may skip the cooldown")
 		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
@@ -141,4 +150,22 @@ func yes(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// allowFailover proposes the operator's permission to the controller (the Raft leader).
+func allowFailover(client *http.Client, st clusternode.Status) error {
+	if st.State == nil || st.Leader == "" || st.State.Members[st.Leader] == nil {
+		return fmt.Errorf("the cluster has no controller now")
+	}
+	body := strings.NewReader(`{"op":"allow_failover","node":"operator"}`)
+	resp, err := client.Post("http://"+st.State.Members[st.Leader].RaftAddr+"/v1/propose", "application/json", body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var res cluster.Result
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || !res.OK {
+		return fmt.Errorf("refused (%s): %v %s", resp.Status, err, res.Error)
+	}
+	return nil
 }

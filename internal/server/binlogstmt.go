@@ -43,6 +43,20 @@ type binlogAdmin struct {
 	channels   *replica.Channels // nil without a binary log
 	// clusterStatus reads the node's cluster status (nil outside a cluster).
 	clusterStatus func() *func(ctx context.Context) ClusterStatus
+	// inCluster refuses the statements by which a client could take replication away from the
+	// control plane (CHANGE REPLICATION SOURCE, RESET MASTER, RESET REPLICA).
+	inCluster bool
+}
+
+var reClusterOwned = regexp.MustCompile(`(?is)^\s*(CHANGE\s+(REPLICATION\s+SOURCE|MASTER)\s+TO|RESET\s+(MASTER|BINARY\s+LOGS|REPLICA|SLAVE))\b`)
+
+// clusterOwned refuses, on a cluster member, a statement the control plane owns.
+func (a *binlogAdmin) clusterOwned(q string) error {
+	if !a.inCluster || !reClusterOwned.MatchString(q) {
+		return nil
+	}
+	return mysql.NewSQLError(1105, "HY000", "%s is managed by the RelayDB cluster on a cluster member (the control plane chooses and re-points sources)",
+		strings.ToUpper(strings.Join(strings.Fields(reClusterOwned.FindString(q)), " ")))
 }
 
 var (
@@ -64,6 +78,9 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 	q := strings.TrimLeft(query, " \t\r\n")
 	if len(q) < 5 {
 		return nil, false, nil
+	}
+	if err := a.clusterOwned(q); err != nil {
+		return nil, true, err
 	}
 	switch strings.ToUpper(q[:4]) {
 	case "SHOW", "FLUS", "PURG", "RESE":

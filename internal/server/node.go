@@ -289,7 +289,7 @@ func Open(cfg Config) (n *Node, err error) {
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
-			channels: n.replicas, clusterStatus: n.clusterStatus.Load}
+			channels: n.replicas, clusterStatus: n.clusterStatus.Load, inCluster: cfg.Cluster}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}
