@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,15 +113,12 @@ func startClusterMember(opts config.Options, node *server.Node, log *slog.Logger
 // runArbiter runs a data-less voter: it takes part in Raft (and may be the controller) so that
 // two data nodes and an arbiter keep a quorum when one data node is lost.
 func runArbiter(args []string, stdout, stderr io.Writer) int {
-	opts, err := config.Load("relaydb arbiter", append([]string{"--cluster-repl-password", "-"}, args...), os.Getenv, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	// An arbiter holds no data and never connects to a primary: the replication password the
+	// options require of a member is not its concern.
+	opts, log, code := loadOptions("relaydb arbiter", append([]string{"--cluster-repl-password", "-"}, args...), stdout, stderr)
+	if code >= 0 {
+		return code
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "relaydb arbiter: %v\n", err)
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	if !opts.InCluster() {
 		fmt.Fprintln(stderr, "relaydb arbiter: --cluster-id and --cluster-addr are required")
 		return 2

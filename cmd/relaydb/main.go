@@ -75,16 +75,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func runServer(args []string, stdout, stderr io.Writer) int {
-	opts, err := config.Load("relaydb server", args, os.Getenv, stdout)
+// loadOptions parses a command's options and makes its logger; code is the exit code to return
+// at once when it is not -1 (help shown, or bad options).
+func loadOptions(name string, args []string, stdout, stderr io.Writer) (opts config.Options, log *slog.Logger, code int) {
+	opts, err := config.Load(name, args, os.Getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
-		return 0
+		return opts, nil, 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "relaydb server: %v\n", err)
-		return 2
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return opts, nil, 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
+	return opts, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.LogLevel})), -1
+}
+
+func runServer(args []string, stdout, stderr io.Writer) int {
+	opts, log, code := loadOptions("relaydb server", args, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
 	slog.SetDefault(log)
 	tuneGC(log)
 
@@ -156,7 +165,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- node.Serve() }()
 
-	code := 0
+	code = 0
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "reason", "signal")
