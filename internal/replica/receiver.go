@@ -137,7 +137,16 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi)
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat))
+}
+
+// netTimeout is how long the receiver waits for any packet: twice the heartbeat period (MySQL's
+// defaults: heartbeat 30 s, replica_net_timeout 60 s), at least 2 s; 60 s without heartbeats.
+func netTimeout(heartbeat float64) time.Duration {
+	if heartbeat <= 0 {
+		return 60 * time.Second
+	}
+	return max(time.Duration(2*heartbeat*float64(time.Second)), 2*time.Second)
 }
 
 // epochStatement tells a source the cluster epoch this replica acts in ("" outside a cluster).
@@ -151,12 +160,15 @@ func (r *Replica) epochStatement() string {
 // readEvents reads the dump stream and appends whole transactions to the relay log. In a
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once it is in the
 // relay log and the relay log is fsynced (the transaction it ends is then durable here).
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool) error {
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration) error {
 	format := binlog.NewFormat(binlog.ChecksumCRC32)
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
 	began := false
 	for {
+		// A source that sends nothing, not even a heartbeat, for this long is gone (a silent
+		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
+		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
 		raw, needAck, err := readEventPacket(ctx, conn, semi)
 		if err == nil {
 			r.heardAt.Store(time.Now().UnixNano())
