@@ -59,6 +59,10 @@ type Received struct {
 	At time.Time
 }
 
+// MaxPromotion bounds how long a promoted member may take to apply its relay log and ask for
+// its first lease while it reports that it is promoting; after that it is replaced.
+const MaxPromotion = 60 * time.Second
+
 // Decide returns the commands the controller should propose now (none if nothing is to be
 // done). It is a pure function of its arguments.
 func Decide(s *State, o Observed) []Command {
@@ -77,6 +81,14 @@ func Decide(s *State, o Observed) []Command {
 	expires := o.LeaseSeenAt.Add(s.Settings.Lease + s.Settings.LeaseMargin)
 	if o.Now.Before(expires) {
 		return nil
+	}
+	if s.LeaseSeq == 0 && o.Now.Sub(o.LeaseSeenAt) < MaxPromotion {
+		// A promoted member applies its relay log before it asks for its first lease; it holds
+		// none meanwhile (it acknowledges nothing), so waiting for it is safe, and replacing it
+		// while it reports progress would only start the same wait elsewhere.
+		if r, ok := o.Reports[s.Primary]; ok && fresh(s, o, r) && r.Epoch == s.Epoch && r.Role == "promoting" {
+			return nil
+		}
 	}
 	since := o.Now.Sub(o.LeaseSeenAt).Round(time.Millisecond)
 	why := fmt.Sprintf("primary %s stopped renewing its lease (last renewal seen %s ago, lease %s + margin %s)",

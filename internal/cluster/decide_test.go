@@ -206,3 +206,24 @@ func TestJournalDedupesRefusals(t *testing.T) {
 		t.Fatalf("journal grew by %d for one repeated refusal", len(s.Journal)-n)
 	}
 }
+
+func TestPromotingMemberIsGivenTime(t *testing.T) {
+	s := elected(t)
+	mustOK(t, s.Apply(Command{Op: OpPromote, Epoch: 2, Node: "n2"}))
+	now := t0.Add(5 * time.Second) // long past lease + margin since the promotion was seen at t0
+	promoting := Received{Report: Report{Node: "n2", Epoch: 2, Role: "promoting", Healthy: true}, At: now}
+	o := Observed{Now: now, Wall: now, LeaseSeenAt: t0, Reports: map[string]Received{"n2": promoting}}
+	if cmds := Decide(s, o); len(cmds) != 0 {
+		t.Fatalf("a member still applying its relay log was replaced: %+v", cmds)
+	}
+	// Once it stops reporting (it died), or takes too long, it is replaced.
+	o.Reports = nil
+	if cmds := Decide(s, o); len(cmds) != 1 || cmds[0].Op != OpElect {
+		t.Fatalf("a silent promoted member must be replaced, got %+v", cmds)
+	}
+	o.Now = t0.Add(MaxPromotion)
+	o.Reports = map[string]Received{"n2": {Report: promoting.Report, At: o.Now}}
+	if cmds := Decide(s, o); len(cmds) != 1 || cmds[0].Op != OpElect {
+		t.Fatalf("a promotion past MaxPromotion must be replaced, got %+v", cmds)
+	}
+}
