@@ -22,6 +22,8 @@
 //     as fewer semi-sync replicas than wait_for_replica_count are connected.
 //   - Waiting never holds a lock an acknowledgement needs: acks are recorded under a mutex that
 //     waiters only hold to read.
+//   - An acknowledgement counts only up to the last position the dump asked that replica to
+//     acknowledge (Sent): positions a replica sends from another source's binlog count for nothing.
 //   - Fence(err) makes every wait return err at once until Fence(nil): a cluster primary that
 //     lost its lease waits for no acknowledgement.
 package semisync

@@ -216,6 +216,13 @@ func (r *Replica) Ack(pos binlog.Position, applied bool) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if Compare(pos, r.sentPos) > 0 {
+		// Never trust an acknowledgement beyond what this dump asked this replica to
+		// acknowledge: a replica that was following another source may acknowledge positions
+		// of that source's binlog, which mean nothing here (and could release commits no
+		// replica holds).
+		pos = r.sentPos
+	}
 	if applied {
 		if Compare(pos, r.applied) > 0 {
 			r.applied = pos

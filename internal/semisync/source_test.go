@@ -36,12 +36,12 @@ func TestAckReleasesWaitingGroup(t *testing.T) {
 	if len(released) != 0 {
 		t.Fatal("a commit was released before any ack")
 	}
-	r.Ack(pos("binlog.000001", 250), false)
+	ackAt(r, pos("binlog.000001", 250), false)
 	time.Sleep(50 * time.Millisecond)
 	if len(released) != 2 {
 		t.Fatalf("an ack at 250 released %d commits, want the 2 at 100 and 200", len(released))
 	}
-	r.Ack(pos("binlog.000002", 4), false) // a later file covers everything in the earlier one
+	ackAt(r, pos("binlog.000002", 4), false) // a later file covers everything in the earlier one
 	wg.Wait()
 	st := s.Status()
 	if !st.On || st.YesTx != 3 || st.NoTx != 0 || st.Clients != 1 {
@@ -70,11 +70,11 @@ func TestTimeoutFallsBackAndRecovers(t *testing.T) {
 	if waited := time.Since(start); waited > 50*time.Millisecond {
 		t.Fatalf("waited %s while OFF", waited)
 	}
-	r.Ack(pos("binlog.000001", 500), false)
+	ackAt(r, pos("binlog.000001", 500), false)
 	if s.Active() {
 		t.Fatal("ON again before the replica reached the latest position (600)")
 	}
-	r.Ack(pos("binlog.000001", 600), false)
+	ackAt(r, pos("binlog.000001", 600), false)
 	if !s.Active() {
 		t.Fatal("not ON after the replica caught up")
 	}
@@ -98,7 +98,7 @@ func TestNoFallbackWaitsForAck(t *testing.T) {
 		t.Fatal("returned without an ack")
 	case <-time.After(200 * time.Millisecond):
 	}
-	r.Ack(pos("binlog.000001", 10), true)
+	ackAt(r, pos("binlog.000001", 10), true)
 	<-done
 	if !s.Active() {
 		t.Fatal("status OFF")
@@ -110,13 +110,13 @@ func TestAppliedLevel(t *testing.T) {
 	s := NewSource(nil)
 	enabled(s, time.Second)
 	r := s.Register(2)
-	r.Ack(pos("binlog.000001", 10), false)
+	ackAt(r, pos("binlog.000001", 10), false)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := s.Wait(ctx, pos("binlog.000001", 10), Applied, 1); err == nil {
 		t.Fatal("a received ack released a SYNC wait")
 	}
-	r.Ack(pos("binlog.000001", 10), true)
+	ackAt(r, pos("binlog.000001", 10), true)
 	if err := s.Wait(context.Background(), pos("binlog.000001", 10), Applied, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +151,29 @@ func TestCompare(t *testing.T) {
 		if got := Compare(c.a, c.b); got != c.want {
 			t.Errorf("Compare(%v, %v) = %d, want %d", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// ackAt is the dump asking the replica to acknowledge p, then the replica acknowledging it.
+func ackAt(r *Replica, p binlog.Position, applied bool) {
+	r.Sent(p)
+	r.Ack(p, applied)
+}
+
+// An acknowledgement beyond what the dump asked for (a replica acknowledging positions of a
+// source it followed before) counts only up to what was asked.
+func TestAckBeyondSentIsClamped(t *testing.T) {
+	s := NewSource(nil)
+	s.Configure(func(st *Settings) { st.Enabled, st.Fallback = true, false })
+	r := s.Register(2)
+	r.Sent(pos("binlog.000001", 100))
+	r.Ack(pos("binlog.000007", 9000), true) // another source's coordinates
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Wait(ctx, pos("binlog.000001", 200), Received, 1); err == nil {
+		t.Fatal("a commit at 200 was released by an ack of a position never sent to the replica")
+	}
+	if err := s.Wait(context.Background(), pos("binlog.000001", 100), Received, 1); err != nil {
+		t.Fatal(err)
 	}
 }
