@@ -422,6 +422,12 @@ func (n *Node) replicaClusterOptions(o *replica.Options) {
 		o.Redirect = n.cfg.Redirect
 	}
 	if n.cfg.Cluster {
+		// A member follows its primary by GTID auto-position, so the source sends only
+		// transactions this node has not executed, and the applier skips any it has: a
+		// transaction carrying this node's own server_id that arrives is one it lacks (its data
+		// directory was rebuilt, or it lost the transaction), and dropping it, as
+		// replicate_same_server_id = 0 does, would leave the node without it for good.
+		o.ReplicateSameServerID = true
 		o.ClusterEpoch = func() uint64 {
 			if n.cluster == nil {
 				return 0
