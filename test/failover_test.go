@@ -18,6 +18,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -51,9 +53,16 @@ type foNode struct {
 	clusterAddr string
 	dataDir     string
 	proc        *cluster.Process
-	db          *sql.DB // clients: short timeouts
-	stickyDB    *sql.DB // clients that wait out a paused node (planted-bug test)
-	admin       *sql.DB // status and checks
+	db          *sql.DB     // clients: short timeouts
+	stickyDB    *sql.DB     // clients that wait out a paused node (planted-bug test)
+	admin       *sql.DB     // status and checks
+	expectExit  atomic.Bool // the test is about to kill the process
+}
+
+// kill is kill -9 by the test (expected by the exit watcher).
+func (n *foNode) kill() error {
+	n.expectExit.Store(true)
+	return n.proc.Kill()
 }
 
 // foCluster is three relaydb servers with the control plane on, every link proxied.
@@ -65,9 +74,11 @@ type foCluster struct {
 	rec    *cluster.Recorder
 	logDir string
 
-	rebuilds atomic.Int64
-	hint     atomic.Pointer[foNode] // the last primary found
-	mu       sync.Mutex             // serializes process surgery (rebuild) against the nemesis
+	rebuilds   atomic.Int64
+	unexpected atomic.Int64           // exits the test did not cause
+	rebuilt    sync.Map               // node name → time.Time of its last rebuild
+	hint       atomic.Pointer[foNode] // the last primary found
+	mu         sync.Mutex             // serializes process surgery (rebuild) against the nemesis
 }
 
 func foLogDir(t *testing.T) string {
@@ -144,6 +155,11 @@ func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) 
 			}
 		}
 	})
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	for _, n := range c.nodes {
+		go c.watchExits(n, done)
+	}
 	p, err := c.waitHealthy(60 * time.Second)
 	if err != nil {
 		t.Fatalf("no healthy cluster after start: %v", err)
@@ -174,7 +190,47 @@ func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) 
 	return c
 }
 
+// watchExits notices a node that exits without the test killing it: a crash is a failure; a
+// process killed by a signal from outside the test (another program on the machine) is logged
+// and restarted so that the run can go on.
+func (c *foCluster) watchExits(n *foNode, done <-chan struct{}) {
+	for {
+		ch := n.proc.Exited()
+		select {
+		case <-done:
+			return
+		case <-ch:
+		}
+		if !n.expectExit.Swap(false) {
+			c.unexpected.Add(1)
+			log := n.proc.Log()
+			if len(log) > 1500 {
+				log = log[len(log)-1500:]
+			}
+			if strings.Contains(log, "panic:") || strings.Contains(log, "fatal error:") || n.proc.ExitCode() > 0 {
+				c.t.Errorf("%s exited by itself (exit code %d); end of its log:\n%s", n.name, n.proc.ExitCode(), log)
+			} else {
+				c.t.Logf("WARNING: %s exited without the test killing it (exit code %d: a signal from outside the test?); restarting it; end of its log:\n%s",
+					n.name, n.proc.ExitCode(), log)
+				c.rec.Nemesis("external", "restart "+n.name+" after an exit the test did not cause")
+				if err := n.proc.Restart(); err != nil {
+					c.t.Logf("restart %s: %v", n.name, err)
+				}
+			}
+		}
+		// Wait for the next run (a restart by the nemesis, a rebuild or the line above).
+		for n.proc.Exited() == ch {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
 func foOpen(t *testing.T, addr, params string) *sql.DB {
+	quietMySQLDriver.Do(func() { _ = mysql.SetLogger(log.New(io.Discard, "", 0)) })
 	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/?%s", addr, params))
 	if err != nil {
 		t.Fatal(err)
@@ -344,9 +400,14 @@ func describeViews(vs map[string][]map[string]string) string {
 func (c *foCluster) rebuild(n *foNode, why string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Reports outlive the process that sent them by up to two report TTLs: a node just
+	// rebuilt may still be shown as diverged for a few seconds.
+	if at, ok := c.rebuilt.Load(n.name); ok && time.Since(at.(time.Time)) < 10*time.Second {
+		return nil
+	}
 	c.t.Logf("rebuild %s (diverged: %s)", n.name, why)
 	c.rec.Nemesis("rebuild", "start rebuild "+n.name)
-	if err := n.proc.Kill(); err != nil {
+	if err := n.kill(); err != nil {
 		return err
 	}
 	ents, err := os.ReadDir(n.dataDir)
@@ -365,6 +426,7 @@ func (c *foCluster) rebuild(n *foNode, why string) error {
 		return fmt.Errorf("rebuild %s: %w", n.name, err)
 	}
 	c.rebuilds.Add(1)
+	c.rebuilt.Store(n.name, time.Now())
 	c.rec.Nemesis("rebuild", "end rebuild "+n.name)
 	return nil
 }
@@ -429,7 +491,7 @@ func (c *foCluster) faults(counts map[string]*atomic.Int64, done func()) []clust
 			if err != nil {
 				return "", nil, err
 			}
-			if err := p.proc.Kill(); err != nil {
+			if err := p.kill(); err != nil {
 				return "", nil, err
 			}
 			return "kill -9 " + p.name, p.proc.Restart, nil
@@ -521,6 +583,10 @@ func (c *foCluster) runNemesis(ctx context.Context, seed int64, n int, opts clus
 }
 
 // ---- clients ----------------------------------------------------------------------------------
+
+// quietMySQLDriver silences the driver's own log of broken connections, which faults make by
+// the hundred.
+var quietMySQLDriver sync.Once
 
 var errInsufficient = errors.New("insufficient balance (transfer not attempted)")
 
@@ -992,8 +1058,8 @@ func foRunWorkload(t *testing.T, o foRunOpts) []cluster.Op {
 		injected += counts[k]
 		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
 	}
-	t.Logf("faults injected: %d (%s) in %s; diverged nodes rebuilt: %d", injected, strings.Join(parts, " "),
-		time.Since(started).Round(time.Second), c.rebuilds.Load())
+	t.Logf("faults injected: %d (%s) in %s; diverged nodes rebuilt: %d; exits not caused by the test: %d", injected, strings.Join(parts, " "),
+		time.Since(started).Round(time.Second), c.rebuilds.Load(), c.unexpected.Load())
 	if nemErr != nil {
 		t.Errorf("nemesis: %v", nemErr)
 	}
