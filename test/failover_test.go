@@ -42,7 +42,7 @@ const (
 	foRegisters  = 4
 	foReplPass   = "failover-repl"
 	foDB         = "jepsen"
-	foRecoverMax = 45 * time.Second // a cluster that has not recovered by then is a finding
+	foRecoverMax = 2 * time.Minute // a cluster that has not recovered by then is a finding
 )
 
 // foNode is one data node of the cluster under test.
