@@ -336,24 +336,6 @@ func (m *ClusterMember) Follow(addr, user, password string) error {
 	if p.SourceHost == host && p.SourcePort == port && p.IORunning && p.SQLRunning {
 		return nil
 	}
-	if p.SourceHost != "" && (p.SourceHost != host || p.SourcePort != port) {
-		// Apply everything the previous source sent before following another one. The applier
-		// acknowledges applied transactions to the source it is connected to, in the binlog
-		// coordinates of the source they came from; the new primary would read such an
-		// acknowledgement as covering its own commits, and in lossless mode acknowledge commits
-		// no replica holds.
-		if err := m.StopReceiving(); err != nil {
-			return fmt.Errorf("stop receiving from the previous source: %w", err)
-		}
-		// Bounded: the control plane's reconcile loop calls Follow and retries it next tick.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err := m.WaitRelayApplied(ctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("apply the relay log of the previous source before following %s: %w", addr, err)
-		}
-		p = ch.Progress()
-	}
 	if err := ignoreNotRunning(ch.Stop(true, true)); err != nil && (p.IORunning || p.SQLRunning) {
 		return fmt.Errorf("stop replication: %w", err)
 	}
