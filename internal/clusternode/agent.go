@@ -119,7 +119,9 @@ func (a *agent) reconcile() {
 
 	switch {
 	case st.Election != nil:
-		if role == "primary" || role == "promoting" {
+		// A member still promoting holds no lease: it is either still a replica applying its
+		// relay log (fencing it would refuse its applier's commits) or already fenced.
+		if role == "primary" {
 			a.loc.SetPrimary(time.Time{}, 0) // fenced; its lease had expired for the election to open
 			log.Warn("fenced: an election is open; this node acknowledges nothing more", "epoch", st.Epoch)
 			a.set(func() { a.role = "fenced" })
@@ -142,7 +144,12 @@ func (a *agent) reconcile() {
 			a.loc.BeginPromotion()
 		}
 		a.set(func() { a.role = "promoting" })
-		a.loc.SetPrimary(time.Time{}, 0) // no lease yet: nothing is acknowledged
+		if role == "primary" || role == "fenced" {
+			a.loc.SetPrimary(time.Time{}, 0) // it stays fenced: no lease yet, nothing is acknowledged
+		}
+		// A replica stays one (super_read_only: clients cannot write) until its relay log is
+		// applied: the primary's commit fence would refuse its applier's commits too, stop the
+		// applier and leave the promotion stuck until the next election.
 		if err := a.loc.StopReceiving(); err != nil {
 			log.Warn("promotion: stop receiving", "err", err)
 			return
@@ -157,6 +164,7 @@ func (a *agent) reconcile() {
 		if err := a.loc.StopReplication(); err != nil {
 			log.Warn("promotion: stop replication", "err", err)
 		}
+		a.loc.SetPrimary(time.Time{}, 0) // no lease yet: nothing is acknowledged
 		a.loc.SetAutoIncrementReserver(a.reserve)
 		a.set(func() { a.promotedFor = st.Epoch; a.role = "primary"; a.following = ""; a.lastErr = "" })
 		log.Info("promotion done: the relay log is applied; writable once the lease is granted", "epoch", st.Epoch,
@@ -296,8 +304,8 @@ func (a *agent) leaseLoop() {
 		if !mine {
 			continue
 		}
-		if h := a.loc.Health(st.Settings.Lease); h.CommitStalled {
-			a.n.log.Warn("lease not renewed: the commit path is stalled", "stalled_for_more_than", st.Settings.Lease)
+		if h := a.loc.Health(stallLimit(st.Settings.Lease)); h.CommitStalled {
+			a.n.log.Warn("lease not renewed: the commit path is stalled", "stalled_for_more_than", stallLimit(st.Settings.Lease))
 			continue
 		}
 		sent := time.Now()
@@ -337,3 +345,8 @@ func (a *agent) reportLoop() {
 		cancel()
 	}
 }
+
+// stallLimit is how long commits may wait with none finishing before the primary stops renewing
+// its lease: twice the lease, at least a second, so that a loaded primary whose semi-sync acks
+// are slow is not taken for a hung one.
+func stallLimit(lease time.Duration) time.Duration { return max(2*lease, time.Second) }
