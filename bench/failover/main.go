@@ -76,6 +76,9 @@ func main() {
 			fmt.Printf("%-10s %8s %8s %8s %8s\n", kind, ms(pct(ds, 50)), ms(pct(ds, 90)), ms(ds[len(ds)-1]), ms(ds[0]))
 		}
 		fmt.Printf("writes: %d ok, %d failed during the run\n", load.ok.Load(), load.failed.Load())
+		sort.Ints(load.loadAtFault)
+		fmt.Printf("write load in the second before each fault: median %d, min %d transactions acknowledged\n",
+			load.loadAtFault[len(load.loadAtFault)/2], load.loadAtFault[0])
 	}
 	if *throughput > 0 {
 		tps := map[string]float64{}
@@ -151,6 +154,8 @@ type load struct {
 	probing atomic.Bool // probers write only between a fault and the failover
 	mu      sync.Mutex
 	acks    []ack // every acknowledged write: when and by whom
+	// loadAtFault counts, per round, the writes acknowledged in the second before the fault.
+	loadAtFault []int
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -315,7 +320,10 @@ func round(ctx context.Context, c *cluster.RelayCluster, l *load, kind string) (
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// A second of load at full speed before the fault.
+	time.Sleep(time.Second)
 	l.mu.Lock()
+	l.loadAtFault = append(l.loadAtFault, len(l.acks))
 	l.acks = l.acks[:0]
 	l.mu.Unlock()
 	var heal func() error
