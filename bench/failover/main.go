@@ -323,7 +323,13 @@ func round(ctx context.Context, c *cluster.RelayCluster, l *load, kind string) (
 	// A second of load at full speed before the fault.
 	time.Sleep(time.Second)
 	l.mu.Lock()
-	l.loadAtFault = append(l.loadAtFault, len(l.acks))
+	n := 0
+	for _, a := range l.acks {
+		if time.Since(a.at) <= time.Second {
+			n++
+		}
+	}
+	l.loadAtFault = append(l.loadAtFault, n)
 	l.acks = l.acks[:0]
 	l.mu.Unlock()
 	var heal func() error
