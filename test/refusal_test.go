@@ -21,6 +21,13 @@ func startCluster(t *testing.T, o cluster.RelayOptions) *cluster.RelayCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range c.Nodes {
+				t.Logf("%s log (cluster lines):\n%s", n.Name, clusterLines(n.Proc.Log(), 60))
+			}
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := c.WaitHealthy(ctx); err != nil {
@@ -30,6 +37,17 @@ func startCluster(t *testing.T, o cluster.RelayOptions) *cluster.RelayCluster {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// clusterLines keeps the control plane's lines of a node's log (not Raft's), the last n.
+func clusterLines(s string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "cluster") && !strings.Contains(l, "raft: ") {
+			keep = append(keep, l)
+		}
+	}
+	return tail(strings.Join(keep, "\n"), n)
 }
 
 func tail(s string, lines int) string {

@@ -135,9 +135,11 @@ func (c *clusterRole) watch(stop <-chan struct{}) {
 }
 
 func (c *clusterRole) sync() {
-	want := c.primary.Load() && c.leaseValid()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Decided under mu: a decision taken before another sync (a demotion) ran and applied after
+	// it would turn super_read_only off on a node that is no longer the primary.
+	want := c.primary.Load() && c.leaseValid()
 	if want == c.writable {
 		return
 	}
