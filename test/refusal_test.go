@@ -196,7 +196,7 @@ func TestNoPromotionWithoutNewestReplica(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	journal := journalText(t, c.DB(r2))
-	if !strings.Contains(journal, "waiting for reports") || !strings.Contains(journal, r1.Name) {
+	if !(strings.Contains(journal, "waiting for reports") || strings.Contains(journal, "to register")) || !strings.Contains(journal, r1.Name) {
 		t.Fatalf("the journal does not say that the election waits for %s:\n%s", r1.Name, journal)
 	}
 	t.Logf("while %s was unreachable, the journal said:\n%s", r1.Name, firstLines(journal, 3))

@@ -51,12 +51,19 @@ type Observed struct {
 	ElectionSeenAt time.Time
 	// Reports holds each member's latest report and when it arrived (local clock).
 	Reports map[string]Received
+	// Voters are the Raft configuration's voters. A voter that has not registered yet could be a
+	// data node holding acknowledged commits: nothing is decided until every voter has.
+	Voters []string
 }
 
 // Received is a report and its arrival time.
 type Received struct {
 	Report
 	At time.Time
+}
+
+func leaseExpired(s *State, o Observed) bool {
+	return !o.Now.Before(o.LeaseSeenAt.Add(s.Settings.Lease + s.Settings.LeaseMargin))
 }
 
 // MaxPromotion bounds how long a promoted member may take to apply its relay log and ask for
@@ -67,6 +74,18 @@ const MaxPromotion = 60 * time.Second
 // done). It is a pure function of its arguments.
 func Decide(s *State, o Observed) []Command {
 	mk := func(op Op) Command { return Command{Op: op, Time: o.Wall, Epoch: s.Epoch} }
+	var unregistered []string
+	for _, v := range o.Voters {
+		if s.Members[v] == nil {
+			unregistered = append(unregistered, v)
+		}
+	}
+	if len(unregistered) > 0 && (s.Election != nil || s.Primary == "" || leaseExpired(s, o)) {
+		c := mk(OpRefuse)
+		c.Reason = fmt.Sprintf("waiting for %s to register: an unregistered member may be a data node holding acknowledged commits",
+			strings.Join(unregistered, ", "))
+		return []Command{c}
+	}
 	switch {
 	case s.Election != nil:
 		return decideElection(s, o)

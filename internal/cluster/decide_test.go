@@ -227,3 +227,18 @@ func TestPromotingMemberIsGivenTime(t *testing.T) {
 		t.Fatalf("a promotion past MaxPromotion must be replaced, got %+v", cmds)
 	}
 }
+
+func TestUnregisteredVoterBlocksDecisions(t *testing.T) {
+	s := elected(t)
+	// n4 is a voter that never registered: it may be a data node holding acknowledged commits.
+	o := Observed{Now: t0, Wall: t0, Voters: []string{"n1", "n2", "n3", "n4"},
+		Reports: map[string]Received{"n2": report("n2", 2, U+":1-5"), "n3": report("n3", 2, U+":1-6")}}
+	cmds := Decide(s, o)
+	if len(cmds) != 1 || cmds[0].Op != OpRefuse || !strings.Contains(cmds[0].Reason, "n4 to register") {
+		t.Fatalf("want a refusal naming n4, got %+v", cmds)
+	}
+	o.Voters = o.Voters[:3]
+	if cmds := Decide(s, o); cmds[0].Op != OpPromote {
+		t.Fatalf("every voter registered: want a promotion, got %+v", cmds)
+	}
+}

@@ -426,7 +426,7 @@ func (n *Node) controllerLoop() {
 			continue
 		}
 		obs := cluster.Observed{Now: time.Now(), Wall: time.Now(), LeaseSeenAt: leaseSeen, ElectionSeenAt: electionSeen,
-			Reports: n.snapshotReports()}
+			Reports: n.snapshotReports(), Voters: n.voters()}
 		for _, c := range cluster.Decide(st, obs) {
 			if c.Op == cluster.OpRefuse {
 				// A refusal is journaled when it changes, or every few seconds while it lasts.
@@ -490,4 +490,19 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	}
 	w.log.Log(context.Background(), lvl, "raft: "+line)
 	return len(p), nil
+}
+
+// voters returns the IDs of the Raft configuration's voters.
+func (n *Node) voters() []string {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var ids []string
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			ids = append(ids, string(srv.ID))
+		}
+	}
+	return ids
 }

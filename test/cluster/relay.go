@@ -279,7 +279,7 @@ func (c *RelayCluster) WaitHealthy(ctx context.Context) error {
 		if p != nil {
 			st, err := c.Status(ctx, p)
 			if err == nil {
-				ok := true
+				ok := len(st) == len(c.Nodes) // every member has registered
 				var primaryExec string
 				for _, m := range st {
 					if m.Role == "primary" {
