@@ -156,8 +156,8 @@ type load struct {
 	acks    []ack // every acknowledged write: when and by whom
 	// loadAtFault counts, per round, the writes acknowledged in the second before the fault.
 	loadAtFault []int
-	done    chan struct{}
-	wg      sync.WaitGroup
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 type ack struct {

@@ -37,7 +37,7 @@ type ClusterMemberRow struct {
 	FreeDisk                     uint64
 	LagSeconds                   int64         // Seconds_Behind_Source (-1: not replicating)
 	StreamAge                    time.Duration // since the receiver last heard its source (-1: not streaming)
-	ReportAge                    time.Time // when the report was sent
+	ReportAge                    time.Time     // when the report was sent
 	Priority                     int
 	NeverPromote                 bool
 }
