@@ -410,17 +410,8 @@ func (c *foCluster) rebuild(n *foNode, why string) error {
 	if err := n.kill(); err != nil {
 		return err
 	}
-	ents, err := os.ReadDir(n.dataDir)
-	if err != nil {
+	if err := cluster.WipeDataKeepCluster(n.dataDir); err != nil {
 		return err
-	}
-	for _, e := range ents {
-		if e.Name() == "cluster" {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(n.dataDir, e.Name())); err != nil {
-			return err
-		}
 	}
 	if err := n.proc.Restart(); err != nil {
 		return fmt.Errorf("rebuild %s: %w", n.name, err)

@@ -336,7 +336,16 @@ func (c *RelayCluster) Rebuild(n *RelayNode) error {
 	if err := n.Proc.Kill(); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(n.DataDir)
+	if err := WipeDataKeepCluster(n.DataDir); err != nil {
+		return err
+	}
+	return n.Proc.Restart()
+}
+
+// WipeDataKeepCluster removes everything in a stopped member's datadir except its Raft state
+// (cluster/), so that it starts again as an empty member of the same cluster.
+func WipeDataKeepCluster(dataDir string) error {
+	entries, err := os.ReadDir(dataDir)
 	if err != nil {
 		return err
 	}
@@ -344,11 +353,11 @@ func (c *RelayCluster) Rebuild(n *RelayNode) error {
 		if e.Name() == "cluster" {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(n.DataDir, e.Name())); err != nil {
+		if err := os.RemoveAll(filepath.Join(dataDir, e.Name())); err != nil {
 			return err
 		}
 	}
-	return n.Proc.Restart()
+	return nil
 }
 
 // Diverged lists the data nodes that refuse to rejoin (state "diverged").
