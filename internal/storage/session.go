@@ -127,13 +127,8 @@ func (s *Session) StartTransaction(ctx *sql.Context, tc sql.TransactionCharacter
 	if s.e.closed.Load() {
 		return nil, errClosed
 	}
-	rc := false
-	if v, err := s.GetSessionVariable(ctx, "transaction_isolation"); err == nil {
-		if str, ok := v.(string); ok {
-			up := strings.ToUpper(str)
-			rc = strings.Contains(up, "READ-COMMITTED") || strings.Contains(up, "READ-UNCOMMITTED")
-		}
-	}
+	iso := sessionIsolation(ctx, s)
+	rc := iso == ReadCommitted || iso == ReadUncommitted
 	t := s.e.newTxn(tc == sql.ReadOnly, rc)
 	s.cur = t
 	return t, nil
