@@ -85,8 +85,18 @@ func (ed *editor) guard(ctx *sql.Context) error {
 	return nil
 }
 
+// lock takes key's exclusive lock for tx. The editor then reads the key's newest committed
+// version (getLatest): InnoDB's current read, so a writer that waited acts on what the holder
+// committed.
 func (ed *editor) lock(ctx *sql.Context, tx *txn, key []byte) error {
-	return ed.t.e.locks.acquire(tx, string(key), lockWaitTimeout(ctx, ed.t.e.opts.LockWaitTimeout))
+	_, err := ed.t.e.locks.acquire(tx, string(key), lockExclusive, lockWaitTimeout(ctx, ed.t.e.opts.LockWaitTimeout))
+	return err
+}
+
+// mayInsert waits while another transaction holds a gap lock around key (an index key about to
+// be inserted): InnoDB's insert intention.
+func (ed *editor) mayInsert(ctx *sql.Context, tx *txn, key []byte) error {
+	return ed.t.e.locks.waitInsert(tx, key, lockWaitTimeout(ctx, ed.t.e.opts.LockWaitTimeout))
 }
 
 // Insert implements sql.RowInserter.
@@ -125,7 +135,7 @@ func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
 		if err := ed.lock(ctx, tx, pk); err != nil {
 			return err
 		}
-		v, exists, err := tx.get(pk)
+		v, exists, err := tx.getLatest(pk, true)
 		if err != nil {
 			return err
 		}
@@ -146,14 +156,25 @@ func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	tx.put(pk, val)
-	d.state.rows.Add(1)
+	if err := ed.mayInsert(ctx, tx, pk); err != nil {
+		return err
+	}
+	entries := make([][]byte, 0, len(d.indexes))
 	for _, idx := range d.indexes {
 		k, _, err := d.indexEntryPrefix(nil, idx, row)
 		if err != nil {
 			return err
 		}
-		tx.put(append(k, pkSuffix(pk)...), nil)
+		k = append(k, pkSuffix(pk)...)
+		if err := ed.mayInsert(ctx, tx, k); err != nil {
+			return err
+		}
+		entries = append(entries, k)
+	}
+	tx.put(pk, val)
+	d.state.rows.Add(1)
+	for _, k := range entries {
+		tx.put(k, nil)
 	}
 	return nil
 }
@@ -175,7 +196,7 @@ func (ed *editor) checkUnique(ctx *sql.Context, tx *txn, idx *indexDef, row sql.
 	if err := ed.lock(ctx, tx, p); err != nil {
 		return err
 	}
-	it, err := tx.iterLive(p, prefixEnd(p))
+	it, err := tx.iterOver(p, prefixEnd(p), viewLive, true)
 	if err != nil {
 		return err
 	}
@@ -189,7 +210,7 @@ func (ed *editor) checkUnique(ctx *sql.Context, tx *txn, idx *indexDef, row sql.
 			continue
 		}
 		pk := append(indexPrefix(nil, d.id(), primaryIndexID), suffix...)
-		v, ok, err := tx.get(pk)
+		v, ok, err := tx.getLatest(pk, true)
 		if err != nil {
 			return err
 		}
@@ -216,7 +237,7 @@ func (ed *editor) rowKey(tx *txn, row sql.Row) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	it, err := tx.iterLive(p, prefixEnd(p))
+	it, err := tx.iterOver(p, prefixEnd(p), viewLive, true)
 	if err != nil {
 		return nil, false, err
 	}
@@ -256,7 +277,7 @@ func (ed *editor) delete(ctx *sql.Context, tx *txn, row sql.Row) (sql.Row, error
 		return nil, err
 	}
 	// Delete what is stored (the row given may differ in ways the key does not capture).
-	v, exists, err := tx.get(pk)
+	v, exists, err := tx.getLatest(pk, true)
 	if err != nil || !exists {
 		return nil, err
 	}
@@ -312,12 +333,15 @@ func (ed *editor) update(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row, 
 	if err := ed.lock(ctx, tx, oldPK); err != nil {
 		return nil, err
 	}
-	v, exists, err := tx.get(oldPK)
+	v, exists, err := tx.getLatest(oldPK, true)
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
 		return nil, nil // deleted earlier in this statement
+	}
+	if err := ed.checkNotStale(tx, old, v); err != nil {
+		return nil, err
 	}
 	stored, err := codec.DecodeRow(d.schema.Schema, v, nil)
 	if err != nil {
@@ -338,6 +362,9 @@ func (ed *editor) update(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row, 
 		if err := ed.checkUnique(ctx, tx, idx, new, oldPK); err != nil {
 			return nil, err
 		}
+		if err := ed.mayInsert(ctx, tx, append(nk, pkSuffix(oldPK)...)); err != nil {
+			return nil, err
+		}
 		tx.del(append(oldK, pkSuffix(oldPK)...))
 		tx.put(append(nk, pkSuffix(oldPK)...), nil)
 	}
@@ -347,6 +374,21 @@ func (ed *editor) update(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row, 
 	}
 	tx.put(oldPK, val)
 	return stored, nil
+}
+
+// checkNotStale refuses (1213) to update a row the statement read from its snapshot when the
+// row changed since: the new row was computed from a version that is no longer the newest.
+// Statements that read with current reads (every UPDATE and DELETE scan) never meet this; it
+// guards the paths that read consistently (stored routines, triggers) from losing an update.
+func (ed *editor) checkNotStale(tx *txn, old sql.Row, stored []byte) error {
+	if n, ok := tx.consistentScan[ed.t.def.id()]; !ok || n != tx.stmtNo {
+		return nil
+	}
+	enc, err := codec.AppendRow(nil, ed.t.def.schema.Schema, old)
+	if err != nil || bytes.Equal(enc, stored) {
+		return nil
+	}
+	return errWriteConflict
 }
 
 // moveRow updates a row whose key changes (or that has no primary key) as a delete and an insert.

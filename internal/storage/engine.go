@@ -319,8 +319,9 @@ func (e *Engine) oldestSnapshot() uint64 {
 	return oldest
 }
 
-func (e *Engine) newTxn(readOnly, readCommitted bool) *txn {
-	return &txn{e: e, id: e.nextTxn.Add(1), readOnly: readOnly, readCommitted: readCommitted, stmtMark: -1}
+func (e *Engine) newTxn(readOnly bool, iso Isolation) *txn {
+	return &txn{e: e, id: e.nextTxn.Add(1), readOnly: readOnly, iso: iso,
+		readCommitted: iso == ReadCommitted || iso == ReadUncommitted, stmtMark: -1}
 }
 
 // commitTxn makes t's writes durable and visible, then releases its locks and snapshot. With a
@@ -338,28 +339,28 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		var err error
 		entry, skip, err = cl.TxnEntry(ctx, t.changes, t.statements)
 		if err != nil || skip {
-			e.locks.release(t, 0)
+			e.locks.release(t)
 			return err
 		}
 	}
 	if !t.hasWrites() && entry == nil {
-		e.locks.release(t, 0)
+		e.locks.release(t)
 		return nil
 	}
 	if e.closed.Load() {
-		e.locks.release(t, 0)
+		e.locks.release(t)
 		return errClosed
 	}
 	if g := e.opts.WriteGuard; g != nil && ctx != nil {
 		// Writes made while the server was writable are refused at commit if it no longer is
 		// (a cluster primary demoted meanwhile must not commit a client's transaction).
 		if err := g(ctx); err != nil {
-			e.locks.release(t, 0)
+			e.locks.release(t)
 			return err
 		}
 	}
 	if err := e.enterGate(ctx); err != nil {
-		e.locks.release(t, 0)
+		e.locks.release(t)
 		return err
 	}
 	defer e.gate.leave()
@@ -377,25 +378,23 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		})
 	}
 	if err != nil {
-		e.locks.release(t, 0)
+		e.locks.release(t)
 		return fmt.Errorf("build commit batch: %w", err)
 	}
 	_, err = e.pipeline.Commit(&commit.Request{
 		Batch:        b,
 		Log:          entry,
-		AfterVisible: func(seq uint64) { e.locks.release(t, seq) },
+		AfterVisible: func(uint64) { e.locks.release(t) },
 	})
 	var notAcked *commit.NotAcknowledgedError
 	if errors.As(err, &notAcked) {
 		// Committed here (visible, in the binlog) but the node lost its lease meanwhile.
-		e.locks.prune(e.oldestSnapshot, false)
 		return notAcked.Err
 	}
 	if err != nil {
-		e.locks.release(t, 0)
+		e.locks.release(t)
 		return storageWriteError(err)
 	}
-	e.locks.prune(e.oldestSnapshot, false)
 	if entry != nil {
 		return e.commitLog.Committed(ctx, entry)
 	}
@@ -408,7 +407,7 @@ func (e *Engine) rollbackTxn(t *txn) {
 		return
 	}
 	t.stopWriting()
-	e.locks.release(t, 0)
+	e.locks.release(t)
 	e.releaseSnapshot(t)
 }
 
@@ -432,7 +431,6 @@ func (e *Engine) reaper() {
 			k.(*Session).expireIfIdle(now, e.opts.TxnIdleTimeout)
 			return true
 		})
-		e.locks.prune(e.oldestSnapshot, true)
 	}
 }
 

@@ -212,6 +212,9 @@ type skipGroup struct {
 
 // engineTestSkips: failures that are not storage bugs.
 var engineTestSkips = []skipGroup{
+	{"harness: the suite runs queries without the server's command lifecycle, so the transaction GMS drops after a failed autocommit INSERT keeps the gap lock its foreign key check took until a later command ends; the server rolls it back when the command ends (TestFailedAutocommitReleasesLocks)", []string{
+		"Delayed foreign key resolution insert",
+	}},
 	{"plan shape: EXPLAIN output differs because row counts are estimates (no table_count shortcut)", []string{
 		"explain plan select count(*) from mytable",
 	}},

@@ -211,6 +211,7 @@ func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCo
 	}
 	base := indexPrefix(nil, d.id(), id)
 	spans := make([]keySpan, 0, len(ranges))
+
 	for _, r := range ranges {
 		sp, err := d.spanFor(ctx, ix, base, r)
 		if err != nil {
@@ -227,7 +228,7 @@ func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCo
 				out[n-1].hi = sp.hi
 			}
 			out[n-1].exact = out[n-1].exact && sp.exact
-			out[n-1].point = false
+			out[n-1].point, out[n-1].equal, out[n-1].uniqueEqual = false, false, false
 			continue
 		}
 		out = append(out, sp)
@@ -307,7 +308,8 @@ func (d *tableDef) spanFor(ctx *sql.Context, ix *index, base []byte, r sql.MySQL
 	// Every column is a point. On the primary index with the whole key given, the span holds at
 	// most one key, which a point read finds more cheaply than an iterator.
 	point := ix.idx == nil && len(r) == len(ix.cols)
-	return keySpan{lo: prefix, hi: prefixEnd(prefix), point: point, exact: exact}, nil
+	unique := ix.idx != nil && ix.idx.unique && len(r) == len(ix.cols)
+	return keySpan{lo: prefix, hi: prefixEnd(prefix), point: point, exact: exact, equal: true, uniqueEqual: unique}, nil
 }
 
 // isFullRange reports whether ce admits every value, NULL included.

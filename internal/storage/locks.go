@@ -1,154 +1,338 @@
 package storage
 
 import (
+	"bytes"
+	"slices"
 	"sync"
 	"time"
 )
 
-// lockTable holds the row locks of open transactions and, for rows written recently, the
-// sequence number of the commit that last wrote them.
+// lockMode is a row lock's strength: shared locks (FOR SHARE, the source rows of INSERT …
+// SELECT, SERIALIZABLE reads) are compatible with each other; an exclusive lock (every written
+// row, FOR UPDATE) with nothing.
+type lockMode uint8
+
+const (
+	lockShared lockMode = iota + 1
+	lockExclusive
+)
+
+// lockTable holds the locks of open transactions, in memory, as InnoDB does:
 //
-// A transaction locks every row key (primary key and unique-index values) before writing it and
-// keeps the lock until it commits or rolls back. A writer that finds a row locked waits; once it
-// holds the lock it checks the row's last commit sequence against its snapshot: a newer commit
-// means the row changed after the snapshot was taken, and the transaction fails with 1213 rather
-// than overwrite a change it never saw (no lost updates).
+//   - Row locks, by key (a row's primary key, or a unique-index value being claimed), shared or
+//     exclusive. A transaction that cannot get one waits.
+//   - Gap locks, by index: an open key interval in which no other transaction may insert (the
+//     "gap" part of InnoDB's next-key locks, taken by locking reads in REPEATABLE READ and
+//     SERIALIZABLE). Gap locks never conflict with each other; an insert into a locked gap waits
+//     (InnoDB's insert intention).
 //
-// Entries for released rows are kept only while some open snapshot could be older than the
-// commit that wrote them; prune drops the rest.
+// A wait that would close a cycle of waiting transactions is a deadlock: the transaction of the
+// cycle with the least weight (rows written plus locks held; the requester on a tie, as InnoDB)
+// is chosen as the victim, fails with 1213 and is rolled back. A wait longer than the session's
+// innodb_lock_wait_timeout fails with 1205 and ends only the statement.
+//
+// Entries exist only while held, so a lock costs nothing once its transaction ends, and a
+// transaction that never meets another's locks never waits.
 type lockTable struct {
-	mu      sync.Mutex
-	entries map[string]*rowLock
-	// released counts entries released since the last prune.
-	released int
+	mu   sync.Mutex
+	rows map[string]*rowLock
+	// gaps holds every gap lock, by index (the key's first indexPrefixLen bytes).
+	gaps map[string][]*gapLock
+	// gapFreed is closed (and replaced) whenever a gap lock is released: inserts waiting on a gap
+	// look again.
+	gapFreed chan struct{}
 }
 
 type rowLock struct {
-	owner     *txn          // nil when no transaction holds the row
-	wake      chan struct{} // closed when owner releases; created by the first waiter
-	commitSeq uint64        // sequence of the last commit that wrote the row
+	x    *txn          // exclusive holder, if any
+	s    []*txn        // shared holders (the exclusive holder may be among them, after an upgrade)
+	wake chan struct{} // closed when a holder lets go; created by the first waiter
+}
+
+// gapLock forbids other transactions to insert a key k with lo < k < hi.
+type gapLock struct {
+	lo, hi []byte
+	owner  *txn
 }
 
 func newLockTable() *lockTable {
-	return &lockTable{entries: make(map[string]*rowLock)}
+	return &lockTable{rows: make(map[string]*rowLock), gaps: make(map[string][]*gapLock),
+		gapFreed: make(chan struct{})}
 }
 
-// acquire locks key for t, waiting up to timeout for another owner. It returns errDeadlock when
-// waiting would close a cycle, errLockWaitTimeout after timeout, and errWriteConflict when the row
-// was committed after t's snapshot.
-func (lt *lockTable) acquire(t *txn, key string, timeout time.Duration) error {
+// holds reports whether t holds key in mode m or stronger.
+func (l *rowLock) holds(t *txn, m lockMode) bool {
+	if l.x == t {
+		return true
+	}
+	return m == lockShared && slices.Contains(l.s, t)
+}
+
+// blockers returns the transactions that keep t from locking l in mode m (none: it may).
+func (l *rowLock) blockers(t *txn, m lockMode) []*txn {
+	var out []*txn
+	if l.x != nil && l.x != t {
+		out = append(out, l.x)
+	}
+	if m == lockExclusive {
+		for _, o := range l.s {
+			if o != t {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// acquire locks key for t in mode m, waiting up to timeout for holders that conflict. It
+// reports whether it had to wait (the row may then have changed: the caller re-reads it).
+func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Duration) (waited bool, err error) {
+	defer lt.endVictim(t, &err)
 	var deadline time.Time
 	for {
 		lt.mu.Lock()
-		l := lt.entries[key]
+		if t.deadlockVictim {
+			lt.mu.Unlock()
+			return waited, errDeadlock
+		}
+		l := lt.rows[key]
 		if l == nil {
-			lt.entries[key] = &rowLock{owner: t}
-			lt.mu.Unlock()
-			t.locks = append(t.locks, key)
-			return nil
+			l = &rowLock{}
+			lt.rows[key] = l
 		}
-		if l.owner == t {
+		if l.holds(t, m) {
 			lt.mu.Unlock()
-			return nil
+			return waited, nil
 		}
-		if l.owner == nil {
-			if l.commitSeq > t.snapSeq {
-				lt.mu.Unlock()
-				return errWriteConflict
+		blockers := l.blockers(t, m)
+		if len(blockers) == 0 {
+			if l.x != t && !slices.Contains(l.s, t) {
+				t.locks = append(t.locks, key)
 			}
-			l.owner = t
+			if m == lockExclusive {
+				l.x = t
+			} else {
+				l.s = append(l.s, t)
+			}
 			lt.mu.Unlock()
-			t.locks = append(t.locks, key)
-			return nil
-		}
-		// Someone else holds it: refuse if waiting would deadlock.
-		for o := l.owner; o != nil; {
-			if o == t {
-				lt.mu.Unlock()
-				return errDeadlock
-			}
-			w := o.waitingFor
-			if w == nil {
-				break
-			}
-			o = w.owner
+			return waited, nil
 		}
 		if l.wake == nil {
 			l.wake = make(chan struct{})
 		}
-		wake := l.wake
-		t.waitingFor = l
-		lt.mu.Unlock()
-
-		if deadline.IsZero() {
-			deadline = time.Now().Add(timeout)
-		}
-		timer := time.NewTimer(time.Until(deadline))
-		select {
-		case <-wake:
-			timer.Stop()
-		case <-timer.C:
-			lt.mu.Lock()
-			t.waitingFor = nil
+		if err := lt.waitLocked(t, blockers, l.wake, &deadline, timeout); err != nil {
+			lt.dropIfFree(key, l)
 			lt.mu.Unlock()
-			return errLockWaitTimeout
+			return true, err
 		}
-		lt.mu.Lock()
-		t.waitingFor = nil
-		lt.mu.Unlock()
+		waited = true
 	}
 }
 
-// release frees every lock t holds. commitSeq is the sequence of t's commit, or 0 for a
-// rollback (which leaves each row's last commit sequence unchanged).
-func (lt *lockTable) release(t *txn, commitSeq uint64) {
-	if len(t.locks) == 0 {
-		return
-	}
-	lt.mu.Lock()
-	for _, key := range t.locks {
-		l := lt.entries[key]
-		if l == nil || l.owner != t {
-			continue
+// waitLocked waits, with lt.mu held on entry and on return, until wake is closed, t is chosen as
+// a deadlock victim, or the deadline passes. It refuses to wait when waiting would deadlock and
+// t is the victim; when another member of the cycle is the victim, it is woken to fail.
+func (lt *lockTable) waitLocked(t *txn, blockers []*txn, wake chan struct{}, deadline *time.Time, timeout time.Duration) error {
+	if cycle := lt.cycleThrough(t, blockers); cycle != nil {
+		victim := t
+		for _, o := range cycle {
+			if o.lockWeight() < victim.lockWeight() {
+				victim = o
+			}
 		}
-		l.owner = nil
-		if commitSeq > l.commitSeq {
-			l.commitSeq = commitSeq
+		if victim == t {
+			t.deadlockVictim = true
+			return errDeadlock
 		}
-		if l.wake != nil {
-			close(l.wake)
-			l.wake = nil
-		}
-		if l.commitSeq == 0 {
-			delete(lt.entries, key)
+		victim.deadlockVictim = true
+		if victim.abortWait != nil {
+			close(victim.abortWait)
+			victim.abortWait = nil
 		}
 	}
-	lt.released += len(t.locks)
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(timeout)
+	}
+	t.waitFor = blockers
+	abort := make(chan struct{})
+	t.abortWait = abort
 	lt.mu.Unlock()
-	t.locks = t.locks[:0]
+	timer := time.NewTimer(time.Until(*deadline))
+	var err error
+	select {
+	case <-wake:
+	case <-abort:
+	case <-timer.C:
+		err = errLockWaitTimeout
+	}
+	timer.Stop()
+	lt.mu.Lock()
+	t.waitFor = nil
+	t.abortWait = nil
+	if t.deadlockVictim {
+		return errDeadlock
+	}
+	return err
 }
 
-// prune drops released entries whose last commit no open snapshot can miss (commitSeq <= the
-// oldest open snapshot's sequence, which oldest computes). It only scans, and only asks oldest,
-// after enough releases to make the scan worth it.
-func (lt *lockTable) prune(oldest func() uint64, force bool) {
+// cycleThrough returns the transactions of a wait cycle that t waiting for blockers would
+// close (t excluded), or nil. Caller holds lt.mu.
+func (lt *lockTable) cycleThrough(t *txn, blockers []*txn) []*txn {
+	seen := map[*txn]bool{}
+	var path []*txn
+	var visit func(o *txn) bool
+	visit = func(o *txn) bool {
+		if o == t {
+			return true
+		}
+		if seen[o] {
+			return false
+		}
+		seen[o] = true
+		path = append(path, o)
+		for _, w := range o.waitFor {
+			if visit(w) {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	for _, b := range blockers {
+		if visit(b) {
+			return path
+		}
+	}
+	return nil
+}
+
+// endVictim rolls back a transaction chosen as a deadlock victim, as InnoDB does: its locks go
+// at once, so the rest of the cycle proceeds; the session drops it when the statement ends.
+// Called without lt.mu.
+func (lt *lockTable) endVictim(t *txn, err *error) {
+	if *err == errDeadlock {
+		t.e.rollbackTxn(t)
+	}
+}
+
+// wasDeadlockVictim reports whether t was rolled back as a deadlock victim.
+func (lt *lockTable) wasDeadlockVictim(t *txn) bool {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	if !force && lt.released < 4096 && lt.released < len(lt.entries)/2 {
-		return
+	return t.deadlockVictim
+}
+
+// dropIfFree removes an entry nobody holds or waits for. Caller holds lt.mu.
+func (lt *lockTable) dropIfFree(key string, l *rowLock) {
+	if l.x == nil && len(l.s) == 0 && l.wake == nil {
+		delete(lt.rows, key)
 	}
-	lt.released = 0
-	oldestSnap := oldest()
-	for k, l := range lt.entries {
-		if l.owner == nil && l.wake == nil && l.commitSeq <= oldestSnap {
-			delete(lt.entries, k)
+}
+
+// lockGap gives t a gap lock on the open interval (lo, hi) of one index. It never waits.
+func (lt *lockTable) lockGap(t *txn, lo, hi []byte) {
+	g := &gapLock{lo: lo, hi: hi, owner: t}
+	idx := string(lo[:indexPrefixLen])
+	lt.mu.Lock()
+	lt.gaps[idx] = append(lt.gaps[idx], g)
+	t.gaps = append(t.gaps, g)
+	lt.mu.Unlock()
+}
+
+// waitInsert waits until no other transaction holds a gap lock around key (an index key t is
+// about to insert), failing on a deadlock or after timeout.
+func (lt *lockTable) waitInsert(t *txn, key []byte, timeout time.Duration) (err error) {
+	defer lt.endVictim(t, &err)
+	var deadline time.Time
+	idx := string(key[:indexPrefixLen])
+	for {
+		lt.mu.Lock()
+		if t.deadlockVictim {
+			lt.mu.Unlock()
+			return errDeadlock
+		}
+		var blockers []*txn
+		for _, g := range lt.gaps[idx] {
+			if g.owner != t && bytes.Compare(g.lo, key) < 0 && bytes.Compare(key, g.hi) < 0 &&
+				!slices.Contains(blockers, g.owner) {
+				blockers = append(blockers, g.owner)
+			}
+		}
+		if len(blockers) == 0 {
+			lt.mu.Unlock()
+			return nil
+		}
+		err := lt.waitLocked(t, blockers, lt.gapFreed, &deadline, timeout)
+		lt.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
 
-// size reports how many entries the table holds (for status and tests).
+// releaseRow lets go of one row lock t holds (READ COMMITTED releases the rows a statement
+// scanned but did not change).
+func (lt *lockTable) releaseRow(t *txn, key string) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if i := slices.Index(t.locks, key); i >= 0 {
+		t.locks = slices.Delete(t.locks, i, i+1)
+		lt.unlockLocked(t, key)
+	}
+}
+
+func (lt *lockTable) unlockLocked(t *txn, key string) {
+	l := lt.rows[key]
+	if l == nil {
+		return
+	}
+	if l.x == t {
+		l.x = nil
+	}
+	if i := slices.Index(l.s, t); i >= 0 {
+		l.s = slices.Delete(l.s, i, i+1)
+	}
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
+	lt.dropIfFree(key, l)
+}
+
+// release frees every lock t holds.
+func (lt *lockTable) release(t *txn) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	for _, key := range t.locks {
+		lt.unlockLocked(t, key)
+	}
+	t.locks = t.locks[:0]
+	if len(t.gaps) > 0 {
+		for _, g := range t.gaps {
+			idx := string(g.lo[:indexPrefixLen])
+			list := lt.gaps[idx]
+			if i := slices.Index(list, g); i >= 0 {
+				list = slices.Delete(list, i, i+1)
+			}
+			if len(list) == 0 {
+				delete(lt.gaps, idx)
+			} else {
+				lt.gaps[idx] = list
+			}
+		}
+		t.gaps = t.gaps[:0]
+		close(lt.gapFreed)
+		lt.gapFreed = make(chan struct{})
+	}
+}
+
+// size reports how many row and gap lock entries the table holds (for status and tests).
 func (lt *lockTable) size() int {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	return len(lt.entries)
+	n := len(lt.rows)
+	for _, g := range lt.gaps {
+		n += len(g)
+	}
+	return n
 }

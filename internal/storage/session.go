@@ -22,10 +22,13 @@ type GlobalsPersister interface {
 // Session is a client session: GMS's base session plus the engine's transaction handling.
 type Session struct {
 	*sql.BaseSession
-	e        *Engine
-	persist  GlobalsPersister
-	mu       sync.Mutex // held while a command runs; the idle reaper only touches idle sessions
-	cur      *txn
+	e       *Engine
+	persist GlobalsPersister
+	mu      sync.Mutex // held while a command runs; the idle reaper only touches idle sessions
+	cur     *txn
+	// aside are transactions GMS took off the session unended during the command (see
+	// rollbackDropped).
+	aside    []*txn
 	lastUsed time.Time
 	ended    bool
 	// command counts commands; ddlLogged is the command whose DDL entry has been made, so a
@@ -64,6 +67,8 @@ func (s *Session) CommandBegin() error {
 // CommandEnd implements sql.LifecycleAwareSession.
 func (s *Session) CommandEnd() {
 	s.endFailedAutocommit()
+	s.dropDeadlockVictim()
+	s.rollbackDropped()
 	s.lastUsed = time.Now()
 	s.mu.Unlock()
 }
@@ -83,6 +88,41 @@ func (s *Session) endFailedAutocommit() {
 	}
 	s.e.rollbackTxn(t)
 	s.SetTransaction(nil)
+	if s.cur == t {
+		s.cur = nil
+	}
+}
+
+// rollbackDropped rolls back, at the end of a command, a transaction GMS took off the session
+// without ending it (it clears a failed autocommit statement's transaction that way), so that its
+// locks do not outlive the command. (Not earlier: while a stored procedure runs, GMS sets the
+// caller's transaction aside and restores it afterwards.)
+func (s *Session) rollbackDropped() {
+	cur := s.GetTransaction()
+	if t := s.cur; t != nil && cur != sql.Transaction(t) {
+		s.e.rollbackTxn(t)
+		s.cur = nil
+	}
+	for _, t := range s.aside {
+		if cur == sql.Transaction(t) {
+			s.cur = t // a caller's transaction that GMS restored after CALL
+		} else {
+			s.e.rollbackTxn(t)
+		}
+	}
+	clear(s.aside)
+	s.aside = s.aside[:0]
+}
+
+// dropDeadlockVictim takes a transaction rolled back as a deadlock victim off the session: as in
+// MySQL, the session is then outside any transaction (BEGIN's scope ended with it).
+func (s *Session) dropDeadlockVictim() {
+	t, ok := s.GetTransaction().(*txn)
+	if !ok || t == nil || !t.done.Load() || !s.e.locks.wasDeadlockVictim(t) {
+		return
+	}
+	s.SetTransaction(nil)
+	s.SetIgnoreAutoCommit(false)
 	if s.cur == t {
 		s.cur = nil
 	}
@@ -127,9 +167,12 @@ func (s *Session) StartTransaction(ctx *sql.Context, tc sql.TransactionCharacter
 	if s.e.closed.Load() {
 		return nil, errClosed
 	}
-	iso := sessionIsolation(ctx, s)
-	rc := iso == ReadCommitted || iso == ReadUncommitted
-	t := s.e.newTxn(tc == sql.ReadOnly, rc)
+	if t := s.cur; t != nil && !t.done.Load() && s.GetTransaction() == nil {
+		// GMS dropped it unended (a failed autocommit statement), or set it aside while a stored
+		// procedure runs and will restore it: decide at the command's end.
+		s.aside = append(s.aside, t)
+	}
+	t := s.e.newTxn(tc == sql.ReadOnly, sessionIsolation(ctx, s))
 	s.cur = t
 	return t, nil
 }
@@ -258,7 +301,7 @@ func txnFor(ctx *sql.Context, e *Engine) (t *txn, temporary bool) {
 			return tx, false
 		}
 	}
-	return e.newTxn(true, false), true
+	return e.newTxn(true, RepeatableRead), true
 }
 
 // claimDDLLog reports whether the running statement has not yet logged its DDL, and marks it

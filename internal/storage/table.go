@@ -147,6 +147,10 @@ type keySpan struct {
 	lo, hi []byte
 	point  bool // lo is the only key the span can hold
 	exact  bool // every key in the span matches the lookup (no row filter needed)
+	// equal: every index column given is compared for equality (a locking read then locks only
+	// the gap after the matches, not the next row); uniqueEqual: and the index is a unique
+	// secondary index with all its columns given (a match locks only its row).
+	equal, uniqueEqual bool
 }
 
 // rowIter walks key spans of one index in order and returns table rows. For a secondary index
@@ -158,24 +162,44 @@ type rowIter struct {
 	spans     []keySpan
 	idx       *indexDef
 	filter    sql.Expression
-	locking   bool     // SELECT … FOR UPDATE: lock each returned row
+	mode      readMode // a snapshot read, or a current read locking each row
 	view      viewMode // which of the transaction's own writes the scan sees
 	cols      []int    // if set, only these columns are decoded
 	it        *mergeIter
 	started   bool
 	row       sql.Row
+	// Current reads only: the span being scanned, whether the iterator's position has not been
+	// returned yet (after a reopen), whether the span matched a row, and the key just after the
+	// span, locked when the span ends (next-key locking).
+	span      keySpan
+	primed    bool
+	spanFound bool
+	nextAfter []byte
 }
 
 func (t *Table) newRowIter(ctx *sql.Context, spans []keySpan, idx *indexDef, filter sql.Expression) (*rowIter, error) {
 	tx, temp := txnFor(ctx, t.e)
-	if err := t.checkVisible(tx); err != nil {
-		if temp {
-			t.e.rollbackTxn(tx)
-		}
-		return nil, err
+	mode := readConsistent
+	if !temp {
+		mode = statementReadMode(ctx, tx)
 	}
-	return &rowIter{t: t, tx: tx, temporary: temp, spans: spans, idx: idx, filter: filter,
-		locking: !temp && isLockingRead(ctx)}, nil
+	if mode == readConsistent || tx.snap != nil {
+		if err := t.checkVisible(tx); err != nil {
+			if temp {
+				t.e.rollbackTxn(tx)
+			}
+			return nil, err
+		}
+	}
+	if mode == readConsistent && !temp && tx.stmtMark >= 0 {
+		// A writing statement reading this table from its snapshot (e.g. inside a stored
+		// routine): the editor must not write rows of it that changed since.
+		if tx.consistentScan == nil {
+			tx.consistentScan = make(map[uint64]int)
+		}
+		tx.consistentScan[t.def.id()] = tx.stmtNo
+	}
+	return &rowIter{t: t, tx: tx, temporary: temp, spans: spans, idx: idx, filter: filter, mode: mode}, nil
 }
 
 // checkVisible refuses to read a table created or rewritten after the transaction's snapshot.
@@ -190,6 +214,9 @@ func (t *Table) checkVisible(tx *txn) error {
 }
 
 func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
+	if r.mode != readConsistent {
+		return r.nextLocked(ctx)
+	}
 	for {
 		if r.it == nil {
 			if len(r.spans) == 0 {
@@ -228,21 +255,9 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 		if row == nil {
 			continue
 		}
-		if r.filter != nil {
-			ok, err := sql.EvaluateCondition(ctx, r.filter, row)
-			if err != nil {
-				return nil, err
-			}
-			if !sql.IsTrue(ok) {
-				continue
-			}
+		if row, err = r.filtered(ctx, row); err != nil || row != nil {
+			return row, err
 		}
-		if r.locking {
-			if err := r.lockReadRow(ctx, row); err != nil {
-				return nil, err
-			}
-		}
-		return row, nil
 	}
 }
 
@@ -256,21 +271,7 @@ func (r *rowIter) pointRow(ctx *sql.Context, key []byte) (sql.Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.filter != nil {
-		ok, err := sql.EvaluateCondition(ctx, r.filter, row)
-		if err != nil {
-			return nil, err
-		}
-		if !sql.IsTrue(ok) {
-			return nil, nil
-		}
-	}
-	if r.locking {
-		if err := r.t.e.locks.acquire(r.tx, string(key), lockWaitTimeout(ctx, r.t.e.opts.LockWaitTimeout)); err != nil {
-			return nil, err
-		}
-	}
-	return row, nil
+	return r.filtered(ctx, row)
 }
 
 // current decodes the row at the iterator position.
@@ -293,6 +294,11 @@ func (r *rowIter) current() (sql.Row, error) {
 		return nil, fmt.Errorf("table %s: index %s entry %x points at a missing row", d.name(), r.idx.meta.Name, key)
 	}
 	return r.decode(v)
+}
+
+// decodeFull decodes every column of a stored row.
+func (r *rowIter) decodeFull(v []byte) (sql.Row, error) {
+	return codec.DecodeRow(r.t.def.schema.Schema, v, nil)
 }
 
 // decode decodes a stored row: all of it, or only r.cols.

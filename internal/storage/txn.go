@@ -20,7 +20,8 @@ type txn struct {
 	snap    *sharedSnap // nil until the first read or write
 	snapSeq uint64      // commits up to snapSeq are in snap
 
-	readCommitted bool
+	iso           Isolation
+	readCommitted bool // iso is READ COMMITTED or READ UNCOMMITTED: a fresh snapshot per statement
 	readOnly      bool
 
 	writes *btree.BTreeG[bufEntry]
@@ -43,8 +44,26 @@ type txn struct {
 	statements   []StatementLog
 	stmtInsertID uint64
 
-	locks      []string
-	waitingFor *rowLock // guarded by Engine.locks.mu
+	// Lock state, guarded by Engine.locks.mu: the row keys and gaps held, the transactions this
+	// one waits for, the channel that wakes it to fail as a deadlock victim, and whether it was
+	// chosen as one (it is then rolled back).
+	locks          []string
+	gaps           []*gapLock
+	waitFor        []*txn
+	abortWait      chan struct{}
+	deadlockVictim bool
+	// nWrites counts buffered row writes, for the deadlock victim's weight (read by others).
+	nWrites atomic.Int64
+
+	// mode caches the read mode of the running statement (see statementReadMode).
+	modeQuery string
+	modeStmt  readMode
+	// stmtFresh are row keys a READ COMMITTED UPDATE or DELETE locked while scanning in the
+	// running statement; those it did not change are released when the statement ends.
+	stmtFresh []string
+	// consistentScan is the table a writing statement read from its snapshot (not a current
+	// read): the editor then refuses to write a row of it that changed since (1213).
+	consistentScan map[uint64]int
 
 	writer atomic.Bool // counted in Engine.openWriters (the idle reaper may end the transaction)
 
@@ -121,6 +140,37 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 	return out, true, nil
 }
 
+// getLatest reads key as a current read sees it: the transaction's own writes (as the running
+// statement's scans see them, or all of them with live), else the newest committed version. It
+// takes no snapshot: in InnoDB only a plain read establishes the read view.
+func (t *txn) getLatest(key []byte, live bool) ([]byte, bool, error) {
+	if t.done.Load() {
+		return nil, false, errTxnExpired
+	}
+	buf := t.writes
+	if !live && t.stmtMark >= 0 && t.stmtViewSet {
+		buf = t.stmtView
+	}
+	if buf != nil {
+		if e, ok := buf.Get(bufEntry{key: key}); ok {
+			if e.del {
+				return nil, false, nil
+			}
+			return e.val, true, nil
+		}
+	}
+	v, closer, err := t.e.db.Get(key)
+	if err == pebble.ErrNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read %x: %w", key, err)
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, true, nil
+}
+
 // startWriting creates the write buffer and counts the transaction among the open writers the
 // commit pipeline may wait for (see commit.Options.OpenWriters).
 func (t *txn) startWriting() {
@@ -142,10 +192,15 @@ func (t *txn) record(key []byte) {
 	t.undo = append(t.undo, undoRec{key: key, had: had, prev: prev})
 }
 
+// lockWeight is the transaction's weight for choosing a deadlock victim (the lighter one is
+// rolled back): rows written plus locks held. Caller holds Engine.locks.mu.
+func (t *txn) lockWeight() int64 { return t.nWrites.Load() + int64(len(t.locks)) }
+
 func (t *txn) put(key, val []byte) {
 	if t.writes == nil {
 		t.startWriting()
 	}
+	t.nWrites.Add(1)
 	key = bytes.Clone(key)
 	t.record(key)
 	t.writes.Set(bufEntry{key: key, val: bytes.Clone(val)})
@@ -155,6 +210,7 @@ func (t *txn) del(key []byte) {
 	if t.writes == nil {
 		t.startWriting()
 	}
+	t.nWrites.Add(1)
 	key = bytes.Clone(key)
 	t.record(key)
 	t.writes.Set(bufEntry{key: key, del: true})
@@ -185,6 +241,7 @@ func (t *txn) beginStatement() {
 }
 
 func (t *txn) discardStatement() {
+	t.releaseUnchanged()
 	if t.stmtMark >= 0 {
 		t.rollbackTo(t.stmtMark)
 		t.truncateChanges(t.stmtChanges)
@@ -194,6 +251,7 @@ func (t *txn) discardStatement() {
 }
 
 func (t *txn) completeStatement() {
+	t.releaseUnchanged()
 	t.stmtMark = -1
 	t.stmtView, t.stmtViewSet = nil, false
 	if len(t.savepoints) == 0 {
@@ -201,6 +259,20 @@ func (t *txn) completeStatement() {
 		clear(t.undo)
 		t.undo = t.undo[:0]
 	}
+}
+
+// releaseUnchanged releases the rows a READ COMMITTED UPDATE or DELETE locked while scanning but
+// did not change (InnoDB keeps locks only on the rows such a statement changes).
+func (t *txn) releaseUnchanged() {
+	for _, k := range t.stmtFresh {
+		if t.writes != nil {
+			if _, ok := t.writes.Get(bufEntry{key: []byte(k)}); ok {
+				continue
+			}
+		}
+		t.e.locks.releaseRow(t, k)
+	}
+	t.stmtFresh = t.stmtFresh[:0]
 }
 
 // iter returns an iterator over [lower, upper) that merges the transaction's writes into its
@@ -226,10 +298,25 @@ const (
 )
 
 func (t *txn) iterView(lower, upper []byte, mode viewMode) (*mergeIter, error) {
-	if err := t.ensureSnapshot(); err != nil {
-		return nil, err
+	return t.iterOver(lower, upper, mode, false)
+}
+
+// iterOver is iterView over the transaction's snapshot, or with latest over the newest
+// committed data (a current read, which takes no snapshot).
+func (t *txn) iterOver(lower, upper []byte, mode viewMode, latest bool) (*mergeIter, error) {
+	var pi *pebble.Iterator
+	var err error
+	if latest {
+		if t.done.Load() {
+			return nil, errTxnExpired
+		}
+		pi, err = t.e.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	} else {
+		if err := t.ensureSnapshot(); err != nil {
+			return nil, err
+		}
+		pi, err = t.snap.s.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	}
-	pi, err := t.snap.s.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("open iterator: %w", err)
 	}

@@ -1,0 +1,448 @@
+package storage
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/relaydb/relaydb/internal/readonly"
+)
+
+// readMode is how a statement's scans read rows, as in InnoDB.
+type readMode uint8
+
+const (
+	// readConsistent: the transaction's snapshot (a plain SELECT), no locks.
+	readConsistent readMode = iota
+	// readShared and readExclusive are current reads: each row is locked (shared or exclusive)
+	// and then read at its newest committed version, so a statement that waited for a lock acts
+	// on the row as the lock holder left it, and its predicate is evaluated on that version.
+	readShared
+	readExclusive
+)
+
+// statementReadMode decides how the running statement reads: UPDATE and DELETE, and SELECT …
+// FOR UPDATE, lock exclusively; FOR SHARE / LOCK IN SHARE MODE, the source rows of INSERT …
+// SELECT and REPLACE … SELECT (except in READ COMMITTED), and SERIALIZABLE reads inside a
+// transaction lock shared; everything else reads the snapshot. GMS does not hand the parsed
+// statement to the storage layer, so the decision is made from the statement's text (cached per
+// statement); a false positive (the words inside a string literal) only takes locks.
+func statementReadMode(ctx *sql.Context, t *txn) readMode {
+	if ctx == nil {
+		return readConsistent
+	}
+	q := ctx.Query()
+	if q == t.modeQuery && q != "" {
+		return t.modeStmt
+	}
+	m := classifyStatement(q, t.iso)
+	if m == readConsistent && t.iso == Serializable && firstWord(q) == "select" && inTransaction(ctx) {
+		m = readShared
+	}
+	t.modeQuery, t.modeStmt = q, m
+	return m
+}
+
+// inTransaction reports whether the session is inside a transaction that outlives the
+// statement (BEGIN, or autocommit off).
+func inTransaction(ctx *sql.Context) bool {
+	if ctx.GetIgnoreAutoCommit() {
+		return true
+	}
+	v, err := ctx.GetSessionVariable(ctx, "autocommit")
+	return err == nil && !readonly.IsOn(v)
+}
+
+func classifyStatement(q string, iso Isolation) readMode {
+	switch firstWord(q) {
+	case "update", "delete":
+		return readExclusive
+	case "insert", "replace":
+		if iso == ReadCommitted || iso == ReadUncommitted {
+			return readConsistent
+		}
+		return readShared
+	case "select", "with", "table":
+		switch {
+		case containsFold(q, "for update"):
+			return readExclusive
+		case containsFold(q, "for share"), containsFold(q, "lock in share mode"):
+			return readShared
+		}
+	}
+	return readConsistent
+}
+
+// firstWord returns the statement's first keyword in lower case, skipping blanks, comments and
+// opening parentheses; it allocates only for the few keywords it knows.
+func firstWord(q string) string {
+	i := 0
+	for i < len(q) {
+		switch c := q[i]; {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(':
+			i++
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			end := indexFrom(q, "*/", i+2)
+			if end < 0 {
+				return ""
+			}
+			i = end + 2
+		case c == '#' || (c == '-' && i+2 < len(q) && q[i+1] == '-' && (q[i+2] == ' ' || q[i+2] == '\t')):
+			end := indexFrom(q, "\n", i)
+			if end < 0 {
+				return ""
+			}
+			i = end + 1
+		default:
+			for _, w := range []string{"select", "update", "delete", "insert", "replace", "with", "table"} {
+				if hasPrefixFold(q[i:], w) && (len(q) == i+len(w) || !isWordByte(q[i+len(w)])) {
+					return w
+				}
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c >= 0x80
+}
+
+func indexFrom(s, sub string, from int) int {
+	for i := from; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// containsFold reports whether s contains the lower-case ASCII words w, ignoring ASCII case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if hasPrefixFold(s[i:], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word w, ignoring ASCII case.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *rowIter) lockMode() lockMode {
+	if r.mode == readShared {
+		return lockShared
+	}
+	return lockExclusive
+}
+
+// gapLocking reports whether the scan takes gap locks: locking reads in REPEATABLE READ and
+// SERIALIZABLE (READ COMMITTED takes none, as in InnoDB).
+func (r *rowIter) gapLocking() bool {
+	return r.tx.iso == RepeatableRead || r.tx.iso == Serializable
+}
+
+// lockRow locks the row stored under primary key pk in the scan's mode, then reads its newest
+// version. A row locked freshly by a READ COMMITTED UPDATE or DELETE is remembered, so that it
+// is released at the statement's end if the statement does not change it.
+func (r *rowIter) lockRow(ctx *sql.Context, pk []byte) (v []byte, found, waited bool, err error) {
+	tx := r.tx
+	e := r.t.e
+	key := string(pk)
+	held := false
+	if !r.gapLocking() && r.mode == readExclusive {
+		held = tx.holdsRow(key)
+	}
+	waited, err = e.locks.acquire(tx, key, r.lockMode(), lockWaitTimeout(ctx, e.opts.LockWaitTimeout))
+	if err != nil {
+		return nil, false, waited, err
+	}
+	if !r.gapLocking() && r.mode == readExclusive && !held && firstWord(ctx.Query()) != "select" {
+		tx.stmtFresh = append(tx.stmtFresh, key)
+	}
+	v, found, err = tx.getLatest(pk, r.view == viewLive || r.view == viewLatest)
+	return v, found, waited, err
+}
+
+// holdsRow reports whether t already holds a lock on key.
+func (t *txn) holdsRow(key string) bool {
+	lt := t.e.locks
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	l := lt.rows[key]
+	return l != nil && (l.x == t || len(l.s) > 0 && l.holds(t, lockShared))
+}
+
+// nextLocked is Next for a current read: it walks the spans over the newest committed data,
+// locks each row it returns (re-reading it once locked), and in REPEATABLE READ and SERIALIZABLE
+// locks the gaps of every span it scans, up to the next row after it (InnoDB's next-key locks),
+// so that no other transaction can insert a row the statement would have seen.
+func (r *rowIter) nextLocked(ctx *sql.Context) (sql.Row, error) {
+	for {
+		if r.it == nil {
+			if len(r.spans) == 0 {
+				return nil, io.EOF
+			}
+			sp := r.spans[0]
+			r.spans = r.spans[1:]
+			if sp.point {
+				row, err := r.lockedPoint(ctx, sp.lo)
+				if err != nil || row != nil {
+					return row, err
+				}
+				continue
+			}
+			if err := r.beginLockedSpan(ctx, sp); err != nil {
+				return nil, err
+			}
+			if err := r.reopen(sp.lo); err != nil {
+				return nil, err
+			}
+		} else if !r.primed && !r.it.Next() {
+			if err := r.endLockedSpan(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		r.primed = false
+		if r.it.Key() == nil {
+			if err := r.endLockedSpan(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		key := bytes.Clone(r.it.Key())
+		row, err := r.lockedAt(ctx, key)
+		if err != nil || row != nil {
+			return row, err
+		}
+	}
+}
+
+// reopen positions a fresh iterator over the newest data at the first key >= from in the
+// current span; it is primed (its current key not yet returned).
+func (r *rowIter) reopen(from []byte) error {
+	if err := r.closeIter(); err != nil {
+		return err
+	}
+	it, err := r.tx.iterOver(r.span.lo, r.span.hi, r.view, true)
+	if err != nil {
+		return err
+	}
+	r.it = it
+	it.lower = from
+	it.First()
+	it.lower = r.span.lo
+	r.primed = true
+	return nil
+}
+
+// beginLockedSpan records the span and, when gap locking, locks the gap from the row before the
+// span to the row after it (the whole gap is locked before scanning, so nothing can be inserted
+// behind the scan while it waits for a row lock).
+func (r *rowIter) beginLockedSpan(ctx *sql.Context, sp keySpan) error {
+	r.span = sp
+	r.nextAfter = nil
+	r.spanFound = false
+	if !r.gapLocking() || sp.uniqueEqual {
+		// A unique match locks only its row; endLockedSpan locks the gap if there is none.
+		return nil
+	}
+	return r.lockSpanGap(sp)
+}
+
+// lockSpanGap locks the gap from the row before the span to the row after it.
+func (r *rowIter) lockSpanGap(sp keySpan) error {
+	base := sp.lo[:indexPrefixLen]
+	prev, err := r.neighbour(base, sp.lo, false)
+	if err != nil {
+		return err
+	}
+	hi := sp.hi
+	if hi == nil {
+		hi = prefixEnd(base)
+	}
+	next, err := r.neighbour(base, hi, true)
+	if err != nil {
+		return err
+	}
+	upper := next
+	if upper == nil {
+		upper = prefixEnd(base)
+	} else if !sp.equal {
+		// A range scan reads the row after the range to find its end, and locks it (next-key).
+		r.nextAfter = next
+	}
+	r.t.e.locks.lockGap(r.tx, prev, upper)
+	return nil
+}
+
+// neighbour returns the newest committed key of the index (base) just before key (after=false,
+// or the index's own prefix if none) or the first one at or after it (after=true, nil if none).
+func (r *rowIter) neighbour(base, key []byte, after bool) ([]byte, error) {
+	it, err := r.tx.iterOver(base, prefixEnd(base), viewLive, true)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ok bool
+	if after {
+		ok = it.p.SeekGE(key)
+	} else {
+		ok = it.p.SeekLT(key)
+	}
+	if !ok {
+		if after {
+			return nil, it.Close()
+		}
+		return bytes.Clone(base), it.Close()
+	}
+	k := bytes.Clone(it.p.Key())
+	return k, it.Close()
+}
+
+// lockedAt locks the row behind index key (of the span being scanned) and returns its newest
+// version, or nil if it no longer belongs to the scan (deleted, moved out of the index position,
+// or filtered out). After a lock wait the iterator is reopened past key, so rows committed by
+// the transaction waited for are seen.
+func (r *rowIter) lockedAt(ctx *sql.Context, key []byte) (sql.Row, error) {
+	d := r.t.def
+	pk := key
+	if r.idx != nil {
+		suffix, err := d.indexSuffix(r.idx, key)
+		if err != nil {
+			return nil, err
+		}
+		pk = append(indexPrefix(nil, d.id(), primaryIndexID), suffix...)
+	}
+	v, found, waited, err := r.lockRow(ctx, pk)
+	if err != nil {
+		return nil, err
+	}
+	if waited {
+		if err := r.reopen(append(bytes.Clone(key), 0)); err != nil {
+			return nil, err
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	row, err := r.decode(v)
+	if err != nil {
+		return nil, err
+	}
+	if r.idx != nil {
+		if r.cols != nil {
+			if row, err = r.decodeFull(v); err != nil {
+				return nil, err
+			}
+		}
+		k, _, err := d.indexEntryPrefix(nil, r.idx, row)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(append(k, pkSuffix(pk)...), key) {
+			return nil, nil // the row left this index position while we waited
+		}
+		if r.cols != nil {
+			if row, err = r.decode(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if row, err = r.filtered(ctx, row); row != nil {
+		r.spanFound = true
+	}
+	return row, err
+}
+
+// lockedPoint is a current read of one primary key: lock it, read it; in REPEATABLE READ a
+// missing row locks the gap it would be inserted into.
+func (r *rowIter) lockedPoint(ctx *sql.Context, pk []byte) (sql.Row, error) {
+	v, found, _, err := r.lockRow(ctx, pk)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if r.gapLocking() {
+			base := pk[:indexPrefixLen]
+			prev, err := r.neighbour(base, pk, false)
+			if err != nil {
+				return nil, err
+			}
+			next, err := r.neighbour(base, pk, true)
+			if err != nil {
+				return nil, err
+			}
+			if next == nil {
+				next = prefixEnd(base)
+			}
+			r.t.e.locks.lockGap(r.tx, prev, next)
+		}
+		return nil, nil
+	}
+	row, err := r.decode(v)
+	if err != nil {
+		return nil, err
+	}
+	return r.filtered(ctx, row)
+}
+
+// endLockedSpan closes the span's iterator and finishes its locks: the row just after a range
+// scan (InnoDB's next-key lock on it), or the gap of a unique lookup that found nothing.
+func (r *rowIter) endLockedSpan(ctx *sql.Context) error {
+	if err := r.closeIter(); err != nil {
+		return err
+	}
+	if r.span.uniqueEqual && !r.spanFound && r.gapLocking() {
+		if err := r.lockSpanGap(r.span); err != nil {
+			return err
+		}
+	}
+	if r.nextAfter == nil {
+		return nil
+	}
+	key := r.nextAfter
+	r.nextAfter = nil
+	pk := key
+	if r.idx != nil {
+		suffix, err := r.t.def.indexSuffix(r.idx, key)
+		if err != nil {
+			return err
+		}
+		pk = append(indexPrefix(nil, r.t.def.id(), primaryIndexID), suffix...)
+	}
+	_, err := r.t.e.locks.acquire(r.tx, string(pk), r.lockMode(), lockWaitTimeout(ctx, r.t.e.opts.LockWaitTimeout))
+	return err
+}
+
+// filtered applies the lookup's row filter.
+func (r *rowIter) filtered(ctx *sql.Context, row sql.Row) (sql.Row, error) {
+	if r.filter != nil {
+		ok, err := sql.EvaluateCondition(ctx, r.filter, row)
+		if err != nil {
+			return nil, err
+		}
+		if !sql.IsTrue(ok) {
+			return nil, nil
+		}
+	}
+	return row, nil
+}
