@@ -841,6 +841,16 @@ func (r isoResult) String() string {
 	return s
 }
 
+// render is String, but "ok" for a statement that changes no rows by nature (BEGIN, COMMIT, …).
+func (r isoResult) render(q string) string {
+	s := r.String()
+	switch strings.ToUpper(strings.Fields(q)[0]) {
+	case "BEGIN", "START", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET":
+		s = strings.Replace(s, "affected 0", "ok", 1)
+	}
+	return s
+}
+
 func (r isoResult) equal(o isoResult) bool {
 	if r.Blocked != o.Blocked || r.Err != o.Err || r.Affected != o.Affected || (r.Rows == nil) != (o.Rows == nil) {
 		return false
@@ -910,13 +920,14 @@ func isoSideBySide(c *isoCase, an string, a *isoTranscript, bn string, b *isoTra
 			marked[i] = true
 		}
 	}
+	steps := c.parsedSteps()
 	get := func(tr *isoTranscript, i int) string {
 		if i < len(tr.Steps) {
-			return tr.Steps[i].String()
+			return tr.Steps[i].render(steps[i].sql)
 		}
 		return "-"
 	}
-	for i, st := range c.parsedSteps() {
+	for i, st := range steps {
 		lines = append(lines, line{fmt.Sprintf("%2d s%d> %s", i+1, st.session+1, st.sql), get(a, i), get(b, i), marked[i]})
 	}
 	for i, q := range c.finalQueries() {
@@ -957,10 +968,10 @@ func isoFirstDiff(c *isoCase, m, r *isoTranscript, d *isoDiffs) string {
 		st := c.parsedSteps()[i]
 		ms, rs := "-", "-"
 		if i < len(m.Steps) {
-			ms = m.Steps[i].String()
+			ms = m.Steps[i].render(st.sql)
 		}
 		if i < len(r.Steps) {
-			rs = r.Steps[i].String()
+			rs = r.Steps[i].render(st.sql)
 		}
 		more := ""
 		if len(d.steps) > 1 {
@@ -1271,7 +1282,8 @@ func (s *isoServer) openSession(ctx context.Context, i int, dbName, level string
 		forms[0], forms[1] = forms[1], forms[0]
 	}
 	if _, err := conn.ExecContext(ctx, forms[0]); err != nil {
-		s.note(fmt.Sprintf("%q refused (%s); used the other form", forms[0], isoErrString(err)))
+		s.note(fmt.Sprintf("%q refused (%s); used the other form",
+			strings.ReplaceAll(forms[0], level, "<level>"), strings.ReplaceAll(isoErrString(err), level, "<level>")))
 		if _, err := conn.ExecContext(ctx, forms[1]); err != nil {
 			return fail(fmt.Errorf("%s: %s", forms[1], isoErrString(err)))
 		}
@@ -1289,6 +1301,12 @@ func (s *isoServer) openSession(ctx context.Context, i int, dbName, level string
 		// RelayDB refuses this today; its lock waits then last its default (50 s), and the
 		// harness gives up on a statement after isoAwaitBound.
 		s.note(fmt.Sprintf("SET SESSION innodb_lock_wait_timeout = %d refused: %s", isoLockWaitSeconds, isoErrString(err)))
+	}
+	var lockWait string
+	if err := conn.QueryRowContext(ctx, "SELECT @@innodb_lock_wait_timeout").Scan(&lockWait); err != nil {
+		s.note(fmt.Sprintf("SELECT @@innodb_lock_wait_timeout: %s", isoErrString(err)))
+	} else if lockWait != strconv.Itoa(isoLockWaitSeconds) {
+		s.note(fmt.Sprintf("sessions run with innodb_lock_wait_timeout = %s, not %d", lockWait, isoLockWaitSeconds))
 	}
 	if s.mariadb {
 		// MariaDB 10.11 can refuse writes to rows changed after the snapshot (write-write
