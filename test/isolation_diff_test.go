@@ -40,7 +40,8 @@ import (
 // table at the end lists every case at every level: MATCH, KNOWN-DIFF or DIFF.
 //
 // RELAYDB_ISODIFF_CASES=regexp runs only the matching cases; RELAYDB_ISODIFF_MARIADB_TWICE=1 runs
-// the MariaDB side twice and fails if the two runs disagree (the harness must be deterministic).
+// the MariaDB side twice and fails if the two runs disagree (the harness must be deterministic);
+// RELAYDB_ISODIFF_VERBOSE=1 also prints the transcripts that match.
 func TestIsolationDifferential(t *testing.T) {
 	cases := isoCases
 	if re := os.Getenv("RELAYDB_ISODIFF_CASES"); re != "" {
@@ -56,6 +57,7 @@ func TestIsolationDifferential(t *testing.T) {
 		}
 	}
 	twice := os.Getenv("RELAYDB_ISODIFF_MARIADB_TWICE") != ""
+	verbose := os.Getenv("RELAYDB_ISODIFF_VERBOSE") != ""
 	started := time.Now()
 
 	maria := mariadb.Start(t)
@@ -91,6 +93,9 @@ func TestIsolationDifferential(t *testing.T) {
 			row.cells[level] = status
 			switch status {
 			case isoMatch:
+				if verbose {
+					t.Logf("MATCH %s at %s:\n%s", c.name, level, isoSideBySide(c, "MariaDB", m, "RelayDB", r, nil))
+				}
 			case isoKnown:
 				row.notes = append(row.notes, fmt.Sprintf("%s: %s", isoShort[level], reason))
 				t.Logf("KNOWN-DIFF %s at %s (%s):\n%s", c.name, level, reason,
