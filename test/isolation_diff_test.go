@@ -25,7 +25,8 @@ import (
 // end the tables' contents. The cases are the classic anomaly set (Hermitage's, with SQL of our
 // own) plus InnoDB's locking rules: current reads after a lock wait, semi-consistent reads in
 // READ COMMITTED, next-key and gap locks in REPEATABLE READ, shared locks, duplicate-key waits,
-// deadlock victims and lock wait timeouts.
+// deadlock victims and lock wait timeouts. Shared locks use LOCK IN SHARE MODE: MariaDB 10.11
+// does not parse FOR SHARE (nor does RelayDB today).
 //
 // How a case runs (isoRun): each session is one connection with the case's isolation level and
 // innodb_lock_wait_timeout = isoLockWaitSeconds. A step sends its statement without waiting for
