@@ -353,6 +353,7 @@ type transferResult struct {
 	mismatched int // accounts whose balance differs from the acknowledged transfers
 	// deltas is the net change the acknowledged transfers made, by account id.
 	deltas []int64
+	load   string // 1-minute load average at the end of the run
 	// invariantErr is empty when the sum is unchanged and every balance is what the
 	// acknowledged transfers say.
 	invariantErr string
@@ -543,6 +544,7 @@ func (o *options) transfer(ctx context.Context, dsn string, n int) (transferResu
 	}
 	r.sumBefore = int64(o.accounts) * initialBalance
 	r.deltas = deltas
+	r.load = loadAverage()
 	return r, nil
 }
 
@@ -598,6 +600,16 @@ func transferOnce(ctx context.Context, conn *sql.Conn, stmts [3]*sql.Stmt, queri
 		return fail(err)
 	}
 	return true, false, nil
+}
+
+// loadAverage is the 1-minute load average ("?" where unknown): much more than the run's own
+// clients and server can account for means other work shared the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func errCode(err error) int {
@@ -942,6 +954,12 @@ func (o *options) report(mres, rres []transferResult, sb map[string]sbFigures) s
 			w("- %s, %d clients: %d commits, errors %s: %s\n", x.name, r.clients, r.commits, errorText(r, false), invariantText(r))
 		}
 	}
+	var loads []string
+	for i := range min(len(mres), len(rres)) {
+		loads = append(loads, fmt.Sprintf("%d clients %s/%s", rres[i].clients, mres[i].load, rres[i].load))
+	}
+	w("- 1-minute load average at the end of each transfer run, MariaDB/RelayDB (the run itself accounts for up to about 2): %s\n",
+		strings.Join(loads, ", "))
 	if sb != nil {
 		for _, t := range []string{"mariadb", "relaydb"} {
 			for _, wl := range o.sbWorkloads() {
