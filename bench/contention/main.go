@@ -879,7 +879,7 @@ func (o *options) report(mres, rres []transferResult, sb map[string]sbFigures) s
 		ps = "text protocol (parameters interpolated by the client)"
 	}
 	w("\n## Contention: RelayDB vs MariaDB (%s)\n\n", o.started.UTC().Format("2006-01-02 15:04 MST"))
-	w("- command: `go run ./bench/contention %s`\n", strings.Join(os.Args[1:], " "))
+	w("- command: `%s`\n", strings.TrimSpace("go run ./bench/contention "+strings.Join(os.Args[1:], " ")))
 	w("- machine: %d cores, %s, %s\n", runtime.NumCPU(), mem, strings.TrimSpace(string(uname)))
 	w("- versions: RelayDB %s (%s), MariaDB %s (mariadb-pair.sh start-primary), %s\n",
 		o.relayCommit, runtime.Version(), o.mariaVersion, strings.TrimSpace(string(sbVer)))
