@@ -120,9 +120,12 @@ func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Durati
 		if l.wake == nil {
 			l.wake = make(chan struct{})
 		}
-		if err := lt.waitLocked(t, blockers, l.wake, &deadline, timeout); err != nil {
+		err := lt.waitLocked(t, blockers, l.wake, &deadline, timeout)
+		if err != nil {
 			lt.dropIfFree(key, l)
-			lt.mu.Unlock()
+		}
+		lt.mu.Unlock()
+		if err != nil {
 			return true, err
 		}
 		waited = true
