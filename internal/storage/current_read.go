@@ -373,36 +373,81 @@ func (r *rowIter) lockedAt(ctx *sql.Context, key []byte) (sql.Row, error) {
 	return row, err
 }
 
-// lockedPoint is a current read of one primary key: lock it, read it; in REPEATABLE READ a
-// missing row locks the gap it would be inserted into.
+// lockedPoint is a current read of one primary key. A row that exists is locked and re-read. A
+// missing key takes no row lock (InnoDB locks records, not absent keys): in REPEATABLE READ it
+// locks the gap the key would be inserted into, so two transactions may both lock the same
+// missing key, and whichever inserts first waits for the other. A key another transaction is
+// inserting (locked, not yet committed) is waited for and then read again.
 func (r *rowIter) lockedPoint(ctx *sql.Context, pk []byte) (sql.Row, error) {
-	v, found, _, err := r.lockRow(ctx, pk)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		if r.gapLocking() {
-			base := pk[:indexPrefixLen]
-			prev, err := r.neighbour(base, pk, false)
-			if err != nil {
-				return nil, err
-			}
-			next, err := r.neighbour(base, pk, true)
-			if err != nil {
-				return nil, err
-			}
-			if next == nil {
-				next = prefixEnd(base)
-			}
-			r.t.e.locks.lockGap(r.tx, prev, next)
+	for attempt := 0; ; attempt++ {
+		v, found, err := r.tx.getLatest(pk, r.view == viewLive || r.view == viewLatest)
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil
+		if !found {
+			locked, err := r.lockMissing(pk)
+			if err != nil || !locked {
+				return nil, err
+			}
+			// Someone holds the key (an uncommitted insert): wait for it, then look again.
+			_, _, _, err = r.lockRow(ctx, pk)
+			if err != nil {
+				return nil, err
+			}
+			if v, found, err = r.tx.getLatest(pk, r.view == viewLive || r.view == viewLatest); err != nil {
+				return nil, err
+			}
+			if !found {
+				// The inserter rolled back: as InnoDB, keep only the gap.
+				r.t.e.locks.releaseRow(r.tx, string(pk))
+				if attempt < 3 {
+					continue
+				}
+				return nil, nil
+			}
+		} else {
+			v, found, _, err = r.lockRow(ctx, pk)
+			if err != nil || !found {
+				return nil, err
+			}
+		}
+		row, err := r.decode(v)
+		if err != nil {
+			return nil, err
+		}
+		return r.filtered(ctx, row)
 	}
-	row, err := r.decode(v)
-	if err != nil {
-		return nil, err
+}
+
+// lockMissing handles a current read of a key with no committed row: if another transaction
+// holds the key it reports locked (the caller waits); otherwise, in REPEATABLE READ, it locks
+// the gap around the key. Checking the key and taking the gap happen under the lock table's
+// mutex, so an insert of the key either holds its lock before (and is waited for) or meets the
+// gap after.
+func (r *rowIter) lockMissing(pk []byte) (locked bool, err error) {
+	var prev, next []byte
+	base := pk[:indexPrefixLen]
+	if r.gapLocking() {
+		if prev, err = r.neighbour(base, pk, false); err != nil {
+			return false, err
+		}
+		if next, err = r.neighbour(base, pk, true); err != nil {
+			return false, err
+		}
+		if next == nil {
+			next = prefixEnd(base)
+		}
 	}
-	return r.filtered(ctx, row)
+	lt := r.t.e.locks
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if l := lt.rows[string(pk)]; l != nil && len(l.blockers(r.tx, r.lockMode())) > 0 {
+		return true, nil
+	}
+	if r.gapLocking() {
+		lt.lockGapLocked(r.tx, prev, next)
+	}
+	return false, nil
 }
 
 // endLockedSpan closes the span's iterator and finishes its locks: the row just after a range

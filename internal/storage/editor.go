@@ -50,8 +50,12 @@ func (ed *editor) txn(ctx *sql.Context) (*txn, error) {
 	if tx.done.Load() {
 		return nil, errTxnExpired
 	}
-	if err := ed.t.checkVisible(tx); err != nil {
-		return nil, err
+	if tx.snap != nil {
+		// Writes take no snapshot (only a plain read establishes the read view, as in InnoDB);
+		// one already taken must not predate the table.
+		if err := ed.t.checkVisible(tx); err != nil {
+			return nil, err
+		}
 	}
 	return tx, nil
 }

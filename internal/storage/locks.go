@@ -44,9 +44,19 @@ type lockTable struct {
 }
 
 type rowLock struct {
-	x    *txn          // exclusive holder, if any
-	s    []*txn        // shared holders (the exclusive holder may be among them, after an upgrade)
-	wake chan struct{} // closed when a holder lets go; created by the first waiter
+	x *txn   // exclusive holder, if any
+	s []*txn // shared holders (the exclusive holder may be among them, after an upgrade)
+	// queue holds the waiting requests in arrival order. As in InnoDB, a new request also waits
+	// for conflicting requests already waiting (so waiters are not starved, and an S-to-X
+	// upgrade behind a waiting writer is a deadlock), and a waiter is granted only when nothing
+	// ahead of it in the queue conflicts.
+	queue []lockRequest
+	wake  chan struct{} // closed when a holder lets go or a waiter leaves; created by a waiter
+}
+
+type lockRequest struct {
+	t *txn
+	m lockMode
 }
 
 // gapLock forbids other transactions to insert a key k with lo < k < hi.
@@ -68,20 +78,43 @@ func (l *rowLock) holds(t *txn, m lockMode) bool {
 	return m == lockShared && slices.Contains(l.s, t)
 }
 
-// blockers returns the transactions that keep t from locking l in mode m (none: it may).
+// blockers returns the transactions that keep t from locking l in mode m (none: it may): the
+// holders of conflicting locks, and conflicting requests waiting ahead of t (all of them when
+// t is not queued yet).
 func (l *rowLock) blockers(t *txn, m lockMode) []*txn {
 	var out []*txn
-	if l.x != nil && l.x != t {
-		out = append(out, l.x)
+	add := func(o *txn) {
+		if o != t && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	if l.x != nil {
+		add(l.x)
 	}
 	if m == lockExclusive {
 		for _, o := range l.s {
-			if o != t {
-				out = append(out, o)
-			}
+			add(o)
+		}
+	}
+	for _, w := range l.queue {
+		if w.t == t {
+			break
+		}
+		if m == lockExclusive || w.m == lockExclusive {
+			add(w.t)
 		}
 	}
 	return out
+}
+
+// dequeue removes t's waiting request, if any; it reports whether there was one.
+func (l *rowLock) dequeue(t *txn) bool {
+	i := slices.IndexFunc(l.queue, func(w lockRequest) bool { return w.t == t })
+	if i < 0 {
+		return false
+	}
+	l.queue = slices.Delete(l.queue, i, i+1)
+	return true
 }
 
 // acquire locks key for t in mode m, waiting up to timeout for holders that conflict. It
@@ -106,6 +139,7 @@ func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Durati
 		}
 		blockers := l.blockers(t, m)
 		if len(blockers) == 0 {
+			l.dequeue(t)
 			if l.x != t && !slices.Contains(l.s, t) {
 				t.locks = append(t.locks, key)
 			}
@@ -117,11 +151,20 @@ func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Durati
 			lt.mu.Unlock()
 			return waited, nil
 		}
+		if !slices.ContainsFunc(l.queue, func(w lockRequest) bool { return w.t == t }) {
+			l.queue = append(l.queue, lockRequest{t: t, m: m})
+		}
 		if l.wake == nil {
 			l.wake = make(chan struct{})
 		}
 		err := lt.waitLocked(t, blockers, l.wake, &deadline, timeout)
 		if err != nil {
+			// Leaving the queue may let requests behind this one through.
+			l.dequeue(t)
+			if l.wake != nil {
+				close(l.wake)
+				l.wake = nil
+			}
 			lt.dropIfFree(key, l)
 		}
 		lt.mu.Unlock()
@@ -227,19 +270,23 @@ func (lt *lockTable) wasDeadlockVictim(t *txn) bool {
 
 // dropIfFree removes an entry nobody holds or waits for. Caller holds lt.mu.
 func (lt *lockTable) dropIfFree(key string, l *rowLock) {
-	if l.x == nil && len(l.s) == 0 && l.wake == nil {
+	if l.x == nil && len(l.s) == 0 && len(l.queue) == 0 && l.wake == nil {
 		delete(lt.rows, key)
 	}
 }
 
 // lockGap gives t a gap lock on the open interval (lo, hi) of one index. It never waits.
 func (lt *lockTable) lockGap(t *txn, lo, hi []byte) {
+	lt.mu.Lock()
+	lt.lockGapLocked(t, lo, hi)
+	lt.mu.Unlock()
+}
+
+func (lt *lockTable) lockGapLocked(t *txn, lo, hi []byte) {
 	g := &gapLock{lo: lo, hi: hi, owner: t}
 	idx := string(lo[:indexPrefixLen])
-	lt.mu.Lock()
 	lt.gaps[idx] = append(lt.gaps[idx], g)
 	t.gaps = append(t.gaps, g)
-	lt.mu.Unlock()
 }
 
 // waitInsert waits until no other transaction holds a gap lock around key (an index key t is

@@ -82,7 +82,7 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 	st := t.def.state
 	if !st.rowsKnown.Load() {
-		n, err := t.countRows(ctx)
+		n, err := t.countCommittedRows()
 		if err != nil {
 			return 0, false, err
 		}
@@ -95,6 +95,22 @@ func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 		n = 0
 	}
 	return uint64(n), false, nil
+}
+
+// countCommittedRows counts the table's committed rows, for the planner's estimate. It reads the
+// newest data, not the transaction's snapshot: planning must not establish the read view (in
+// InnoDB, a transaction's first plain read does).
+func (t *Table) countCommittedRows() (uint64, error) {
+	lo := indexPrefix(nil, t.def.id(), primaryIndexID)
+	it, err := t.e.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for ok := it.First(); ok; ok = it.NextPrefix() {
+		n++
+	}
+	return n, it.Close()
 }
 
 // countRows counts the rows visible to the statement's transaction.
