@@ -776,6 +776,18 @@ var isoKnownDifferences = map[string]isoKnownDiff{
 		reason:      "no dirty reads: RelayDB never shows uncommitted writes, its READ UNCOMMITTED is READ COMMITTED",
 		asMariaDBAt: "READ-COMMITTED",
 	},
+	// InnoDB's semi-consistent read: a READ COMMITTED UPDATE or DELETE that meets a row locked by
+	// another transaction evaluates its WHERE on the row's last committed version and skips the
+	// row without waiting if it does not match. go-mysql-server evaluates the WHERE above the
+	// storage engine, so the engine cannot tell a non-matching row and waits for the lock; the
+	// statement then acts on the newest version, so the rows changed and the final table are
+	// the same, only the wait differs.
+	"semi_consistent_update@READ-COMMITTED": {
+		reason: "no semi-consistent read: RelayDB's READ COMMITTED UPDATE waits for a locked row InnoDB would skip as not matching; same rows changed, same final table",
+	},
+	"semi_consistent_update@READ-UNCOMMITTED": {
+		reason: "no semi-consistent read (as at READ COMMITTED)",
+	},
 }
 
 const (

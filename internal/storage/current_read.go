@@ -41,6 +41,11 @@ func statementReadMode(ctx *sql.Context, t *txn) readMode {
 		m = readShared
 	}
 	t.modeQuery, t.modeStmt = q, m
+	t.modeNoWait, t.modeSkipLocked = false, false
+	if m != readConsistent && firstWord(q) == "select" {
+		t.modeNoWait = containsFold(q, "nowait")
+		t.modeSkipLocked = containsFold(q, "skip locked")
+	}
 	return m
 }
 
@@ -170,9 +175,20 @@ func (r *rowIter) lockRow(ctx *sql.Context, pk []byte) (v []byte, found, waited 
 	if !r.gapLocking() && r.mode == readExclusive {
 		held = tx.holdsRow(key)
 	}
-	waited, err = e.locks.acquire(tx, key, r.lockMode(), lockWaitTimeout(ctx, e.opts.LockWaitTimeout))
-	if err != nil {
-		return nil, false, waited, err
+	switch {
+	case tx.modeSkipLocked:
+		if !e.locks.tryAcquire(tx, key, r.lockMode()) {
+			return nil, false, false, nil // SKIP LOCKED: as if the row were not there
+		}
+	default:
+		timeout := lockWaitTimeout(ctx, e.opts.LockWaitTimeout)
+		if tx.modeNoWait {
+			timeout = 0 // NOWAIT: fail at once (MariaDB's 1205)
+		}
+		waited, err = e.locks.acquire(tx, key, r.lockMode(), timeout)
+		if err != nil {
+			return nil, false, waited, err
+		}
 	}
 	if !r.gapLocking() && r.mode == readExclusive && !held && firstWord(ctx.Query()) != "select" {
 		tx.stmtFresh = append(tx.stmtFresh, key)

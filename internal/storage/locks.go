@@ -175,6 +175,32 @@ func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Durati
 	}
 }
 
+// tryAcquire locks key for t in mode m if it can without waiting (SKIP LOCKED).
+func (lt *lockTable) tryAcquire(t *txn, key string, m lockMode) bool {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	l := lt.rows[key]
+	if l == nil {
+		l = &rowLock{}
+		lt.rows[key] = l
+	}
+	if l.holds(t, m) {
+		return true
+	}
+	if len(l.blockers(t, m)) > 0 {
+		return false
+	}
+	if l.x != t && !slices.Contains(l.s, t) {
+		t.locks = append(t.locks, key)
+	}
+	if m == lockExclusive {
+		l.x = t
+	} else {
+		l.s = append(l.s, t)
+	}
+	return true
+}
+
 // waitLocked waits, with lt.mu held on entry and on return, until wake is closed, t is chosen as
 // a deadlock victim, or the deadline passes. It refuses to wait when waiting would deadlock and
 // t is the victim; when another member of the cycle is the victim, it is woken to fail.

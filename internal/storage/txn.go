@@ -56,8 +56,9 @@ type txn struct {
 	nWrites atomic.Int64
 
 	// mode caches the read mode of the running statement (see statementReadMode).
-	modeQuery string
-	modeStmt  readMode
+	modeQuery                  string
+	modeStmt                   readMode
+	modeNoWait, modeSkipLocked bool // the locking read says NOWAIT / SKIP LOCKED
 	// stmtFresh are row keys a READ COMMITTED UPDATE or DELETE locked while scanning in the
 	// running statement; those it did not change are released when the statement ends.
 	stmtFresh []string
