@@ -213,7 +213,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 
-	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).Build(), &sqle.Config{})
+	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).
+		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule).Build(), &sqle.Config{})
 	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
 		// Before privileges are loaded: the replay runs as the server itself.
