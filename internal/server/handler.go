@@ -67,10 +67,9 @@ type nodeHandler struct {
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
-	if h.observer == nil {
-		return
-	}
-	if s := h.sessions.get(c.ConnectionID); s != nil {
+	s := h.sessions.get(c.ConnectionID)
+	leaveEndedTransaction(s)
+	if h.observer != nil && s != nil {
 		h.observer.afterCommand(s)
 	}
 }
@@ -101,6 +100,9 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 			return err
 		}
 		return callback(res, false)
+	}
+	if err := h.commitBeforeText(ctx, c, query); err != nil {
+		return err
 	}
 	if h.admin != nil {
 		if res, handled, err := h.admin.handle(ctx, c, query); handled {
@@ -140,6 +142,9 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 			return "", err
 		}
 		return rest, callback(res, rest != "")
+	}
+	if err := h.commitBeforeText(ctx, c, first); err != nil {
+		return "", err
 	}
 	if h.admin != nil {
 		if res, handled, err := h.admin.handle(ctx, c, first); handled {
