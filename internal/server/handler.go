@@ -125,7 +125,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return syntaxError(err, query)
+	return savepointError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -162,7 +162,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err == nil && after != nil {
 		err = after()
 	}
-	return rest, syntaxError(err, query)
+	return rest, savepointError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
@@ -230,6 +230,21 @@ func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	if s := h.sessions.remove(c.ConnectionID); s != nil && h.observer != nil {
 		h.observer.sessionClosed(s)
 	}
+}
+
+// gmsNoSavepoint matches GMS's error for a savepoint the transaction does not have, which
+// reaches clients as error 1105.
+var gmsNoSavepoint = regexp.MustCompile(`^SAVEPOINT (.*) does not exist$`)
+
+// savepointError gives ROLLBACK TO / RELEASE SAVEPOINT of an unknown savepoint MySQL's error,
+// 1305 (ER_SP_DOES_NOT_EXIST), SQLSTATE 42000, with the same message: clients such as
+// mariadb-dump report it, and a transaction ended under them shows up as this error.
+func savepointError(err error) error {
+	var se *mysql.SQLError
+	if err == nil || !errors.As(err, &se) || se.Num != mysql.ERUnknownError || !gmsNoSavepoint.MatchString(se.Message) {
+		return err
+	}
+	return mysql.NewSQLError(mysql.ERSPDoesNotExist, mysql.SSClientError, "%s", se.Message)
 }
 
 // vitessSyntax matches the parser's error text as GMS passes it on.
