@@ -69,6 +69,7 @@ type nodeHandler struct {
 func (h *nodeHandler) after(c *mysql.Conn) {
 	s := h.sessions.get(c.ConnectionID)
 	leaveEndedTransaction(s)
+	forgetNextTransaction(context.Background(), s)
 	if h.observer != nil && s != nil {
 		h.observer.afterCommand(s)
 	}
@@ -92,6 +93,13 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		if err := h.tooLarge(c, len(query)); err != nil {
 			return err
 		}
+	}
+	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
+		// Not a command that uses the one-shot level: no h.after.
+		if err != nil {
+			return err
+		}
+		return callback(res, false)
 	}
 	defer h.after(c)
 	res, handled, after, err := h.readLockStatement(ctx, c, query)
@@ -125,7 +133,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return savepointError(syntaxError(err, query))
+	return mysqlError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -134,8 +142,14 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 			return "", err
 		}
 	}
-	defer h.after(c)
 	first, rest := splitFirstStatement(query)
+	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
+		if err != nil {
+			return "", err
+		}
+		return rest, callback(res, rest != "")
+	}
+	defer h.after(c)
 	res, handled, after, err := h.readLockStatement(ctx, c, first)
 	if handled {
 		if err != nil {
@@ -162,7 +176,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err == nil && after != nil {
 		err = after()
 	}
-	return rest, savepointError(syntaxError(err, query))
+	return rest, mysqlError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
@@ -232,19 +246,42 @@ func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	}
 }
 
-// gmsNoSavepoint matches GMS's error for a savepoint the transaction does not have, which
-// reaches clients as error 1105.
-var gmsNoSavepoint = regexp.MustCompile(`^SAVEPOINT (.*) does not exist$`)
+// gmsErrors are GMS errors that reach clients as error 1105 where MySQL has its own code: a
+// savepoint the transaction lacks (1305, which clients such as mariadb-dump report when a
+// transaction ended under them), and a value a system variable refuses (1231).
+var gmsErrors = []struct {
+	re    *regexp.Regexp
+	code  int
+	state string
+}{
+	{regexp.MustCompile(`^SAVEPOINT .* does not exist$`), mysql.ERSPDoesNotExist, mysql.SSClientError},
+	{regexp.MustCompile(`^Variable '.*' can't be set to the value of '.*'$`), mysql.ERWrongValueForVar, mysql.SSClientError},
+}
 
-// savepointError gives ROLLBACK TO / RELEASE SAVEPOINT of an unknown savepoint MySQL's error,
-// 1305 (ER_SP_DOES_NOT_EXIST), SQLSTATE 42000, with the same message: clients such as
-// mariadb-dump report it, and a transaction ended under them shows up as this error.
-func savepointError(err error) error {
+// gmsStates are SQLSTATEs GMS gets wrong for a code it gets right.
+var gmsStates = map[int]string{
+	1792: "25006", // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+}
+
+// mysqlError gives the errors in gmsErrors MySQL's code and SQLSTATE, keeping the message (the
+// same as MySQL's), and the codes in gmsStates MySQL's SQLSTATE.
+func mysqlError(err error) error {
 	var se *mysql.SQLError
-	if err == nil || !errors.As(err, &se) || se.Num != mysql.ERUnknownError || !gmsNoSavepoint.MatchString(se.Message) {
+	if err == nil || !errors.As(err, &se) {
 		return err
 	}
-	return mysql.NewSQLError(mysql.ERSPDoesNotExist, mysql.SSClientError, "%s", se.Message)
+	if state, ok := gmsStates[se.Num]; ok && se.State != state {
+		return mysql.NewSQLError(se.Num, state, "%s", se.Message)
+	}
+	if se.Num != mysql.ERUnknownError {
+		return err
+	}
+	for _, e := range gmsErrors {
+		if e.re.MatchString(se.Message) {
+			return mysql.NewSQLError(e.code, e.state, "%s", se.Message)
+		}
+	}
+	return err
 }
 
 // vitessSyntax matches the parser's error text as GMS passes it on.
