@@ -23,7 +23,7 @@ type commandObserver interface {
 
 // sessionTable maps connection IDs to the sessions the node built for them.
 type sessionTable struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex // every command reads it (nodeHandler.after)
 	sessions map[uint32]sql.Session
 }
 
@@ -34,8 +34,8 @@ func (t *sessionTable) put(id uint32, s sql.Session) {
 }
 
 func (t *sessionTable) get(id uint32) sql.Session {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	return t.sessions[id]
 }
 

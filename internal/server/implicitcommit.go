@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -137,7 +138,9 @@ var reCommitsBeforeText = regexp.MustCompile(`(?is)^\s*(?:FLUSH\b|CHANGE\s+(?:MA
 // statement reCommitsBeforeText matches. A session holding the global read lock is left alone:
 // it cannot have written, and its commit would wait for its own lock.
 func (h *nodeHandler) commitBeforeText(ctx context.Context, c *mysql.Conn, query string) error {
-	if !reCommitsBeforeText.MatchString(query) {
+	// Every statement passes here: look at its first letter before running the expression.
+	q := strings.TrimLeft(query, " \t\r\n")
+	if q == "" || !strings.ContainsRune("FfCcSsRr", rune(q[0])) || !reCommitsBeforeText.MatchString(q) {
 		return nil
 	}
 	sess := h.sessions.get(c.ConnectionID)

@@ -148,9 +148,10 @@ func forgetNextTransaction(ctx context.Context, s sql.Session) {
 	if s == nil {
 		return
 	}
-	sctx := sql.NewContext(ctx, sql.WithSession(s))
-	if v, err := s.GetSessionVariable(sctx, NextIsolationVariable); err == nil && v != "" && v != nil {
-		_ = s.SetSessionVariable(sctx, NextIsolationVariable, "")
+	// Runs after every command: the read needs no context (the session's stored value), and a
+	// context is made only in the rare case there is something to clear.
+	if v, err := s.GetSessionVariable(nil, NextIsolationVariable); err == nil && v != "" && v != nil {
+		_ = s.SetSessionVariable(sql.NewContext(ctx, sql.WithSession(s)), NextIsolationVariable, "")
 	}
 }
 
