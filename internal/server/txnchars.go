@@ -92,6 +92,7 @@ func (h *nodeHandler) nextTransaction(ctx context.Context, c *mysql.Conn, query 
 	}
 	// READ ONLY / READ WRITE for the next transaction only are accepted without effect: the
 	// storage takes the access mode from START TRANSACTION READ ONLY alone.
+	sess.ClearWarnings() // a statement that succeeds leaves no warnings behind, as in MySQL
 	return &sqltypes.Result{}, true, nil
 }
 
