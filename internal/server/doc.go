@@ -110,6 +110,19 @@
 //     retried). Statements wait while the node is being promoted (it is still applying its
 //     relay log). SHOW CLUSTER STATUS / JOURNAL read the control plane (clusterstmt.go).
 //
+//   - A transaction ends only where MySQL ends it (implicitcommit.go): DDL, account
+//     statements, LOCK TABLES, FLUSH, ANALYZE TABLE and replication control commit the open
+//     transaction before they run; reading a view, PREPARE, SHOW and every other statement
+//     leave it alone (GMS would commit after a statement that merely reads a view). A session
+//     left without a transaction is out of BEGIN's mode, so what follows autocommits.
+//
+//   - Transaction characteristics (txnchars.go): SET TRANSACTION and SET @@transaction_isolation
+//     without a scope set the next transaction's level only (relaydb_next_transaction_isolation,
+//     which the storage reads when a transaction starts and the node clears after the next
+//     command), and fail with 1568 inside a transaction; tx_isolation / tx_read_only equal
+//     transaction_isolation / transaction_read_only in both scopes; innodb_lock_wait_timeout is
+//     a session and global variable (1..1073741824, default 50) the storage reads per statement.
+//
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
 package server

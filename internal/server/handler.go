@@ -23,7 +23,7 @@ type commandObserver interface {
 
 // sessionTable maps connection IDs to the sessions the node built for them.
 type sessionTable struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex // every command reads it (nodeHandler.after)
 	sessions map[uint32]sql.Session
 }
 
@@ -34,8 +34,8 @@ func (t *sessionTable) put(id uint32, s sql.Session) {
 }
 
 func (t *sessionTable) get(id uint32) sql.Session {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	return t.sessions[id]
 }
 
@@ -67,10 +67,10 @@ type nodeHandler struct {
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
-	if h.observer == nil {
-		return
-	}
-	if s := h.sessions.get(c.ConnectionID); s != nil {
+	s := h.sessions.get(c.ConnectionID)
+	leaveEndedTransaction(s)
+	forgetNextTransaction(context.Background(), s)
+	if h.observer != nil && s != nil {
 		h.observer.afterCommand(s)
 	}
 }
@@ -94,6 +94,13 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 			return err
 		}
 	}
+	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
+		// Not a command that uses the one-shot level: no h.after.
+		if err != nil {
+			return err
+		}
+		return callback(res, false)
+	}
 	defer h.after(c)
 	res, handled, after, err := h.readLockStatement(ctx, c, query)
 	if handled {
@@ -101,6 +108,9 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 			return err
 		}
 		return callback(res, false)
+	}
+	if err := h.commitBeforeText(ctx, c, query); err != nil {
+		return err
 	}
 	if h.admin != nil {
 		if res, handled, err := h.admin.handle(ctx, c, query); handled {
@@ -123,7 +133,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return syntaxError(err, query)
+	return mysqlError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -132,14 +142,23 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 			return "", err
 		}
 	}
-	defer h.after(c)
 	first, rest := splitFirstStatement(query)
+	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
+		if err != nil {
+			return "", err
+		}
+		return rest, callback(res, rest != "")
+	}
+	defer h.after(c)
 	res, handled, after, err := h.readLockStatement(ctx, c, first)
 	if handled {
 		if err != nil {
 			return "", err
 		}
 		return rest, callback(res, rest != "")
+	}
+	if err := h.commitBeforeText(ctx, c, first); err != nil {
+		return "", err
 	}
 	if h.admin != nil {
 		if res, handled, err := h.admin.handle(ctx, c, first); handled {
@@ -157,7 +176,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err == nil && after != nil {
 		err = after()
 	}
-	return rest, syntaxError(err, query)
+	return rest, mysqlError(syntaxError(err, query))
 }
 
 func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
@@ -225,6 +244,44 @@ func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	if s := h.sessions.remove(c.ConnectionID); s != nil && h.observer != nil {
 		h.observer.sessionClosed(s)
 	}
+}
+
+// gmsErrors are GMS errors that reach clients as error 1105 where MySQL has its own code: a
+// savepoint the transaction lacks (1305, which clients such as mariadb-dump report when a
+// transaction ended under them), and a value a system variable refuses (1231).
+var gmsErrors = []struct {
+	re    *regexp.Regexp
+	code  int
+	state string
+}{
+	{regexp.MustCompile(`^SAVEPOINT .* does not exist$`), mysql.ERSPDoesNotExist, mysql.SSClientError},
+	{regexp.MustCompile(`^Variable '.*' can't be set to the value of '.*'$`), mysql.ERWrongValueForVar, mysql.SSClientError},
+}
+
+// gmsStates are SQLSTATEs GMS gets wrong for a code it gets right.
+var gmsStates = map[int]string{
+	1792: "25006", // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+}
+
+// mysqlError gives the errors in gmsErrors MySQL's code and SQLSTATE, keeping the message (the
+// same as MySQL's), and the codes in gmsStates MySQL's SQLSTATE.
+func mysqlError(err error) error {
+	var se *mysql.SQLError
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	if state, ok := gmsStates[se.Num]; ok && se.State != state {
+		return mysql.NewSQLError(se.Num, state, "%s", se.Message)
+	}
+	if se.Num != mysql.ERUnknownError {
+		return err
+	}
+	for _, e := range gmsErrors {
+		if e.re.MatchString(se.Message) {
+			return mysql.NewSQLError(e.code, e.state, "%s", se.Message)
+		}
+	}
+	return err
 }
 
 // vitessSyntax matches the parser's error text as GMS passes it on.

@@ -18,6 +18,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/relaydb/relaydb/internal/commitlog"
@@ -213,7 +214,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 
-	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).Build(), &sqle.Config{})
+	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).
+		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule).Build(), &sqle.Config{})
 	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
 		// Before privileges are loaded: the replay runs as the server itself.
@@ -453,7 +455,8 @@ func maxAllowedPacket() int64 {
 // mysql_db unchecked.
 //
 // It also builds the account statements the node implements itself (buildAccountStatement),
-// after the read-only checks.
+// after the read-only checks, and keeps GMS from committing the transaction after a PREPARE
+// (keepTransaction).
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
@@ -471,6 +474,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 		if err := readonly.Check(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if _, ok := node.(*plan.PrepareQuery); ok {
+		keepTransaction(ctx)
 	}
 	return buildAccountStatement(ctx, g.db, node)
 }

@@ -118,7 +118,8 @@ func installSemiSyncVariables(s *semisync.Source, persisted map[string]any) erro
 	return nil
 }
 
-// variableAliases pairs each semi-sync variable with its other name: SET GLOBAL of one sets both.
+// variableAliases pairs each semi-sync variable, and each transaction characteristic
+// (txnchars.go), with its other name: SET GLOBAL of one sets both.
 var variableAliases = map[string]string{}
 
 func init() {
@@ -129,6 +130,8 @@ func init() {
 		{"rpl_semi_sync_source_wait_for_replica_count", "rpl_semi_sync_master_wait_for_slave_count"},
 		{"rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout"},
 		{"rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point"},
+		{"transaction_isolation", "tx_isolation"},
+		{"transaction_read_only", "tx_read_only"},
 	} {
 		variableAliases[p[0]], variableAliases[p[1]] = p[1], p[0]
 	}

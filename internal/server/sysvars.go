@@ -60,6 +60,7 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 	})
 
 	installSQLModeType()
+	sql.SystemVariables.AddSystemVariables(transactionVariables())
 
 	own := map[string]interface{}{
 		"server_id":          v.serverID,

@@ -53,15 +53,37 @@ func ParseIsolation(s string) (Isolation, bool) {
 	return RepeatableRead, false
 }
 
+// NextIsolationVariable is the session variable holding the isolation level of the session's
+// next transaction only, set by SET TRANSACTION ISOLATION LEVEL … or SET @@transaction_isolation
+// = … without GLOBAL or SESSION (MySQL's one-shot form); "" when there is none. The server
+// registers it, sets it, and clears it once the next statement has run: GMS opens a transaction
+// for every statement, and for BEGIN two (one for the statement, then the one BEGIN opens), so
+// the level must outlive the first StartTransaction of that statement.
+const NextIsolationVariable = "relaydb_next_transaction_isolation"
+
 // sessionIsolation is the isolation level a transaction starting now in ctx's session gets:
-// the session's transaction_isolation variable.
+// the one-shot level of NextIsolationVariable when set, else the session's
+// transaction_isolation (which a new session copies from the global value).
 func sessionIsolation(ctx *sql.Context, s *Session) Isolation {
-	if v, err := s.GetSessionVariable(ctx, "transaction_isolation"); err == nil {
-		if str, ok := v.(string); ok {
-			if i, ok := ParseIsolation(str); ok {
-				return i
-			}
-		}
+	if i, ok := isolationVariable(ctx, s, NextIsolationVariable); ok {
+		return i
+	}
+	if i, ok := isolationVariable(ctx, s, "transaction_isolation"); ok {
+		return i
 	}
 	return RepeatableRead
+}
+
+// isolationVariable reads a session variable holding an isolation level; false when it is
+// unset, empty or not a level.
+func isolationVariable(ctx *sql.Context, s *Session, name string) (Isolation, bool) {
+	v, err := s.GetSessionVariable(ctx, name)
+	if err != nil {
+		return RepeatableRead, false
+	}
+	str, ok := v.(string)
+	if !ok || str == "" {
+		return RepeatableRead, false
+	}
+	return ParseIsolation(str)
 }
