@@ -9,10 +9,12 @@ import (
 	"github.com/relaydb/relaydb/internal/readonly"
 )
 
-// An autocommit statement that loses a write race — a row it is about to write was changed by
-// another transaction after the statement read it — fails in the storage engine rather than
-// overwrite a change it never saw. MySQL's InnoDB would instead wait for the row and write its
-// newest version. When the statement ran in its own implicit transaction and nothing reached the
+// UPDATE and DELETE read the rows they write with current reads (the storage engine locks each
+// row and reads its newest version), so they never lose a write race. A statement that computes
+// a write from a snapshot read — a stored routine's UPDATE, whose scan the engine cannot tell
+// from a plain read — and finds the row changed since fails in the storage engine (1213) rather
+// than overwrite a change it never saw. MySQL's InnoDB would instead wait for the row and write
+// its newest version. When the statement ran in its own implicit transaction and nothing reached the
 // client yet, running it again from the start is exactly that, so the node does it here instead
 // of handing the client a 1213. Statements inside an explicit transaction (BEGIN, or
 // autocommit=0) are never retried: their earlier reads would no longer hold.

@@ -8,14 +8,20 @@
 // point lookups and range scans are Pebble seeks. The catalog (databases, table definitions,
 // views, triggers, procedures, events) lives in the same store under its own prefix.
 //
-// Transactions. A transaction reads one Pebble snapshot (refreshed per statement under READ
-// COMMITTED) merged with its own buffered writes. Before writing a row (or claiming a unique
-// value) it takes that key's lock, waiting for another holder (deadlocks and lock-wait timeouts
-// fail with MySQL's 1213 and 1205); holding the lock, a row committed after the snapshot fails
-// the writer with 1213 instead of being silently overwritten. Locks are held until commit or
-// rollback. A statement that fails is undone without ending its transaction; SAVEPOINTs use the
-// same undo log. A transaction idle longer than Options.TxnIdleTimeout is rolled back so that
-// no snapshot pins old versions forever.
+// Transactions behave as InnoDB's (locks.go, current_read.go). A plain read sees the
+// transaction's snapshot, taken by its first plain read (REPEATABLE READ and SERIALIZABLE outside
+// locking reads) or refreshed per statement (READ COMMITTED; READ UNCOMMITTED is READ COMMITTED:
+// no dirty reads). Locking reads (FOR UPDATE, FOR SHARE / LOCK IN SHARE MODE, SERIALIZABLE
+// reads in a transaction, INSERT … SELECT's source rows) and the scans of UPDATE and DELETE are
+// current reads: each row is locked (shared or exclusive) and then read at its newest committed
+// version, so a statement that waited for a lock acts on what the holder committed and its
+// predicate is evaluated on that version. In REPEATABLE READ and SERIALIZABLE such scans also
+// lock the gaps of the index ranges they read, up to the next row (next-key locks), and an insert
+// into a locked gap waits. Locks live in memory until commit or rollback; a wait that would
+// close a cycle is a deadlock (1213: the lighter transaction is rolled back whole), a wait past
+// innodb_lock_wait_timeout fails the statement (1205). A statement that fails is undone without
+// ending its transaction; SAVEPOINTs use the same undo log. A transaction idle longer than
+// Options.TxnIdleTimeout is rolled back so that no snapshot pins old versions forever.
 //
 // Commit. All writes reach Pebble through package commit, the single place where commits are
 // ordered, made durable (one fsync per group of concurrent commits) and made visible; locks are
@@ -31,8 +37,11 @@
 //
 // Invariants:
 //   - Nothing a transaction wrote is visible to others before its commit is durable.
-//   - A row key is written only by the holder of its lock, and only if no commit newer than the
-//     writer's snapshot touched it.
+//   - A row key is written only by the holder of its exclusive lock, and the row written is
+//     computed from the newest committed version (a current read), never from an older
+//     snapshot: no lost updates. (A write computed from a snapshot read, e.g. in a stored
+//     routine, of a row changed since fails with 1213 instead.)
+//   - Another transaction's insert never lands in a gap a REPEATABLE READ locking read locked.
 //   - Table data is reachable only through the catalog entry of its id; a table id whose catalog
 //     entry is gone holds no data that can be read (dropped ranges are deleted).
 //   - While an AutoIncrementReserver is set, every generated AUTO_INCREMENT value lies in a range
