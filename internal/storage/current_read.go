@@ -245,6 +245,15 @@ func (r *rowIter) nextLocked(ctx *sql.Context) (sql.Row, error) {
 			continue
 		}
 		key := bytes.Clone(r.it.Key())
+		if resume, err := r.lockGapTo(key); err != nil {
+			return nil, err
+		} else if resume != nil {
+			// A row was committed into the gap just locked: scan from it.
+			if err := r.reopen(resume); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		row, err := r.lockedAt(ctx, key)
 		if err != nil || row != nil {
 			return row, err
@@ -270,26 +279,59 @@ func (r *rowIter) reopen(from []byte) error {
 	return nil
 }
 
-// beginLockedSpan records the span and, when gap locking, locks the gap from the row before the
-// span to the row after it (the whole gap is locked before scanning, so nothing can be inserted
-// behind the scan while it waits for a row lock).
+// beginLockedSpan records the span and, when gap locking, where its first gap starts: at the
+// row before the span. Gaps are then locked as the scan advances (lockGapTo), so a scan that
+// stops early (LIMIT) locks only what it read, as InnoDB's next-key locks do.
 func (r *rowIter) beginLockedSpan(ctx *sql.Context, sp keySpan) error {
 	r.span = sp
 	r.nextAfter = nil
 	r.spanFound = false
+	r.gapFrom = nil
 	if !r.gapLocking() || sp.uniqueEqual {
 		// A unique match locks only its row; endLockedSpan locks the gap if there is none.
 		return nil
 	}
-	return r.lockSpanGap(sp)
-}
-
-// lockSpanGap locks the gap from the row before the span to the row after it.
-func (r *rowIter) lockSpanGap(sp keySpan) error {
-	base := sp.lo[:indexPrefixLen]
-	prev, err := r.neighbour(base, sp.lo, false)
+	prev, err := r.neighbour(sp.lo[:indexPrefixLen], sp.lo, false)
 	if err != nil {
 		return err
+	}
+	r.gapFrom = prev
+	return nil
+}
+
+// lockGapTo locks the gap between the last key the scan passed and key, the next one it reached,
+// then checks that no key was committed into that gap before the lock was in place. It reports
+// the first such key, where the scan must resume (nil: none).
+func (r *rowIter) lockGapTo(key []byte) ([]byte, error) {
+	if r.gapFrom == nil {
+		return nil, nil
+	}
+	r.t.e.locks.lockGap(r.tx, r.gapFrom, key)
+	from := append(bytes.Clone(r.gapFrom), 0)
+	if bytes.Compare(from, r.span.lo) < 0 {
+		from = r.span.lo // keys before the span are not the scan's to read
+	}
+	first, err := r.neighbour(key[:indexPrefixLen], from, true)
+	if err != nil {
+		return nil, err
+	}
+	r.gapFrom = key
+	if first != nil && bytes.Compare(first, key) < 0 {
+		return first, nil
+	}
+	return nil, nil
+}
+
+// lockSpanEnd locks the last gap of a span, up to the row after it, and (for a range, not an
+// equality lookup) marks that row to be locked too: the scan read it to find the range's end.
+func (r *rowIter) lockSpanEnd(sp keySpan) error {
+	base := sp.lo[:indexPrefixLen]
+	from := r.gapFrom
+	if from == nil {
+		var err error
+		if from, err = r.neighbour(base, sp.lo, false); err != nil {
+			return err
+		}
 	}
 	hi := sp.hi
 	if hi == nil {
@@ -303,10 +345,10 @@ func (r *rowIter) lockSpanGap(sp keySpan) error {
 	if upper == nil {
 		upper = prefixEnd(base)
 	} else if !sp.equal {
-		// A range scan reads the row after the range to find its end, and locks it (next-key).
 		r.nextAfter = next
 	}
-	r.t.e.locks.lockGap(r.tx, prev, upper)
+	r.t.e.locks.lockGap(r.tx, from, upper)
+	r.gapFrom = nil
 	return nil
 }
 
@@ -472,8 +514,8 @@ func (r *rowIter) endLockedSpan(ctx *sql.Context) error {
 	if err := r.closeIter(); err != nil {
 		return err
 	}
-	if r.span.uniqueEqual && !r.spanFound && r.gapLocking() {
-		if err := r.lockSpanGap(r.span); err != nil {
+	if r.gapLocking() && (r.gapFrom != nil || r.span.uniqueEqual && !r.spanFound) {
+		if err := r.lockSpanEnd(r.span); err != nil {
 			return err
 		}
 	}

@@ -309,6 +309,14 @@ func (lt *lockTable) lockGap(t *txn, lo, hi []byte) {
 }
 
 func (lt *lockTable) lockGapLocked(t *txn, lo, hi []byte) {
+	if n := len(t.gaps); n > 0 {
+		// A scan locks gap after gap, each starting at the row that ended the previous one (a
+		// row it holds locked, so nobody can insert it): extend the last gap instead.
+		if last := t.gaps[n-1]; bytes.Equal(last.hi, lo) {
+			last.hi = hi
+			return
+		}
+	}
 	g := &gapLock{lo: lo, hi: hi, owner: t}
 	idx := string(lo[:indexPrefixLen])
 	lt.gaps[idx] = append(lt.gaps[idx], g)

@@ -191,6 +191,7 @@ type rowIter struct {
 	primed    bool
 	spanFound bool
 	nextAfter []byte
+	gapFrom   []byte // the lower end of the next gap to lock (nil: no gap locking)
 }
 
 func (t *Table) newRowIter(ctx *sql.Context, spans []keySpan, idx *indexDef, filter sql.Expression) (*rowIter, error) {
