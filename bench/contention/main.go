@@ -67,6 +67,7 @@ type options struct {
 	clients       []int
 	duration      time.Duration
 	prepared      bool
+	relayArgs     string
 	sbDuration    time.Duration
 	sbThreads     int
 	sbTableSize   int
@@ -95,6 +96,7 @@ func run() int {
 	flag.IntVar(&o.accounts, "accounts", 10, "accounts the transfers move money between (the hot rows)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long the transfer runs at each client count")
 	flag.BoolVar(&o.prepared, "ps", true, "transfer statements as server-side prepared statements, prepared once per connection (false: text protocol)")
+	flag.StringVar(&o.relayArgs, "relaydb-args", "", "extra options for relaydb server, space-separated (e.g. --pprof-addr 127.0.0.1:6060 to profile)")
 	flag.DurationVar(&o.sbDuration, "sysbench", 60*time.Second, "duration of each sysbench workload (0: skip sysbench)")
 	flag.IntVar(&o.sbThreads, "sysbench-threads", 8, "sysbench threads")
 	flag.IntVar(&o.sbTableSize, "sysbench-table-size", 100000, "rows per sysbench table (4 tables)")
@@ -251,8 +253,8 @@ func (o *options) startRelayDB(scope *cluster.Scope) (*server, error) {
 	p, err := cluster.StartProcess(scope, cluster.ProcessConfig{
 		Name: "relaydb",
 		Path: o.relayBin,
-		Args: []string{"server", "--datadir", filepath.Join(scope.TempDir(), "data"), "--host", "127.0.0.1",
-			"--port", strconv.Itoa(port), "--server-id", "1"},
+		Args: append([]string{"server", "--datadir", filepath.Join(scope.TempDir(), "data"), "--host", "127.0.0.1",
+			"--port", strconv.Itoa(port), "--server-id", "1"}, strings.Fields(o.relayArgs)...),
 		LogPath:   filepath.Join(o.outDir, "relaydb.log"),
 		ReadyLine: cluster.ReadyServer,
 	})

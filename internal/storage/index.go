@@ -220,10 +220,12 @@ func (d *tableDef) spansFor(ctx *sql.Context, ix *index, ranges sql.MySQLRangeCo
 		spans = append(spans, sp)
 	}
 	sort.Slice(spans, func(a, b int) bool { return bytes.Compare(spans[a].lo, spans[b].lo) < 0 })
-	// Merge overlapping spans so no row is returned twice.
+	// Merge overlapping spans so no row is returned twice. Spans that only touch (hi is
+	// exclusive) stay apart: IN (3, 4) on a primary key is two point reads, which lock two rows,
+	// not a range with its gaps.
 	out := spans[:0]
 	for _, sp := range spans {
-		if n := len(out); n > 0 && (out[n-1].hi == nil || bytes.Compare(sp.lo, out[n-1].hi) <= 0) {
+		if n := len(out); n > 0 && (out[n-1].hi == nil || bytes.Compare(sp.lo, out[n-1].hi) < 0) {
 			if out[n-1].hi != nil && (sp.hi == nil || bytes.Compare(sp.hi, out[n-1].hi) > 0) {
 				out[n-1].hi = sp.hi
 			}
