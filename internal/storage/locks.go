@@ -140,14 +140,7 @@ func (lt *lockTable) acquire(t *txn, key string, m lockMode, timeout time.Durati
 		blockers := l.blockers(t, m)
 		if len(blockers) == 0 {
 			l.dequeue(t)
-			if l.x != t && !slices.Contains(l.s, t) {
-				t.locks = append(t.locks, key)
-			}
-			if m == lockExclusive {
-				l.x = t
-			} else {
-				l.s = append(l.s, t)
-			}
+			l.grant(t, key, m)
 			lt.mu.Unlock()
 			return waited, nil
 		}
@@ -190,6 +183,12 @@ func (lt *lockTable) tryAcquire(t *txn, key string, m lockMode) bool {
 	if len(l.blockers(t, m)) > 0 {
 		return false
 	}
+	l.grant(t, key, m)
+	return true
+}
+
+// grant gives t the lock on key in mode m. Caller holds lt.mu and has checked nothing blocks it.
+func (l *rowLock) grant(t *txn, key string, m lockMode) {
 	if l.x != t && !slices.Contains(l.s, t) {
 		t.locks = append(t.locks, key)
 	}
@@ -198,7 +197,6 @@ func (lt *lockTable) tryAcquire(t *txn, key string, m lockMode) bool {
 	} else {
 		l.s = append(l.s, t)
 	}
-	return true
 }
 
 // waitLocked waits, with lt.mu held on entry and on return, until wake is closed, t is chosen as

@@ -121,24 +121,7 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 	if err := t.ensureSnapshot(); err != nil {
 		return nil, false, err
 	}
-	if t.writes != nil {
-		if e, ok := t.writes.Get(bufEntry{key: key}); ok {
-			if e.del {
-				return nil, false, nil
-			}
-			return e.val, true, nil
-		}
-	}
-	v, closer, err := t.snap.s.Get(key)
-	if err == pebble.ErrNotFound {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read %x: %w", key, err)
-	}
-	out := append([]byte(nil), v...)
-	closer.Close()
-	return out, true, nil
+	return readThrough(t.writes, t.snap.s, key)
 }
 
 // getLatest reads key as a current read sees it: the transaction's own writes (as the running
@@ -152,6 +135,11 @@ func (t *txn) getLatest(key []byte, live bool) ([]byte, bool, error) {
 	if !live && t.stmtMark >= 0 && t.stmtViewSet {
 		buf = t.stmtView
 	}
+	return readThrough(buf, t.e.db, key)
+}
+
+// readThrough reads key from a write buffer (nil: none), else from the store r.
+func readThrough(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte) ([]byte, bool, error) {
 	if buf != nil {
 		if e, ok := buf.Get(bufEntry{key: key}); ok {
 			if e.del {
@@ -160,7 +148,7 @@ func (t *txn) getLatest(key []byte, live bool) ([]byte, bool, error) {
 			return e.val, true, nil
 		}
 	}
-	v, closer, err := t.e.db.Get(key)
+	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
 		return nil, false, nil
 	}
