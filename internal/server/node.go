@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -214,8 +215,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 
-	n.engine = sqle.New(analyzer.NewBuilder(n.storage.Provider()).
-		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule).Build(), &sqle.Config{})
+	n.engine = sqle.New(withoutWrongRules(analyzer.NewBuilder(n.storage.Provider()).
+		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule)).Build(), &sqle.Config{})
 	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
 		// Before privileges are loaded: the replay runs as the server itself.
@@ -513,4 +514,20 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 // its source in semi-sync mode.
 func (n *Node) semiSyncReplicaActive() bool {
 	return n.replicas != nil && n.replicas.SemiSyncActive()
+}
+
+// wrongRules are GMS analyzer rules whose rewrite changes results, removed from the engine:
+//   - replaceAgg turns SELECT MAX(pk) / MIN(pk) into ORDER BY pk LIMIT 1, which returns no row
+//     for an empty table where MySQL returns one row holding NULL (so INSERT … SELECT
+//     COALESCE(MAX(id), 0) + 1 silently inserted nothing).
+var wrongRules = []string{"replaceAgg"}
+
+// withoutWrongRules removes wrongRules (found by name: GMS does not export their ids).
+func withoutWrongRules(b *analyzer.Builder) *analyzer.Builder {
+	for _, r := range analyzer.OnceAfterDefault {
+		if slices.Contains(wrongRules, r.Id.String()) {
+			b = b.RemoveOnceAfterRule(r.Id)
+		}
+	}
+	return b
 }
