@@ -520,6 +520,9 @@ func (n *Node) semiSyncReplicaActive() bool {
 //   - replaceAgg turns SELECT MAX(pk) / MIN(pk) into ORDER BY pk LIMIT 1, which returns no row
 //     for an empty table where MySQL returns one row holding NULL (so INSERT … SELECT
 //     COALESCE(MAX(id), 0) + 1 silently inserted nothing).
+//
+// (GMS's rewrite of DELETE FROM t into TRUNCATE runs in a batch of its own that no builder option
+// reaches; the storage engine's Truncate undoes it, see storage.Table.Truncate.)
 var wrongRules = []string{"replaceAgg"}
 
 // withoutWrongRules removes wrongRules (found by name: GMS does not export their ids).

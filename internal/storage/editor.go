@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -412,7 +413,14 @@ func (ed *editor) moveRow(ctx *sql.Context, tx *txn, old, new sql.Row) (sql.Row,
 
 // Truncate implements sql.TruncateableTable: the table gets a new, empty id (not transactional,
 // as in MySQL where TRUNCATE is DDL).
+//
+// GMS also turns DELETE FROM t without a WHERE into a Truncate. In MySQL that DELETE is DML: it
+// takes row locks, is undone by ROLLBACK and is logged as row deletions. So when the statement
+// is a DELETE, the rows are deleted one by one in the transaction instead.
 func (t *Table) Truncate(ctx *sql.Context) (int, error) {
+	if firstWord(ctx.Query()) == "delete" {
+		return t.deleteAllRows(ctx)
+	}
 	if g := t.e.opts.WriteGuard; g != nil {
 		if err := g(ctx); err != nil {
 			return 0, err
@@ -444,4 +452,44 @@ func formatKey(row sql.Row, ords []int) string {
 		parts[i] = fmt.Sprint(row[o])
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// deleteAllRows deletes every row of the table in the session's transaction, as one statement
+// (undone as a whole if it fails), and returns how many it deleted.
+func (t *Table) deleteAllRows(ctx *sql.Context) (n int, err error) {
+	ed := &editor{t: t}
+	ed.StatementBegin(ctx)
+	defer func() {
+		if err != nil {
+			_ = ed.DiscardChanges(ctx, err)
+		} else {
+			err = ed.StatementComplete(ctx)
+		}
+	}()
+	part, err := t.Partitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	p, err := part.Next(ctx)
+	if err != nil {
+		return 0, err
+	}
+	it, err := t.PartitionRows(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close(ctx)
+	for {
+		row, err := it.Next(ctx)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := ed.Delete(ctx, row); err != nil {
+			return n, err
+		}
+		n++
+	}
 }

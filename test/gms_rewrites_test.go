@@ -3,6 +3,7 @@ package test
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/relaydb/relaydb/test/mariadb"
@@ -84,4 +85,45 @@ func rowsString(t *testing.T, db *sql.DB, q string) string {
 		out = append(out, fmt.Sprint(row))
 	}
 	return fmt.Sprint(out)
+}
+
+// DELETE FROM t without a WHERE is DML, as in MySQL: ROLLBACK undoes it, other sessions do not
+// see it before COMMIT, and the binary log records it as row deletions. (GMS rewrites it into a
+// TRUNCATE, which the storage engine turns back into row deletions.)
+func TestDeleteWithoutWhereIsTransactional(t *testing.T) {
+	n := startNode(t, "")
+	a, b := n.db("x"), n.db("")
+	mustExec(t, b, "CREATE DATABASE x")
+	mustExec(t, b, "CREATE TABLE x.t (id INT PRIMARY KEY, v INT)")
+	mustExec(t, b, "INSERT INTO x.t VALUES (1, 10), (2, 20)")
+	count := func(db *sql.DB) string { return rowsString(t, db, "SELECT COUNT(*) FROM x.t") }
+
+	tx, err := a.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.Exec("DELETE FROM t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 2 {
+		t.Errorf("DELETE affected %d rows, want 2", n)
+	}
+	if got := count(b); got != "[[2]]" {
+		t.Errorf("another session sees %s rows before COMMIT, want 2", got)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(b); got != "[[2]]" {
+		t.Fatalf("after ROLLBACK of DELETE FROM t: %s rows, want 2 (the delete was not undone)", got)
+	}
+	mustExec(t, a, "DELETE FROM t")
+	if got := count(b); got != "[[0]]" {
+		t.Fatalf("after DELETE FROM t: %s rows, want 0", got)
+	}
+	events := rowsString(t, b, "SHOW BINLOG EVENTS")
+	if !strings.Contains(events, "Delete_rows") {
+		t.Errorf("the binary log has no Delete_rows event for DELETE FROM t:\n%s", events)
+	}
 }
