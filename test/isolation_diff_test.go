@@ -499,6 +499,16 @@ var isoCases = []*isoCase{
 		"2: INSERT INTO t VALUES (4, 40)",
 		"1: COMMIT", "2: COMMIT",
 	}},
+	// The insert comes first: a locking range read meets the uncommitted row and waits for its
+	// inserter, then returns it (no phantom appears in the locked range afterwards).
+	{name: "range_read_waits_for_uncommitted_insert", setup: isoGaps, sessions: 2, steps: []string{
+		"1: BEGIN", "2: BEGIN",
+		"2: INSERT INTO t VALUES (4, 40)",
+		"1: SELECT * FROM t WHERE id BETWEEN 1 AND 5 FOR UPDATE",
+		"2: COMMIT",
+		"1: SELECT * FROM t WHERE id BETWEEN 1 AND 5 FOR UPDATE",
+		"1: COMMIT",
+	}},
 	{name: "range_lock_insert_next_gap", setup: isoGaps, sessions: 2, steps: []string{
 		"1: BEGIN", "2: BEGIN",
 		"1: SELECT * FROM t WHERE id BETWEEN 1 AND 5 FOR UPDATE",

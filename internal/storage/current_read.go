@@ -245,7 +245,7 @@ func (r *rowIter) nextLocked(ctx *sql.Context) (sql.Row, error) {
 			continue
 		}
 		key := bytes.Clone(r.it.Key())
-		if resume, err := r.lockGapTo(key); err != nil {
+		if resume, err := r.lockGapTo(ctx, key); err != nil {
 			return nil, err
 		} else if resume != nil {
 			// A row was committed into the gap just locked: scan from it.
@@ -287,10 +287,12 @@ func (r *rowIter) beginLockedSpan(ctx *sql.Context, sp keySpan) error {
 	r.nextAfter = nil
 	r.spanFound = false
 	r.gapFrom = nil
-	if !r.gapLocking() || sp.uniqueEqual {
+	if sp.uniqueEqual {
 		// A unique match locks only its row; endLockedSpan locks the gap if there is none.
 		return nil
 	}
+	// READ COMMITTED locks no gaps but still follows them: an uncommitted insert into the
+	// range is waited for, as InnoDB's scan waits on the uncommitted record.
 	prev, err := r.neighbour(sp.lo[:indexPrefixLen], sp.lo, false)
 	if err != nil {
 		return err
@@ -302,35 +304,43 @@ func (r *rowIter) beginLockedSpan(ctx *sql.Context, sp keySpan) error {
 // lockGapTo locks the gap between the last key the scan passed and key, the next one it reached,
 // then checks that no key was committed into that gap before the lock was in place. It reports
 // the first such key, where the scan must resume (nil: none).
-func (r *rowIter) lockGapTo(key []byte) ([]byte, error) {
+func (r *rowIter) lockGapTo(ctx *sql.Context, key []byte) ([]byte, error) {
 	if r.gapFrom == nil {
 		return nil, nil
 	}
-	r.t.e.locks.lockGap(r.tx, r.gapFrom, key)
+	if r.gapLocking() {
+		r.t.e.locks.lockGap(r.tx, r.gapFrom, key)
+	}
 	from := append(bytes.Clone(r.gapFrom), 0)
 	if bytes.Compare(from, r.span.lo) < 0 {
 		from = r.span.lo // keys before the span are not the scan's to read
+	}
+	waited, err := r.t.e.locks.waitPendingInserts(r.tx, r.gapFrom, key, lockWaitTimeout(ctx, r.t.e.opts.LockWaitTimeout))
+	if err != nil {
+		return nil, err
+	}
+	if waited {
+		return from, nil // an insert into the gap ended meanwhile: read the gap again
 	}
 	first, err := r.neighbour(key[:indexPrefixLen], from, true)
 	if err != nil {
 		return nil, err
 	}
-	r.gapFrom = key
 	if first != nil && bytes.Compare(first, key) < 0 {
 		return first, nil
 	}
+	r.gapFrom = key
 	return nil, nil
 }
 
 // lockSpanEnd locks the last gap of a span, up to the row after it, and (for a range, not an
 // equality lookup) marks that row to be locked too: the scan read it to find the range's end.
-func (r *rowIter) lockSpanEnd(sp keySpan) error {
+func (r *rowIter) lockSpanEnd(ctx *sql.Context, sp keySpan) (rescanFrom []byte, err error) {
 	base := sp.lo[:indexPrefixLen]
 	from := r.gapFrom
 	if from == nil {
-		var err error
 		if from, err = r.neighbour(base, sp.lo, false); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	hi := sp.hi
@@ -339,37 +349,53 @@ func (r *rowIter) lockSpanEnd(sp keySpan) error {
 	}
 	next, err := r.neighbour(base, hi, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	upper := next
 	if upper == nil {
 		upper = prefixEnd(base)
-	} else if !sp.equal {
+	}
+	if r.gapLocking() {
+		r.t.e.locks.lockGap(r.tx, from, upper)
+	}
+	waited, err := r.t.e.locks.waitPendingInserts(r.tx, from, upper, lockWaitTimeout(ctx, r.t.e.opts.LockWaitTimeout))
+	if err != nil {
+		return nil, err
+	}
+	if waited && !sp.uniqueEqual {
+		// An insert into the gap ended meanwhile: read the rest of the span again.
+		rescanFrom = append(bytes.Clone(from), 0)
+		if bytes.Compare(rescanFrom, sp.lo) < 0 {
+			rescanFrom = sp.lo
+		}
+		return rescanFrom, nil
+	}
+	if next != nil && !sp.equal && r.gapLocking() {
 		r.nextAfter = next
 	}
-	r.t.e.locks.lockGap(r.tx, from, upper)
 	r.gapFrom = nil
-	return nil
+	return nil, nil
 }
 
 // neighbour returns the newest committed key of the index (base) just before key (after=false,
 // or the index's own prefix if none) or the first one at or after it (after=true, nil if none).
 func (r *rowIter) neighbour(base, key []byte, after bool) ([]byte, error) {
-	it, err := r.tx.iterOver(base, prefixEnd(base), viewLive, true)
+	// Seen as the scan sees rows (the transaction's own deletions hide committed keys), so that
+	// a key found here is one the scan will also meet.
+	it, err := r.tx.iterOver(base, prefixEnd(base), r.view, true)
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var ok bool
 	if after {
-		ok = it.p.SeekGE(key)
-	} else {
-		ok = it.p.SeekLT(key)
-	}
-	if !ok {
-		if after {
+		it.lower = key
+		if !it.First() {
 			return nil, it.Close()
 		}
+		k := bytes.Clone(it.Key())
+		return k, it.Close()
+	}
+	if !it.p.SeekLT(key) {
 		return bytes.Clone(base), it.Close()
 	}
 	k := bytes.Clone(it.p.Key())
@@ -514,9 +540,13 @@ func (r *rowIter) endLockedSpan(ctx *sql.Context) error {
 	if err := r.closeIter(); err != nil {
 		return err
 	}
-	if r.gapLocking() && (r.gapFrom != nil || r.span.uniqueEqual && !r.spanFound) {
-		if err := r.lockSpanEnd(r.span); err != nil {
+	if r.gapFrom != nil || r.gapLocking() && r.span.uniqueEqual && !r.spanFound {
+		rescan, err := r.lockSpanEnd(ctx, r.span)
+		if err != nil {
 			return err
+		}
+		if rescan != nil {
+			return r.reopen(rescan) // nextLocked goes on from the reopened position
 		}
 	}
 	if r.nextAfter == nil {

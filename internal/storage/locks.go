@@ -41,6 +41,16 @@ type lockTable struct {
 	// gapFreed is closed (and replaced) whenever a gap lock is released: inserts waiting on a gap
 	// look again.
 	gapFreed chan struct{}
+	// inserts holds, by index, the keys open transactions inserted (past their gap check, not
+	// yet committed). A locking scan that locks a gap around one waits for its inserter, as
+	// InnoDB's scan meets the uncommitted record: otherwise the row would appear in the locked
+	// range once committed (a phantom).
+	inserts map[string][]*insertIntent
+}
+
+type insertIntent struct {
+	key   []byte
+	owner *txn
 }
 
 type rowLock struct {
@@ -67,7 +77,7 @@ type gapLock struct {
 
 func newLockTable() *lockTable {
 	return &lockTable{rows: make(map[string]*rowLock), gaps: make(map[string][]*gapLock),
-		gapFreed: make(chan struct{})}
+		gapFreed: make(chan struct{}), inserts: make(map[string][]*insertIntent)}
 }
 
 // holds reports whether t holds key in mode m or stronger.
@@ -341,6 +351,9 @@ func (lt *lockTable) waitInsert(t *txn, key []byte, timeout time.Duration) (err 
 			}
 		}
 		if len(blockers) == 0 {
+			ii := &insertIntent{key: bytes.Clone(key), owner: t}
+			lt.inserts[idx] = append(lt.inserts[idx], ii)
+			t.intents = append(t.intents, ii)
 			lt.mu.Unlock()
 			return nil
 		}
@@ -349,6 +362,42 @@ func (lt *lockTable) waitInsert(t *txn, key []byte, timeout time.Duration) (err 
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// waitPendingInserts waits until no other transaction has an uncommitted insert into the open
+// interval (lo, hi) of one index (a gap t has just locked). It reports whether it waited (the
+// caller then reads the interval again).
+func (lt *lockTable) waitPendingInserts(t *txn, lo, hi []byte, timeout time.Duration) (waited bool, err error) {
+	defer lt.endVictim(t, &err)
+	var deadline time.Time
+	idx := string(lo[:indexPrefixLen])
+	for {
+		lt.mu.Lock()
+		if t.deadlockVictim {
+			lt.mu.Unlock()
+			return waited, errDeadlock
+		}
+		var owner *txn
+		for _, ii := range lt.inserts[idx] {
+			if ii.owner != t && bytes.Compare(lo, ii.key) < 0 && bytes.Compare(ii.key, hi) < 0 {
+				owner = ii.owner
+				break
+			}
+		}
+		if owner == nil {
+			lt.mu.Unlock()
+			return waited, nil
+		}
+		if owner.ended == nil {
+			owner.ended = make(chan struct{})
+		}
+		err := lt.waitLocked(t, []*txn{owner}, owner.ended, &deadline, timeout)
+		lt.mu.Unlock()
+		if err != nil {
+			return true, err
+		}
+		waited = true
 	}
 }
 
@@ -389,6 +438,23 @@ func (lt *lockTable) release(t *txn) {
 		lt.unlockLocked(t, key)
 	}
 	t.locks = t.locks[:0]
+	for _, ii := range t.intents {
+		idx := string(ii.key[:indexPrefixLen])
+		list := lt.inserts[idx]
+		if i := slices.Index(list, ii); i >= 0 {
+			list = slices.Delete(list, i, i+1)
+		}
+		if len(list) == 0 {
+			delete(lt.inserts, idx)
+		} else {
+			lt.inserts[idx] = list
+		}
+	}
+	t.intents = t.intents[:0]
+	if t.ended != nil {
+		close(t.ended)
+		t.ended = nil
+	}
 	if len(t.gaps) > 0 {
 		for _, g := range t.gaps {
 			idx := string(g.lo[:indexPrefixLen])

@@ -49,6 +49,8 @@ type txn struct {
 	// chosen as one (it is then rolled back).
 	locks          []string
 	gaps           []*gapLock
+	intents        []*insertIntent
+	ended          chan struct{} // closed when the locks are released; made by a waiter
 	waitFor        []*txn
 	abortWait      chan struct{}
 	deadlockVictim bool
