@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"github.com/cockroachdb/pebble/v2"
 	"io"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -380,26 +381,30 @@ func (r *rowIter) lockSpanEnd(ctx *sql.Context, sp keySpan) (rescanFrom []byte, 
 // neighbour returns the newest committed key of the index (base) just before key (after=false,
 // or the index's own prefix if none) or the first one at or after it (after=true, nil if none).
 func (r *rowIter) neighbour(base, key []byte, after bool) ([]byte, error) {
-	// Seen as the scan sees rows (the transaction's own deletions hide committed keys), so that
-	// a key found here is one the scan will also meet.
-	it, err := r.tx.iterOver(base, prefixEnd(base), r.view, true)
+	p, err := r.t.e.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
 	if err != nil {
 		return nil, err
 	}
-	defer it.Close()
-	if after {
-		it.lower = key
-		if !it.First() {
-			return nil, it.Close()
+	defer p.Close()
+	if !after {
+		if !p.SeekLT(key) {
+			return bytes.Clone(base), p.Close()
 		}
-		k := bytes.Clone(it.Key())
-		return k, it.Close()
+		k := bytes.Clone(p.Key())
+		return k, p.Close()
 	}
-	if !it.p.SeekLT(key) {
-		return bytes.Clone(base), it.Close()
+	// Committed keys only (the statement's own new rows are not the scan's to meet), less the
+	// ones the transaction deleted (the scan does not meet those either).
+	for ok := p.SeekGE(key); ok; ok = p.NextPrefix() {
+		if r.tx.writes != nil {
+			if e, found := r.tx.writes.Get(bufEntry{key: p.Key()}); found && e.del {
+				continue
+			}
+		}
+		k := bytes.Clone(p.Key())
+		return k, p.Close()
 	}
-	k := bytes.Clone(it.p.Key())
-	return k, it.Close()
+	return nil, p.Close()
 }
 
 // lockedAt locks the row behind index key (of the span being scanned) and returns its newest
