@@ -17,7 +17,8 @@
 // version, so a statement that waited for a lock acts on what the holder committed and its
 // predicate is evaluated on that version. In REPEATABLE READ and SERIALIZABLE such scans also
 // lock the gaps of the index ranges they read, up to the next row (next-key locks), and an insert
-// into a locked gap waits. Locks live in memory until commit or rollback; a wait that would
+// into a locked gap waits; at every level a locking scan waits for another transaction's
+// uncommitted insert into the range it reads, as InnoDB's scan waits on the uncommitted record. Locks live in memory until commit or rollback; a wait that would
 // close a cycle is a deadlock (1213: the lighter transaction is rolled back whole), a wait past
 // innodb_lock_wait_timeout fails the statement (1205). A statement that fails is undone without
 // ending its transaction; SAVEPOINTs use the same undo log. A transaction idle longer than
@@ -41,7 +42,9 @@
 //     computed from the newest committed version (a current read), never from an older
 //     snapshot: no lost updates. (A write computed from a snapshot read, e.g. in a stored
 //     routine, of a row changed since fails with 1213 instead.)
-//   - Another transaction's insert never lands in a gap a REPEATABLE READ locking read locked.
+//   - Another transaction's insert never lands in a gap a REPEATABLE READ locking read locked:
+//     an insert checks the gaps before it registers its key (lockTable.inserts), a scan checks
+//     the registered keys after it locks a gap, both under the lock table's mutex.
 //   - Table data is reachable only through the catalog entry of its id; a table id whose catalog
 //     entry is gone holds no data that can be read (dropped ranges are deleted).
 //   - While an AutoIncrementReserver is set, every generated AUTO_INCREMENT value lies in a range
