@@ -439,16 +439,7 @@ func (lt *lockTable) release(t *txn) {
 	}
 	t.locks = t.locks[:0]
 	for _, ii := range t.intents {
-		idx := string(ii.key[:indexPrefixLen])
-		list := lt.inserts[idx]
-		if i := slices.Index(list, ii); i >= 0 {
-			list = slices.Delete(list, i, i+1)
-		}
-		if len(list) == 0 {
-			delete(lt.inserts, idx)
-		} else {
-			lt.inserts[idx] = list
-		}
+		removeByIndex(lt.inserts, string(ii.key[:indexPrefixLen]), ii)
 	}
 	t.intents = t.intents[:0]
 	if t.ended != nil {
@@ -457,20 +448,24 @@ func (lt *lockTable) release(t *txn) {
 	}
 	if len(t.gaps) > 0 {
 		for _, g := range t.gaps {
-			idx := string(g.lo[:indexPrefixLen])
-			list := lt.gaps[idx]
-			if i := slices.Index(list, g); i >= 0 {
-				list = slices.Delete(list, i, i+1)
-			}
-			if len(list) == 0 {
-				delete(lt.gaps, idx)
-			} else {
-				lt.gaps[idx] = list
-			}
+			removeByIndex(lt.gaps, string(g.lo[:indexPrefixLen]), g)
 		}
 		t.gaps = t.gaps[:0]
 		close(lt.gapFreed)
 		lt.gapFreed = make(chan struct{})
+	}
+}
+
+// removeByIndex removes v from the list m holds for index idx, and the list once empty.
+func removeByIndex[T comparable](m map[string][]T, idx string, v T) {
+	list := m[idx]
+	if i := slices.Index(list, v); i >= 0 {
+		list = slices.Delete(list, i, i+1)
+	}
+	if len(list) == 0 {
+		delete(m, idx)
+	} else {
+		m[idx] = list
 	}
 }
 
