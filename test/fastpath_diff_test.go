@@ -1342,6 +1342,14 @@ func (g *diffGen) freshVal(c *dcol) (any, bool) {
 	return nil, false
 }
 
+// trimTrailingSpaces removes trailing spaces from a string value (other values pass unchanged).
+func trimTrailingSpaces(v any) any {
+	if s, ok := v.(string); ok {
+		return strings.TrimRight(s, " ")
+	}
+	return v
+}
+
 // unsignedSometimes passes a non-negative int64 as uint64 now and then (an unsigned bind).
 func (g *diffGen) unsignedSometimes(v any) any {
 	if i, ok := v.(int64); ok && i >= 0 && g.chance(10) {
@@ -1524,6 +1532,14 @@ func (g *diffGen) selectStmt(tb *dtable, ref string) *dstmt {
 		k := tb.col(tb.pk[0])
 		vp := g.valPlan(2)
 		lo, hi := vp.val(k), vp.val(k)
+		if k.kind == kStr {
+			// Known difference, not the fast path's: for BETWEEN bounds that differ only in
+			// trailing spaces ('a ' AND 'a') on a PAD SPACE collation, GMS's general path
+			// compares without padding (no row) while the fast path's key encoding pads, as
+			// MySQL does (the row 'a'). Seed 1796629646377606445 found it on 2026-12-07; until
+			// the general path pads, bounds here carry no trailing spaces.
+			lo, hi = trimTrailingSpaces(lo), trimTrailingSpaces(hi)
+		}
 		if g.chance(70) {
 			lo, hi = orderArgs(lo, hi) // mostly lo <= hi; reversed bounds otherwise
 		}
