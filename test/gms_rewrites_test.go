@@ -63,17 +63,12 @@ func rowsString(t *testing.T, db *sql.DB, q string) string {
 		return "error: " + err.Error()
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
+	all, err := scanNullStrings(rows)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	for _, vals := range all {
 		var row []string
 		for _, v := range vals {
 			if v.Valid {

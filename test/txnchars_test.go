@@ -47,24 +47,17 @@ func answer(ctx context.Context, c *sql.Conn, q string) string {
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
+	all, err := scanNullStrings(rows)
+	if err != nil {
+		return errAnswer(err)
+	}
 	var got []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return "scan: " + err.Error()
-		}
+	for _, vals := range all {
 		var cells []string
 		for _, v := range vals {
 			cells = append(cells, v.String)
 		}
 		got = append(got, strings.Join(cells, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		return errAnswer(err)
 	}
 	if len(cols) == 0 {
 		return "OK"

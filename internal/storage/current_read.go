@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"github.com/cockroachdb/pebble/v2"
-	"io"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -152,6 +151,10 @@ func hasPrefixFold(s, w string) bool {
 	return true
 }
 
+// seesAllWrites reports whether the scan sees every write of its transaction so far, the running
+// statement's included (foreign key checks), rather than the statement's view of them.
+func (r *rowIter) seesAllWrites() bool { return r.view == viewLive || r.view == viewLatest }
+
 func (r *rowIter) lockMode() lockMode {
 	if r.mode == readShared {
 		return lockShared
@@ -194,7 +197,7 @@ func (r *rowIter) lockRow(ctx *sql.Context, pk []byte) (v []byte, found, waited 
 	if !r.gapLocking() && r.mode == readExclusive && !held && firstWord(ctx.Query()) != "select" {
 		tx.stmtFresh = append(tx.stmtFresh, key)
 	}
-	v, found, err = tx.getLatest(pk, r.view == viewLive || r.view == viewLatest)
+	v, found, err = tx.getLatest(pk, r.seesAllWrites())
 	return v, found, waited, err
 }
 
@@ -214,19 +217,14 @@ func (t *txn) holdsRow(key string) bool {
 func (r *rowIter) nextLocked(ctx *sql.Context) (sql.Row, error) {
 	for {
 		if r.it == nil {
-			if len(r.spans) == 0 {
-				return nil, io.EOF
+			sp, row, err := r.startSpan(ctx)
+			if err != nil || row != nil {
+				return row, err
 			}
-			sp := r.spans[0]
-			r.spans = r.spans[1:]
-			if sp.point {
-				row, err := r.lockedPoint(ctx, sp.lo)
-				if err != nil || row != nil {
-					return row, err
-				}
-				continue
+			if sp == nil {
+				continue // a point span, done
 			}
-			if err := r.beginLockedSpan(ctx, sp); err != nil {
+			if err := r.beginLockedSpan(ctx, *sp); err != nil {
 				return nil, err
 			}
 			if err := r.reopen(sp.lo); err != nil {
@@ -469,7 +467,7 @@ func (r *rowIter) lockedAt(ctx *sql.Context, key []byte) (sql.Row, error) {
 // inserting (locked, not yet committed) is waited for and then read again.
 func (r *rowIter) lockedPoint(ctx *sql.Context, pk []byte) (sql.Row, error) {
 	for attempt := 0; ; attempt++ {
-		v, found, err := r.tx.getLatest(pk, r.view == viewLive || r.view == viewLatest)
+		v, found, err := r.tx.getLatest(pk, r.seesAllWrites())
 		if err != nil {
 			return nil, err
 		}
@@ -483,7 +481,7 @@ func (r *rowIter) lockedPoint(ctx *sql.Context, pk []byte) (sql.Row, error) {
 			if err != nil {
 				return nil, err
 			}
-			if v, found, err = r.tx.getLatest(pk, r.view == viewLive || r.view == viewLatest); err != nil {
+			if v, found, err = r.tx.getLatest(pk, r.seesAllWrites()); err != nil {
 				return nil, err
 			}
 			if !found {

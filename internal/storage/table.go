@@ -236,17 +236,12 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 	}
 	for {
 		if r.it == nil {
-			if len(r.spans) == 0 {
-				return nil, io.EOF
+			sp, row, err := r.startSpan(ctx)
+			if err != nil || row != nil {
+				return row, err
 			}
-			sp := r.spans[0]
-			r.spans = r.spans[1:]
-			if sp.point {
-				row, err := r.pointRow(ctx, sp.lo)
-				if err != nil || row != nil {
-					return row, err
-				}
-				continue
+			if sp == nil {
+				continue // a point span, done
 			}
 			it, err := r.tx.iterView(sp.lo, sp.hi, r.view)
 			if err != nil {
@@ -276,6 +271,28 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			return row, err
 		}
 	}
+}
+
+// startSpan takes the next span. A point span is read at once (a snapshot or a current read,
+// as the scan reads): startSpan returns its row, or neither row nor span when it holds none.
+// Otherwise it returns the span, for the caller to scan. With no span left it returns io.EOF.
+func (r *rowIter) startSpan(ctx *sql.Context) (*keySpan, sql.Row, error) {
+	if len(r.spans) == 0 {
+		return nil, nil, io.EOF
+	}
+	sp := r.spans[0]
+	r.spans = r.spans[1:]
+	if !sp.point {
+		return &sp, nil, nil
+	}
+	var row sql.Row
+	var err error
+	if r.mode == readConsistent {
+		row, err = r.pointRow(ctx, sp.lo)
+	} else {
+		row, err = r.lockedPoint(ctx, sp.lo)
+	}
+	return nil, row, err
 }
 
 // pointRow reads the row stored under key, if any, and applies the filter and locking.

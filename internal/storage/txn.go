@@ -273,12 +273,6 @@ func (t *txn) iter(lower, upper []byte) (*mergeIter, error) {
 	return t.iterView(lower, upper, viewStatement)
 }
 
-// iterLive is iter over the current write buffer, for checks that must see the statement's own
-// writes (duplicate keys). The caller must close it before writing again.
-func (t *txn) iterLive(lower, upper []byte) (*mergeIter, error) {
-	return t.iterView(lower, upper, viewLive)
-}
-
 // viewMode says which of the transaction's writes an iterator sees.
 type viewMode int
 
