@@ -14,6 +14,7 @@ import (
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/config"
 	"github.com/relaydb/relaydb/internal/readonly"
+	"github.com/relaydb/relaydb/internal/rewind"
 	"github.com/relaydb/relaydb/internal/semisync"
 	"github.com/relaydb/relaydb/internal/server"
 	"github.com/relaydb/relaydb/internal/storage"
@@ -59,6 +60,13 @@ func (p *pebbleStorage) openBinlog(opts config.Options, o server.StorageOptions)
 	if err != nil {
 		return err
 	}
+	// A rewind that a crash interrupted between its undo and its binlog cut is finished first:
+	// otherwise recovery would replay the undone transactions.
+	if done, err := rewind.FinishCut(o.DataDir, o.DataDir, opts.LogBin); err != nil {
+		return err
+	} else if done {
+		o.Logger.Warn("finished the binlog cut of a rewind interrupted by a crash")
+	}
 	l, rec, err := commitlog.Open(commitlog.Options{
 		Dir:        o.DataDir,
 		Prefix:     opts.LogBin,
@@ -77,6 +85,12 @@ func (p *pebbleStorage) openBinlog(opts config.Options, o server.StorageOptions)
 	if err != nil {
 		return fmt.Errorf("binary log: %w", err)
 	}
+	reserved, err := rewind.Reserved(o.DataDir)
+	if err != nil {
+		l.Close()
+		return fmt.Errorf("lost-and-found: %w", err)
+	}
+	l.Reserve(reserved)
 	p.e.AttachLog(l)
 	p.log, p.pending = l, rec.Pending
 	return nil

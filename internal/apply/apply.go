@@ -341,23 +341,33 @@ func (a *Applier) mapTable(ctx *sql.Context, f binlog.Format, ev binlog.Event) e
 	return nil
 }
 
-func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
+// decodeRows decodes a rows event against its table's TABLE_MAP; a table the filter skips is
+// returned without rows.
+func (a *Applier) decodeRows(f binlog.Format, ev binlog.Event) (*mappedTable, *rowenc.RowsEvent, error) {
 	vf := f.Vitess()
 	vev, _, err := ev.Vitess().StripChecksum(vf)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	id, _ := ev.TableID(f)
 	mt, ok := a.tables[id]
 	if !ok {
-		return fmt.Errorf("apply: rows event for table id %d without its TABLE_MAP", id)
+		return nil, nil, fmt.Errorf("apply: rows event for table id %d without its TABLE_MAP", id)
 	}
 	if mt.skip {
-		return nil
+		return mt, nil, nil
 	}
 	re, err := mt.decoder.ParseRowsEvent(vf, vev)
 	if err != nil {
-		return fmt.Errorf("table %s: %w", mt.name, err)
+		return nil, nil, fmt.Errorf("table %s: %w", mt.name, err)
+	}
+	return mt, re, nil
+}
+
+func (a *Applier) applyRows(ctx *sql.Context, f binlog.Format, ev binlog.Event) error {
+	mt, re, err := a.decodeRows(f, ev)
+	if err != nil || mt.skip {
+		return err
 	}
 	switch ev.Type() {
 	case binlog.TypeWriteRows, binlog.TypeWriteRowsV1:

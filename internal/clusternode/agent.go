@@ -45,6 +45,9 @@ type Local interface {
 	// auto-increment ranges through the cluster state.
 	SetAutoIncrementReserver(r func(ctx context.Context, table string, from, count uint64) (lo, hi uint64, err error))
 	Executed() gtid.Set
+	// Rewind undoes errant (executed here, lacking on the primary) into the lost-and-found,
+	// with replication stopped, and describes what it did; an error leaves the node as it was.
+	Rewind(ctx context.Context, errant gtid.Set, primary string) (string, error)
 }
 
 // agent acts on the cluster state for the local data node: it fences, promotes, re-points and
@@ -220,12 +223,51 @@ func (a *agent) join(st *cluster.State, pm *cluster.Member) error {
 		return err
 	}
 	if errant := gtid.Subtract(has, executed); !errant.IsEmpty() {
-		msg := fmt.Sprintf("rejoin refused: this node holds transactions the primary %s lacks (%s); it stays read-only and must be rewound or rebuilt", pm.ID, errant.String())
+		if err := a.rewind(pm, executed); err != nil {
+			return err
+		}
+	}
+	return a.loc.Follow(pm.SQLAddr, a.n.cfg.ReplUser, a.n.cfg.ReplPassword)
+}
+
+// rewindTimeout bounds one rewind (reading the errant tail, undoing it, cutting the binlog).
+const rewindTimeout = 5 * time.Minute
+
+// rewind undoes the transactions this node holds that the primary lacks (an old primary's
+// unacknowledged or, in async mode, lost commits), before it applies anything of the primary's:
+// the receiver is stopped and the relay log applied first, so the undo cannot interleave with
+// the primary's transactions. A node whose errant transactions cannot be undone stays
+// read-only ("rejoin refused").
+func (a *agent) rewind(pm *cluster.Member, primaryExecuted gtid.Set) error {
+	ctx, cancel := context.WithTimeout(a.n.ctx, rewindTimeout)
+	defer cancel()
+	a.set(func() { a.role = "rewinding" })
+	if err := a.loc.StopReceiving(); err != nil {
+		return fmt.Errorf("rewind: stop receiving: %w", err)
+	}
+	if err := a.loc.WaitRelayApplied(ctx); err != nil {
+		return fmt.Errorf("rewind: apply the relay log first: %w", err)
+	}
+	if err := a.loc.StopReplication(); err != nil {
+		return fmt.Errorf("rewind: stop replication: %w", err)
+	}
+	errant := gtid.Subtract(a.loc.Executed(), primaryExecuted)
+	if errant.IsEmpty() {
+		return nil
+	}
+	a.n.log.Warn("rewinding: this node holds transactions the primary lacks", "primary", pm.ID, "errant", errant.String())
+	what, err := a.loc.Rewind(ctx, errant, pm.ID)
+	if err != nil {
+		msg := fmt.Sprintf("rejoin refused: this node holds transactions the primary %s lacks (%s) and cannot rewind them: %v; it stays read-only and must be rebuilt (cloned)", pm.ID, errant.String(), err)
 		a.set(func() { a.role = "diverged" })
 		a.journalOnce("rejoin_refused", msg)
 		return errors.New(msg)
 	}
-	return a.loc.Follow(pm.SQLAddr, a.n.cfg.ReplUser, a.n.cfg.ReplPassword)
+	a.n.log.Warn("rewound: " + what)
+	jctx, jcancel := context.WithTimeout(a.n.ctx, proposeTimeout)
+	defer jcancel()
+	a.n.Propose(jctx, cluster.Command{Op: cluster.OpJournal, Node: a.n.cfg.ID, Kind: "rewound", Reason: what})
+	return nil
 }
 
 func (a *agent) journalOnce(kind, reason string) {

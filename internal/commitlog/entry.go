@@ -172,6 +172,9 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements
 	if e := l.replaying(ctx); e != nil {
 		return e, false, nil
 	}
+	if v, ok := l.rewinds.Load(ctx.Session.ID()); ok {
+		return &entry{rewind: v.(*rewindMark)}, false, nil
+	}
 	if len(changes) == 0 && !ctx.GetIgnoreAutoCommit() {
 		// A statement that wrote nothing outside BEGIN … COMMIT (every autocommit SELECT, the
 		// SET gtid_next itself) logs nothing and does not use up gtid_next; only an empty

@@ -21,6 +21,8 @@ type entry struct {
 	sbr      bool // holds statement events
 	// replay marks a transaction recovery re-applies from the binlog: it is logged already.
 	replay *binlog.Transaction
+	// rewind marks the store write that undoes the binlog's tail (Log.BeginRewind).
+	rewind *rewindMark
 	// wait is what the commit waits for from replicas: in WriteGroup (after the binlog sync,
 	// before the store commit) or, if late (AFTER_COMMIT), in Committed. end is where the
 	// transaction ends in the binlog, the position replicas must acknowledge.
@@ -68,6 +70,14 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 		switch {
 		case e == nil:
 			syncStore = true
+		case e.rewind != nil:
+			// The undo of the tail: logged nothing, and the state stored with it says the store
+			// no longer holds the undone transactions, so that it and the binlog agree again
+			// once DropTail has cut them from the binlog (and recovery would replay them, not
+			// lose them, if the process died before that).
+			next = gtid.Subtract(next, e.rewind.undone)
+			pos = e.rewind.cut
+			syncStore = true
 		case e.replay != nil:
 			if !e.replay.Anonymous {
 				if err := next.Add(e.replay.GTID); err != nil {
@@ -78,7 +88,7 @@ func (l *Log) WriteGroup(entries []any) (commit.LogResult, error) {
 		default:
 			g := e.gtid
 			if !e.explicit {
-				g = gtid.GTID{Server: l.sid, Sequence: next.NextGNO(l.sid)}
+				g = gtid.GTID{Server: l.sid, Sequence: l.nextGNO(next)}
 			} else if next.Contains(g) {
 				return commit.LogResult{}, fmt.Errorf("GTID %s is already used by another transaction of the same commit group", g)
 			}

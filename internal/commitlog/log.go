@@ -87,6 +87,8 @@ type Log struct {
 	tables    sync.Map // *storage.LoggedTable → *tableLog
 	xid       atomic.Uint64
 	replays   sync.Map // session id → *binlog.Transaction
+	rewinds   sync.Map // session id → *rewindMark
+	reserved  gtid.Set // under groupMu; GTIDs never to be issued again (undone by a rewind)
 	doDB      map[string]bool
 	ignoreDB  map[string]bool
 	randSeeds func(ctx *sql.Context) (seed1, seed2 uint64)

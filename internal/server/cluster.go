@@ -19,6 +19,7 @@ import (
 	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/replica"
+	"github.com/relaydb/relaydb/internal/rewind"
 	"github.com/relaydb/relaydb/internal/source"
 )
 
@@ -424,6 +425,25 @@ func (m *ClusterMember) SetAutoIncrementReserver(r func(ctx context.Context, tab
 
 // Executed is gtid_executed.
 func (m *ClusterMember) Executed() gtid.Set { return m.n.binlog.Executed() }
+
+// Rewind undoes errant, transactions this node executed that the cluster's primary lacks, into
+// the lost-and-found (package rewind), and describes what it did. The caller has stopped the
+// node's replication; the node is a read-only replica.
+func (m *ClusterMember) Rewind(ctx context.Context, errant gtid.Set, primary string) (string, error) {
+	n := m.n
+	res, err := rewind.Run(ctx, rewind.Config{
+		DataDir: n.dataDir, BinlogDir: n.dataDir, Prefix: n.cfg.BinlogPrefix,
+		Log: n.binlog, Engine: n.engine, Logger: n.log, Failpoint: rewind.FailpointFromEnv(),
+		NewSession: func(id uint32) sql.Session {
+			return n.storage.NewSession(sql.NewBaseSessionWithClientServer("rewind", sql.Client{User: "root", Address: "localhost"}, id))
+		},
+	}, errant, primary)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("undid %d transaction(s) %s that the primary %s lacks; they are in the lost-and-found %s (binlog cut at %s)",
+		res.Transactions, res.Undone, primary, res.Dir, res.Cut), nil
+}
 
 // setupCluster prepares a node that is a cluster member, before clients connect: read-only
 // until the control plane makes it primary, the managed variables guarded, the epoch visible.

@@ -50,7 +50,7 @@ type ProcessConfig struct {
 // binary itself dies), whatever state it is in (stopped processes are killed too).
 type Process struct {
 	tb  TB
-	cfg ProcessConfig // Args guarded by mu (RestartWith changes them)
+	cfg ProcessConfig // Args and Env guarded by mu (RestartWith and SetEnv change them)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd     // guarded by mu; the current run
@@ -161,6 +161,17 @@ func (p *Process) RestartWith(args ...string) error {
 	return p.start()
 }
 
+// SetEnv replaces the environment of later runs (nil: the harness's own), for a restart with a
+// failpoint set, for instance.
+func (p *Process) SetEnv(env []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.Env = append([]string(nil), env...)
+	if env == nil {
+		p.cfg.Env = nil
+	}
+}
+
 // Kill sends SIGKILL to the process group and waits for the process to exit (at most 30s).
 // Killing an exited process does nothing.
 func (p *Process) Kill() error {
@@ -220,10 +231,11 @@ func (p *Process) wait(d time.Duration) error {
 func (p *Process) start() error {
 	p.mu.Lock()
 	args := append([]string(nil), p.cfg.Args...)
+	env := p.cfg.Env
 	p.mu.Unlock()
 	cmd := exec.Command(p.cfg.Path, args...)
 	cmd.Dir = p.cfg.Dir
-	cmd.Env = p.cfg.Env
+	cmd.Env = env
 	cmd.SysProcAttr = sysProcAttr()
 	// Output is read through a pipe that children may inherit; do not wait for them forever.
 	cmd.WaitDelay = 2 * time.Second
