@@ -150,8 +150,8 @@ func TestRewindRejoinSoak(t *testing.T) {
 	}
 
 	rnd := rand.New(rand.NewSource(time.Now().UnixNano()))
-	seen := map[string]bool{} // lost-and-found directories already counted
-	lost := map[int64]string{}  // rw ids undone → lost-and-found directory
+	seen := map[string]bool{}  // lost-and-found directories already counted
+	lost := map[int64]string{} // rw ids undone → lost-and-found directory
 	var rewinds, undone, killedInRewind int
 	for r := 0; r < rounds; r++ {
 		old := c.findPrimary()
@@ -404,7 +404,7 @@ func TestRewindCheckerCatchesPlantedBugs(t *testing.T) {
 		lost  map[int64]string
 	}{
 		"an acknowledged write left out of the lost-and-found": {good, map[int64]string{3: "lf"}},
-		"an undone write also in the final table":             {[]int64{1, 2, 4}, lostOK},
+		"an undone write also in the final table":              {[]int64{1, 2, 4}, lostOK},
 		"an invented row in the final table":                   {[]int64{1, 2, 9}, lostOK},
 		"an invented transaction in the lost-and-found":        {good, map[int64]string{3: "lf", 4: "lf", 8: "lf"}},
 	}
