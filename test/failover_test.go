@@ -92,6 +92,19 @@ func foLogDir(t *testing.T) string {
 	return t.TempDir()
 }
 
+// foDataDir is node i's datadir: kept beside the logs when RELAYDB_FAILOVER_DIR is set, so that
+// a failed run can be examined, else a temporary directory.
+func foDataDir(t *testing.T, logDir string, i int) string {
+	if os.Getenv("RELAYDB_FAILOVER_DIR") == "" {
+		return t.TempDir()
+	}
+	d := filepath.Join(logDir, fmt.Sprintf("n%d-data", i))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // startFailoverCluster starts n1..n3 with extra flags on every node, waits for a primary and
 // creates the workload's schema on it.
 func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) *foCluster {
@@ -107,7 +120,7 @@ func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) 
 		n := &foNode{name: fmt.Sprintf("n%d", i+1), serverID: i + 1,
 			sqlAddr:     fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			clusterAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
-			dataDir:     t.TempDir()}
+			dataDir:     foDataDir(t, c.logDir, i+1)}
 		c.nodes = append(c.nodes, n)
 		c.byName[n.name] = n
 		peers = append(peers, n.name+"="+n.clusterAddr)

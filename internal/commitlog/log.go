@@ -145,6 +145,14 @@ func Open(opts Options, storeState []byte) (*Log, *Recovered, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(pending) > 0 {
+		// The state stored with each group must say what the store holds: its state plus what
+		// has been replayed so far, not the binlog's GTIDs. Otherwise the first replayed group
+		// would record every pending transaction as stored, and a crash before the rest reached
+		// the store (its writes are not synced) would lose them for good.
+		stored := st.executed.Clone()
+		l.logged = &stored
+	}
 	l.w, l.format = w, w.Format()
 	l.syncEvery.Store(opts.SyncBinlog)
 	l.pos = w.Position()
@@ -156,7 +164,8 @@ func Open(opts Options, storeState []byte) (*Log, *Recovered, error) {
 	l.expire()
 	if len(pending) > 0 {
 		opts.Logger.Info("binlog holds transactions the store lacks; replaying them",
-			"transactions", len(pending), "from", pending[0].GTID.String(), "to", pending[len(pending)-1].GTID.String())
+			"transactions", len(pending), "from", pending[0].GTID.String(), "to", pending[len(pending)-1].GTID.String(),
+			"store_holds", st.executed.String())
 	}
 	return l, &Recovered{Pending: pending, Cuts: rec.Cuts}, nil
 }
