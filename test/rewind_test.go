@@ -165,6 +165,9 @@ func TestRewindRejoinSoak(t *testing.T) {
 		if r%3 == 2 {
 			failpoint = rewindFailpoints[(r/3)%len(rewindFailpoints)]
 		}
+		if fp := os.Getenv("RELAYDB_REWIND_FAILPOINT"); fp != "" {
+			failpoint = fp // every round: isolate, then kill -9 at this step of the rewind
+		}
 		var what string
 		var bringBack func() error
 		if r%2 == 0 && failpoint == "" {

@@ -152,7 +152,10 @@ func (p *pebbleStorage) ReplayPending(engine *sqle.Engine) error {
 		}
 	}
 	p.pending = nil
-	return nil
+	// One synced write makes every replayed transaction durable before the node acts on its
+	// store (serves, rewinds): their own writes were not synced, and a second crash must not
+	// take the store back behind what the node has already acted on.
+	return p.e.SyncLogState()
 }
 
 func (p *pebbleStorage) replayOne(ctx *sql.Context, a *apply.Applier, t *binlog.Transaction) error {
