@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/clusternode"
+	"github.com/relaydb/relaydb/internal/rewind"
 )
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -76,6 +77,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		printStatus(stdout, st)
+		if *addr == "" {
+			printLostAndFound(stdout, *dataDir)
+		}
 		return 0
 	}
 	fmt.Fprintf(stderr, "relaydb status: no member answered: %v\n", lastErr)
@@ -168,4 +172,34 @@ func allowFailover(client *http.Client, st clusternode.Status) error {
 		return fmt.Errorf("refused (%s): %v %s", resp.Status, err, res.Error)
 	}
 	return nil
+}
+
+// printLostAndFound lists, for a `relaydb up` cluster's directory, the transactions each node
+// undid when it rejoined (its lost-and-found): what the cluster lost, for the operator to
+// review and replay.
+func printLostAndFound(w io.Writer, dataDir string) {
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, "node*"))
+	printed := false
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		entries, err := rewind.List(d)
+		if err != nil {
+			fmt.Fprintf(w, "\nlost-and-found of %s: %v\n", filepath.Base(d), err)
+			continue
+		}
+		for _, e := range entries {
+			if !printed {
+				fmt.Fprintln(w, "\nlost-and-found (transactions undone when a node rejoined; replay with: mariadb < DIR/transactions.sql):")
+				printed = true
+			}
+			state := "done"
+			if !e.Done {
+				state = "interrupted, finishes at the next rejoin"
+			}
+			fmt.Fprintf(w, "  %s  %-6s %d transaction(s) %s the primary %s lacked (%s)\n    %s\n",
+				e.Started.Local().Format("2006-01-02 15:04:05"), filepath.Base(d), len(e.Transactions), e.Undone, e.Primary, state, e.Dir)
+		}
+	}
 }

@@ -931,12 +931,20 @@ type nodeOutput struct {
 	partial   []byte   // guarded by mu
 	tail      []string // guarded by mu
 	refused   string   // guarded by mu; the last "rejoin refused" line
+	rewound   string   // guarded by mu; what the last rewind undid ("undid N transaction(s) …")
 	ready     chan struct{}
 	readyOnce sync.Once
 }
 
 func newNodeOutput(f *os.File, readyLine string) *nodeOutput {
 	return &nodeOutput{file: f, readyLine: readyLine, ready: make(chan struct{})}
+}
+
+// lastRewind returns what the node's last rewind undid, "" if it never rewound.
+func (o *nodeOutput) lastRewind() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rewound
 }
 
 // rejoinRefused returns the node's last "rejoin refused" log line, "" if none.
@@ -970,6 +978,9 @@ func (o *nodeOutput) line(s string) {
 	}
 	if strings.Contains(s, "rejoin refused") {
 		o.refused = s
+	}
+	if _, what, ok := strings.Cut(s, "rewound: "); ok {
+		o.rewound, _, _ = strings.Cut(what, "\"")
 	}
 	o.tail = append(o.tail, s)
 	if len(o.tail) > upTailLines {

@@ -70,6 +70,7 @@ type upSlot struct {
 	restartedAt time.Time
 	back        bool
 	slowNoted   bool
+	rewindNoted string // the last rewind reported for this node
 }
 
 func (s *supervisor) init(n int) {
@@ -248,7 +249,7 @@ func (c *upCluster) checkRejoin(n *upNode, s *upSlot, st server.ClusterStatus) {
 			why = n.out.rejoinRefused()
 		}
 		s.back = true
-		c.event("%s could not rejoin: %s\n    it stays read-only (super_read_only); rebuild it (stop up, remove %s, run up again) or rewind it",
+		c.event("%s could not rejoin: %s\n    it stays read-only (super_read_only); rebuild it (stop up, remove %s, run up again)",
 			n.name(), why, n.dir)
 	case fresh && r.Role == "primary" && r.State == "primary" && r.Lease:
 		s.back = true
@@ -256,6 +257,10 @@ func (c *upCluster) checkRejoin(n *upNode, s *upSlot, st server.ClusterStatus) {
 	case fresh && r.Role == "replica" && r.State == "replica" && r.IORunning && r.SQLRunning:
 		s.back = true
 		c.event("%s rejoined as a replica (%.1f s after its restart)", n.name(), time.Since(s.restartedAt).Seconds())
+		if what := n.out.lastRewind(); what != "" && what != s.rewindNoted {
+			s.rewindNoted = what
+			c.event("%s rewound before it rejoined: %s", n.name(), what)
+		}
 	case !s.slowNoted && time.Since(s.restartedAt) > upRejoinNote:
 		s.slowNoted = true
 		state, last := "unreported", ""
