@@ -1109,14 +1109,20 @@ func foFaultCount(t *testing.T) int {
 	if testing.Short() {
 		return 6 // one of each kind
 	}
-	if s := os.Getenv("RELAYDB_SOAK_FAULTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("RELAYDB_SOAK_FAULTS=%q: want a positive number", s)
-		}
-		return n
+	return envCount(t, "RELAYDB_SOAK_FAULTS", 100)
+}
+
+// envCount reads a positive count from the environment variable name, def when it is unset.
+func envCount(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
 	}
-	return 100
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return n
 }
 
 var foNemesisTiming = cluster.NemesisOptions{
