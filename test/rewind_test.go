@@ -436,3 +436,63 @@ func TestRewindCheckerCatchesPlantedBugs(t *testing.T) {
 		}
 	}
 }
+
+// TestRewindRefusesErrantDDL: an errant tail holding DDL cannot be undone from row images. The
+// old primary must not rewind part of it: it refuses, says why, keeps every transaction and
+// stays read-only.
+func TestRewindRefusesErrantDDL(t *testing.T) {
+	c := startFailoverCluster(t, cluster.NewRecorder(), "--cluster-mode", "async")
+	old, err := c.waitHealthy(60 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heal := c.nw.Isolate(old.name)
+	// Cut off from the others, the old primary still acknowledges until its lease runs out
+	// (half a second): the DDL and the row after it are its errant tail.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, q := range []string{
+		"CREATE TABLE " + foDB + ".errant_ddl (id INT PRIMARY KEY)",
+		"INSERT INTO " + foDB + ".errant_ddl VALUES (1)",
+	} {
+		if _, err := old.admin.ExecContext(ctx, q); err != nil {
+			heal()
+			t.Skipf("the isolated primary refused %q before its lease ran out (a slow machine): %v", q, err)
+		}
+	}
+	var before string
+	if err := old.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	newP := c.waitNewPrimary(t, old, 30*time.Second)
+	heal()
+	deadline := time.Now().Add(60 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		rows, _ := c.statusRows(newP)
+		for _, r := range rows {
+			if r["Member"] == old.name {
+				last = r["State"] + ": " + r["Last_Error"]
+			}
+		}
+		if strings.Contains(last, "cannot rewind") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(last, "cannot rewind") || !strings.Contains(last, "statement logged as text") {
+		t.Fatalf("%s did not refuse to rewind an errant DDL; its state: %s", old.name, last)
+	}
+	t.Logf("%s refused: %s", old.name, last)
+	var after string
+	var ro int
+	if err := old.admin.QueryRow("SELECT @@global.gtid_executed, @@global.super_read_only").Scan(&after, &ro); err != nil {
+		t.Fatal(err)
+	}
+	if after != before || ro != 1 {
+		t.Fatalf("after the refusal %s has gtid_executed %s (before: %s), super_read_only %d", old.name, after, before, ro)
+	}
+	if entries, _ := rewind.List(old.dataDir); len(entries) != 0 {
+		t.Fatalf("a refused rewind left a lost-and-found entry: %+v", entries[0].Dir)
+	}
+}
