@@ -136,7 +136,9 @@ func writeLostAndFound(cfg Config, p *planned, rec *record) (string, error) {
 	for _, u := range res.Unreplayable {
 		fmt.Fprintf(&sqlText, "# not replayable: %s\n", u)
 	}
-	if err := writeSynced(filepath.Join(tmp, sqlFile), sqlText.Bytes()); err != nil {
+	// The printer names the files it read; name them where they will be after the rename.
+	text := bytes.ReplaceAll(sqlText.Bytes(), []byte(tmp+string(filepath.Separator)), []byte(final+string(filepath.Separator)))
+	if err := writeSynced(filepath.Join(tmp, sqlFile), text); err != nil {
 		return "", err
 	}
 	js, err := json.MarshalIndent(rec, "", "  ")
