@@ -153,8 +153,9 @@ func (p *pebbleStorage) ReplayPending(engine *sqle.Engine) error {
 	}
 	p.pending = nil
 	// One synced write makes every replayed transaction durable before the node acts on its
-	// store (serves, rewinds): their own writes were not synced, and a second crash must not
-	// take the store back behind what the node has already acted on.
+	// store (serves, rewinds): their own writes were not synced. A second crash would replay
+	// them again (correct, see commitlog.TxnEntry on replays), but a rewind or a reader must
+	// not see a store go back behind what it already acted on.
 	return p.e.SyncLogState()
 }
 
