@@ -18,8 +18,8 @@
 // Over the MySQL protocol, so the donor's accounts, privileges and TLS apply: the recipient
 // logs in to the donor's SQL port and sends CLONE DONOR BEGIN (the manifest: files, sizes,
 // SHA-256 computed by the donor, GTIDs), CLONE DONOR READ (one chunk as a result row) and
-// CLONE DONOR END. The donor requires BACKUP_ADMIN (or SUPER); the recipient's statement
-// CLONE_ADMIN. The recipient paces its requests (clone_max_data_bandwidth), so the donor does
+// CLONE DONOR END. The donor requires BACKUP_ADMIN or CLONE_ADMIN (GMS can grant only the
+// latter, which in MySQL includes the former) or SUPER; the recipient's statement CLONE_ADMIN. The recipient paces its requests (clone_max_data_bandwidth), so the donor does
 // no more work than the recipient asks for.
 //
 // # Invariants

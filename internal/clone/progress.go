@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dolthub/vitess/go/mysql"
+
 	"github.com/relaydb/relaydb/internal/fsutil"
 )
 
@@ -181,7 +183,12 @@ func (t *Tracker) Finish(code int, err error) {
 	if err == nil {
 		t.st.State = StateCompleted
 	} else {
-		t.st.State, t.st.ErrorNo, t.st.ErrorMessage = StateFailed, code, err.Error()
+		msg := err.Error()
+		var se *mysql.SQLError
+		if errors.As(err, &se) {
+			msg = se.Message
+		}
+		t.st.State, t.st.ErrorNo, t.st.ErrorMessage = StateFailed, code, msg
 	}
 	for i := range t.st.Stages {
 		s := &t.st.Stages[i]

@@ -82,13 +82,6 @@ func Fetch(ctx context.Context, opts Options) (m *Manifest, err error) {
 	}
 	log := opts.Logger
 	staging := filepath.Join(opts.Dir, StagingDirName)
-	if err := os.MkdirAll(filepath.Join(staging, storeDirName), 0o750); err != nil {
-		return nil, sqlErr(ErUnknown, "Clone cannot create %s: %v", staging, err)
-	}
-	// A complete marker from an earlier clone that was never installed is stale now.
-	if err := os.Remove(filepath.Join(staging, completeFile)); err != nil && !os.IsNotExist(err) {
-		return nil, sqlErr(ErUnknown, "Clone: %v", err)
-	}
 
 	db, err := openDonor(opts.Source)
 	if err != nil {
@@ -111,16 +104,24 @@ func Fetch(ctx context.Context, opts Options) (m *Manifest, err error) {
 	if err != nil {
 		return nil, sqlErr(ErCloneDonor, "Clone Donor Error: %v.", err)
 	}
+	id := m.ID
 	defer func() {
 		// Free the donor's checkpoint; a dead connection leaves it to the donor's idle expiry.
 		ectx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, eerr := conn.ExecContext(ectx, "CLONE DONOR END '"+m.ID+"'"); eerr != nil && err == nil {
+		if _, eerr := conn.ExecContext(ectx, "CLONE DONOR END '"+id+"'"); eerr != nil && err == nil {
 			log.Warn("clone: could not release the donor's checkpoint", "err", eerr)
 		}
 	}()
 	if opts.RefuseUUID != "" && strings.EqualFold(m.DonorUUID, opts.RefuseUUID) {
 		return nil, sqlErr(ErCloneDonor, "Clone Donor Error: the donor %s is this server (server_uuid %s).", opts.Source.Addr(), m.DonorUUID)
+	}
+	if err := os.MkdirAll(filepath.Join(staging, storeDirName), 0o750); err != nil {
+		return nil, sqlErr(ErUnknown, "Clone cannot create %s: %v", staging, err)
+	}
+	// A complete marker from an earlier clone that was never installed is stale now.
+	if err := os.Remove(filepath.Join(staging, completeFile)); err != nil && !os.IsNotExist(err) {
+		return nil, sqlErr(ErUnknown, "Clone: %v", err)
 	}
 	if err := fsutil.WriteFileAtomic(filepath.Join(staging, manifestFile), raw, 0o600); err != nil {
 		return nil, sqlErr(ErUnknown, "Clone: %v", err)

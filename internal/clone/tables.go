@@ -143,3 +143,20 @@ func (s *statusTable) PartitionRows(*sql.Context, sql.Partition) (sql.RowIter, e
 type partition struct{}
 
 func (partition) Key() []byte { return []byte("all") }
+
+// performance_schema has no views, but GMS asks every database for them.
+var _ sql.ViewDatabase = (*PerformanceSchema)(nil)
+
+func (d *PerformanceSchema) CreateView(*sql.Context, string, string, string) error {
+	return sql.ErrDatabaseWriteLocked.New()
+}
+
+func (d *PerformanceSchema) DropView(_ *sql.Context, name string) error {
+	return sql.ErrViewDoesNotExist.New(PerformanceSchemaName, name)
+}
+
+func (d *PerformanceSchema) GetViewDefinition(*sql.Context, string) (sql.ViewDefinition, bool, error) {
+	return sql.ViewDefinition{}, false, nil
+}
+
+func (d *PerformanceSchema) AllViews(*sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }

@@ -160,8 +160,10 @@ func (a *binlogAdmin) cloneStatement(ctx context.Context, c *mysql.Conn, q strin
 		}
 		return s.instance(ctx, st)
 	}
-	// The donor side: MySQL's clone user needs BACKUP_ADMIN on the donor.
-	if err := a.checkPrivileges(ctx, c, []string{"BACKUP_ADMIN"}); err != nil {
+	// The donor side: MySQL's clone user needs BACKUP_ADMIN on the donor. GMS cannot GRANT
+	// BACKUP_ADMIN (only CLONE_ADMIN and REPLICATION_SLAVE_ADMIN of the dynamic privileges), and
+	// in MySQL CLONE_ADMIN includes BACKUP_ADMIN, so either (or SUPER) will do.
+	if err := a.checkPrivileges(ctx, c, []string{"BACKUP_ADMIN", "CLONE_ADMIN"}); err != nil {
 		return nil, true, err
 	}
 	if s.donor == nil {
