@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/dolthub/vitess/go/mysql"
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/relaydb/relaydb/internal/fsutil"
 )

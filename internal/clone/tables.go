@@ -127,10 +127,10 @@ type statusTable struct {
 	rows   func(Status) []sql.Row
 }
 
-func (s *statusTable) Name() string                  { return s.name }
-func (s *statusTable) String() string                { return fmt.Sprintf("%s.%s", PerformanceSchemaName, s.name) }
+func (s *statusTable) Name() string                   { return s.name }
+func (s *statusTable) String() string                 { return fmt.Sprintf("%s.%s", PerformanceSchemaName, s.name) }
 func (s *statusTable) Schema(*sql.Context) sql.Schema { return s.schema }
-func (s *statusTable) Collation() sql.CollationID    { return sql.Collation_Default }
+func (s *statusTable) Collation() sql.CollationID     { return sql.Collation_Default }
 
 func (s *statusTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
 	return sql.PartitionsToPartitionIter(partition{}), nil

@@ -46,4 +46,3 @@ func ReadLogState(dir string) ([]byte, error) {
 	defer closer.Close()
 	return bytes.Clone(v), nil
 }
-
