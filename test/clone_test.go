@@ -200,8 +200,8 @@ func waitCmd(t *testing.T, cmd *exec.Cmd, within time.Duration) int {
 	return -1
 }
 
-// stagedFilesComplete counts the staged files that are whole (their manifest size), and the
-// bytes staged so far.
+// stagedFilesComplete counts the staged data files (.sst, immutable) that are whole (their
+// manifest size), and the bytes staged so far.
 func stagedFilesComplete(dir string) (complete int, staged int64) {
 	raw, err := os.ReadFile(filepath.Join(dir, ".clone", "manifest.json"))
 	if err != nil {
@@ -222,7 +222,7 @@ func stagedFilesComplete(dir string) (complete int, staged int64) {
 			continue
 		}
 		staged += st.Size()
-		if st.Size() == f.Size && f.Size > 1<<20 {
+		if st.Size() == f.Size && strings.HasSuffix(f.Name, ".sst") {
 			complete++
 		}
 	}
@@ -415,4 +415,81 @@ func TestCloneRefusals(t *testing.T) {
 			t.Errorf("a refused clone installed data in %s", sub)
 		}
 	}
+}
+
+// TestCloneInstanceSurvivesKills interrupts a throttled CLONE INSTANCE … DATA DIRECTORY twice:
+// the donor is killed with SIGKILL (the statement fails with a donor error), then, once the
+// donor is back and the clone has started again, the recipient is killed with SIGKILL. After
+// the recipient's restart the same statement completes, keeping the files already verified.
+func TestCloneInstanceSurvivesKills(t *testing.T) {
+	mib := cloneDataMiB()
+	p, _ := cloneDonor(t, mib)
+	r := startNode(t, "", "--server-id", "2")
+	target := filepath.Join(t.TempDir(), "clone3")
+	stmt := fmt.Sprintf("CLONE INSTANCE FROM 'cloner'@'127.0.0.1':%d IDENTIFIED BY 'clonepw' DATA DIRECTORY = '%s'", p.port, target)
+	start := func() chan error {
+		rdb := r.db("")
+		mustExec(t, rdb, "SET GLOBAL clone_max_data_bandwidth = 4")
+		errc := make(chan error, 1)
+		go func() {
+			_, err := rdb.Exec(stmt)
+			errc <- err
+		}()
+		return errc
+	}
+	waitStaged := func(errc chan error, atLeast int) {
+		t.Helper()
+		deadline := time.Now().Add(120 * time.Second)
+		for {
+			if n, _ := stagedFilesComplete(target); n >= atLeast {
+				return
+			}
+			select {
+			case err := <-errc:
+				t.Fatalf("the clone ended before it was interrupted: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no whole data file staged")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	errc := start()
+	waitStaged(errc, 1)
+	p.kill()
+	select {
+	case err := <-errc:
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 3862 {
+			t.Fatalf("donor killed: got %v, want error 3862", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the clone did not fail after its donor was killed")
+	}
+	if got := queryString(t, r.db(""), "SELECT STATE FROM performance_schema.clone_status"); got != "Failed" {
+		t.Errorf("clone_status after the donor died: %s", got)
+	}
+	p.restart("--server-id", "1")
+
+	errc = start()
+	waitStaged(errc, 2)
+	r.kill()
+	if _, err := os.Stat(filepath.Join(target, "data")); err == nil {
+		t.Fatal("an interrupted clone installed data")
+	}
+	r.restart("--server-id", "2")
+	rdb := r.db("")
+	mustExec(t, rdb, "SET GLOBAL clone_max_data_bandwidth = 0")
+	stopWrites := writeWhile(t, p)
+	_, err := rdb.Exec(stmt)
+	stopWrites()
+	if err != nil {
+		t.Fatalf("CLONE INSTANCE after the kills: %v", err)
+	}
+	if !strings.Contains(r.log(), "clone: resuming") {
+		t.Errorf("the last run did not keep the files already staged; log:\n%s", r.log())
+	}
+	checkClone(t, p, target, 3)
 }

@@ -51,6 +51,9 @@ type Donor struct {
 
 	mu       sync.Mutex
 	sessions map[string]*donorSession // by id; guarded by mu
+
+	stop chan struct{} // closed by Close: ends the expiry loop
+	once sync.Once
 }
 
 type donorSession struct {
@@ -74,7 +77,24 @@ func NewDonor(opts DonorOptions) (*Donor, error) {
 	if err := os.RemoveAll(opts.Dir); err != nil {
 		return nil, fmt.Errorf("clone donor: remove old checkpoints in %s: %w", opts.Dir, err)
 	}
-	return &Donor{opts: opts, log: opts.Logger, sessions: map[string]*donorSession{}}, nil
+	d := &Donor{opts: opts, log: opts.Logger, sessions: map[string]*donorSession{}, stop: make(chan struct{})}
+	go d.expireLoop()
+	return d, nil
+}
+
+// expireLoop releases checkpoints whose recipient went away (their hard links pin data files
+// that compactions have replaced).
+func (d *Donor) expireLoop() {
+	tick := time.NewTicker(d.opts.Idle / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-tick.C:
+			d.expire()
+		}
+	}
 }
 
 // Begin checkpoints the store and the accounts and returns the manifest, with each file's
@@ -153,7 +173,15 @@ func (d *Donor) checkpoint(ctx context.Context, id, dir string) (*Manifest, erro
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoint: %w", err)
 	}
-	sort.Strings(names)
+	// Immutable data files first: an interrupted clone keeps them, and the files that change
+	// (WAL, MANIFEST) come last, in the shortest window.
+	sort.Slice(names, func(i, j int) bool {
+		si, sj := strings.HasSuffix(names[i], ".sst"), strings.HasSuffix(names[j], ".sst")
+		if si != sj {
+			return si
+		}
+		return names[i] < names[j]
+	})
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -251,6 +279,7 @@ func (d *Donor) expire() {
 
 // Close removes every checkpoint.
 func (d *Donor) Close() error {
+	d.once.Do(func() { close(d.stop) })
 	d.mu.Lock()
 	d.sessions = map[string]*donorSession{}
 	d.mu.Unlock()
