@@ -86,6 +86,10 @@ type cloneService struct {
 // relaydb clone) before anything opens the datadir's data. It runs with the datadir locked.
 func installStagedClone(dir string, layout clone.Layout, tracker *clone.Tracker, log *slog.Logger) error {
 	if !clone.Pending(dir) {
+		if tracker.Snapshot().State == clone.StateInProgress && tracker.Resume() {
+			// The process died during a clone: say so instead of showing it running forever.
+			tracker.Finish(clone.ErUnknown, errors.New("the clone was interrupted when the server stopped; run it again (verified files are kept)"))
+		}
 		return nil
 	}
 	resumed := tracker.Resume()
