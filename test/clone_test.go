@@ -481,6 +481,9 @@ func TestCloneInstanceSurvivesKills(t *testing.T) {
 	}
 	r.restart("--server-id", "2")
 	rdb := r.db("")
+	if got := queryString(t, rdb, "SELECT STATE FROM performance_schema.clone_status"); got != "Failed" {
+		t.Errorf("clone_status after the recipient was killed mid-clone: %s, want Failed", got)
+	}
 	mustExec(t, rdb, "SET GLOBAL clone_max_data_bandwidth = 0")
 	stopWrites := writeWhile(t, p)
 	_, err := rdb.Exec(stmt)
