@@ -262,7 +262,10 @@ func run(ctx context.Context, scope *cluster.Scope, o *options) error {
 	from, to := cr.start.Sub(sbStart), cr.end.Sub(sbStart)
 	withClone := during.mean(from, to)
 	cloneInWindow := to <= o.duration
-	recip.p.Terminate(60 * time.Second)
+	rdb.Close()
+	if err := recip.p.Terminate(60 * time.Second); err != nil {
+		return err
+	}
 
 	logf("starting the clone (server_id 3) and replicating from the donor by auto-position")
 	cl, err := startNode(scope, o, "clone", target, 3)
