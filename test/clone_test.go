@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -495,4 +496,42 @@ func TestCloneInstanceSurvivesKills(t *testing.T) {
 		t.Errorf("the last run did not keep the files already staged; log:\n%s", r.log())
 	}
 	checkClone(t, p, target, 3)
+}
+
+// TestCloneDetectsCorruptionInTransit: a donor whose test hook damages the first chunk it serves
+// of every data file makes CLONE INSTANCE fail with a verification error naming the file; the
+// DATA DIRECTORY gets no data.
+func TestCloneDetectsCorruptionInTransit(t *testing.T) {
+	t.Setenv("RELAYDB_CLONE_TEST_CORRUPT", ".sst") // inherited by the donor process only
+	p, _ := cloneDonor(t, cloneDataMiB())
+	os.Unsetenv("RELAYDB_CLONE_TEST_CORRUPT")
+	if n := len(regexp.MustCompile(`\.sst`).FindAllString(strings.Join(listFiles(t, filepath.Join(p.dataDir, "data")), " "), -1)); n == 0 {
+		t.Fatal("the donor has no data file to damage")
+	}
+	r := startNode(t, "", "--server-id", "2")
+	target := filepath.Join(t.TempDir(), "clone4")
+	_, err := r.db("").Exec(fmt.Sprintf("CLONE INSTANCE FROM cloner@'127.0.0.1':%d IDENTIFIED BY 'clonepw' DATA DIRECTORY = '%s'", p.port, target))
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1105 || !strings.Contains(me.Message, "verification failed") || !strings.Contains(me.Message, ".sst") {
+		t.Fatalf("corrupt transfer: got %v, want error 1105 naming the damaged .sst", err)
+	}
+	if _, err := os.Stat(filepath.Join(target, "data")); err == nil {
+		t.Fatal("a clone that failed verification installed data")
+	}
+	if got := queryString(t, r.db(""), "SELECT CONCAT(STATE, ' ', ERROR_NO) FROM performance_schema.clone_status"); got != "Failed 1105" {
+		t.Errorf("clone_status: %s", got)
+	}
+}
+
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
 }
