@@ -535,3 +535,61 @@ func listFiles(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestCloneInstanceInPlaceKilled kills a node with SIGKILL while CLONE INSTANCE (no DATA
+// DIRECTORY) stages a clone of its donor: it restarts on its own data, untouched; the statement
+// run again completes, the node stops, and its next start installs the clone.
+func TestCloneInstanceInPlaceKilled(t *testing.T) {
+	p, _ := cloneDonor(t, cloneDataMiB())
+	r := startNode(t, "", "--server-id", "8")
+	rdb := r.db("")
+	mustExec(t, rdb, "CREATE DATABASE mine")
+	mustExec(t, rdb, "SET GLOBAL clone_max_data_bandwidth = 4")
+	stmt := fmt.Sprintf("CLONE INSTANCE FROM cloner@'127.0.0.1':%d IDENTIFIED BY 'clonepw'", p.port)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rdb.Exec(stmt)
+		errc <- err
+	}()
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		if n, _ := stagedFilesComplete(r.dataDir); n > 0 {
+			break
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("the clone ended before it was interrupted: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no whole data file staged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.kill()
+	r.restart("--server-id", "8")
+	rdb = r.db("")
+	if got := queryString(t, rdb, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'mine'"); got != "1" {
+		t.Fatal("the node lost its own data when a clone was interrupted")
+	}
+	if got := queryString(t, rdb, "SELECT STATE FROM performance_schema.clone_status"); got != "Failed" {
+		t.Errorf("clone_status after the kill: %s", got)
+	}
+	mustExec(t, rdb, "SET GLOBAL clone_max_data_bandwidth = 0")
+	if _, err := rdb.Exec(stmt); err != nil {
+		t.Fatalf("CLONE INSTANCE run again: %v", err)
+	}
+	select {
+	case <-r.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the node did not stop to install the clone; log:\n%s", r.log())
+	}
+	if !strings.Contains(r.log(), "clone: resuming") {
+		t.Errorf("the second run did not keep the staged files")
+	}
+	r.restart("--server-id", "8")
+	if aside, _ := filepath.Glob(filepath.Join(r.dataDir, "clone-old-*", "data")); len(aside) != 1 {
+		t.Errorf("old data not set aside: %v", aside)
+	}
+	verifyClone(t, p, r)
+}
