@@ -1,6 +1,7 @@
 // Command relaydb is the RelayDB server binary.
 //
 //	relaydb server [options]   serve the MySQL protocol (relaydb server --help)
+//	relaydb clone [options]    copy a running donor's data into a stopped or new datadir (internal/clone)
 //	relaydb version            print the version
 //
 // The server command reads its options (internal/config), opens a node

@@ -34,6 +34,7 @@ Usage:
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
   relaydb dump [options]     dump a running server consistently, for seeding a replica (see 'relaydb dump --help')
   relaydb checksum [options] check that replicas hold the primary's data, naming differing rows (see 'relaydb checksum --help')
+  relaydb clone [options]    copy a running donor's data into a stopped or new node's datadir (see 'relaydb clone --help')
   relaydb version            print the version
   relaydb help               print this help
 
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDump(args[1:], stdout, stderr)
 	case "checksum":
 		return runChecksum(args[1:], stdout, stderr)
+	case "clone":
+		return runClone(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "relaydb", server.Version)
 		return 0

@@ -116,6 +116,9 @@ func (p *pebbleStorage) NewSession(base *sql.BaseSession) sql.Session {
 // SyncLogState has the store record the binary log's current state (after RESET MASTER).
 func (p *pebbleStorage) SyncLogState() error { return p.e.SyncLogState() }
 
+// Checkpoint copies the store for a clone donor (storage.Engine.Checkpoint).
+func (p *pebbleStorage) Checkpoint(dir string) ([]byte, error) { return p.e.Checkpoint(dir) }
+
 // Binlog is the node's binary log (nil when it is off).
 func (p *pebbleStorage) Binlog() *commitlog.Log { return p.log }
 

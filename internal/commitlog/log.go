@@ -128,7 +128,13 @@ func Open(opts Options, storeState []byte) (*Log, *Recovered, error) {
 		return nil, nil, err
 	}
 	ahead := gtid.Subtract(st.executed, rec.Executed)
-	if !ahead.IsEmpty() {
+	switch {
+	case len(rec.Files) == 0 && !ahead.IsEmpty():
+		// A store with no binlog at all: a physical clone, or a store restored from a copy. The
+		// new first file's PREVIOUS_GTIDS carries the store's GTIDs, which become gtid_purged.
+		opts.Logger.Info("no binary log yet for a store that holds transactions (a cloned or restored store); starting one with them as gtid_purged",
+			"gtids", ahead.String())
+	case !ahead.IsEmpty():
 		opts.Logger.Warn("the store holds transactions the binlog does not (lost from an unsynced binlog tail); they stay in gtid_executed",
 			"gtids", ahead.String())
 	}

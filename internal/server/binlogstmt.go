@@ -46,6 +46,8 @@ type binlogAdmin struct {
 	// inCluster refuses the statements by which a client could take replication away from the
 	// control plane (CHANGE REPLICATION SOURCE, RESET MASTER, RESET REPLICA).
 	inCluster bool
+	// clone runs the CLONE statements (clonestmt.go).
+	clone *cloneService
 }
 
 var reClusterOwned = regexp.MustCompile(`(?is)^\s*(CHANGE\s+(REPLICATION\s+SOURCE|MASTER)\s+TO|RESET\s+(MASTER|BINARY\s+LOGS|REPLICA|SLAVE))\b`)
@@ -84,6 +86,8 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 	}
 	switch strings.ToUpper(q[:4]) {
 	case "SHOW", "FLUS", "PURG", "RESE":
+	case "CLON":
+		return a.cloneStatement(ctx, c, q)
 	case "CHAN", "STAR", "STOP":
 		return a.replicaStatement(ctx, c, q)
 	case "SET ", "SET\t", "SET@":

@@ -23,6 +23,11 @@
 //	data/             the storage backend's own directory
 //	binlog.NNNNNN,
 //	binlog.index      the binary log, when the backend keeps one (binlogSource)
+//	clone-status.json the latest clone's status (performance_schema.clone_status / clone_progress)
+//	.clone/           a clone being staged (CLONE INSTANCE, relaydb clone); installed at the next
+//	                  start once marked COMPLETE (internal/clone)
+//	clone-old-*/      data a clone replaced, set aside, never deleted by RelayDB
+//	.clone-donor/     checkpoints this node serves as a clone donor; emptied at start
 //
 // Invariants:
 //
@@ -49,6 +54,10 @@
 //     is answered (privileges.go); RENAME USER, which GMS lacks, is built by readOnlyGuard (accounts.go).
 //
 //   - Parse errors reach clients as error 1064 with MySQL's message.
+//
+//   - A staged, complete clone is installed (clone.Install) right after the datadir lock is
+//     taken, before auto.cnf or any data is read; the node's identity is never cloned
+//     (clonestmt.go).
 //
 //   - COM_BINLOG_DUMP, which vitess does not dispatch, reaches ComBinlogDumpGTID because
 //     limitListener rewrites it on the byte stream into the equivalent COM_BINLOG_DUMP_GTID

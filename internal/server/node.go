@@ -22,6 +22,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/replica"
@@ -99,6 +100,7 @@ type Node struct {
 	listener   *limitListener
 	sessions   *sessionTable
 	cluster    *clusterRole // nil unless Config.Cluster
+	clone      *cloneService
 	// clusterStatus is SetClusterStatus's function.
 	clusterStatus atomic.Pointer[func(ctx context.Context) ClusterStatus]
 
@@ -155,6 +157,13 @@ func Open(cfg Config) (n *Node, err error) {
 			n = nil
 		}
 	}()
+
+	// A clone staged by CLONE INSTANCE (which then stopped the node) or relaydb clone is
+	// installed before anything reads the data it replaces.
+	cloneTracker := clone.NewTracker(filepath.Join(dir, cloneStatusFileName))
+	if err := installStagedClone(dir, clone.Layout{BinlogPrefix: cfg.BinlogPrefix, RelayLog: cfg.RelayLog}, cloneTracker, log); err != nil {
+		return n, err
+	}
 
 	var created bool
 	n.serverUUID, created, err = loadOrCreateServerUUID(dir)
@@ -215,7 +224,8 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 
-	n.engine = sqle.New(withoutWrongRules(analyzer.NewBuilder(n.storage.Provider()).
+	provider := &withPerformanceSchema{inner: n.storage.Provider(), perf: clone.NewPerformanceSchema(cloneTracker)}
+	n.engine = sqle.New(withoutWrongRules(analyzer.NewBuilder(provider).
 		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule)).Build(), &sqle.Config{})
 	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
@@ -238,6 +248,10 @@ func Open(cfg Config) (n *Node, err error) {
 	if err := loadPrivileges(sql.NewEmptyContext(), db, filepath.Join(dir, mysqlDbFileName), cfg.RootPassword, log, logAccount); err != nil {
 		return n, err
 	}
+	if n.clone, err = n.newCloneService(cloneTracker, db); err != nil {
+		return n, err
+	}
+	n.clone.shutdown = func() { _ = n.Close() }
 	readLock, _ := n.storage.(globalReadLocker)
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
 	binlogStmts := newBinlogStatements(n.engine)
@@ -292,7 +306,7 @@ func Open(cfg Config) (n *Node, err error) {
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
-			channels: n.replicas, clusterStatus: n.clusterStatus.Load, inCluster: cfg.Cluster}
+			channels: n.replicas, clusterStatus: n.clusterStatus.Load, inCluster: cfg.Cluster, clone: n.clone}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}
@@ -388,6 +402,7 @@ func (n *Node) Close() error {
 				n.log.Error("connections still busy at shutdown; closing storage anyway", "waited", shutdownWait)
 			}
 		}
+		n.clone.close()
 		if n.storage != nil {
 			if err := n.storage.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close storage: %w", err))
@@ -410,6 +425,7 @@ func (n *Node) abort() {
 	if n.listener != nil {
 		n.listener.Close()
 	}
+	n.clone.close()
 	if n.storage != nil {
 		_ = n.storage.Close()
 	}

@@ -61,6 +61,7 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 
 	installSQLModeType()
 	sql.SystemVariables.AddSystemVariables(transactionVariables())
+	sql.SystemVariables.AddSystemVariables(cloneVariables())
 
 	own := map[string]interface{}{
 		"server_id":          v.serverID,

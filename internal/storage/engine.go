@@ -856,6 +856,9 @@ func verifyDataFiles(db *pebble.DB, dir string, po *pebble.Options) error {
 			}
 			path := filepath.Join(dir, fmt.Sprintf("%06d.sst", uint64(t.BackingSSTNum)))
 			fi, err := os.Stat(path)
+			if errors.Is(err, os.ErrNotExist) && !liveDataFile(db, path) {
+				continue // replaced by a compaction since the listing
+			}
 			if err != nil {
 				return fmt.Errorf("data file %s is missing or unreadable: %w", path, err)
 			}
@@ -871,10 +874,31 @@ func verifyDataFiles(db *pebble.DB, dir string, po *pebble.Options) error {
 	}
 	for _, path := range paths {
 		if err := verifyChecksums(path, po); err != nil {
+			// Compactions run while the files are checked: one may have replaced a file since
+			// the listing (a store opened with a backlog, such as a clone of a busy donor).
+			if errors.Is(err, os.ErrNotExist) && !liveDataFile(db, path) {
+				continue
+			}
 			return fmt.Errorf("data file %s is damaged: %w; refusing to start", path, err)
 		}
 	}
 	return nil
+}
+
+// liveDataFile reports whether the store's current version still holds the data file at path.
+func liveDataFile(db *pebble.DB, path string) bool {
+	levels, err := db.SSTables()
+	if err != nil {
+		return true
+	}
+	for _, level := range levels {
+		for _, t := range level {
+			if !t.Virtual && t.BackingType == pebble.BackingTypeLocal && filepath.Base(path) == fmt.Sprintf("%06d.sst", uint64(t.BackingSSTNum)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fullVerifyLimit bounds the data size whose every block is checksummed at startup.
