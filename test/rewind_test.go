@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -437,10 +438,11 @@ func TestRewindCheckerCatchesPlantedBugs(t *testing.T) {
 	}
 }
 
-// TestRewindRefusesErrantDDL: an errant tail holding DDL cannot be undone from row images. The
-// old primary must not rewind part of it: it refuses, says why, keeps every transaction and
-// stays read-only.
-func TestRewindRefusesErrantDDL(t *testing.T) {
+// TestRewindErrantDDLGoesTheCloneWay: an errant tail holding DDL cannot be undone from row
+// images. The old primary must not rewind part of it: it records the errant transactions in its
+// lost-and-found, takes a verified clone of the new primary, restarts itself to install it (its
+// old data set aside, never deleted) and rejoins identical to the primary.
+func TestRewindErrantDDLGoesTheCloneWay(t *testing.T) {
 	c := startFailoverCluster(t, cluster.NewRecorder(), "--cluster-mode", "async")
 	old, err := c.waitHealthy(60 * time.Second)
 	if err != nil {
@@ -464,35 +466,47 @@ func TestRewindRefusesErrantDDL(t *testing.T) {
 	if err := old.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&before); err != nil {
 		t.Fatal(err)
 	}
+	pid := old.proc.Pid()
 	newP := c.waitNewPrimary(t, old, 30*time.Second)
 	heal()
-	deadline := time.Now().Add(60 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		rows, _ := c.statusRows(newP)
-		for _, r := range rows {
-			if r["Member"] == old.name {
-				last = r["State"] + ": " + r["Last_Error"]
-			}
-		}
-		if strings.Contains(last, "cannot rewind") {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
+	c.waitRejoined(t, newP, old, 90*time.Second)
+	newP = c.checkIdentical(t, 0, newP)
+	if old.proc.Pid() != pid || !old.proc.Running() {
+		t.Errorf("%s was restarted from outside (pid %d, was %d): it should restart itself in place", old.name, old.proc.Pid(), pid)
 	}
-	if !strings.Contains(last, "cannot rewind") || !strings.Contains(last, "statement logged as text") {
-		t.Fatalf("%s did not refuse to rewind an errant DDL; its state: %s", old.name, last)
-	}
-	t.Logf("%s refused: %s", old.name, last)
-	var after string
-	var ro int
-	if err := old.admin.QueryRow("SELECT @@global.gtid_executed, @@global.super_read_only").Scan(&after, &ro); err != nil {
+	var after, pexec string
+	if err := old.admin.QueryRow("SELECT @@global.gtid_executed").Scan(&after); err != nil {
 		t.Fatal(err)
 	}
-	if after != before || ro != 1 {
-		t.Fatalf("after the refusal %s has gtid_executed %s (before: %s), super_read_only %d", old.name, after, before, ro)
+	if err := newP.admin.QueryRow("SELECT @@global.gtid_executed").Scan(&pexec); err != nil {
+		t.Fatal(err)
 	}
-	if entries, _ := rewind.List(old.dataDir); len(entries) != 0 {
-		t.Fatalf("a refused rewind left a lost-and-found entry: %+v", entries[0].Dir)
+	errant := gtid.Subtract(gtid.MustParse(before), gtid.MustParse(pexec))
+	if errant.IsEmpty() {
+		t.Fatalf("no errant transactions: %s had %s, the primary %s", old.name, before, pexec)
 	}
+	if in := gtid.Intersect(gtid.MustParse(after), errant); !in.IsEmpty() {
+		t.Fatalf("%s still holds the errant %s after its clone", old.name, in)
+	}
+	entries, err := rewind.List(old.dataDir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("lost-and-found of %s: %v, %d entries, want 1", old.name, err, len(entries))
+	}
+	e := entries[0]
+	var stmts []string
+	for _, tr := range e.Transactions {
+		stmts = append(stmts, tr.Statements...)
+	}
+	if !e.Done || !e.Undone.Equal(errant) || !strings.Contains(strings.Join(stmts, ";"), "CREATE TABLE "+foDB+".errant_ddl") {
+		t.Fatalf("lost-and-found entry %s: done %v, GTIDs %s (want %s), statements %q", e.Dir, e.Done, e.Undone, errant, stmts)
+	}
+	aside, _ := filepath.Glob(filepath.Join(old.dataDir, "clone-old-*"))
+	if len(aside) != 1 {
+		t.Fatalf("want the old data set aside in one clone-old-* directory, found %v", aside)
+	}
+	var n int
+	if err := old.admin.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'errant_ddl'", foDB).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the errant table is still on %s (%d, %v)", old.name, n, err)
+	}
+	t.Logf("%s replaced by a clone of %s: errant %s in %s, old data in %s", old.name, newP.name, errant, e.Dir, aside[0])
 }

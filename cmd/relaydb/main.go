@@ -191,6 +191,17 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		log.Error("shutdown", "err", err)
 		code = 1
 	}
+	if code == 0 && node.RestartRequested() {
+		// The node replaced its data by a clone of its primary (a rejoin the rewind could not
+		// do): the same command, started again in this process, installs it.
+		exe, err := os.Executable()
+		if err == nil {
+			log.Warn("restarting to install the clone", "exe", exe)
+			err = syscall.Exec(exe, os.Args, os.Environ())
+		}
+		log.Error("could not restart to install the clone; start the server again", "err", err)
+		return 1
+	}
 	return code
 }
 

@@ -194,7 +194,7 @@ func printLostAndFound(w io.Writer, dataDir string) {
 				fmt.Fprintln(w, "\nlost-and-found (transactions undone when a node rejoined; replay with: mariadb < DIR/transactions.sql):")
 				printed = true
 			}
-			state := "done"
+			state := e.Resolution
 			if !e.Done {
 				state = "interrupted, finishes at the next rejoin"
 			}

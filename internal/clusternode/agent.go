@@ -47,7 +47,11 @@ type Local interface {
 	Executed() gtid.Set
 	// Rewind undoes errant (executed here, lacking on the primary) into the lost-and-found,
 	// with replication stopped, and describes what it did; an error leaves the node as it was.
-	Rewind(ctx context.Context, errant gtid.Set, primary string) (string, error)
+	// needsClone says the binlog cannot undo them (DDL, statement events, purged files).
+	Rewind(ctx context.Context, errant gtid.Set, primary string) (what string, needsClone bool, err error)
+	// ReplaceByClone records errant in the lost-and-found, stages a verified clone of the
+	// primary at addr and restarts the node to install it (the old data is set aside).
+	ReplaceByClone(ctx context.Context, errant gtid.Set, primary, addr, user, password string) (string, error)
 }
 
 // agent acts on the cluster state for the local data node: it fences, promotes, re-points and
@@ -64,6 +68,7 @@ type agent struct {
 	following   string    // guarded by mu; "primary@epoch" this node replicates from
 	lastErr     string    // guarded by mu
 	journaled   string    // guarded by mu; the last own event journaled (once per epoch and kind)
+	restarting  bool      // guarded by mu; a clone is staged and the node is closing to install it
 	lastFollow  time.Time // reconcile goroutine only
 
 	wg sync.WaitGroup
@@ -208,6 +213,12 @@ func (a *agent) reconcile() {
 // join checks that the primary serves the current epoch and holds everything this node has,
 // then follows it. A node with transactions the primary lacks refuses: it must never serve them.
 func (a *agent) join(st *cluster.State, pm *cluster.Member) error {
+	a.mu.Lock()
+	restarting := a.restarting
+	a.mu.Unlock()
+	if restarting {
+		return errRestarting
+	}
 	ctx, cancel := context.WithTimeout(a.n.ctx, 2*time.Second)
 	defer cancel()
 	epoch, executed, writable, err := a.peerState(ctx, pm.SQLAddr)
@@ -256,18 +267,43 @@ func (a *agent) rewind(pm *cluster.Member, primaryExecuted gtid.Set) error {
 		return nil
 	}
 	a.n.log.Warn("rewinding: this node holds transactions the primary lacks", "primary", pm.ID, "errant", errant.String())
-	what, err := a.loc.Rewind(ctx, errant, pm.ID)
-	if err != nil {
+	what, needsClone, err := a.loc.Rewind(ctx, errant, pm.ID)
+	switch {
+	case err != nil && needsClone:
+		// The binlog cannot undo them: the node takes a clone of the primary instead, and
+		// restarts to install it. Its transactions are kept in the lost-and-found and its old
+		// data set aside; it never serves them.
+		a.n.log.Warn("rewind impossible; replacing this node by a clone of the primary", "why", err.Error())
+		a.set(func() { a.role = "cloning" })
+		what, cerr := a.loc.ReplaceByClone(ctx, errant, pm.ID, pm.SQLAddr, a.n.cfg.ReplUser, a.n.cfg.ReplPassword)
+		if cerr != nil {
+			msg := fmt.Sprintf("rejoin refused: this node holds transactions the primary %s lacks (%s) that it cannot rewind (%v), and cloning the primary failed: %v; it stays read-only", pm.ID, errant.String(), err, cerr)
+			a.set(func() { a.role = "diverged" })
+			a.journalOnce("rejoin_refused", msg)
+			return errors.New(msg)
+		}
+		a.set(func() { a.restarting = true })
+		a.journal("cloned", fmt.Sprintf("rewind impossible (%v): %s", err, what))
+		return errRestarting
+	case err != nil:
 		msg := fmt.Sprintf("rejoin refused: this node holds transactions the primary %s lacks (%s) and cannot rewind them: %v; it stays read-only and must be rebuilt (cloned)", pm.ID, errant.String(), err)
 		a.set(func() { a.role = "diverged" })
 		a.journalOnce("rejoin_refused", msg)
 		return errors.New(msg)
 	}
 	a.n.log.Warn("rewound: " + what)
-	jctx, jcancel := context.WithTimeout(a.n.ctx, proposeTimeout)
-	defer jcancel()
-	a.n.Propose(jctx, cluster.Command{Op: cluster.OpJournal, Node: a.n.cfg.ID, Kind: "rewound", Reason: what})
+	a.journal("rewound", what)
 	return nil
+}
+
+// errRestarting is join's answer while the node restarts to install a clone.
+var errRestarting = errors.New("restarting to install a clone of the primary")
+
+// journal records one of this member's own events in the cluster journal (best effort).
+func (a *agent) journal(kind, reason string) {
+	ctx, cancel := context.WithTimeout(a.n.ctx, proposeTimeout)
+	defer cancel()
+	a.n.Propose(ctx, cluster.Command{Op: cluster.OpJournal, Node: a.n.cfg.ID, Kind: kind, Reason: reason})
 }
 
 func (a *agent) journalOnce(kind, reason string) {

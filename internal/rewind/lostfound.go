@@ -37,10 +37,19 @@ type record struct {
 	Primary string    `json:"primary"`
 	Started time.Time `json:"started"`
 	// Errant is the GTID set undone; Cut where the binlog was cut (file:offset).
-	Errant       string      `json:"errant"`
-	Cut          string      `json:"cut"`
+	Errant string `json:"errant"`
+	Cut    string `json:"cut,omitempty"`
+	// Resolution says what became of the transactions: undone by a rewind, or discarded with
+	// the node's old data when a clone of the primary replaced it (Record).
+	Resolution   string      `json:"resolution"`
 	Transactions []TxnRecord `json:"transactions"`
 }
+
+// The resolutions a record can have.
+const (
+	ResolutionUndone = "undone by a rewind"
+	ResolutionCloned = "discarded: the node's data was replaced by a clone of the primary (the old data is set aside in clone-old-*)"
+)
 
 // TxnRecord is one undone transaction, as rewind.json lists it (oldest first).
 type TxnRecord struct {
@@ -48,7 +57,9 @@ type TxnRecord struct {
 	// Committed is when the transaction was logged (its events' timestamp, whole seconds).
 	Committed time.Time `json:"committed"`
 	ServerID  uint32    `json:"server_id"`
-	Changes   []Change  `json:"changes"`
+	Changes   []Change  `json:"changes,omitempty"`
+	// Statements are the transaction's statements logged as text (DDL, statement format).
+	Statements []string `json:"statements,omitempty"`
 }
 
 // Change is one row change with its images (column name → value; a value that is not valid
@@ -65,6 +76,18 @@ func describe(f binlog.Format, t *binlog.Transaction, rows []apply.RowImage) Txn
 	if len(t.Events) > 0 {
 		tr.Committed = time.Unix(int64(t.Events[0].Timestamp()), 0).UTC()
 		tr.ServerID = t.Events[0].ServerID()
+	}
+	for _, ev := range t.Events {
+		if ev.Type() != binlog.TypeQuery {
+			continue
+		}
+		if q, err := binlog.DecodeQuery(f, ev); err == nil {
+			switch strings.ToUpper(strings.TrimSpace(q.SQL)) {
+			case "BEGIN", "COMMIT":
+			default:
+				tr.Statements = append(tr.Statements, q.SQL)
+			}
+		}
 	}
 	for _, r := range rows {
 		tr.Changes = append(tr.Changes, Change{Table: r.Table, Kind: r.Kind, Before: jsonImage(r.Before), After: jsonImage(r.After)})
@@ -127,8 +150,8 @@ func writeLostAndFound(cfg Config, p *planned, rec *record) (string, error) {
 		copies = append(copies, dst)
 	}
 	var sqlText bytes.Buffer
-	fmt.Fprintf(&sqlText, "# Transactions undone by a rewind on %s: this node had them, the primary %s did not.\n"+
-		"# Replay them (after review) with: mariadb < %s\n", rec.Started.Format(time.RFC3339), rec.Primary, sqlFile)
+	fmt.Fprintf(&sqlText, "# Transactions this node had and the primary %s did not, found on %s; %s.\n"+
+		"# Replay them (after review) with: mariadb < %s\n", rec.Primary, rec.Started.Format(time.RFC3339), rec.Resolution, sqlFile)
 	res, err := binlogtool.Print(&sqlText, copies, binlogtool.Options{Verbose: true, IncludeGTIDs: &p.undone, Location: time.UTC})
 	if err != nil {
 		return "", fmt.Errorf("rewind: render the undone transactions as SQL: %w", err)
@@ -215,6 +238,7 @@ type Entry struct {
 	// Done is false for a rewind interrupted before its binlog cut: it is tried again (its
 	// transactions are back in the store after the restart's recovery).
 	Done         bool
+	Resolution   string
 	Transactions []TxnRecord
 }
 
@@ -250,7 +274,7 @@ func List(dataDir string) ([]Entry, error) {
 		}
 		_, statErr := os.Stat(filepath.Join(dir, doneFile))
 		out = append(out, Entry{Dir: dir, ID: rec.ID, Primary: rec.Primary, Started: rec.Started, Undone: set,
-			Done: statErr == nil, Transactions: rec.Transactions})
+			Done: statErr == nil, Resolution: rec.Resolution, Transactions: rec.Transactions})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
 	return out, nil

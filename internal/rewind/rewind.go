@@ -81,7 +81,8 @@ func Run(ctx context.Context, cfg Config, errant gtid.Set, primary string) (*Res
 	}
 	a := apply.New(cfg.Engine)
 	f := cfg.Log.Writer().Format()
-	rec := record{ID: p.id, Primary: primary, Started: time.Now().UTC(), Errant: errant.String(), Cut: p.cut.String()}
+	rec := record{ID: p.id, Primary: primary, Started: time.Now().UTC(), Errant: errant.String(), Cut: p.cut.String(),
+		Resolution: ResolutionUndone}
 	for i := range p.txns {
 		t := &p.txns[i]
 		rows, err := a.Describe(sctx, f, t)
@@ -285,4 +286,62 @@ func FailpointFromEnv() func(step string) {
 			select {}
 		}
 	}
+}
+
+// Record writes a lost-and-found entry for errant transactions that are about to be discarded
+// with the node's data, when a clone of the primary replaces it because a rewind cannot undo
+// them: the operator finds them there as for a rewind (their statements and, where the tables
+// still exist, row images). It reads only the binlog files that hold them; transactions no
+// longer in any file are listed by GTID only. The entry is marked done at once, so that this
+// server never issues those GTIDs again.
+func Record(ctx context.Context, cfg Config, errant gtid.Set, primary string) (string, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	infos, err := cfg.Log.Writer().Files()
+	if err != nil {
+		return "", fmt.Errorf("lost-and-found: %w", err)
+	}
+	p := &planned{undone: errant.Clone()}
+	for _, fi := range infos {
+		err := eachTransaction(filepath.Join(cfg.BinlogDir, fi.Name), func(t binlog.Transaction) error {
+			if !t.Anonymous && errant.Contains(t.GTID) {
+				if len(p.files) == 0 {
+					p.files = append(p.files, fi.Name)
+				}
+				t.File = fi.Name
+				p.txns = append(p.txns, t)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if len(p.files) > 0 && p.files[len(p.files)-1] != fi.Name {
+			p.files = append(p.files, fi.Name)
+		}
+	}
+	p.id = "clone-" + strings.ReplaceAll(strings.SplitN(errant.String(), "-", 2)[0], ":", "")
+	if len(p.txns) > 0 {
+		p.id = "clone-" + planID(p)
+	}
+	rec := record{ID: p.id, Primary: primary, Started: time.Now().UTC(), Errant: errant.String(), Resolution: ResolutionCloned}
+	sess := cfg.NewSession(rewindSessionID)
+	defer sess.(interface{ SessionEnd() }).SessionEnd()
+	sctx := sql.NewContext(readonly.MarkApplier(ctx), sql.WithSession(sess))
+	a := apply.New(cfg.Engine)
+	f := cfg.Log.Writer().Format()
+	for i := range p.txns {
+		t := &p.txns[i]
+		rows, err := a.Describe(sctx, f, t)
+		if err != nil {
+			rows = nil // a table the errant DDL created or changed: the statements and SQL tell it
+		}
+		rec.Transactions = append(rec.Transactions, describe(f, t, rows))
+	}
+	dir, err := writeLostAndFound(cfg, p, &rec)
+	if err != nil {
+		return "", err
+	}
+	return dir, markDone(dir)
 }

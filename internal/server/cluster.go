@@ -18,6 +18,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/replica"
 	"github.com/relaydb/relaydb/internal/rewind"
 	"github.com/relaydb/relaydb/internal/source"
@@ -429,20 +430,81 @@ func (m *ClusterMember) Executed() gtid.Set { return m.n.binlog.Executed() }
 // Rewind undoes errant, transactions this node executed that the cluster's primary lacks, into
 // the lost-and-found (package rewind), and describes what it did. The caller has stopped the
 // node's replication; the node is a read-only replica.
-func (m *ClusterMember) Rewind(ctx context.Context, errant gtid.Set, primary string) (string, error) {
+// needsClone is set when the rewind cannot undo the transactions from the binlog (DDL or
+// statement-format events, purged files, a store that does not match): the node must be
+// replaced by a clone (ReplaceByClone).
+func (m *ClusterMember) Rewind(ctx context.Context, errant gtid.Set, primary string) (what string, needsClone bool, err error) {
+	res, err := rewind.Run(ctx, m.rewindConfig(), errant, primary)
+	if err != nil {
+		return "", errors.Is(err, rewind.ErrNeedsClone), err
+	}
+	return fmt.Sprintf("undid %d transaction(s) %s that the primary %s lacks; they are in the lost-and-found %s (binlog cut at %s)",
+		res.Transactions, res.Undone, primary, res.Dir, res.Cut), false, nil
+}
+
+func (m *ClusterMember) rewindConfig() rewind.Config {
 	n := m.n
-	res, err := rewind.Run(ctx, rewind.Config{
+	return rewind.Config{
 		DataDir: n.dataDir, BinlogDir: n.dataDir, Prefix: n.cfg.BinlogPrefix,
 		Log: n.binlog, Engine: n.engine, Logger: n.log, Failpoint: rewind.FailpointFromEnv(),
 		NewSession: func(id uint32) sql.Session {
 			return n.storage.NewSession(sql.NewBaseSessionWithClientServer("rewind", sql.Client{User: "root", Address: "localhost"}, id))
 		},
-	}, errant, primary)
-	if err != nil {
-		return "", err
 	}
-	return fmt.Sprintf("undid %d transaction(s) %s that the primary %s lacks; they are in the lost-and-found %s (binlog cut at %s)",
-		res.Transactions, res.Undone, primary, res.Dir, res.Cut), nil
+}
+
+// ReplaceByClone replaces the node's data with a clone of the primary at addr, for errant
+// transactions a rewind cannot undo: they are first written to the lost-and-found (their
+// statements and row images), the clone is staged and verified, and the node then closes and
+// asks to be restarted (RestartRequested); the next start sets the old data aside (clone-old-*)
+// and installs the clone, and the node rejoins with the primary's data. Until the restart the
+// node stays a read-only replica that replicates nothing.
+func (m *ClusterMember) ReplaceByClone(ctx context.Context, errant gtid.Set, primary, addr, user, password string) (string, error) {
+	n := m.n
+	dir, err := rewind.Record(ctx, m.rewindConfig(), errant, primary)
+	if err != nil {
+		// The old data is set aside whole by the install anyway: nothing is lost, only the
+		// operator's summary is missing.
+		n.log.Error("lost-and-found: could not record the transactions the clone discards", "gtids", errant.String(), "err", err)
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("primary address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", fmt.Errorf("primary address %q: %w", addr, err)
+	}
+	src := clone.Source{User: user, Password: password, Host: host, Port: port}
+	if err := n.clone.tracker.Start(src.String(), "LOCAL INSTANCE"); err != nil {
+		return "", errors.New("a clone is already running")
+	}
+	man, err := clone.Fetch(ctx, clone.Options{Source: src, Dir: n.dataDir, MaxBandwidth: cloneMaxBandwidth,
+		Tracker: n.clone.tracker, Logger: n.log, RefuseUUID: n.serverUUID})
+	if err != nil {
+		n.clone.tracker.Finish(errorCode(err), err)
+		return "", fmt.Errorf("clone from %s: %w", addr, err)
+	}
+	n.clone.tracker.BeginStage(clone.StageRestart, 0)
+	what := fmt.Sprintf("replaced by a clone of the primary %s (gtid_executed %s); the %d errant transaction(s) %s are in the lost-and-found %s; restarting to install it",
+		primary, man.GTIDExecuted, gtidCount(errant), errant, dir)
+	n.restartRequested.Store(true)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the caller journal it first
+		_ = n.Close()
+	}()
+	return what, nil
+}
+
+// gtidCount counts a set's GTIDs (for messages).
+func gtidCount(s gtid.Set) int64 {
+	var n int64
+	for _, sid := range s.SIDs() {
+		for _, iv := range s.Intervals(sid) {
+			n += iv.End - iv.Start + 1
+		}
+	}
+	return n
 }
 
 // setupCluster prepares a node that is a cluster member, before clients connect: read-only

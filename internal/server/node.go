@@ -107,6 +107,9 @@ type Node struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
+	// restartRequested is set when the node closed itself so that a restart installs a clone
+	// of the primary that replaces its data (ClusterMember.ReplaceByClone).
+	restartRequested atomic.Bool
 }
 
 // shutdownWait bounds how long Close waits for connection handlers to return
@@ -346,6 +349,10 @@ func (n *Node) Addr() net.Addr { return n.listener.Addr() }
 
 // ServerUUID is @@server_uuid, stable for the life of the datadir.
 func (n *Node) ServerUUID() string { return n.serverUUID }
+
+// RestartRequested reports whether the node closed itself to be started again (a staged clone
+// to install): the caller should then start the same command again.
+func (n *Node) RestartRequested() bool { return n.restartRequested.Load() }
 
 // DataDir is the absolute path of the datadir.
 func (n *Node) DataDir() string { return n.dataDir }

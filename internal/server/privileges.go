@@ -127,9 +127,13 @@ func nativeHash(password string) string {
 	return "*" + strings.ToUpper(hex.EncodeToString(s2[:]))
 }
 
-// EnsureReplicationUser creates user@'%' with REPLICATION SLAVE and REPLICATION CLIENT and the
-// given password on this node only (not logged: every cluster member creates it at start, so a
-// replica can reach any member that becomes primary), or resets its password if it differs.
+// cloneAdminPrivilege is MySQL's CLONE_ADMIN dynamic privilege, as GMS names it.
+const cloneAdminPrivilege = "clone_admin"
+
+// EnsureReplicationUser creates user@'%' with REPLICATION SLAVE, REPLICATION CLIENT and
+// CLONE_ADMIN and the given password on this node only (not logged: every cluster member creates
+// it at start, so a replica can reach any member that becomes primary), or resets its password
+// or privileges if they differ.
 func (n *Node) EnsureReplicationUser(user, password string) error {
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	ed := db.Editor()
@@ -137,7 +141,9 @@ func (n *Node) EnsureReplicationUser(user, password string) error {
 	key := mysql_db.UserPrimaryKey{Host: "%", User: user}
 	u, ok := ed.GetUser(key)
 	hash := nativeHash(password)
-	if ok && u.AuthString == hash && u.Plugin == "mysql_native_password" {
+	// CLONE_ADMIN: a member whose errant transactions cannot be rewound clones the primary
+	// through this account (the donor needs BACKUP_ADMIN or CLONE_ADMIN).
+	if ok && u.AuthString == hash && u.Plugin == "mysql_native_password" && u.PrivilegeSet.HasDynamic(cloneAdminPrivilege) {
 		return nil
 	}
 	if !ok {
@@ -145,6 +151,7 @@ func (n *Node) EnsureReplicationUser(user, password string) error {
 		ps.AddGlobalStatic(sql.PrivilegeType_ReplicationSlave, sql.PrivilegeType_ReplicationClient)
 		u = &mysql_db.User{User: user, Host: "%", PrivilegeSet: ps, PasswordLastChanged: time.Now().UTC()}
 	}
+	u.PrivilegeSet.AddGlobalDynamic(false, cloneAdminPrivilege)
 	u.Plugin, u.AuthString = "mysql_native_password", hash
 	ed.PutUser(u)
 	if err := db.Persist(sql.NewEmptyContext(), ed); err != nil {
