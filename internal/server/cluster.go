@@ -16,9 +16,9 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/cluster"
 	"github.com/relaydb/relaydb/internal/gtid"
-	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/replica"
 	"github.com/relaydb/relaydb/internal/rewind"
 	"github.com/relaydb/relaydb/internal/source"
