@@ -75,7 +75,7 @@ func clusterConfig(opts config.Options, log *slog.Logger) (clusternode.Config, e
 		return clusternode.Config{}, err
 	}
 	return clusternode.Config{
-		ID: opts.ClusterID, Addr: opts.ClusterAddr, Peers: peers, Bootstrap: opts.ClusterBootstrap,
+		ID: opts.ClusterID, Addr: opts.ClusterAddr, Peers: peers, Bootstrap: opts.ClusterBootstrap, Join: opts.ClusterJoin,
 		Dir:      filepath.Join(opts.DataDir, "cluster"),
 		Settings: clusterSettings(opts), Dialer: d,
 		ReplUser: opts.ClusterReplUser, ReplPassword: opts.ClusterReplPassword,

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -35,7 +36,9 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/config"
+	"github.com/relaydb/relaydb/internal/server"
 )
 
 const (
@@ -68,6 +71,9 @@ type upOptions struct {
 	port     int
 	logLevel string
 	arbiter  bool // add a data-less voter (replicas topology only)
+	// grownFrom is the node count of an existing HA cluster that --nodes grows (0: no growth):
+	// nodes grownFrom+1 … nodes are seeded by a clone of the primary and join as voters.
+	grownFrom int
 	// given holds the flags set on the command line: only those must agree with an existing
 	// cluster; the others are taken from its cluster.json.
 	given map[string]bool
@@ -230,7 +236,7 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 	opts := upOptions{given: map[string]bool{}}
 	fs := flag.NewFlagSet("relaydb up", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas (2 or more; 2 needs --arbiter; 2 for --topology dual)")
+	fs.IntVar(&opts.nodes, "nodes", 3, "number of nodes: one primary and N-1 replicas (2 or more; 2 needs --arbiter; 2 for --topology dual); more than an existing HA cluster has grows it: the new nodes are seeded by a clone of the primary")
 	fs.StringVar(&opts.topology, "topology", "replicas", "replicas (an HA cluster: one elected primary, N-1 replicas, automatic failover), chain (node1 → node2 → … → nodeN) or dual (node1 ⇄ node2, both writable)")
 	fs.BoolVar(&opts.arbiter, "arbiter", false, "also run a data-less voter ('relaydb arbiter', in DIR/arbiter), so that 2 data nodes keep a quorum when one is lost (replicas topology)")
 	fs.StringVar(&opts.dataDir, "datadir", "./relaydb-data", "directory holding node1, node2, … (each a node's datadir), their logs and cluster.json")
@@ -358,8 +364,13 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 	if err := checkNodesAndPort(cl.Nodes, cl.Port, cl.Cluster, cl.Arbiter); err != nil || cl.ReplUser == "" || cl.ReplPassword == "" {
 		return nil, fmt.Errorf("%s is incomplete or damaged (nodes %d, port %d)", path, cl.Nodes, cl.Port)
 	}
-	if opts.given["nodes"] && opts.nodes != cl.Nodes {
-		return nil, fmt.Errorf("%s holds a %d-node cluster; --nodes %d cannot change it (omit --nodes, or use another --datadir)",
+	grow := 0
+	if opts.given["nodes"] && opts.nodes > cl.Nodes && cl.Cluster && !cl.Arbiter && (cl.Topology == "" || cl.Topology == "replicas") {
+		// Growing an HA cluster: the new nodes are seeded by a clone of the primary, then
+		// join as voters (an arbiter's port follows the last node's, so not with one).
+		grow = opts.nodes
+	} else if opts.given["nodes"] && opts.nodes != cl.Nodes {
+		return nil, fmt.Errorf("%s holds a %d-node cluster; --nodes %d cannot change it (only an HA cluster without an arbiter can grow; omit --nodes, or use another --datadir)",
 			opts.dataDir, cl.Nodes, opts.nodes)
 	}
 	if opts.given["port"] && opts.port != cl.Port {
@@ -387,7 +398,10 @@ func loadOrCreateCluster(opts *upOptions) (*clusterFile, error) {
 			opts.dataDir, cl.Topology, opts.topology)
 	}
 	opts.nodes, opts.port, opts.topology, opts.arbiter = cl.Nodes, cl.Port, cl.Topology, cl.Arbiter
-	return &cl, checkPortsFree(upPorts(cl.Port, cl.Nodes, cl.Cluster, cl.Arbiter))
+	if grow > 0 {
+		opts.grownFrom, opts.nodes = cl.Nodes, grow
+	}
+	return &cl, checkPortsFree(upPorts(cl.Port, opts.nodes, cl.Cluster, cl.Arbiter))
 }
 
 func createCluster(opts *upOptions) (*clusterFile, error) {
@@ -551,19 +565,88 @@ func checkPortsFree(ports []int) error {
 // bringUpCluster starts every member at once (the first election needs a quorum of them),
 // waits for their ready lines, then for a writable primary that the replicas follow.
 func (c *upCluster) bringUpCluster(ctx context.Context) error {
-	for k := 1; k <= len(c.nodes); k++ {
+	first := len(c.nodes)
+	if c.opts.grownFrom > 0 {
+		first = c.opts.grownFrom
+	}
+	for k := 1; k <= first; k++ {
 		if _, err := c.startNode(k); err != nil {
 			return err
 		}
 	}
-	if err := waitReady(ctx, c.nodes); err != nil {
+	if err := waitReady(ctx, c.nodes[:first]); err != nil {
 		return err
 	}
-	for i := range c.nodes {
+	for i := range c.nodes[:first] {
 		c.sup.slots[i].readySeen = true
 	}
 	fmt.Fprintf(c.stderr, "relaydb up: all nodes are ready; waiting for the cluster to elect a primary\n")
-	return c.waitClusterSettled(ctx)
+	if err := c.waitClusterSettled(ctx, first); err != nil || c.opts.grownFrom == 0 {
+		return err
+	}
+	return c.grow(ctx)
+}
+
+// grow adds nodes grownFrom+1 … nodes to a running HA cluster: each is seeded by a verified
+// clone of the primary (instead of replaying its whole history), then started with
+// --cluster-join so that the Raft leader adds it as a voter, and it follows the primary by
+// auto-position from the clone's GTIDs. cluster.json counts them once the cluster settled.
+func (c *upCluster) grow(ctx context.Context) error {
+	for k := c.opts.grownFrom + 1; k <= c.opts.nodes; k++ {
+		if err := c.seedByClone(ctx, k); err != nil {
+			return err
+		}
+		if _, err := c.startNode(k); err != nil {
+			return err
+		}
+		if err := waitReady(ctx, c.nodes[k-1:k]); err != nil {
+			return err
+		}
+		c.sup.slots[k-1].readySeen = true
+	}
+	if err := c.waitClusterSettled(ctx, c.opts.nodes); err != nil {
+		return err
+	}
+	c.cl.Nodes = c.opts.nodes
+	if err := saveCluster(c.opts.dataDir, c.cl); err != nil {
+		return err
+	}
+	c.event("the cluster grew from %d to %d nodes", c.opts.grownFrom, c.opts.nodes)
+	c.opts.grownFrom = 0
+	return nil
+}
+
+// seedByClone fills nodeK's new datadir with a clone of the primary. A node that already has
+// data (an earlier, interrupted growth got that far) is left as it is: it catches up by
+// replication.
+func (c *upCluster) seedByClone(ctx context.Context, k int) error {
+	dir := filepath.Join(c.opts.dataDir, fmt.Sprintf("node%d", k))
+	if _, err := os.Stat(filepath.Join(dir, "cluster")); err == nil {
+		return nil
+	}
+	primary := c.sup.primary
+	var port int
+	if _, err := fmt.Sscanf(primary, "node%d", &port); err != nil {
+		return fmt.Errorf("growing the cluster: no primary to clone (%q)", primary)
+	}
+	port = c.opts.port + port - 1
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	src := clone.Source{User: c.cl.ReplUser, Password: c.cl.ReplPassword, Host: upHost, Port: port}
+	fmt.Fprintf(c.stderr, "relaydb up: node%d: cloning %s (%s) into %s\n", k, primary, src.Addr(), dir)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := time.Now()
+	m, err := clone.Fetch(ctx, clone.Options{Source: src, Dir: dir, Tracker: clone.NewTracker(filepath.Join(dir, "clone-status.json")), Logger: log})
+	if err != nil {
+		return fmt.Errorf("node%d: clone of %s: %v", k, primary, err)
+	}
+	if _, err := server.InstallStagedClone(dir, clone.Layout{}, log); err != nil {
+		return fmt.Errorf("node%d: install the clone: %v", k, err)
+	}
+	c.event("node%d seeded by a clone of %s: %s in %.1f s (gtid_executed %s)", k, primary,
+		formatBytes(m.Total()), time.Since(start).Seconds(), m.GTIDExecuted)
+	return nil
 }
 
 // memberPeers is --cluster-peers for every member of the HA cluster.
@@ -613,9 +696,14 @@ func (c *upCluster) startNode(k int) (*upNode, error) {
 			"--server-id", strconv.Itoa(k), "--host", upHost, "--log-level", c.opts.logLevel}
 		if n.member {
 			// Every member bootstraps with the same peers (Raft accepts identical bootstraps);
-			// with existing cluster state the flag does nothing.
+			// with existing cluster state the flag does nothing. A node that grows the cluster
+			// asks to be added instead.
+			start := "--cluster-bootstrap"
+			if k > c.cl.Nodes {
+				start = "--cluster-join"
+			}
 			args = append(args, "--cluster-id", n.name(), "--cluster-addr", n.clusterAddr,
-				"--cluster-peers", c.memberPeers(), "--cluster-bootstrap",
+				"--cluster-peers", c.memberPeers(), start,
 				"--cluster-repl-user", c.cl.ReplUser, "--cluster-repl-password", c.cl.ReplPassword)
 		}
 	}

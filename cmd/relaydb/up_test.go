@@ -560,3 +560,51 @@ func TestUpRefusesClustersThatCannotFailOver(t *testing.T) {
 		t.Errorf("an older up's datadir: exit %d\n%s", code, out)
 	}
 }
+
+// TestUpGrowsClusterByClone: `up --nodes 4` on a 3-node cluster seeds node4 with a clone of
+// the primary (its gtid_purged is the whole history: nothing was replayed), adds it as a voter
+// (4 members, 2 acks), and it replicates what the primary writes afterwards.
+func TestUpGrowsClusterByClone(t *testing.T) {
+	dir := t.TempDir()
+	base := freePorts(t, 4)
+	u := startUp(t, "--port", strconv.Itoa(base), "--datadir", dir)
+	p := rootDB(t, u.primaryPort(t))
+	for _, q := range []string{"CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(10))",
+		"INSERT INTO app.t VALUES (1, 'a'), (2, 'b')"} {
+		if _, err := p.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var history string
+	if err := p.QueryRow("SELECT @@global.gtid_executed").Scan(&history); err != nil {
+		t.Fatal(err)
+	}
+	if code := u.stop(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("exit %d after SIGINT:\n%s", code, u.output())
+	}
+	u = startUp(t, "--port", strconv.Itoa(base), "--datadir", dir, "--nodes", "4")
+	if len(u.ports) != 4 || !strings.Contains(u.output(), "node4 seeded by a clone of") ||
+		!strings.Contains(u.output(), "the cluster grew from 3 to 4 nodes") {
+		t.Fatalf("want node4 cloned and the cluster grown to 4:\n%s", u.output())
+	}
+	n4 := rootDB(t, u.ports[3])
+	var purged string
+	if err := n4.QueryRow("SELECT @@global.gtid_purged").Scan(&purged); err != nil || purged != history {
+		t.Fatalf("node4's gtid_purged %q (err %v), want the cloned history %q", purged, err, history)
+	}
+	if _, err := rootDB(t, u.primaryPort(t)).Exec("INSERT INTO app.t VALUES (3, 'c')"); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, u.ports[3], "a,b,c")
+	if cl, err := readClusterFile(filepath.Join(dir, "cluster.json")); err != nil || cl.Nodes != 4 {
+		t.Fatalf("cluster.json: %+v, %v; want 4 nodes", cl, err)
+	}
+	out, err := exec.Command(binary(t), "status", "--datadir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "2 acks") || !strings.Contains(string(out), "member_added") {
+		t.Fatalf("relaydb status (err %v): want 4 members with 2 acks and the member_added journal entry:\n%s", err, out)
+	}
+	if code := u.stop(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("exit %d after SIGINT:\n%s", code, u.output())
+	}
+	checkNodesGone(t, u)
+}

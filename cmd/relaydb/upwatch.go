@@ -388,19 +388,19 @@ func settled(st server.ClusterStatus, nodes int) bool {
 }
 
 // waitClusterSettled waits, within upClusterTimeout, until the cluster has settled.
-func (c *upCluster) waitClusterSettled(ctx context.Context) error {
+func (c *upCluster) waitClusterSettled(ctx context.Context, nodes int) error {
 	deadline := time.Now().Add(upClusterTimeout)
 	for {
 		raw, st, err := c.fetchStatus(ctx)
 		if err == nil {
 			c.sup.note(st)
-			if settled(st, c.opts.nodes) {
+			if settled(st, nodes) {
 				c.sup.primary, c.sup.epoch = st.Primary, st.Epoch
 				return nil
 			}
 		}
 		for _, n := range c.nodes {
-			if !n.running() {
+			if n != nil && !n.running() {
 				return n.exitError("while the cluster was starting")
 			}
 		}

@@ -36,6 +36,9 @@ type Config struct {
 	// Bootstrap lets this member create the cluster from Peers if it has no Raft state yet.
 	// Every member may be given it with the same Peers: Raft accepts identical bootstraps.
 	Bootstrap bool
+	// Join has a member that is not yet a voter ask the members in Peers (whichever is the
+	// leader) to add it; its data must already be seeded (a clone of the primary).
+	Join bool
 	// Dir holds the Raft log, stable store and snapshots (created if missing).
 	Dir string
 	// Member is what this member registers (SQL address, rules); Arbiter for a data-less one.
@@ -157,6 +160,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/join", n.handleJoin)
 	mux.HandleFunc("/v1/report", n.handleReport)
 	mux.HandleFunc("/v1/propose", n.handlePropose)
 	mux.HandleFunc("/v1/status", n.handleStatus)
@@ -165,6 +169,10 @@ func Start(cfg Config) (*Node, error) {
 
 	if cfg.Local != nil {
 		n.agent = newAgent(n)
+	}
+	if cfg.Join && !has {
+		n.wg.Add(1)
+		go n.joinLoop()
 	}
 	n.wg.Add(2)
 	go n.controllerLoop()
@@ -288,6 +296,67 @@ func (n *Node) handleReport(w http.ResponseWriter, r *http.Request) {
 	n.reports[rep.Node] = cluster.Received{Report: rep, At: time.Now()}
 	n.reportsMu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// joinRequest asks the leader to add a member to the Raft configuration as a voter.
+type joinRequest struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+}
+
+// handleJoin adds a new member as a voter (on the leader only). Adding a voter that is already
+// one with the same address changes nothing, so a member may ask again.
+func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
+	var req joinRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil || req.ID == "" || req.Addr == "" {
+		http.Error(w, "bad join request", http.StatusBadRequest)
+		return
+	}
+	if !n.isLeader() {
+		http.Error(w, "not the leader", http.StatusMisdirectedRequest)
+		return
+	}
+	if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.Addr), 0, proposeTimeout).Error(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	n.log.Info("added a member to the cluster", "member", req.ID, "addr", req.Addr)
+	go n.Propose(context.Background(), cluster.Command{Op: cluster.OpJournal, Node: req.ID, Kind: "member_added",
+		Reason: fmt.Sprintf("%s (%s) joined the cluster as a voter", req.ID, req.Addr)})
+	w.WriteHeader(http.StatusOK)
+}
+
+// joinLoop asks every peer, until one (the leader) accepts, to add this member as a voter; it
+// stops once the Raft configuration holds this member.
+func (n *Node) joinLoop() {
+	defer n.wg.Done()
+	req := joinRequest{ID: n.cfg.ID, Addr: n.cfg.Addr}
+	for {
+		if f := n.raft.GetConfiguration(); f.Error() == nil {
+			for _, s := range f.Configuration().Servers {
+				if string(s.ID) == n.cfg.ID {
+					n.log.Info("joined the cluster as a voter")
+					return
+				}
+			}
+		}
+		for id, addr := range n.cfg.Peers {
+			if id == n.cfg.ID {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+			err := n.post(ctx, addr, "/v1/join", req, nil)
+			cancel()
+			if err == nil {
+				break
+			}
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {

@@ -90,9 +90,10 @@ type Options struct {
 	ReplicateWildDoTable, ReplicateWildIgnoreTable, ReplicateRewriteDB       []string
 	// Cluster options (see cmd/relaydb and internal/clusternode). ClusterID names this member;
 	// ClusterAddr is its control port (Raft and the control API); ClusterPeers lists every
-	// voter as id=host:port; ClusterBootstrap lets it create the cluster from ClusterPeers.
+	// voter as id=host:port; ClusterBootstrap lets it create the cluster from ClusterPeers;
+	// ClusterJoin has a new member ask the members in ClusterPeers to add it as a voter.
 	ClusterID, ClusterAddr, ClusterPeers string
-	ClusterBootstrap                     bool
+	ClusterBootstrap, ClusterJoin        bool
 	// ClusterReplUser and ClusterReplPassword are the account replicas reach the primary with.
 	ClusterReplUser, ClusterReplPassword string
 	// ClusterMode is lossless (semi-sync AFTER_SYNC, ⌊N/2⌋ acks) or async; ClusterAcks overrides
@@ -192,6 +193,7 @@ func (o *Options) table() []option {
 		{name: "cluster-id", usage: "this node's `NAME` in a cluster; setting it (with --cluster-addr) makes the node a cluster member", value: (*stringValue)(&o.ClusterID)},
 		{name: "cluster-addr", usage: "`HOST:PORT` of this member's cluster port (Raft and the control API)", value: (*stringValue)(&o.ClusterAddr)},
 		{name: "cluster-peers", usage: "every voter of the cluster, this one included: `ID=HOST:PORT,…` (cluster ports)", value: (*stringValue)(&o.ClusterPeers)},
+		{name: "cluster-join", usage: "a new member of an existing cluster: ask the members in --cluster-peers to add it as a voter (seed its data first with relaydb clone)", value: (*boolValue)(&o.ClusterJoin)},
 		{name: "cluster-bootstrap", usage: "create the cluster from --cluster-peers if this member has no cluster state yet (give it to every first member, with the same peers)", value: (*boolValue)(&o.ClusterBootstrap)},
 		{name: "cluster-repl-user", usage: "account replicas use to reach the primary (created on every member)", value: (*stringValue)(&o.ClusterReplUser)},
 		{name: "cluster-repl-password", usage: "password of --cluster-repl-user (the same on every member; required in a cluster)", value: (*stringValue)(&o.ClusterReplPassword)},
