@@ -565,9 +565,9 @@ func checkPortsFree(ports []int) error {
 // bringUpCluster starts every member at once (the first election needs a quorum of them),
 // waits for their ready lines, then for a writable primary that the replicas follow.
 func (c *upCluster) bringUpCluster(ctx context.Context) error {
-	first := len(c.nodes)
+	first, dataNodes := len(c.nodes), c.opts.nodes // the arbiter, if any, is the last slot
 	if c.opts.grownFrom > 0 {
-		first = c.opts.grownFrom
+		first, dataNodes = c.opts.grownFrom, c.opts.grownFrom
 	}
 	for k := 1; k <= first; k++ {
 		if _, err := c.startNode(k); err != nil {
@@ -581,7 +581,7 @@ func (c *upCluster) bringUpCluster(ctx context.Context) error {
 		c.sup.slots[i].readySeen = true
 	}
 	fmt.Fprintf(c.stderr, "relaydb up: all nodes are ready; waiting for the cluster to elect a primary\n")
-	if err := c.waitClusterSettled(ctx, first); err != nil || c.opts.grownFrom == 0 {
+	if err := c.waitClusterSettled(ctx, dataNodes); err != nil || c.opts.grownFrom == 0 {
 		return err
 	}
 	return c.grow(ctx)
