@@ -7,6 +7,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 )
 
@@ -160,3 +161,44 @@ func (d *PerformanceSchema) GetViewDefinition(*sql.Context, string) (sql.ViewDef
 }
 
 func (d *PerformanceSchema) AllViews(*sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }
+
+// performance_schema holds no triggers or routines, and none can be created in it; it still
+// answers the calls that go-mysql-server makes on every database for information_schema and
+// SHOW (without them, information_schema.TRIGGERS failed for every database).
+var (
+	_ sql.TriggerDatabase         = (*PerformanceSchema)(nil)
+	_ sql.StoredProcedureDatabase = (*PerformanceSchema)(nil)
+)
+
+func (d *PerformanceSchema) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) {
+	return nil, nil
+}
+
+func (d *PerformanceSchema) CreateTrigger(*sql.Context, sql.TriggerDefinition) error {
+	return errReadOnlySchema()
+}
+
+func (d *PerformanceSchema) DropTrigger(_ *sql.Context, name string) error {
+	return sql.ErrTriggerDoesNotExist.New(name)
+}
+
+func (d *PerformanceSchema) GetStoredProcedure(*sql.Context, string) (sql.StoredProcedureDetails, bool, error) {
+	return sql.StoredProcedureDetails{}, false, nil
+}
+
+func (d *PerformanceSchema) GetStoredProcedures(*sql.Context) ([]sql.StoredProcedureDetails, error) {
+	return nil, nil
+}
+
+func (d *PerformanceSchema) SaveStoredProcedure(*sql.Context, sql.StoredProcedureDetails) error {
+	return errReadOnlySchema()
+}
+
+func (d *PerformanceSchema) DropStoredProcedure(_ *sql.Context, name string) error {
+	return sql.ErrStoredProcedureDoesNotExist.New(name)
+}
+
+// errReadOnlySchema is MySQL's answer to creating an object in performance_schema.
+func errReadOnlySchema() error {
+	return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user to database '%s'", PerformanceSchemaName)
+}
