@@ -23,8 +23,15 @@
 //   - A promoted node applies its whole relay log and stops replication before it asks for its
 //     first lease; until the lease is granted it accepts and acknowledges nothing.
 //   - A replica follows the primary of the current epoch only once that primary reports (over
-//     SQL) the same epoch and is writable, and only if it holds no transaction the primary
-//     lacks; otherwise it stays read-only and journals why ("rejoin refused").
+//     SQL) the same epoch and is writable, and only once it holds no transaction the primary
+//     lacks. Transactions it holds that the primary lacks (errant) are first undone into its
+//     lost-and-found by a rewind (package rewind), with its receiver stopped and its relay log
+//     applied, so nothing of the primary's is applied before the undo; journaled "rewound".
+//     When the binlog cannot undo them (DDL, statement events, purged files), it records them
+//     in the lost-and-found, stages a verified clone of the primary and restarts itself to
+//     install it ("cloned"); if that fails too it stays read-only ("rejoin refused").
+//   - A member started with Join (not a voter yet, its data seeded by a clone) asks the
+//     members in Peers to add it; only the Raft leader adds voters (journaled "member_added").
 //   - Auto-increment ranges are reserved through the Raft log (OpReserve) by the primary of the
 //     current epoch only.
 package clusternode

@@ -23,6 +23,11 @@
 //     errant transaction (commitlog.DropTail) and the intent removed. A restart that finds the
 //     intent finishes the cut before the binlog is opened (FinishCut).
 //
+// Record is the other way out: for errant transactions a rewind cannot undo, it writes the same
+// lost-and-found entry (resolution "discarded", statements and what row images can be read)
+// before the node's data is replaced by a clone of the primary (package clone); the old data is
+// set aside by the clone's install, never deleted.
+//
 // Invariants:
 //   - Nothing is undone before its lost-and-found record is durable; lost-and-found directories
 //     are never deleted by RelayDB.
