@@ -49,6 +49,9 @@ type Observed struct {
 	LeaseSeenAt time.Time
 	// ElectionSeenAt is when this controller first saw the open election.
 	ElectionSeenAt time.Time
+	// SwitchoverSeenAt is when this controller first saw the switchover in progress in its
+	// current phase.
+	SwitchoverSeenAt time.Time
 	// Reports holds each member's latest report and when it arrived (local clock).
 	Reports map[string]Received
 	// Voters are the Raft configuration's voters. A voter that has not registered yet could be a
@@ -96,10 +99,12 @@ func Decide(s *State, o Observed) []Command {
 		c := mk(OpElect)
 		c.Reason = "the cluster has no primary"
 		return []Command{c}
+	case s.Switchover != nil:
+		return decideSwitchover(s, o)
 	}
 	expires := o.LeaseSeenAt.Add(s.Settings.Lease + s.Settings.LeaseMargin)
 	if o.Now.Before(expires) {
-		return nil
+		return decideTriggers(s, o)
 	}
 	if s.LeaseSeq == 0 && o.Now.Sub(o.LeaseSeenAt) < MaxPromotion {
 		// A promoted member applies its relay log before it asks for its first lease; it holds

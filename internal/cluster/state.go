@@ -39,6 +39,15 @@ type Settings struct {
 	// AsyncWait is how long an election in async mode waits for every replica's report before
 	// it promotes the best of those that did report.
 	AsyncWait time.Duration `json:"async_wait"`
+	// MinFreeDisk, when not 0, is the free disk space (bytes) below which the primary is handed
+	// over to the best candidate by a reliability-first switchover (the disk trigger).
+	MinFreeDisk uint64 `json:"min_free_disk,omitempty"`
+	// SwitchoverMaxLag is the largest replication lag (Seconds_Behind_Source) a reliability-first
+	// switchover accepts in its target when the request names none (0: DefaultSwitchoverMaxLag).
+	SwitchoverMaxLag time.Duration `json:"switchover_max_lag,omitempty"`
+	// SwitchoverTimeout bounds each phase of a switchover (0: DefaultSwitchoverTimeout); a
+	// switchover stuck longer is aborted and the old primary serves again.
+	SwitchoverTimeout time.Duration `json:"switchover_timeout,omitempty"`
 }
 
 // DefaultSettings fail over in about a second on a LAN.
@@ -105,7 +114,11 @@ type State struct {
 	// FailoverAllowed lets the next one skip the cooldown.
 	LastFailover    time.Time      `json:"last_failover"`
 	FailoverAllowed bool           `json:"failover_allowed,omitempty"`
-	Journal         []JournalEntry `json:"journal,omitempty"`
+	// Switchover is the planned change of primary in progress (nil when none is);
+	// LastSwitchover is how the last one ended.
+	Switchover     *Switchover       `json:"switchover,omitempty"`
+	LastSwitchover *SwitchoverResult `json:"last_switchover,omitempty"`
+	Journal        []JournalEntry    `json:"journal,omitempty"`
 }
 
 // NewState is the state of a cluster being bootstrapped.
@@ -169,6 +182,14 @@ const (
 	OpAllowFailover Op = "allow_failover" // an operator lets the next failover skip the cooldown
 	OpJournal       Op = "journal"        // Node, Kind, Reason: a member's own event
 	OpSettings      Op = "settings"       // Settings: fixed once, by the first controller
+	// Planned switchover (see switchover.go): the controller starts one (OpSwitchover), the old
+	// primary reports that it holds its commits and gave up its lease (OpSwitchoverFenced), the
+	// target takes over (OpHandover); any of them, or the controller on a timeout, may abort it.
+	OpSwitchover       Op = "switchover"        // Node (target), Epoch, Switchover
+	OpSwitchoverFenced Op = "switchover_fenced" // Node (old primary), Epoch, ID, GTIDs (its gtid_executed)
+	OpHandover         Op = "handover"          // Node (target), Epoch, ID, GTIDs (what it lacked)
+	OpSwitchoverAbort  Op = "switchover_abort"  // ID, Reason
+	OpTune             Op = "tune"              // Tuning: change the settings that may change at runtime
 )
 
 // Command is one change to the state, as logged in Raft.
@@ -186,6 +207,12 @@ type Command struct {
 	Settings *Settings `json:"settings,omitempty"`
 	// Automatic marks an election the controller started (it counts for the cooldown).
 	Automatic bool `json:"automatic,omitempty"`
+	// Switchover commands: the switchover being started, the ID of the one acted on, and a
+	// GTID set (see the Op).
+	Switchover *Switchover `json:"switchover,omitempty"`
+	ID         string      `json:"id,omitempty"`
+	GTIDs      string      `json:"gtids,omitempty"`
+	Tuning     *Tuning     `json:"tuning,omitempty"`
 }
 
 // Result is what Apply returns for a command.
@@ -216,6 +243,9 @@ func (s *State) Apply(c Command) Result {
 		if s.Election != nil || c.Node != s.Primary || c.Epoch != s.Epoch || s.Primary == "" {
 			return refused(s, "lease refused: %s is not the primary of epoch %d (primary %q, epoch %d)", c.Node, c.Epoch, s.Primary, s.Epoch)
 		}
+		if s.leaseGivenUp() {
+			return refused(s, "lease refused: %s gave up its lease for the switchover to %s", c.Node, s.Switchover.To)
+		}
 		s.LeaseSeq++
 		return Result{OK: true, Epoch: s.Epoch}
 	case OpElect:
@@ -223,6 +253,9 @@ func (s *State) Apply(c Command) Result {
 			return refused(s, "election for epoch %d refused: epoch is %d", c.Epoch, s.Epoch)
 		}
 		old := s.Primary
+		if s.Switchover != nil {
+			s.endSwitchover(c.Time, false, 0, "", "superseded by an election: "+c.Reason)
+		}
 		s.Epoch++
 		s.Primary, s.LeaseSeq = "", 0
 		s.Election = &Election{Epoch: s.Epoch, OldPrimary: old, Reason: c.Reason, Started: c.Time}
@@ -253,7 +286,7 @@ func (s *State) Apply(c Command) Result {
 		s.journal(c.Time, c.Kind, c.Node, c.Reason)
 		return Result{OK: true, Epoch: s.Epoch}
 	case OpReserve:
-		if c.Node != s.Primary || c.Epoch != s.Epoch || s.Election != nil {
+		if c.Node != s.Primary || c.Epoch != s.Epoch || s.Election != nil || s.leaseGivenUp() {
 			return refused(s, "auto-increment reservation refused: %s is not the primary of epoch %d", c.Node, c.Epoch)
 		}
 		if c.Count == 0 || c.Table == "" {
@@ -276,6 +309,10 @@ func (s *State) Apply(c Command) Result {
 		s.Settings = *c.Settings
 		s.journal(c.Time, "settings", c.Node, fmt.Sprintf("mode %s, lease %s, cooldown %s", s.Settings.Mode, s.Settings.Lease, s.Settings.Cooldown))
 		return Result{OK: true, Epoch: s.Epoch}
+	case OpSwitchover, OpSwitchoverFenced, OpHandover, OpSwitchoverAbort:
+		return s.applySwitchover(c)
+	case OpTune:
+		return s.applyTune(c)
 	case OpAllowFailover:
 		s.FailoverAllowed = true
 		s.journal(c.Time, "allow_failover", c.Node, "an operator allowed the next failover within the cooldown")
