@@ -47,6 +47,7 @@ func clusterSettings(opts config.Options) cluster.Settings {
 	s.Mode = cluster.Mode(opts.ClusterMode)
 	s.Acks = int(opts.ClusterAcks)
 	s.Lease, s.LeaseMargin, s.Cooldown = opts.ClusterLease, opts.ClusterLeaseMargin, opts.ClusterCooldown
+	s.MinFreeDisk = uint64(opts.ClusterMinFreeDisk)
 	return s
 }
 
@@ -105,6 +106,7 @@ func startClusterMember(opts config.Options, node *server.Node, log *slog.Logger
 		return nil, err
 	}
 	node.SetClusterStatus(func(ctx context.Context) server.ClusterStatus { return clusterStatusRows(m.Status(ctx)) })
+	node.SetClusterSwitchover(m.Switchover)
 	log.Info("cluster member started", "id", cfg.ID, "cluster_addr", cfg.Addr, "sql_addr", cfg.Member.SQLAddr,
 		"peers", len(cfg.Peers), "bootstrap", cfg.Bootstrap)
 	return m, nil
@@ -184,6 +186,9 @@ func clusterStatusRows(st clusternode.Status) server.ClusterStatus {
 	}
 	if s.Election != nil {
 		out.Election = fmt.Sprintf("open since %s: %s", s.Election.Started.Format("15:04:05.000"), s.Election.Reason)
+	}
+	if sw := s.Switchover; sw != nil {
+		out.Election = fmt.Sprintf("%s-first switchover %s from %s to %s in phase %s since %s", sw.Mode, sw.ID, sw.From, sw.To, sw.Phase, sw.Started.Format("15:04:05.000"))
 	}
 	out.Primary, out.Epoch, out.Mode = s.Primary, s.Epoch, string(s.Settings.Mode)
 	out.Acks = s.AcksRequired()

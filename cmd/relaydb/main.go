@@ -31,6 +31,7 @@ Usage:
   relaydb up [options]       run a local highly available cluster (see 'relaydb up --help')
   relaydb arbiter [options]  run a data-less cluster voter (see 'relaydb arbiter --help')
   relaydb status [options]   show a cluster's members, roles, epoch, leases and journal
+  relaydb switchover [options] hand the primary's role to another member (see 'relaydb switchover --help')
   relaydb binlog FILE...     print binlog files as replayable SQL (see 'relaydb binlog --help')
   relaydb dump [options]     dump a running server consistently, for seeding a replica (see 'relaydb dump --help')
   relaydb checksum [options] check that replicas hold the primary's data, naming differing rows (see 'relaydb checksum --help')
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runArbiter(args[1:], stdout, stderr)
 	case "status":
 		return runStatus(args[1:], stdout, stderr)
+	case "switchover":
+		return runSwitchover(args[1:], stdout, stderr)
 	case "dump":
 		return runDump(args[1:], stdout, stderr)
 	case "checksum":

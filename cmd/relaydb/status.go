@@ -4,6 +4,7 @@ package main
 // from any member's control API.
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +28,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("datadir", "./relaydb-data", "a `relaydb up` cluster's directory, used when --cluster-addr is not given")
 	asJSON := fs.Bool("json", false, "print the raw status as JSON")
 	allow := fs.Bool("allow-failover", false, "let the next automatic failover skip the cooldown (journaled), then print the status")
+	var sets listFlag
+	fs.Var(&sets, "set", "change a cluster setting at runtime (journaled), then print the status: `NAME=VALUE`, repeatable; "+
+		"min-free-disk=SIZE (the disk trigger, 0 off), switchover-max-lag=DURATION, switchover-timeout=DURATION")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -62,6 +66,23 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			lastErr = err
 			continue
+		}
+		if len(sets) > 0 {
+			t, err := tuning(sets)
+			if err != nil {
+				fmt.Fprintf(stderr, "relaydb status: %v\n", err)
+				return 2
+			}
+			if err := proposeToLeader(client, st, cluster.Command{Op: cluster.OpTune, Node: "operator", Tuning: t}); err != nil {
+				fmt.Fprintf(stderr, "relaydb status: --set: %v\n", err)
+				return 1
+			}
+			fmt.Fprintln(stdout, "cluster settings changed")
+			// Show the new settings.
+			if r2, err := client.Get("http://" + a + "/v1/status"); err == nil {
+				json.NewDecoder(r2.Body).Decode(&st)
+				r2.Body.Close()
+			}
 		}
 		if *allow {
 			if err := allowFailover(client, st); err != nil {
@@ -107,6 +128,22 @@ func printStatus(w io.Writer, st clusternode.Status) {
 	fmt.Fprintf(w, ", controller %s (reports from %s)\n", orNone(st.Leader), orNone(st.ReportOf))
 	if rows.Election != "" {
 		fmt.Fprintf(w, "election: %s\n", rows.Election)
+	}
+	if s := st.State; s != nil {
+		if s.Settings.MinFreeDisk > 0 {
+			fmt.Fprintf(w, "disk trigger: a primary with less than %d MiB free is switched over\n", s.Settings.MinFreeDisk>>20)
+		}
+		if l := s.LastSwitchover; l != nil {
+			outcome := fmt.Sprintf("done, %s primary in epoch %d", l.To, l.Epoch)
+			if !l.OK {
+				outcome = "aborted: " + l.Error
+			}
+			fmt.Fprintf(w, "last switchover: %s (%s-first, %s → %s) %s", l.ID, l.Mode, l.From, l.To, outcome)
+			if l.Lacked != "" {
+				fmt.Fprintf(w, "; the new primary lacked %s", l.Lacked)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tLEASE\tSQL\tIO/SQL\tLAG\tEXECUTED\tREPORT\tLAST ERROR")
@@ -158,11 +195,17 @@ func yes(b bool) string {
 
 // allowFailover proposes the operator's permission to the controller (the Raft leader).
 func allowFailover(client *http.Client, st clusternode.Status) error {
+	return proposeToLeader(client, st, cluster.Command{Op: cluster.OpAllowFailover, Node: "operator"})
+}
+
+// proposeToLeader proposes an operator's command to the controller (the Raft leader).
+func proposeToLeader(client *http.Client, st clusternode.Status, c cluster.Command) error {
 	if st.State == nil || st.Leader == "" || st.State.Members[st.Leader] == nil {
 		return fmt.Errorf("the cluster has no controller now")
 	}
-	body := strings.NewReader(`{"op":"allow_failover","node":"operator"}`)
-	resp, err := client.Post("http://"+st.State.Members[st.Leader].RaftAddr+"/v1/propose", "application/json", body)
+	c.Time = time.Now()
+	b, _ := json.Marshal(c)
+	resp, err := client.Post("http://"+st.State.Members[st.Leader].RaftAddr+"/v1/propose", "application/json", bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -203,3 +246,9 @@ func printLostAndFound(w io.Writer, dataDir string) {
 		}
 	}
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }

@@ -112,8 +112,8 @@ type State struct {
 	AutoInc map[string]uint64 `json:"auto_inc,omitempty"`
 	// LastFailover is when the last automatic failover started (proposer's wall clock);
 	// FailoverAllowed lets the next one skip the cooldown.
-	LastFailover    time.Time      `json:"last_failover"`
-	FailoverAllowed bool           `json:"failover_allowed,omitempty"`
+	LastFailover    time.Time `json:"last_failover"`
+	FailoverAllowed bool      `json:"failover_allowed,omitempty"`
 	// Switchover is the planned change of primary in progress (nil when none is);
 	// LastSwitchover is how the last one ended.
 	Switchover     *Switchover       `json:"switchover,omitempty"`

@@ -52,6 +52,15 @@ type Local interface {
 	// ReplaceByClone records errant in the lost-and-found, stages a verified clone of the
 	// primary at addr and restarts the node to install it (the old data is set aside).
 	ReplaceByClone(ctx context.Context, errant gtid.Set, primary, addr, user, password string) (string, error)
+
+	// HoldCommits makes new commits wait, unlogged, for at most max; when it returns, nothing
+	// is being logged. release("") lets them go on; release(newPrimary) fails them with a
+	// retryable error naming the new primary.
+	HoldCommits(max time.Duration) (release func(newPrimary string))
+	// DrainCommits waits until every commit logged so far has finished.
+	DrainCommits(ctx context.Context) error
+	// WaitReceived waits until the node holds set (executed or in its relay log).
+	WaitReceived(ctx context.Context, set gtid.Set) error
 }
 
 // agent acts on the cluster state for the local data node: it fences, promotes, re-points and
@@ -70,12 +79,23 @@ type agent struct {
 	journaled   string    // guarded by mu; the last own event journaled (once per epoch and kind)
 	restarting  bool      // guarded by mu; a clone is staged and the node is closing to install it
 	lastFollow  time.Time // reconcile goroutine only
+	// ho is this node's part, as the old primary, in the switchover in progress (guarded by
+	// mu); tookOver is the switchover whose handover this node proposed as its target.
+	ho       *handover
+	tookOver string
+	// leaseMu orders the lease loop's SetPrimary with a lease against a switchover's fence: a
+	// renewal asked for before the fence must not reopen the lease after it.
+	leaseMu sync.Mutex
+	// kick asks the lease loop to renew now (a promotion just finished).
+	kick chan struct{}
+	// soon asks the reconcile loop to try again shortly (a new primary is not serving yet).
+	soon chan struct{}
 
 	wg sync.WaitGroup
 }
 
 func newAgent(n *Node) *agent {
-	return &agent{n: n, loc: n.cfg.Local, role: "starting"}
+	return &agent{n: n, loc: n.cfg.Local, role: "starting", kick: make(chan struct{}, 1), soon: make(chan struct{}, 1)}
 }
 
 func (a *agent) start() {
@@ -100,11 +120,18 @@ func (a *agent) reconcileLoop() {
 	for {
 		_, _, _, changed := a.n.fsm.view()
 		a.reconcile()
+		var retry <-chan time.Time
+		select {
+		case <-a.soon:
+			retry = time.After(20 * time.Millisecond)
+		default:
+		}
 		select {
 		case <-a.n.ctx.Done():
 			return
 		case <-changed:
 		case <-t.C:
+		case <-retry:
 		}
 	}
 }
@@ -124,6 +151,9 @@ func (a *agent) reconcile() {
 	role, stoppedFor, promotedFor, following := a.role, a.stoppedFor, a.promotedFor, a.following
 	a.mu.Unlock()
 	log := a.n.log
+	if a.switchoverStep(st) {
+		return
+	}
 
 	switch {
 	case st.Election != nil:
@@ -175,6 +205,10 @@ func (a *agent) reconcile() {
 		a.loc.SetPrimary(time.Time{}, 0) // no lease yet: nothing is acknowledged
 		a.loc.SetAutoIncrementReserver(a.reserve)
 		a.set(func() { a.promotedFor = st.Epoch; a.role = "primary"; a.following = ""; a.lastErr = "" })
+		select { // ask for the first lease now rather than at the lease loop's next tick
+		case a.kick <- struct{}{}:
+		default:
+		}
 		log.Info("promotion done: the relay log is applied; writable once the lease is granted", "epoch", st.Epoch,
 			"gtid_executed", a.loc.Executed().String())
 	case st.Primary != "":
@@ -202,6 +236,14 @@ func (a *agent) reconcile() {
 		}
 		if err := a.join(st, pm); err != nil {
 			a.set(func() { a.lastErr = err.Error() })
+			if time.Since(a.n.fsm.primaryChanged()) < 5*time.Second {
+				// The primary just changed and is likely still promoting: try again soon, since
+				// in lossless mode its first commits wait for a replica to follow it.
+				select {
+				case a.soon <- struct{}{}:
+				default:
+				}
+			}
 			return
 		}
 		a.set(func() { a.following = want; a.lastErr = ""; a.role = "replica" })
@@ -375,9 +417,12 @@ func (a *agent) leaseLoop() {
 		case <-a.n.ctx.Done():
 			return
 		case <-time.After(every):
+		case <-a.kick:
+			st = a.n.State()
 		}
 		a.mu.Lock()
-		mine := st.Primary == a.n.cfg.ID && st.Election == nil && a.promotedFor == st.Epoch && st.Epoch > 0
+		mine := st.Primary == a.n.cfg.ID && st.Election == nil && a.promotedFor == st.Epoch && st.Epoch > 0 &&
+			(a.ho == nil || !a.ho.fenced)
 		a.mu.Unlock()
 		if !mine {
 			continue
@@ -393,7 +438,7 @@ func (a *agent) leaseLoop() {
 		if err != nil || !res.OK || res.Epoch != st.Epoch {
 			continue
 		}
-		a.loc.SetPrimary(sent.Add(st.Settings.Lease), st.AcksRequired())
+		a.grantLease(sent.Add(st.Settings.Lease), st.AcksRequired())
 	}
 }
 

@@ -20,13 +20,17 @@ type fsm struct {
 	st             *cluster.State // guarded by mu
 	leaseSeenAt    time.Time      // guarded by mu; see cluster.Observed.LeaseSeenAt
 	electionSeenAt time.Time      // guarded by mu
-	changed        chan struct{}  // guarded by mu; closed and replaced on every change
-	now            func() time.Time
+	// switchoverSeenAt is when this member applied the switchover in progress in its current
+	// phase (guarded by mu; see cluster.Observed.SwitchoverSeenAt).
+	switchoverSeenAt time.Time
+	primarySeenAt    time.Time     // guarded by mu; when the primary or the epoch last changed
+	changed          chan struct{} // guarded by mu; closed and replaced on every change
+	now              func() time.Time
 }
 
 func newFSM(settings cluster.Settings) *fsm {
 	return &fsm{st: cluster.NewState(settings), changed: make(chan struct{}), now: time.Now,
-		leaseSeenAt: time.Now(), electionSeenAt: time.Now()}
+		leaseSeenAt: time.Now(), electionSeenAt: time.Now(), switchoverSeenAt: time.Now()}
 }
 
 // Apply implements raft.FSM.
@@ -38,10 +42,23 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	prevPrimary, prevEpoch, prevSeq, prevElection := f.st.Primary, f.st.Epoch, f.st.LeaseSeq, f.st.Election != nil
+	prevSwitch := switchoverKey(f.st)
 	res := f.st.Apply(c)
 	now := f.now()
 	if f.st.Primary != prevPrimary || f.st.Epoch != prevEpoch || f.st.LeaseSeq != prevSeq {
 		f.leaseSeenAt = now
+	}
+	if f.st.Primary != prevPrimary || f.st.Epoch != prevEpoch {
+		f.primarySeenAt = now
+	}
+	if sw := switchoverKey(f.st); sw != prevSwitch {
+		f.switchoverSeenAt = now
+		if sw == "" {
+			// A switchover that ended without a new primary gives the old one its lease back: it
+			// stopped renewing on purpose once it fenced itself, so its lease counts from now
+			// (later than any renewal it asked for, so expiry is never early).
+			f.leaseSeenAt = now
+		}
 	}
 	if f.st.Election != nil && (!prevElection || f.st.Epoch != prevEpoch) {
 		f.electionSeenAt = now
@@ -49,6 +66,27 @@ func (f *fsm) Apply(l *raft.Log) any {
 	close(f.changed)
 	f.changed = make(chan struct{})
 	return res
+}
+
+func switchoverKey(st *cluster.State) string {
+	if st.Switchover == nil {
+		return ""
+	}
+	return st.Switchover.ID + "/" + st.Switchover.Phase
+}
+
+// primaryChanged is when this member applied the last change of primary or epoch.
+func (f *fsm) primaryChanged() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.primarySeenAt
+}
+
+// switchoverSeen is when this member applied the switchover in progress in its current phase.
+func (f *fsm) switchoverSeen() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.switchoverSeenAt
 }
 
 // view returns a copy of the state, the local observations and a channel closed at the next change.
@@ -86,7 +124,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st = &st
-	f.leaseSeenAt, f.electionSeenAt = f.now(), f.now()
+	f.leaseSeenAt, f.electionSeenAt, f.switchoverSeenAt = f.now(), f.now(), f.now()
 	close(f.changed)
 	f.changed = make(chan struct{})
 	return nil

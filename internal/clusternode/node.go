@@ -164,6 +164,7 @@ func Start(cfg Config) (*Node, error) {
 	mux.HandleFunc("/v1/report", n.handleReport)
 	mux.HandleFunc("/v1/propose", n.handlePropose)
 	mux.HandleFunc("/v1/status", n.handleStatus)
+	mux.HandleFunc("/v1/switchover", n.handleSwitchover)
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go n.http.Serve(n.mux.http)
 
@@ -495,7 +496,7 @@ func (n *Node) controllerLoop() {
 			continue
 		}
 		obs := cluster.Observed{Now: time.Now(), Wall: time.Now(), LeaseSeenAt: leaseSeen, ElectionSeenAt: electionSeen,
-			Reports: n.snapshotReports(), Voters: n.voters()}
+			SwitchoverSeenAt: n.fsm.switchoverSeen(), Reports: n.snapshotReports(), Voters: n.voters()}
 		for _, c := range cluster.Decide(st, obs) {
 			if c.Op == cluster.OpRefuse {
 				// A refusal is journaled when it changes, or every few seconds while it lasts.

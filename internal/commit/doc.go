@@ -30,4 +30,8 @@
 //     is logged when the fence says no, and a logged group whose wait failed or whose fence
 //     closed meanwhile is still written to the store (store and log agree) but its commits get
 //     NotAcknowledgedError. Stalled reports commits waiting with no group finished for a while.
+//   - While a hold is in force (Hold: a primary handing over in a planned switchover), no group
+//     is logged: groups wait, bounded, and then fail (nothing of them logged) or go on when the
+//     hold is released. When Hold returns, no group is between its check and its log write.
+//     Drain waits for the groups logged before, which finish normally.
 package commit

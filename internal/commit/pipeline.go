@@ -119,6 +119,22 @@ type Pipeline struct {
 	// finished a group, or when pending last rose from zero (see Stalled).
 	pending    atomic.Int64
 	progressAt atomic.Int64
+
+	// logMu is held by the committer from its hold check until the group is logged, so that
+	// Hold can wait for a group that passed the check; hold is the hold in force (see Hold).
+	logMu  sync.Mutex
+	holdMu sync.Mutex
+	hold   *commitHold // guarded by holdMu
+	// unfinished counts groups logged and not yet finished (see Drain).
+	unfinished atomic.Int64
+}
+
+// commitHold makes groups wait before they are logged (see Pipeline.Hold).
+type commitHold struct {
+	done     chan struct{} // closed by release
+	err      error         // set before done is closed
+	deadline time.Time
+	expired  error
 }
 
 // NotAcknowledgedError fails a commit that is logged and visible on this node but must not be
@@ -147,6 +163,76 @@ func (p *Pipeline) fenceErr() error {
 		return (*f)()
 	}
 	return nil
+}
+
+// Hold makes every group wait before it is logged until the returned release is called: a
+// cluster primary handing over to another node holds its new commits rather than failing them.
+// When Hold returns, no group is between its check and its log write, so everything logged
+// so far is all that will be logged while the hold lasts. A held group waits at most until
+// max after Hold, then fails with expired; release(nil) lets the waiting groups (and later ones)
+// be logged, release(err) fails them with err. Nothing of a failed group is logged. Groups
+// logged before the hold finish normally (Drain waits for them).
+func (p *Pipeline) Hold(max time.Duration, expired error) (release func(error)) {
+	h := &commitHold{done: make(chan struct{}), deadline: time.Now().Add(max), expired: expired}
+	p.holdMu.Lock()
+	p.hold = h
+	p.holdMu.Unlock()
+	p.logMu.Lock() // a group past the check is logged once this is ours
+	p.logMu.Unlock()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			p.holdMu.Lock()
+			if p.hold == h {
+				p.hold = nil
+			}
+			p.holdMu.Unlock()
+			h.err = err
+			close(h.done)
+		})
+	}
+}
+
+// waitHold is the committer's hold check; it returns with logMu held and nil, or with an error
+// (and logMu not held) when the group must fail.
+func (p *Pipeline) waitHold() error {
+	for {
+		p.logMu.Lock()
+		p.holdMu.Lock()
+		h := p.hold
+		p.holdMu.Unlock()
+		if h == nil {
+			return nil
+		}
+		p.logMu.Unlock()
+		wait := time.Until(h.deadline)
+		if wait <= 0 {
+			return h.expired
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-h.done:
+			t.Stop()
+			if h.err != nil {
+				return h.err
+			}
+		case <-t.C:
+			return h.expired
+		}
+	}
+}
+
+// Drain waits until every group logged so far has finished (acknowledged or failed), or until
+// done is closed; it reports whether they did.
+func (p *Pipeline) Drain(done <-chan struct{}) bool {
+	for p.unfinished.Load() > 0 {
+		select {
+		case <-done:
+			return false
+		case <-time.After(500 * time.Microsecond):
+		}
+	}
+	return true
 }
 
 // Stalled reports whether commits have been waiting for longer than d without the pipeline
@@ -314,6 +400,7 @@ type finishing struct {
 	// ackErr fails the group's commits after it reached the store: logged and visible, but
 	// not acknowledged (see SetFence).
 	ackErr error
+	logged bool // counted in Pipeline.unfinished
 }
 
 func (p *Pipeline) commitGroup(group []*Request) {
@@ -390,6 +477,9 @@ func (p *Pipeline) finish(f *finishing) {
 		}
 		close(r.done)
 	}
+	if f.logged {
+		p.unfinished.Add(-1)
+	}
 }
 
 // logGroup logs the group (when there is a Log) and prepares its batches as one atomic store
@@ -403,6 +493,11 @@ func (p *Pipeline) logGroup(group []*Request) *finishing {
 		n += len(r.Batch.Repr())
 		durable = durable || r.Durable
 	}
+	if err := p.waitHold(); err != nil {
+		f.err = err
+		return f
+	}
+	defer p.logMu.Unlock()
 	if err := p.fenceErr(); err != nil {
 		f.err = err
 		return f
@@ -426,6 +521,8 @@ func (p *Pipeline) logGroup(group []*Request) *finishing {
 			f.err = fmt.Errorf("commit: %w", err)
 			return f
 		}
+		f.logged = true
+		p.unfinished.Add(1)
 		f.res, logSynced = res, res.Synced
 		sync = res.SyncStore || durable
 	}

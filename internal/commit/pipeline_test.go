@@ -264,3 +264,83 @@ func TestWaitingGroupsPipelined(t *testing.T) {
 		t.Fatalf("visible in order %s, want [a b]", vis)
 	}
 }
+
+// A hold makes new groups wait unlogged; Drain waits for the groups logged before it; release
+// with an error fails the held commits with nothing logged, release(nil) lets them through.
+func TestHoldWaitsThenFailsOrProceeds(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	defer p.Close()
+	first := make(chan struct{})
+	l := &waitingLog{release: map[any]chan struct{}{"before": first, "held": closedChan(), "after": closedChan()}}
+	p.SetLog(l, []byte("state"))
+	commit := func(entry string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			b := db.NewBatch()
+			defer b.Close()
+			b.Set([]byte(entry), []byte("v"), nil)
+			_, err := p.Commit(&Request{Batch: b, Log: entry})
+			done <- err
+		}()
+		return done
+	}
+	before := commit("before")
+	for { // logged, waiting for its acknowledgement
+		if logged, _ := l.snapshot(); logged == "[before]" {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	switched := errors.New("primary switched")
+	release := p.Hold(time.Minute, errors.New("hold expired"))
+	held := commit("held")
+	stop := make(chan struct{})
+	drained := make(chan bool)
+	go func() { drained <- p.Drain(stop) }()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-drained:
+		t.Fatal("Drain returned while a logged group was unfinished")
+	case err := <-held:
+		t.Fatalf("a held commit returned: %v", err)
+	default:
+	}
+	close(first)
+	if err := <-before; err != nil {
+		t.Fatalf("the group logged before the hold: %v", err)
+	}
+	if !<-drained {
+		t.Fatal("Drain gave up")
+	}
+	if logged, _ := l.snapshot(); logged != "[before]" {
+		t.Fatalf("logged during the hold: %s", logged)
+	}
+	release(switched)
+	if err := <-held; !errors.Is(err, switched) {
+		t.Fatalf("held commit: %v, want the release error", err)
+	}
+	// A hold that ends without an error lets its commits be logged.
+	release = p.Hold(time.Minute, errors.New("hold expired"))
+	after := commit("after")
+	time.Sleep(10 * time.Millisecond)
+	release(nil)
+	if err := <-after; err != nil {
+		t.Fatal(err)
+	}
+	if logged, _ := l.snapshot(); logged != "[before after]" {
+		t.Fatalf("logged %s", logged)
+	}
+	// A hold past its bound fails its commits with the expiry error.
+	release = p.Hold(10*time.Millisecond, errors.New("hold expired"))
+	defer release(nil)
+	if err := <-commit("late"); err == nil || err.Error() != "hold expired" {
+		t.Fatalf("commit past the hold's bound: %v", err)
+	}
+}
+
+func closedChan() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}

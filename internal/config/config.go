@@ -104,6 +104,10 @@ type Options struct {
 	// ClusterPriority and ClusterNeverPromote are this member's promotion rules.
 	ClusterPriority     int64
 	ClusterNeverPromote bool
+	// ClusterMinFreeDisk is the disk trigger's threshold (0: off): a primary with less free
+	// disk space is handed over by a reliability-first switchover. A cluster setting, fixed at
+	// bootstrap and changed at runtime with `relaydb status --set min-free-disk=SIZE`.
+	ClusterMinFreeDisk Size
 	// ReportHost is the address other members and clients use for this node's SQL port
 	// (default: --host).
 	ReportHost string
@@ -204,6 +208,7 @@ func (o *Options) table() []option {
 		{name: "cluster-cooldown", usage: "after an automatic failover, the next one waits this long unless an operator allows it", value: (*durationValue)(&o.ClusterCooldown)},
 		{name: "cluster-priority", usage: "promotion priority among members holding the same transactions (higher wins)", value: (*int64Value)(&o.ClusterPriority)},
 		{name: "cluster-never-promote", usage: "never make this member the primary", value: (*boolValue)(&o.ClusterNeverPromote)},
+		{name: "cluster-min-free-disk", usage: "disk trigger: hand a primary with less free disk than `SIZE` over to the best replica by a reliability-first switchover (0: off; a cluster setting taken at bootstrap, changed later with 'relaydb status --set min-free-disk=SIZE')", value: &o.ClusterMinFreeDisk},
 		{name: "report-host", usage: "address other members and clients use for this node's SQL port (default: --host)", value: (*stringValue)(&o.ReportHost)},
 		{name: "dial-override", usage: "testing: FROM=TO,… dial TO whenever this process would dial FROM", hidden: true, value: (*stringValue)(&o.DialOverride)},
 		{name: "unsafe-no-fence", usage: "testing only: a cluster primary acknowledges commits without a valid lease (planted split-brain bug)", hidden: true, value: (*boolValue)(&o.UnsafeNoFence)},

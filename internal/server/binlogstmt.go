@@ -43,6 +43,8 @@ type binlogAdmin struct {
 	channels   *replica.Channels // nil without a binary log
 	// clusterStatus reads the node's cluster status (nil outside a cluster).
 	clusterStatus func() *func(ctx context.Context) ClusterStatus
+	// clusterSwitchover runs a planned switchover (nil outside a cluster).
+	clusterSwitchover func() *ClusterSwitchoverFunc
 	// inCluster refuses the statements by which a client could take replication away from the
 	// control plane (CHANGE REPLICATION SOURCE, RESET MASTER, RESET REPLICA).
 	inCluster bool
@@ -85,6 +87,12 @@ func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (
 		return nil, true, err
 	}
 	switch strings.ToUpper(q[:4]) {
+	case "SWIT":
+		m := reSwitchover.FindStringSubmatch(q)
+		if m == nil {
+			return nil, false, nil
+		}
+		return a.run(ctx, c, []string{"REPLICATION_SLAVE_ADMIN"}, false, func() (*sqltypes.Result, error) { return a.switchover(ctx, m) })
 	case "SHOW", "FLUS", "PURG", "RESE":
 	case "CLON":
 		return a.cloneStatement(ctx, c, q)

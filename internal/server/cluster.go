@@ -53,6 +53,11 @@ type clusterRole struct {
 	leaseUntil atomic.Int64 // ns after base; 0: no lease
 	epoch      atomic.Uint64
 	acks       atomic.Int64 // -1 until the primary's semi-sync settings were applied
+	// handingOver: a planned switchover holds this primary's commits in the pipeline (see
+	// ClusterMember.HoldCommits). super_read_only stays off meanwhile, so that clients' writes
+	// reach the hold and wait there instead of failing at their first statement; the hold and
+	// the commit fence still keep anything from being logged or acknowledged without a lease.
+	handingOver atomic.Bool
 
 	mu       sync.Mutex
 	writable bool // guarded by mu; what super_read_only was last set to (inverted)
@@ -141,7 +146,7 @@ func (c *clusterRole) sync() {
 	defer c.mu.Unlock()
 	// Decided under mu: a decision taken before another sync (a demotion) ran and applied after
 	// it would turn super_read_only off on a node that is no longer the primary.
-	want := c.primary.Load() && c.leaseValid()
+	want := c.primary.Load() && (c.leaseValid() || c.handingOver.Load())
 	if want == c.writable {
 		return
 	}
@@ -505,6 +510,67 @@ func gtidCount(s gtid.Set) int64 {
 		}
 	}
 	return n
+}
+
+// commitHolder is the storage side of a switchover's commit hold.
+type commitHolder interface {
+	HoldCommits(max time.Duration, expired error) (release func(error))
+	DrainCommits(done <-chan struct{}) bool
+}
+
+// HoldCommits makes new commits wait, unlogged, for at most max (a planned switchover hands
+// this primary's role over meanwhile). release("") lets them go on (the switchover was
+// aborted); release(newPrimary) fails them with a retryable 1290 naming the new primary:
+// they were never logged, so nothing acknowledged is lost by failing them.
+func (m *ClusterMember) HoldCommits(max time.Duration) (release func(newPrimary string)) {
+	h, ok := m.n.storage.(commitHolder)
+	if !ok {
+		return func(string) {}
+	}
+	m.c.handingOver.Store(true)
+	rel := h.HoldCommits(max, mysql.NewSQLError(1290, "HY000",
+		"The MySQL server is running with the --super-read-only option so it cannot execute this statement (a primary switchover is in progress and took longer than %s; this transaction was not committed: retry it)", max))
+	return func(newPrimary string) {
+		// Read-only again first (unless the lease is back), then the held commits go on or fail.
+		m.c.handingOver.Store(false)
+		m.c.sync()
+		if newPrimary == "" {
+			rel(nil)
+			return
+		}
+		rel(mysql.NewSQLError(1290, "HY000",
+			"The MySQL server is running with the --super-read-only option so it cannot execute this statement (the primary switched to %s; this transaction was not committed: retry it there)", newPrimary))
+	}
+}
+
+// DrainCommits waits until every commit logged so far has finished (acknowledged or failed).
+func (m *ClusterMember) DrainCommits(ctx context.Context) error {
+	h, ok := m.n.storage.(commitHolder)
+	if !ok {
+		return nil
+	}
+	if !h.DrainCommits(ctx.Done()) {
+		return fmt.Errorf("logged commits did not finish: %w", ctx.Err())
+	}
+	return nil
+}
+
+// WaitReceived waits until the node holds set: executed, or received into its relay log.
+func (m *ClusterMember) WaitReceived(ctx context.Context, set gtid.Set) error {
+	for {
+		have := m.n.binlog.Executed()
+		if ch := m.n.replicas.Default(); ch != nil {
+			have.AddSet(ch.Progress().Retrieved)
+		}
+		if have.ContainsSet(set) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("still lacks %s: %w", gtid.Subtract(set, have).String(), ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // setupCluster prepares a node that is a cluster member, before clients connect: read-only

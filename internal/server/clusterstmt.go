@@ -2,12 +2,17 @@ package server
 
 import (
 	"context"
+	"errors"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/relaydb/relaydb/internal/cluster"
 )
 
 // ClusterStatus is what SHOW CLUSTER STATUS and SHOW CLUSTER JOURNAL print: the cluster state as
@@ -59,7 +64,53 @@ func (n *Node) SetClusterStatus(fn func(ctx context.Context) ClusterStatus) {
 
 var (
 	reShowCluster = regexp.MustCompile(`(?is)^\s*SHOW\s+CLUSTER\s+(STATUS|JOURNAL)\s*;?\s*$`)
+	// SWITCHOVER [TO 'member'] [MODE RELIABILITY|AVAILABILITY] [MAX LAG seconds]
+	reSwitchover = regexp.MustCompile(`(?is)^\s*SWITCHOVER(?:\s+TO\s+'([^']*)')?(?:\s+MODE\s+(RELIABILITY|AVAILABILITY))?(?:\s+MAX\s+LAG\s+(\d+(?:\.\d+)?))?\s*;?\s*$`)
 )
+
+// ClusterSwitchoverFunc runs a planned switchover through the control plane and waits for its
+// end: the result, or why it was refused or aborted.
+type ClusterSwitchoverFunc func(ctx context.Context, req cluster.SwitchoverRequest) (cluster.SwitchoverResult, error)
+
+// SetClusterSwitchover installs what the SWITCHOVER statement runs (cmd/relaydb, like
+// SetClusterStatus).
+func (n *Node) SetClusterSwitchover(fn ClusterSwitchoverFunc) {
+	n.clusterSwitchover.Store(&fn)
+}
+
+// switchover answers SWITCHOVER: one row describing the switchover that ended, or an error
+// (1105 with the reason) when it was refused or aborted.
+func (a *binlogAdmin) switchover(ctx context.Context, m []string) (*sqltypes.Result, error) {
+	var fn *ClusterSwitchoverFunc
+	if a.clusterSwitchover != nil {
+		fn = a.clusterSwitchover()
+	}
+	if fn == nil {
+		return nil, mysql.NewSQLError(1105, "HY000", "This server is not a cluster member (start it with --cluster-id and --cluster-addr)")
+	}
+	req := cluster.SwitchoverRequest{To: m[1], Mode: cluster.SwitchoverMode(strings.ToLower(m[2])), Reason: "SWITCHOVER statement"}
+	if m[3] != "" {
+		secs, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			return nil, mysql.NewSQLError(mysql.ERWrongValue, "HY000", "Incorrect MAX LAG value: '%s'", m[3])
+		}
+		req.MaxLag = time.Duration(secs * float64(time.Second))
+	}
+	res, err := (*fn)(ctx, req)
+	if err != nil {
+		if errors.Is(err, cluster.ErrSwitchoverRefused) {
+			return nil, mysql.NewSQLError(1105, "HY000", "%s", err.Error())
+		}
+		return nil, mysql.NewSQLError(1105, "HY000", "switchover failed: %s", err.Error())
+	}
+	out := &sqltypes.Result{Fields: []*querypb.Field{field("Switchover_Id", querypb.Type_VARCHAR), field("Mode", querypb.Type_VARCHAR),
+		field("Old_Primary", querypb.Type_VARCHAR), field("New_Primary", querypb.Type_VARCHAR), field("Epoch", querypb.Type_UINT64),
+		field("Old_Primary_Gtid_Executed", querypb.Type_VARCHAR), field("Lacked_Gtid_Set", querypb.Type_VARCHAR),
+		field("Duration_Ms", querypb.Type_INT64)}}
+	out.Rows = append(out.Rows, []sqltypes.Value{text(res.ID), text(string(res.Mode)), text(res.From), text(res.To), number(res.Epoch),
+		text(res.Executed), text(res.Lacked), sqltypes.NewInt64(res.Ended.Sub(res.Started).Milliseconds())})
+	return out, nil
+}
 
 func yesNo(b bool) sqltypes.Value {
 	if b {

@@ -103,6 +103,8 @@ type Node struct {
 	clone      *cloneService
 	// clusterStatus is SetClusterStatus's function.
 	clusterStatus atomic.Pointer[func(ctx context.Context) ClusterStatus]
+	// clusterSwitchover is SetClusterSwitchover's function.
+	clusterSwitchover atomic.Pointer[ClusterSwitchoverFunc]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -309,7 +311,7 @@ func Open(cfg Config) (n *Node, err error) {
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		admin := &binlogAdmin{log: n.binlog, dataDir: dir, sessions: n.sessions, users: db,
 			serverID: cfg.ServerID, serverUUID: n.serverUUID, replicas: newReplicaRegistry(), stop: n.closed,
-			channels: n.replicas, clusterStatus: n.clusterStatus.Load, inCluster: cfg.Cluster, clone: n.clone}
+			channels: n.replicas, clusterStatus: n.clusterStatus.Load, clusterSwitchover: n.clusterSwitchover.Load, inCluster: cfg.Cluster, clone: n.clone}
 		if n.binlog != nil {
 			n.binlog.SetPurgeGuard(admin.replicas.guard)
 		}

@@ -203,6 +203,15 @@ func (e *Engine) Metrics() *pebble.Metrics { return e.db.Metrics() }
 // primary's lease; nil removes it). See commit.Pipeline.SetFence.
 func (e *Engine) SetCommitFence(check func() error) { e.pipeline.SetFence(check) }
 
+// HoldCommits makes new commits wait before they are logged (a primary handing over in a
+// planned switchover). See commit.Pipeline.Hold.
+func (e *Engine) HoldCommits(max time.Duration, expired error) (release func(error)) {
+	return e.pipeline.Hold(max, expired)
+}
+
+// DrainCommits waits until every commit logged so far has finished. See commit.Pipeline.Drain.
+func (e *Engine) DrainCommits(done <-chan struct{}) bool { return e.pipeline.Drain(done) }
+
 // CommitStalled reports whether commits have waited longer than d without any finishing.
 func (e *Engine) CommitStalled(d time.Duration) bool { return e.pipeline.Stalled(d) }
 
