@@ -165,7 +165,7 @@ func (s *State) applySwitchover(c Command) Result {
 		s.Epoch++
 		s.Primary, s.LeaseSeq = c.Node, 0
 		s.endSwitchover(c.Time, true, s.Epoch, c.GTIDs, "")
-		why := fmt.Sprintf("%s is the primary after a %s-first switchover from %s; ", c.Node, mode, from)
+		why := fmt.Sprintf("%s is the primary after a switchover (%s-first) from %s; ", c.Node, mode, from)
 		if c.GTIDs == "" {
 			why += "it holds every transaction " + from + " logged"
 		} else {

@@ -1,0 +1,262 @@
+package test
+
+// Planned switchover under load (issue 15, item 3): rounds of SWITCHOVER while eight clients
+// write through whichever node is primary, every operation recorded, then the history checked
+// with the failover test's checkers. Reliability-first must lose no acknowledged write and
+// never let two nodes acknowledge in one epoch; availability-first reports the transactions the
+// new primary lacked. Each round's longest write pause is logged, with p50 and max.
+//
+// Knobs (environment):
+//
+//	RELAYDB_SWITCHOVER_ROUNDS  switchovers per mode (default 3)
+//	RELAYDB_FAILOVER_DIR       keep node logs and the history there
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/test/cluster"
+)
+
+func switchoverRounds(t *testing.T) int {
+	if s := os.Getenv("RELAYDB_SWITCHOVER_ROUNDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("RELAYDB_SWITCHOVER_ROUNDS=%q: want a positive number", s)
+		}
+		return n
+	}
+	return 3
+}
+
+// swRound is one switchover as the statement returned it.
+type swRound struct {
+	start, end     time.Time // around the statement
+	startMono      int64     // the same, on the recorder's clock (Op.Mono)
+	endMono        int64
+	from, to, mode string
+	epoch          uint64
+	executed       string
+	lacked         string
+	tookMs         int64
+	pause          time.Duration
+	acks           int // acknowledged writes in the round's window
+	errant         string
+}
+
+func TestSwitchoverReliabilityUnderLoad(t *testing.T) {
+	runSwitchoverRounds(t, "reliability")
+}
+
+func TestSwitchoverAvailabilityUnderLoad(t *testing.T) {
+	runSwitchoverRounds(t, "availability")
+}
+
+// writeFs are the operations that need an acknowledged commit to end OK.
+var writeFs = map[string]bool{cluster.FTransfer: true, cluster.FWrite: true, cluster.FCAS: true, cluster.FInsert: true,
+	cluster.FBalances: true, cluster.FRead: true}
+
+func runSwitchoverRounds(t *testing.T, mode string) {
+	rounds := switchoverRounds(t)
+	rec := cluster.NewRecorder()
+	c := startFailoverCluster(t, rec)
+	seed := time.Now().UnixNano()
+	cl := &foClients{c: c, rec: rec}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rounds)*40*time.Second+2*time.Minute)
+	defer cancel()
+	wctx, stopWorkers := context.WithCancel(ctx)
+	cl.run(wctx, 8, 0, "", seed)
+	time.Sleep(2 * time.Second) // load established
+
+	var done []swRound
+	for i := 0; i < rounds && ctx.Err() == nil; i++ {
+		p, err := c.waitHealthy(60 * time.Second)
+		if err != nil {
+			t.Fatalf("round %d: %v", i+1, err)
+		}
+		// Ask a replica half of the time: the statement works on any member.
+		on := p
+		if i%2 == 1 {
+			on = c.others(p)[i%2]
+		}
+		r := swRound{}
+		rec.Nemesis("switchover", fmt.Sprintf("start %s-first switchover on %s (primary %s)", mode, on.name, p.name))
+		r.start = time.Now()
+		var err2 error
+		if i%3 == 2 {
+			// Every third round through the command, as an operator would.
+			r, err2 = switchoverByCommand(t, on, mode, r)
+		} else {
+			qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+			err2 = on.admin.QueryRowContext(qctx, "SWITCHOVER MODE "+strings.ToUpper(mode)).
+				Scan(new(string), &r.mode, &r.from, &r.to, &r.epoch, &r.executed, &r.lacked, &r.tookMs)
+			qcancel()
+		}
+		r.end = time.Now()
+		rec.Nemesis("switchover", fmt.Sprintf("end: %s → %s epoch %d, lacked %q, err %v", r.from, r.to, r.epoch, r.lacked, err2))
+		if err2 != nil {
+			t.Errorf("round %d: switchover on %s: %v", i+1, on.name, err2)
+			time.Sleep(time.Second)
+			continue
+		}
+		h := rec.History()
+		r.startMono, r.endMono = h[len(h)-1].Mono-int64(r.end.Sub(r.start)), h[len(h)-1].Mono
+		if mode == "availability" && r.lacked != "" {
+			r.errant = errantOn(t, c.byName[r.from], c.byName[r.to])
+		}
+		done = append(done, r)
+		time.Sleep(1500 * time.Millisecond) // writes go on against the new primary
+	}
+	time.Sleep(time.Second)
+	stopWorkers()
+	cl.wg.Wait()
+
+	p, err := c.healAll()
+	if err != nil {
+		t.Fatalf("after the rounds: %v", err)
+	}
+	if err := c.finalRead(p, int(cl.nextProc.Add(1))); err != nil {
+		t.Fatalf("final read on %s: %v", p.name, err)
+	}
+	if err := c.converge(p); err != nil {
+		t.Errorf("convergence: %v", err)
+	}
+	h := rec.History()
+	if err := rec.WriteJSONL(filepath.Join(c.logDir, "history.jsonl")); err == nil {
+		t.Logf("history: %s", filepath.Join(c.logDir, "history.jsonl"))
+	}
+	summarize(t, h)
+	measurePauses(t, h, done)
+
+	var pauses []time.Duration
+	for i, r := range done {
+		pauses = append(pauses, r.pause)
+		line := fmt.Sprintf("round %2d: %s → %s (epoch %d) statement %d ms, longest write pause %s, %d acks in the round",
+			i+1, r.from, r.to, r.epoch, r.tookMs, r.pause.Round(time.Millisecond), r.acks)
+		if mode == "availability" {
+			line += fmt.Sprintf("; the new primary lacked %q", r.lacked)
+			if r.lacked != "" {
+				line += fmt.Sprintf(" (errant on %s when it rejoined: %q)", r.from, r.errant)
+			}
+		}
+		t.Log(line)
+	}
+	if len(pauses) > 0 {
+		sort.Slice(pauses, func(i, j int) bool { return pauses[i] < pauses[j] })
+		t.Logf("%s-first: %d switchovers, longest write pause p50 %s, max %s", mode, len(pauses),
+			pauses[(len(pauses)-1)/2].Round(time.Millisecond), pauses[len(pauses)-1].Round(time.Millisecond))
+	}
+	if len(done) < rounds {
+		t.Errorf("only %d of %d switchovers completed", len(done), rounds)
+	}
+
+	if mode == "reliability" {
+		for _, v := range check(t, h, true) {
+			t.Errorf("%s", v)
+		}
+		return
+	}
+	// Availability-first may lose acknowledged writes by design (they are listed as lacked):
+	// only the absence of split brain is required.
+	for _, v := range cluster.CheckEpochs(h) {
+		t.Errorf("%s", v)
+	}
+	for _, v := range cluster.CheckUniqueIDs(withoutF(h, cluster.FFinalIDs)) {
+		t.Errorf("%s", v)
+	}
+	lost := cluster.CheckBank(h, cluster.BankOptions{Total: foAccounts * foInitial, Accounts: foAccounts})
+	t.Logf("availability-first: bank checker found %d violation(s) (acknowledged transfers lost are allowed in this mode)", len(lost))
+	for _, v := range lost {
+		t.Logf("  %s", strings.SplitN(v.String(), "\n", 2)[0])
+	}
+}
+
+// switchoverByCommand runs `relaydb switchover` against n's cluster port.
+func switchoverByCommand(t *testing.T, n *foNode, mode string, r swRound) (swRound, error) {
+	out, err := exec.Command(relaydbBinary(t), "switchover", "--cluster-addr", n.clusterAddr, "--mode", mode, "--json").CombinedOutput()
+	if err != nil {
+		return r, fmt.Errorf("relaydb switchover: %v: %s", err, out)
+	}
+	var ans struct {
+		Result *struct {
+			From, To, Mode, Executed, Lacked string
+			Epoch                            uint64
+			Started, Ended                   time.Time
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(out, &ans); err != nil || ans.Result == nil {
+		return r, fmt.Errorf("relaydb switchover output %q: %v", out, err)
+	}
+	x := ans.Result
+	r.from, r.to, r.mode, r.executed, r.lacked, r.epoch = x.From, x.To, x.Mode, x.Executed, x.Lacked, x.Epoch
+	r.tookMs = x.Ended.Sub(x.Started).Milliseconds()
+	return r, nil
+}
+
+// errantOn is what the old primary holds that the new one lacks, once the old one has stopped
+// (it refuses to rejoin until it is rewound).
+func errantOn(t *testing.T, old, now *foNode) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var a, b string
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		e1 := old.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&a)
+		e2 := now.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&b)
+		cancel()
+		if e1 == nil && e2 == nil {
+			sa, err1 := gtid.Parse(a)
+			sb, err2 := gtid.Parse(b)
+			if err1 == nil && err2 == nil {
+				return gtid.Subtract(sa, sb).String()
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return "(unknown)"
+}
+
+// measurePauses sets each round's longest write pause: the longest gap between consecutive
+// acknowledged writes (any node) that ends after the switchover began and starts before the
+// next round (or the end of the load).
+func measurePauses(t *testing.T, h []cluster.Op, rounds []swRound) {
+	ops, err := cluster.Pair(h)
+	if err != nil {
+		t.Errorf("history: %v", err)
+		return
+	}
+	var acks []int64
+	for _, o := range ops {
+		if o.Type == cluster.OK && writeFs[o.F] && o.Return >= 0 {
+			acks = append(acks, o.Return)
+		}
+	}
+	sort.Slice(acks, func(i, j int) bool { return acks[i] < acks[j] })
+	for i := range rounds {
+		r := &rounds[i]
+		from := r.startMono
+		to := from + int64(1500*time.Millisecond) + (r.endMono - r.startMono)
+		var longest int64
+		for k := 1; k < len(acks); k++ {
+			if acks[k] <= from || acks[k-1] >= to {
+				continue
+			}
+			if g := acks[k] - acks[k-1]; g > longest {
+				longest = g
+			}
+			if acks[k] > from && acks[k] <= to {
+				r.acks++
+			}
+		}
+		r.pause = time.Duration(longest)
+	}
+}
