@@ -52,6 +52,11 @@ type swRound struct {
 	pause          time.Duration
 	acks           int // acknowledged writes in the round's window
 	errant         string
+	// delayed: the stream to the target was slowed (availability-first rounds that make the
+	// target lack transactions); the link delay slows the control plane too, and the old
+	// primary and the other replica must be rebuilt before the new primary can acknowledge
+	// again, so these rounds' pauses are reported apart.
+	delayed bool
 }
 
 func TestSwitchoverReliabilityUnderLoad(t *testing.T) {
@@ -90,19 +95,38 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 			on = c.others(p)[i%2]
 		}
 		r := swRound{}
+		target := ""
+		var heal func()
+		if mode == "availability" && i%2 == 1 {
+			// Slow the stream from the primary to the target, so that the target lacks the
+			// primary's last transactions when it takes over at once.
+			target = c.others(p)[0].name
+			heal = c.nw.Delay(p.name, target, 300*time.Millisecond)
+			rec.Nemesis("delay", fmt.Sprintf("start delay %s-%s 300ms", p.name, target))
+			time.Sleep(time.Second)
+		}
 		rec.Nemesis("switchover", fmt.Sprintf("start %s-first switchover on %s (primary %s)", mode, on.name, p.name))
 		r.start = time.Now()
 		var err2 error
 		if i%3 == 2 {
 			// Every third round through the command, as an operator would.
-			r, err2 = switchoverByCommand(t, on, mode, r)
+			r, err2 = switchoverByCommand(t, on, mode, target, r)
 		} else {
+			stmt := "SWITCHOVER MODE " + strings.ToUpper(mode)
+			if target != "" {
+				stmt = "SWITCHOVER TO '" + target + "' MODE " + strings.ToUpper(mode)
+			}
 			qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
-			err2 = on.admin.QueryRowContext(qctx, "SWITCHOVER MODE "+strings.ToUpper(mode)).
+			err2 = on.admin.QueryRowContext(qctx, stmt).
 				Scan(new(string), &r.mode, &r.from, &r.to, &r.epoch, &r.executed, &r.lacked, &r.tookMs)
 			qcancel()
 		}
 		r.end = time.Now()
+		r.delayed = heal != nil
+		if heal != nil {
+			heal()
+			rec.Nemesis("delay", "end delay")
+		}
 		rec.Nemesis("switchover", fmt.Sprintf("end: %s → %s epoch %d, lacked %q, err %v", r.from, r.to, r.epoch, r.lacked, err2))
 		if err2 != nil {
 			t.Errorf("round %d: switchover on %s: %v", i+1, on.name, err2)
@@ -112,7 +136,13 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		h := rec.History()
 		r.startMono, r.endMono = h[len(h)-1].Mono-int64(r.end.Sub(r.start)), h[len(h)-1].Mono
 		if mode == "availability" && r.lacked != "" {
+			// What the old primary must rewind into its lost-and-found is exactly what the
+			// switchover reported the new primary lacked.
 			r.errant = errantOn(t, c.byName[r.from], c.byName[r.to])
+			if r.errant != r.lacked {
+				t.Errorf("round %d: the switchover reported the new primary lacked %q, but %s holds %q that %s lacks",
+					i+1, r.lacked, r.from, r.errant, r.to)
+			}
 		}
 		done = append(done, r)
 		time.Sleep(1500 * time.Millisecond) // writes go on against the new primary
@@ -138,11 +168,18 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 	summarize(t, h)
 	measurePauses(t, h, done)
 
-	var pauses []time.Duration
+	var pauses, delayed []time.Duration
 	for i, r := range done {
-		pauses = append(pauses, r.pause)
+		if r.delayed {
+			delayed = append(delayed, r.pause)
+		} else {
+			pauses = append(pauses, r.pause)
+		}
 		line := fmt.Sprintf("round %2d: %s → %s (epoch %d) statement %d ms, longest write pause %s, %d acks in the round",
 			i+1, r.from, r.to, r.epoch, r.tookMs, r.pause.Round(time.Millisecond), r.acks)
+		if r.delayed {
+			line += " [stream to the target delayed 300ms]"
+		}
 		if mode == "availability" {
 			line += fmt.Sprintf("; the new primary lacked %q", r.lacked)
 			if r.lacked != "" {
@@ -151,10 +188,16 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		}
 		t.Log(line)
 	}
-	if len(pauses) > 0 {
-		sort.Slice(pauses, func(i, j int) bool { return pauses[i] < pauses[j] })
-		t.Logf("%s-first: %d switchovers, longest write pause p50 %s, max %s", mode, len(pauses),
-			pauses[(len(pauses)-1)/2].Round(time.Millisecond), pauses[len(pauses)-1].Round(time.Millisecond))
+	for _, set := range []struct {
+		what string
+		d    []time.Duration
+	}{{"", pauses}, {" with the target's stream delayed (lacking transactions)", delayed}} {
+		if len(set.d) == 0 {
+			continue
+		}
+		sort.Slice(set.d, func(i, j int) bool { return set.d[i] < set.d[j] })
+		t.Logf("%s-first: %d switchovers%s, longest write pause p50 %s, max %s", mode, len(set.d), set.what,
+			set.d[(len(set.d)-1)/2].Round(time.Millisecond), set.d[len(set.d)-1].Round(time.Millisecond))
 	}
 	if len(done) < rounds {
 		t.Errorf("only %d of %d switchovers completed", len(done), rounds)
@@ -182,8 +225,12 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 }
 
 // switchoverByCommand runs `relaydb switchover` against n's cluster port.
-func switchoverByCommand(t *testing.T, n *foNode, mode string, r swRound) (swRound, error) {
-	out, err := exec.Command(relaydbBinary(t), "switchover", "--cluster-addr", n.clusterAddr, "--mode", mode, "--json").CombinedOutput()
+func switchoverByCommand(t *testing.T, n *foNode, mode, to string, r swRound) (swRound, error) {
+	args := []string{"switchover", "--cluster-addr", n.clusterAddr, "--mode", mode, "--json"}
+	if to != "" {
+		args = append(args, "--to", to)
+	}
+	out, err := exec.Command(relaydbBinary(t), args...).CombinedOutput()
 	if err != nil {
 		return r, fmt.Errorf("relaydb switchover: %v: %s", err, out)
 	}
