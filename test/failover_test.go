@@ -109,6 +109,13 @@ func foDataDir(t *testing.T, logDir string, i int) string {
 // creates the workload's schema on it.
 func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) *foCluster {
 	t.Helper()
+	return startFailoverClusterIn(t, rec, nil, extra...)
+}
+
+// startFailoverClusterIn is startFailoverCluster with the nodes' datadirs given (nil: temporary
+// directories).
+func startFailoverClusterIn(t *testing.T, rec *cluster.Recorder, dirs []string, extra ...string) *foCluster {
+	t.Helper()
 	bin := relaydbBinary(t)
 	c := &foCluster{t: t, byName: map[string]*foNode{}, nw: cluster.NewNet(t), rec: rec, logDir: foLogDir(t)}
 	ports, err := cluster.FreePorts(6)
@@ -121,6 +128,9 @@ func startFailoverCluster(t *testing.T, rec *cluster.Recorder, extra ...string) 
 			sqlAddr:     fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			clusterAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
 			dataDir:     foDataDir(t, c.logDir, i+1)}
+		if dirs != nil {
+			n.dataDir = dirs[i]
+		}
 		c.nodes = append(c.nodes, n)
 		c.byName[n.name] = n
 		peers = append(peers, n.name+"="+n.clusterAddr)

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,4 +307,146 @@ func measurePauses(t *testing.T, h []cluster.Op, rounds []swRound) {
 		}
 		r.pause = time.Duration(longest)
 	}
+}
+
+// TestSwitchoverDiskTrigger: each node's datadir is a small tmpfs; the primary's is filled
+// below --cluster-min-free-disk under an 8-thread write load, and the cluster hands it over
+// by a reliability-first switchover, journaled with its reason, losing no acknowledged write.
+func TestSwitchoverDiskTrigger(t *testing.T) {
+	base := t.TempDir()
+	var dirs []string
+	for i := 1; i <= 3; i++ {
+		d := filepath.Join(base, fmt.Sprintf("n%d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", d).CombinedOutput(); err != nil {
+			t.Skipf("cannot mount a tmpfs for the datadirs (this test needs root): %v: %s", err, out)
+		}
+		// Registered before the cluster starts: cleanups run last-in first-out, so the
+		// processes are stopped before their datadirs are unmounted.
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", d).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v: %s", d, err, out)
+			}
+		})
+		dirs = append(dirs, d)
+	}
+	const threshold = 128 << 20
+	rec := cluster.NewRecorder()
+	c := startFailoverClusterIn(t, rec, dirs, "--cluster-min-free-disk", "128MiB")
+	cl := &foClients{c: c, rec: rec}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	wctx, stopWorkers := context.WithCancel(ctx)
+	cl.run(wctx, 8, 0, "", time.Now().UnixNano())
+	time.Sleep(2 * time.Second)
+
+	p, err := c.waitHealthy(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the primary's tmpfs until 96 MiB are left: below the threshold, above the 64 MiB
+	// under which a member calls itself unhealthy.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(p.dataDir, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	fill := filepath.Join(p.dataDir, "fill.bin")
+	if err := writeZeros(fill, free-96<<20); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Statfs(p.dataDir, &st)
+	t.Logf("filled %s's datadir: %d MiB free, threshold %d MiB", p.name, int64(st.Bavail)*int64(st.Bsize)>>20, threshold>>20)
+	rec.Nemesis("disk", "start fill "+p.name)
+	filled := time.Now()
+
+	var np *foNode
+	for time.Since(filled) < 20*time.Second {
+		if n := c.findPrimary(); n != nil && n != p {
+			np = n
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if np == nil {
+		t.Fatalf("no switchover within 20s of filling %s's disk; views:\n%s", p.name, describeViews(c.views()))
+	}
+	t.Logf("%s is the primary %s after %s's disk was filled", np.name, time.Since(filled).Round(time.Millisecond), p.name)
+	rec.Nemesis("disk", "end: primary "+np.name)
+	os.Remove(fill)
+	time.Sleep(1500 * time.Millisecond)
+	stopWorkers()
+	cl.wg.Wait()
+
+	// The journal says why.
+	rows, err := np.admin.QueryContext(ctx, "SHOW CLUSTER JOURNAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var why string
+	for rows.Next() {
+		var tm, kind, member, reason string
+		var epoch uint64
+		if err := rows.Scan(&tm, &epoch, &kind, &member, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if kind == "switchover" && strings.Contains(reason, "disk trigger") && why == "" {
+			why = fmt.Sprintf("%s epoch %d %s %s: %s", tm, epoch, kind, member, reason)
+		}
+	}
+	rows.Close()
+	if why == "" {
+		t.Errorf("no disk-trigger switchover in the journal")
+	} else {
+		t.Logf("journal: %s", why)
+	}
+
+	q, err := c.healAll()
+	if err != nil {
+		t.Fatalf("after the switchover: %v", err)
+	}
+	if err := c.finalRead(q, int(cl.nextProc.Add(1))); err != nil {
+		t.Fatalf("final read on %s: %v", q.name, err)
+	}
+	if err := c.converge(q); err != nil {
+		t.Errorf("convergence: %v", err)
+	}
+	h := rec.History()
+	summarize(t, h)
+	r := []swRound{{startMono: nemesisMono(h, "start fill "+p.name)}}
+	r[0].endMono = r[0].startMono + int64(time.Since(filled))
+	measurePauses(t, h, r)
+	t.Logf("longest write pause around the disk-trigger switchover: %s", r[0].pause.Round(time.Millisecond))
+	for _, v := range check(t, h, true) {
+		t.Errorf("%s", v)
+	}
+}
+
+func writeZeros(path string, n int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		if _, err := f.Write(buf[:k]); err != nil {
+			f.Close()
+			return err
+		}
+		n -= k
+	}
+	return f.Close()
+}
+
+// nemesisMono is the recorder time of the nemesis entry whose value is what.
+func nemesisMono(h []cluster.Op, what string) int64 {
+	for _, op := range h {
+		if op.Process == cluster.NemesisProcess && op.Value == what {
+			return op.Mono
+		}
+	}
+	return 0
 }
