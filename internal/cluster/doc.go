@@ -23,4 +23,18 @@
 //   - Auto-increment reservations never overlap: Reserve grants ranges above the highest value
 //     ever reserved for the table.
 //   - Every decision and every refusal to decide is journaled (consecutive equal refusals once).
+//   - A planned switchover (switchover.go) changes the primary without an election and without
+//     waiting for a lease to expire, and still never lets two nodes hold a lease at once: it
+//     is started (OpSwitchover, planned by PlanSwitchover: a serving primary, a promotable,
+//     healthy target, in reliability-first mode no more than SwitchoverMaxLag behind); the old
+//     primary reports that it holds its commits and gave up its lease (OpSwitchoverFenced,
+//     with its final gtid_executed), after which Apply refuses its renewals and reservations;
+//     only then may the target end it (OpHandover: a new epoch with the target as primary, no
+//     lease yet), reporting in availability-first mode what it lacked. Decide starts no election
+//     while a switchover is in progress; it aborts one stuck longer than its timeout in a
+//     phase, or whose old primary stops renewing before it fenced itself, and the old primary
+//     then serves again. A switchover is not an automatic failover (no cooldown).
+//   - The disk trigger: Decide starts a reliability-first switchover away from a serving
+//     primary whose reported free disk is below Settings.MinFreeDisk, to a target with at least
+//     that much, or journals why it cannot. OpTune changes that threshold at runtime.
 package cluster

@@ -84,8 +84,12 @@ type agent struct {
 	ho       *handover
 	tookOver string
 	// leaseMu orders the lease loop's SetPrimary with a lease against a switchover's fence: a
-	// renewal asked for before the fence must not reopen the lease after it.
-	leaseMu sync.Mutex
+	// renewal asked for before the fence must not reopen the lease after it, even once the
+	// switchover is over (the new primary may hold a lease by then). leaseGen (guarded by
+	// leaseMu) grows with every fence; a renewal counts only if it was asked for in the
+	// generation it is granted in.
+	leaseMu  sync.Mutex
+	leaseGen uint64
 	// kick asks the lease loop to renew now (a promotion just finished).
 	kick chan struct{}
 	// soon asks the reconcile loop to try again shortly (a new primary is not serving yet).
@@ -431,6 +435,7 @@ func (a *agent) leaseLoop() {
 			a.n.log.Warn("lease not renewed: the commit path is stalled", "stalled_for_more_than", stallLimit(st.Settings.Lease))
 			continue
 		}
+		gen := a.leaseGeneration()
 		sent := time.Now()
 		ctx, cancel := context.WithTimeout(a.n.ctx, st.Settings.Lease/2)
 		res, err := a.n.Propose(ctx, cluster.Command{Op: cluster.OpRenew, Node: a.n.cfg.ID, Epoch: st.Epoch})
@@ -438,7 +443,7 @@ func (a *agent) leaseLoop() {
 		if err != nil || !res.OK || res.Epoch != st.Epoch {
 			continue
 		}
-		a.grantLease(sent.Add(st.Settings.Lease), st.AcksRequired())
+		a.grantLease(sent.Add(st.Settings.Lease), st.AcksRequired(), gen)
 	}
 }
 

@@ -34,4 +34,16 @@
 //     members in Peers to add it; only the Raft leader adds voters (journaled "member_added").
 //   - Auto-increment ranges are reserved through the Raft log (OpReserve) by the primary of the
 //     current epoch only.
+//   - Planned switchover (switchover.go). The controller plans a request (Node.Switchover, the
+//     SWITCHOVER statement, `relaydb switchover`, the disk trigger) against its reports and
+//     journals it or its refusal. The old primary then holds new commits in its pipeline (they
+//     wait, unlogged; super_read_only stays off so that they reach the hold), lets the logged
+//     ones finish (reliability-first; availability-first fences first), gives up its lease
+//     locally — no renewal asked for before that can reopen it (lease generation) — and only
+//     then proposes OpSwitchoverFenced with its gtid_executed. The target proposes OpHandover
+//     once it holds that set (reliability-first) or at once with what it has, naming the rest
+//     (availability-first); it is then promoted as after a failover: relay log applied, then its
+//     first lease. When the switchover ends, the old primary's held commits fail with a
+//     retryable 1290 naming the new primary (never logged, so nothing acknowledged is lost), or
+//     go on after an abort once it has renewed its lease.
 package clusternode

@@ -84,7 +84,7 @@ func (a *agent) fenceForSwitchover(st *cluster.State, sw *cluster.Switchover) {
 	}
 	if !ho.fenced {
 		if sw.Mode == cluster.Reliability {
-			ctx, cancel := context.WithTimeout(a.n.ctx, timeout)
+			ctx, cancel := a.whileSwitchover(sw.ID, timeout)
 			err := a.loc.DrainCommits(ctx)
 			cancel()
 			if err != nil {
@@ -127,18 +127,27 @@ func (a *agent) fenceForSwitchover(st *cluster.State, sw *cluster.Switchover) {
 func (a *agent) fenceLocal(ho *handover) {
 	a.leaseMu.Lock()
 	defer a.leaseMu.Unlock()
+	a.leaseGen++
 	a.set(func() { ho.fenced = true })
 	a.loc.SetPrimary(time.Time{}, 0)
 }
 
-// grantLease makes the node writable until until, unless a switchover fenced it meanwhile.
-func (a *agent) grantLease(until time.Time, acks int) bool {
+// leaseGeneration is read before a renewal is asked for (see grantLease).
+func (a *agent) leaseGeneration() uint64 {
+	a.leaseMu.Lock()
+	defer a.leaseMu.Unlock()
+	return a.leaseGen
+}
+
+// grantLease makes the node writable until until, unless a switchover fenced it since the
+// renewal was asked for (generation gen) or holds it fenced now.
+func (a *agent) grantLease(until time.Time, acks int, gen uint64) bool {
 	a.leaseMu.Lock()
 	defer a.leaseMu.Unlock()
 	a.mu.Lock()
 	fenced := a.ho != nil && a.ho.fenced
 	a.mu.Unlock()
-	if fenced {
+	if fenced || gen != a.leaseGen {
 		return false
 	}
 	a.loc.SetPrimary(until, acks)
@@ -152,13 +161,14 @@ func (a *agent) endHandover(st *cluster.State, ho *handover) {
 	me := a.n.cfg.ID
 	if st.Primary == me && st.Epoch == ho.epoch && st.Election == nil {
 		if ho.fenced {
+			a.set(func() { a.ho = nil })
+			gen := a.leaseGeneration()
 			sent := time.Now()
 			ctx, cancel := context.WithTimeout(a.n.ctx, st.Settings.Lease/2)
 			res, err := a.n.Propose(ctx, cluster.Command{Op: cluster.OpRenew, Node: me, Epoch: st.Epoch})
 			cancel()
-			a.set(func() { a.ho = nil })
 			if err == nil && res.OK && res.Epoch == st.Epoch {
-				a.grantLease(sent.Add(st.Settings.Lease), st.AcksRequired())
+				a.grantLease(sent.Add(st.Settings.Lease), st.AcksRequired(), gen)
 			}
 		} else {
 			a.set(func() { a.ho = nil })
@@ -201,7 +211,7 @@ func (a *agent) takeOver(st *cluster.State, sw *cluster.Switchover) {
 	var lacked gtid.Set
 	start := time.Now()
 	if sw.Mode == cluster.Reliability {
-		ctx, cancel := context.WithTimeout(a.n.ctx, switchoverTimeout(st, sw))
+		ctx, cancel := a.whileSwitchover(sw.ID, switchoverTimeout(st, sw))
 		err := a.loc.WaitReceived(ctx, want)
 		cancel()
 		if err != nil {
@@ -233,6 +243,27 @@ func (a *agent) takeOver(st *cluster.State, sw *cluster.Switchover) {
 		log.Info("switchover: this node takes over", "id", sw.ID, "mode", sw.Mode, "epoch", res.Epoch,
 			"caught_up_in", time.Since(start).Round(time.Microsecond), "lacked", lacked.String())
 	}
+}
+
+// whileSwitchover is a context that ends after d or as soon as switchover id is no longer in
+// progress (aborted by the controller meanwhile): a wait for it must not hold up reconcile.
+func (a *agent) whileSwitchover(id string, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(a.n.ctx, d)
+	go func() {
+		for {
+			st, _, _, changed := a.n.fsm.view()
+			if st.Switchover == nil || st.Switchover.ID != id {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 func (a *agent) abortSwitchover(sw *cluster.Switchover, why string) {

@@ -53,11 +53,12 @@ type clusterRole struct {
 	leaseUntil atomic.Int64 // ns after base; 0: no lease
 	epoch      atomic.Uint64
 	acks       atomic.Int64 // -1 until the primary's semi-sync settings were applied
-	// handingOver: a planned switchover holds this primary's commits in the pipeline (see
-	// ClusterMember.HoldCommits). super_read_only stays off meanwhile, so that clients' writes
-	// reach the hold and wait there instead of failing at their first statement; the hold and
-	// the commit fence still keep anything from being logged or acknowledged without a lease.
-	handingOver atomic.Bool
+	// handingOver (ns after base; 0: none) is when the hold of a planned switchover on this
+	// primary's commits ends at the latest (see ClusterMember.HoldCommits). super_read_only
+	// stays off until then, so that clients' writes reach the hold and wait there instead of
+	// failing at their first statement; the hold and the commit fence still keep anything from
+	// being logged or acknowledged without a lease.
+	handingOver atomic.Int64
 
 	mu       sync.Mutex
 	writable bool // guarded by mu; what super_read_only was last set to (inverted)
@@ -71,6 +72,11 @@ func newClusterRole(n *Node) *clusterRole {
 	c := &clusterRole{n: n, base: time.Now()}
 	c.acks.Store(-1)
 	return c
+}
+
+func (c *clusterRole) holdingForHandover() bool {
+	until := c.handingOver.Load()
+	return until > 0 && int64(time.Since(c.base)) < until
 }
 
 func (c *clusterRole) leaseValid() bool {
@@ -146,7 +152,7 @@ func (c *clusterRole) sync() {
 	defer c.mu.Unlock()
 	// Decided under mu: a decision taken before another sync (a demotion) ran and applied after
 	// it would turn super_read_only off on a node that is no longer the primary.
-	want := c.primary.Load() && (c.leaseValid() || c.handingOver.Load())
+	want := c.primary.Load() && (c.leaseValid() || c.holdingForHandover())
 	if want == c.writable {
 		return
 	}
@@ -518,21 +524,21 @@ type commitHolder interface {
 	DrainCommits(done <-chan struct{}) bool
 }
 
-// HoldCommits makes new commits wait, unlogged, for at most max (a planned switchover hands
+// HoldCommits makes new commits wait, unlogged, for at most bound (a planned switchover hands
 // this primary's role over meanwhile). release("") lets them go on (the switchover was
 // aborted); release(newPrimary) fails them with a retryable 1290 naming the new primary:
 // they were never logged, so nothing acknowledged is lost by failing them.
-func (m *ClusterMember) HoldCommits(max time.Duration) (release func(newPrimary string)) {
+func (m *ClusterMember) HoldCommits(bound time.Duration) (release func(newPrimary string)) {
 	h, ok := m.n.storage.(commitHolder)
 	if !ok {
 		return func(string) {}
 	}
-	m.c.handingOver.Store(true)
-	rel := h.HoldCommits(max, mysql.NewSQLError(1290, "HY000",
-		"The MySQL server is running with the --super-read-only option so it cannot execute this statement (a primary switchover is in progress and took longer than %s; this transaction was not committed: retry it)", max))
+	m.c.handingOver.Store(max(int64(time.Since(m.c.base)+bound), 1))
+	rel := h.HoldCommits(bound, mysql.NewSQLError(1290, "HY000",
+		"The MySQL server is running with the --super-read-only option so it cannot execute this statement (a primary switchover is in progress and took longer than %s; this transaction was not committed: retry it)", bound))
 	return func(newPrimary string) {
 		// Read-only again first (unless the lease is back), then the held commits go on or fail.
-		m.c.handingOver.Store(false)
+		m.c.handingOver.Store(0)
 		m.c.sync()
 		if newPrimary == "" {
 			rel(nil)

@@ -118,6 +118,10 @@
 //     a newer epoch (1236) and, while it is not a writable primary, any cluster replica (1290,
 //     retried). Statements wait while the node is being promoted (it is still applying its
 //     relay log). SHOW CLUSTER STATUS / JOURNAL read the control plane (clusterstmt.go).
+//     During a planned switchover (SWITCHOVER, clusterstmt.go) the primary's commits are held
+//     in the pipeline before they are logged (HoldCommits): super_read_only stays off until the
+//     hold ends (bounded), so writes wait instead of failing, and when the primary has switched
+//     they fail with 1290 naming the new one — never logged, so retrying them is safe.
 //
 //   - A transaction ends only where MySQL ends it (implicitcommit.go): DDL, account
 //     statements, LOCK TABLES, FLUSH, ANALYZE TABLE and replication control commit the open
