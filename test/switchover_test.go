@@ -101,7 +101,16 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		if mode == "availability" && i%2 == 1 {
 			// Slow the stream from the primary to the target, so that the target lacks the
 			// primary's last transactions when it takes over at once.
+			// The target is the replica that is not the controller (Raft leader): followers
+			// exchange no Raft messages, so the delay slows the replication stream only.
 			target = c.others(p)[0].name
+			if rows, err := c.statusRows(p); err == nil {
+				for _, r := range rows {
+					if r["Controller"] == "Yes" && r["Member"] == target {
+						target = c.others(p)[1].name
+					}
+				}
+			}
 			heal = c.nw.Delay(p.name, target, 300*time.Millisecond)
 			rec.Nemesis("delay", fmt.Sprintf("start delay %s-%s 300ms", p.name, target))
 			time.Sleep(time.Second)
@@ -251,10 +260,13 @@ func switchoverByCommand(t *testing.T, n *foNode, mode, to string, r swRound) (s
 	return r, nil
 }
 
-// errantOn is what the old primary holds that the new one lacks, once the old one has stopped
-// (it refuses to rejoin until it is rewound).
+// errantOn is what the old primary holds that the new one lacks (it refuses to rejoin until it
+// is rewound), read once the new primary is writable: it applied its whole relay log first.
 func errantOn(t *testing.T, old, now *foNode) string {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !c0writable(now) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	for time.Now().Before(deadline) {
 		var a, b string
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -271,6 +283,13 @@ func errantOn(t *testing.T, old, now *foNode) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return "(unknown)"
+}
+
+func c0writable(n *foNode) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var ro int
+	return n.admin.QueryRowContext(ctx, "SELECT @@global.super_read_only").Scan(&ro) == nil && ro == 0
 }
 
 // measurePauses sets each round's longest write pause: the longest gap between consecutive

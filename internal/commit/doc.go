@@ -34,4 +34,9 @@
 //     is logged: groups wait, bounded, and then fail (nothing of them logged) or go on when the
 //     hold is released. When Hold returns, no group is between its check and its log write.
 //     Drain waits for the groups logged before, which finish normally.
+//   - While a hold is in force and for a while after it ends, each request's Check (the
+//     client's permission to write, first asked before it queued) is asked again under the
+//     same lock as the log write; a request that fails it is refused alone, nothing of it
+//     logged. A node that stopped being the primary during a switchover thus logs no client
+//     transaction that passed its first check while it still was one.
 package commit

@@ -25,6 +25,11 @@ type Request struct {
 	// AfterVisible, if set, runs on the committer goroutine once the group is durable and
 	// visible, in sequence order, before Commit returns. It must be quick and must not block.
 	AfterVisible func(seq uint64)
+	// Check, if set, is asked again just before the request's group is logged while a hold is
+	// in force or shortly after one ended (see Hold): the caller's permission to write (a
+	// client's, checked before it queued) may have ended meanwhile, when its node handed its
+	// primary role over. A request whose Check fails is refused alone, nothing of it logged.
+	Check func() error
 
 	seq  uint64
 	err  error
@@ -127,7 +132,15 @@ type Pipeline struct {
 	hold   *commitHold // guarded by holdMu
 	// unfinished counts groups logged and not yet finished (see Drain).
 	unfinished atomic.Int64
+	// recheckUntil (unix ns) is until when requests' Check runs before logging: while a hold
+	// is in force and for holdRecheck after it ends.
+	recheckUntil atomic.Int64
 }
+
+// holdRecheck is how long after a hold ends requests are checked again before they are logged:
+// a client's commit that passed its permission check before the node stopped being the primary
+// may reach the queue a little later (its batch is still being built).
+const holdRecheck = 5 * time.Second
 
 // commitHold makes groups wait before they are logged (see Pipeline.Hold).
 type commitHold struct {
@@ -174,6 +187,7 @@ func (p *Pipeline) fenceErr() error {
 // logged before the hold finish normally (Drain waits for them).
 func (p *Pipeline) Hold(max time.Duration, expired error) (release func(error)) {
 	h := &commitHold{done: make(chan struct{}), deadline: time.Now().Add(max), expired: expired}
+	p.recheckUntil.Store(h.deadline.Add(holdRecheck).UnixNano())
 	p.holdMu.Lock()
 	p.hold = h
 	p.holdMu.Unlock()
@@ -188,6 +202,7 @@ func (p *Pipeline) Hold(max time.Duration, expired error) (release func(error)) 
 			}
 			p.holdMu.Unlock()
 			h.err = err
+			p.recheckUntil.Store(time.Now().Add(holdRecheck).UnixNano())
 			close(h.done)
 		})
 	}
@@ -482,6 +497,24 @@ func (p *Pipeline) finish(f *finishing) {
 	}
 }
 
+var errAllRefused = errors.New("commit: every request of the group was refused")
+
+// recheck refuses, alone, the requests whose Check fails (see Request.Check).
+func (p *Pipeline) recheck(group []*Request) []*Request {
+	kept := make([]*Request, 0, len(group))
+	for _, r := range group {
+		if r.Check != nil {
+			if err := r.Check(); err != nil {
+				r.err = err
+				close(r.done)
+				continue
+			}
+		}
+		kept = append(kept, r)
+	}
+	return kept
+}
+
 // logGroup logs the group (when there is a Log) and prepares its batches as one atomic store
 // write. Without a Log the store's own fsync makes the group durable; with one, the log's does,
 // and the store syncs only for what the log cannot replay.
@@ -498,6 +531,14 @@ func (p *Pipeline) logGroup(group []*Request) *finishing {
 		return f
 	}
 	defer p.logMu.Unlock()
+	if time.Now().UnixNano() < p.recheckUntil.Load() {
+		group = p.recheck(group)
+		f.group = group
+		if len(group) == 0 {
+			f.err = errAllRefused
+			return f
+		}
+	}
 	if err := p.fenceErr(); err != nil {
 		f.err = err
 		return f

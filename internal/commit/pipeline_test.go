@@ -344,3 +344,40 @@ func closedChan() chan struct{} {
 	close(ch)
 	return ch
 }
+
+// Around a hold, each request's Check is asked again right before logging, and a request that
+// fails it is refused alone.
+func TestCheckAskedAgainAfterHold(t *testing.T) {
+	db := openDB(t)
+	p := New(db, 0, Options{})
+	defer p.Close()
+	l := &recordingLog{}
+	p.SetLog(l, []byte("state"))
+	release := p.Hold(time.Minute, errors.New("expired"))
+	demoted := errors.New("demoted")
+	results := make(chan error, 2)
+	for _, c := range []struct {
+		key   string
+		check func() error
+	}{{"client", func() error { return demoted }}, {"applier", func() error { return nil }}} {
+		go func() {
+			b := db.NewBatch()
+			defer b.Close()
+			b.Set([]byte(c.key), []byte("v"), nil)
+			_, err := p.Commit(&Request{Batch: b, Log: c.key, Check: c.check})
+			results <- err
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	release(nil)
+	var errs []error
+	for range 2 {
+		errs = append(errs, <-results)
+	}
+	if !(errors.Is(errs[0], demoted) && errs[1] == nil) && !(errors.Is(errs[1], demoted) && errs[0] == nil) {
+		t.Fatalf("want one refused by its check and one committed, got %v", errs)
+	}
+	if fmt.Sprint(l.entries) != "[applier]" {
+		t.Fatalf("logged %v", l.entries)
+	}
+}

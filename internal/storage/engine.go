@@ -390,11 +390,16 @@ func (e *Engine) commitTxn(ctx *sql.Context, t *txn) error {
 		e.locks.release(t)
 		return fmt.Errorf("build commit batch: %w", err)
 	}
-	_, err = e.pipeline.Commit(&commit.Request{
+	req := &commit.Request{
 		Batch:        b,
 		Log:          entry,
 		AfterVisible: func(uint64) { e.locks.release(t) },
-	})
+	}
+	if g := e.opts.WriteGuard; g != nil && ctx != nil {
+		// Asked again right before logging around a switchover (see commit.Request.Check).
+		req.Check = func() error { return g(ctx) }
+	}
+	_, err = e.pipeline.Commit(req)
 	var notAcked *commit.NotAcknowledgedError
 	if errors.As(err, &notAcked) {
 		// Committed here (visible, in the binlog) but the node lost its lease meanwhile.
