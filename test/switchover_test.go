@@ -150,6 +150,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 			// switchover reported the new primary lacked.
 			r.errant = errantOn(t, c.byName[r.from], c.byName[r.to])
 			if r.errant != r.lacked {
+				dumpTail(t, c.byName[r.from])
 				t.Errorf("round %d: the switchover reported the new primary lacked %q, but %s holds %q that %s lacks",
 					i+1, r.lacked, r.from, r.errant, r.to)
 			}
@@ -468,4 +469,38 @@ func nemesisMono(h []cluster.Op, what string) int64 {
 		}
 	}
 	return 0
+}
+
+func dumpTail(t *testing.T, n *foNode) {
+	ctx := context.Background()
+	rows, err := n.admin.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	var last string
+	for rows.Next() {
+		var name, enc string
+		var size int64
+		rows.Scan(&name, &size, &enc)
+		last = name
+	}
+	rows.Close()
+	rows, err = n.admin.QueryContext(ctx, "SHOW BINLOG EVENTS IN '"+last+"'")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	var lines []string
+	for rows.Next() {
+		var logName, typ, info string
+		var pos, sid, end int64
+		rows.Scan(&logName, &pos, &typ, &sid, &end, &info)
+		lines = append(lines, fmt.Sprintf("%d %s sid=%d %s", pos, typ, sid, info))
+	}
+	rows.Close()
+	if len(lines) > 25 {
+		lines = lines[len(lines)-25:]
+	}
+	t.Logf("tail of %s's binlog %s:\n%s", n.name, last, strings.Join(lines, "\n"))
 }

@@ -199,6 +199,13 @@ func (p *pebbleStorage) HoldsCommitLock(session uint32) bool { return p.e.HoldsC
 // SetCommitFence lets a cluster member's lease fence commits (server.setupCluster).
 func (p *pebbleStorage) SetCommitFence(check func() error) { p.e.SetCommitFence(check) }
 
+// HoldCommits and DrainCommits let a primary handing over in a planned switchover hold its new
+// commits, unlogged, and wait for the logged ones (server.ClusterMember.HoldCommits).
+func (p *pebbleStorage) HoldCommits(max time.Duration, expired error) func(error) {
+	return p.e.HoldCommits(max, expired)
+}
+func (p *pebbleStorage) DrainCommits(done <-chan struct{}) bool { return p.e.DrainCommits(done) }
+
 // CommitStalled reports a commit path that made no progress for d (the lease is then not renewed).
 func (p *pebbleStorage) CommitStalled(d time.Duration) bool { return p.e.CommitStalled(d) }
 

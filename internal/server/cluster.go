@@ -531,6 +531,9 @@ type commitHolder interface {
 func (m *ClusterMember) HoldCommits(bound time.Duration) (release func(newPrimary string)) {
 	h, ok := m.n.storage.(commitHolder)
 	if !ok {
+		// The commit fence alone still keeps anything from being acknowledged: commits then
+		// fail during the handover instead of waiting.
+		m.n.log.Error("cluster: this storage cannot hold commits; a switchover fails the commits it would hold")
 		return func(string) {}
 	}
 	m.c.handingOver.Store(max(int64(time.Since(m.c.base)+bound), 1))
@@ -553,7 +556,7 @@ func (m *ClusterMember) HoldCommits(bound time.Duration) (release func(newPrimar
 func (m *ClusterMember) DrainCommits(ctx context.Context) error {
 	h, ok := m.n.storage.(commitHolder)
 	if !ok {
-		return nil
+		return errors.New("this storage cannot drain its commits")
 	}
 	if !h.DrainCommits(ctx.Done()) {
 		return fmt.Errorf("logged commits did not finish: %w", ctx.Err())
