@@ -90,6 +90,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		if err != nil {
 			t.Fatalf("round %d: %v", i+1, err)
 		}
+		waitReplicasNearlyCaughtUp(t, c, p)
 		// Ask a replica half of the time: the statement works on any member.
 		on := p
 		if i%2 == 1 {
@@ -284,6 +285,27 @@ func errantOn(t *testing.T, old, now *foNode) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return "(unknown)"
+}
+
+// waitReplicasNearlyCaughtUp waits (bounded) until every replica's applier is at most a second behind, as an
+// operator would before a planned switchover (a rebuilt replica replays everything first).
+func waitReplicasNearlyCaughtUp(t *testing.T, c *foCluster, p *foNode) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		rows, err := c.statusRows(p)
+		ok := err == nil
+		for _, r := range rows {
+			if r["Role"] == "replica" {
+				lag, err := strconv.Atoi(r["Seconds_Behind_Source"])
+				ok = ok && err == nil && lag <= 1
+			}
+		}
+		if ok {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("replicas still lag after 60s; switching over anyway")
 }
 
 func c0writable(n *foNode) bool {

@@ -74,6 +74,10 @@ type upOptions struct {
 	// grownFrom is the node count of an existing HA cluster that --nodes grows (0: no growth):
 	// nodes grownFrom+1 … nodes are seeded by a clone of the primary and join as voters.
 	grownFrom int
+
+	// minFreeDisk is the disk trigger's threshold given to the members ("": the default, off);
+	// it takes effect when the cluster is bootstrapped (later: relaydb status --set).
+	minFreeDisk string
 	// given holds the flags set on the command line: only those must agree with an existing
 	// cluster; the others are taken from its cluster.json.
 	given map[string]bool
@@ -242,6 +246,8 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 	fs.StringVar(&opts.dataDir, "datadir", "./relaydb-data", "directory holding node1, node2, … (each a node's datadir), their logs and cluster.json")
 	fs.IntVar(&opts.port, "port", 3306, "TCP port of node1; nodeK listens on port+K-1")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "the nodes' minimum log level: debug, info, warn or error")
+	fs.StringVar(&opts.minFreeDisk, "min-free-disk", "", "disk trigger (replicas topology): hand a primary with less free disk than `SIZE` (e.g. 1GiB) over to the best replica by a reliability-first switchover; "+
+		"taken when the cluster is created (change it later with 'relaydb status --set min-free-disk=SIZE')")
 	fs.Usage = func() {
 		fmt.Fprint(out, "Usage: relaydb up [options]\n\n"+
 			"Runs a local highly available cluster on 127.0.0.1, each node a 'relaydb server' child process:\n"+
@@ -259,6 +265,11 @@ func parseUpFlags(args []string, out io.Writer) (upOptions, error) {
 		return opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { opts.given[f.Name] = true })
+	if opts.minFreeDisk != "" {
+		if _, err := config.ParseSize(opts.minFreeDisk); err != nil {
+			return opts, fmt.Errorf("--min-free-disk: %v", err)
+		}
+	}
 	if _, err := config.ParseLevel(opts.logLevel); err != nil {
 		return opts, err
 	}
@@ -705,6 +716,9 @@ func (c *upCluster) startNode(k int) (*upNode, error) {
 			args = append(args, "--cluster-id", n.name(), "--cluster-addr", n.clusterAddr,
 				"--cluster-peers", c.memberPeers(), start,
 				"--cluster-repl-user", c.cl.ReplUser, "--cluster-repl-password", c.cl.ReplPassword)
+			if c.opts.minFreeDisk != "" {
+				args = append(args, "--cluster-min-free-disk", c.opts.minFreeDisk)
+			}
 		}
 	}
 	n.out = newNodeOutput(f, readyLine)
