@@ -36,5 +36,6 @@
 //     then serves again. A switchover is not an automatic failover (no cooldown).
 //   - The disk trigger: Decide starts a reliability-first switchover away from a serving
 //     primary whose reported free disk is below Settings.MinFreeDisk, to a target with at least
-//     that much, or journals why it cannot. OpTune changes that threshold at runtime.
+//     that much, or journals why it cannot; not within TriggerBackoff of an aborted switchover.
+//     OpTune changes that threshold at runtime.
 package cluster

@@ -419,10 +419,17 @@ func decideSwitchover(s *State, o Observed) []Command {
 	return abort(why)
 }
 
+// TriggerBackoff is how long after an aborted switchover a trigger waits before it starts
+// another: each attempt holds the primary's commits for up to the switchover timeout.
+const TriggerBackoff = 30 * time.Second
+
 // decideTriggers starts a switchover away from a primary that is still serving but should not
 // (its free disk below Settings.MinFreeDisk).
 func decideTriggers(s *State, o Observed) []Command {
 	if s.Settings.MinFreeDisk == 0 || s.LeaseSeq == 0 {
+		return nil
+	}
+	if l := s.LastSwitchover; l != nil && !l.OK && o.Wall.Sub(l.Ended) < TriggerBackoff {
 		return nil
 	}
 	r, ok := o.Reports[s.Primary]

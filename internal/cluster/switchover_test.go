@@ -207,6 +207,15 @@ func TestDiskTriggerStartsReliabilitySwitchover(t *testing.T) {
 	if !strings.Contains(s.Journal[len(s.Journal)-1].Reason, "below the threshold") {
 		t.Fatalf("journal: %+v", s.Journal[len(s.Journal)-1])
 	}
+	// An aborted switchover holds the trigger back for a while (each attempt holds commits).
+	mustOK(t, s.Apply(Command{Op: OpSwitchoverAbort, ID: cmds[0].Switchover.ID, Reason: "stuck", Time: t0}))
+	if cmds := Decide(s, o); len(cmds) != 0 {
+		t.Fatalf("trigger fired again right after an abort: %+v", cmds)
+	}
+	o.Wall = t0.Add(TriggerBackoff)
+	if cmds := Decide(s, o); len(cmds) != 1 || cmds[0].Op != OpSwitchover {
+		t.Fatalf("trigger did not fire after the backoff: %+v", cmds)
+	}
 	// No candidate: refused, journaled.
 	s = servingCluster(t)
 	s.Settings.MinFreeDisk = 100 << 20
