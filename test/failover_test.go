@@ -628,6 +628,9 @@ type foClients struct {
 	nextProc atomic.Int64
 	nextXfer atomic.Int64
 	wg       sync.WaitGroup
+	// paused holds the workers between operations (the switchover test lets rebuilt replicas
+	// catch up without load).
+	paused atomic.Bool
 }
 
 type foWorker struct {
@@ -656,6 +659,10 @@ func (cl *foClients) run(ctx context.Context, k, sticky int, only string, seed i
 
 func (w *foWorker) loop(ctx context.Context) {
 	for ctx.Err() == nil {
+		if w.cl.paused.Load() {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		if w.target == nil {
 			w.target = w.cl.c.findPrimary()
 			if w.target == nil {
