@@ -98,7 +98,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		if err != nil {
 			t.Fatalf("round %d: %v", i+1, err)
 		}
-		waitReplicasNearlyCaughtUp(t, c, p)
+		waitReplicasNearlyCaughtUp(t, c, p, cl.paused.Load())
 		if cl.paused.Swap(false) {
 			time.Sleep(time.Second) // load established again
 		}
@@ -312,15 +312,24 @@ func errantOn(t *testing.T, old, now *foNode) string {
 
 // waitReplicasNearlyCaughtUp waits (bounded) until every replica's applier is at most a second behind, as an
 // operator would before a planned switchover (a rebuilt replica replays everything first).
-func waitReplicasNearlyCaughtUp(t *testing.T, c *foCluster, p *foNode) {
+func waitReplicasNearlyCaughtUp(t *testing.T, c *foCluster, p *foNode, exact bool) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		rows, err := c.statusRows(p)
 		ok := err == nil
+		var primaryExec string
+		for _, r := range rows {
+			if r["Role"] == "primary" {
+				primaryExec = r["Executed_Gtid_Set"]
+			}
+		}
 		for _, r := range rows {
 			if r["Role"] == "replica" {
 				lag, err := strconv.Atoi(r["Seconds_Behind_Source"])
 				ok = ok && err == nil && lag <= 1
+				// Without load (exact), a replica that replayed everything holds what the
+				// primary holds; its lag alone reads 0 before it has fetched its backlog.
+				ok = ok && (!exact || r["Executed_Gtid_Set"] == primaryExec)
 			}
 		}
 		if ok {
