@@ -48,6 +48,7 @@ func clusterSettings(opts config.Options) cluster.Settings {
 	s.Acks = int(opts.ClusterAcks)
 	s.Lease, s.LeaseMargin, s.Cooldown = opts.ClusterLease, opts.ClusterLeaseMargin, opts.ClusterCooldown
 	s.MinFreeDisk = uint64(opts.ClusterMinFreeDisk)
+	s.PriorityTrigger = opts.ClusterPriorityTrigger
 	return s
 }
 

@@ -30,7 +30,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	allow := fs.Bool("allow-failover", false, "let the next automatic failover skip the cooldown (journaled), then print the status")
 	var sets listFlag
 	fs.Var(&sets, "set", "change a cluster setting at runtime (journaled), then print the status: `NAME=VALUE`, repeatable; "+
-		"min-free-disk=SIZE (the disk trigger, 0 off), switchover-max-lag=DURATION, switchover-timeout=DURATION")
+		"min-free-disk=SIZE (the disk trigger, 0 off), switchover-max-lag=DURATION, switchover-timeout=DURATION, priority-trigger=on|off")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -132,6 +132,9 @@ func printStatus(w io.Writer, st clusternode.Status) {
 	if s := st.State; s != nil {
 		if s.Settings.MinFreeDisk > 0 {
 			fmt.Fprintf(w, "disk trigger: a primary with less than %d MiB free is switched over\n", s.Settings.MinFreeDisk>>20)
+		}
+		if s.Settings.PriorityTrigger {
+			fmt.Fprintln(w, "priority trigger: on (a member of higher priority that can take over is switched to)")
 		}
 		if l := s.LastSwitchover; l != nil {
 			outcome := fmt.Sprintf("done, %s primary in epoch %d", l.To, l.Epoch)

@@ -127,7 +127,7 @@ func memberAddrs(addr, dataDir string) ([]string, error) {
 }
 
 // tuning reads `relaydb status --set NAME=VALUE` (min-free-disk, switchover-max-lag,
-// switchover-timeout).
+// switchover-timeout, priority-trigger).
 func tuning(sets []string) (*cluster.Tuning, error) {
 	t := &cluster.Tuning{}
 	for _, kv := range sets {
@@ -153,8 +153,18 @@ func tuning(sets []string) (*cluster.Tuning, error) {
 			} else {
 				t.SwitchoverTimeout = &d
 			}
+		case "priority-trigger":
+			var on bool
+			switch strings.ToLower(strings.TrimSpace(val)) {
+			case "on", "1", "true", "yes":
+				on = true
+			case "off", "0", "false", "no":
+			default:
+				return nil, fmt.Errorf("--set %s: want on or off", name)
+			}
+			t.PriorityTrigger = &on
 		default:
-			return nil, fmt.Errorf("--set %q: unknown setting (min-free-disk, switchover-max-lag, switchover-timeout)", name)
+			return nil, fmt.Errorf("--set %q: unknown setting (min-free-disk, switchover-max-lag, switchover-timeout, priority-trigger)", name)
 		}
 	}
 	return t, nil

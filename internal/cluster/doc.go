@@ -37,5 +37,7 @@
 //   - The disk trigger: Decide starts a reliability-first switchover away from a serving
 //     primary whose reported free disk is below Settings.MinFreeDisk, to a target with at least
 //     that much, or journals why it cannot; not within TriggerBackoff of an aborted switchover.
-//     OpTune changes that threshold at runtime.
+//     With Settings.PriorityTrigger, it likewise moves the role to the highest-priority member
+//     above the primary's priority that can take over (never one short of disk). OpTune
+//     changes these settings at runtime.
 package cluster

@@ -48,6 +48,9 @@ type Settings struct {
 	// SwitchoverTimeout bounds each phase of a switchover (0: DefaultSwitchoverTimeout); a
 	// switchover stuck longer is aborted and the old primary serves again.
 	SwitchoverTimeout time.Duration `json:"switchover_timeout,omitempty"`
+	// PriorityTrigger hands a serving primary over, by a reliability-first switchover, to a
+	// member of strictly higher priority that can take over (the priority trigger).
+	PriorityTrigger bool `json:"priority_trigger,omitempty"`
 }
 
 // DefaultSettings fail over in about a second on a LAN.

@@ -93,6 +93,7 @@ type Tuning struct {
 	MinFreeDisk       *uint64        `json:"min_free_disk,omitempty"`
 	SwitchoverMaxLag  *time.Duration `json:"switchover_max_lag,omitempty"`
 	SwitchoverTimeout *time.Duration `json:"switchover_timeout,omitempty"`
+	PriorityTrigger   *bool          `json:"priority_trigger,omitempty"`
 }
 
 func (s Settings) switchoverTimeout() time.Duration {
@@ -208,6 +209,10 @@ func (s *State) applyTune(c Command) Result {
 		}
 		s.Settings.SwitchoverTimeout = *t.SwitchoverTimeout
 		parts = append(parts, "switchover_timeout "+t.SwitchoverTimeout.String())
+	}
+	if t.PriorityTrigger != nil {
+		s.Settings.PriorityTrigger = *t.PriorityTrigger
+		parts = append(parts, fmt.Sprintf("priority_trigger %v", *t.PriorityTrigger))
 	}
 	if len(parts) == 0 {
 		return refused(s, "tune: nothing to change")
@@ -423,13 +428,62 @@ func decideSwitchover(s *State, o Observed) []Command {
 // another: each attempt holds the primary's commits for up to the switchover timeout.
 const TriggerBackoff = 30 * time.Second
 
-// decideTriggers starts a switchover away from a primary that is still serving but should not
-// (its free disk below Settings.MinFreeDisk).
+// decideTriggers starts a switchover away from a primary that is still serving but should not:
+// its free disk is below Settings.MinFreeDisk, or (Settings.PriorityTrigger) a member of higher
+// priority can take over.
 func decideTriggers(s *State, o Observed) []Command {
-	if s.Settings.MinFreeDisk == 0 || s.LeaseSeq == 0 {
+	if s.LeaseSeq == 0 || (s.Settings.MinFreeDisk == 0 && !s.Settings.PriorityTrigger) {
 		return nil
 	}
 	if l := s.LastSwitchover; l != nil && !l.OK && o.Wall.Sub(l.Ended) < TriggerBackoff {
+		return nil
+	}
+	if cmds := decideDiskTrigger(s, o); cmds != nil {
+		return cmds
+	}
+	return decidePriorityTrigger(s, o)
+}
+
+// decidePriorityTrigger moves the primary's role to the highest-priority member above the
+// primary's own priority that can take over (never to a member short of disk, which the disk
+// trigger would move away from again).
+func decidePriorityTrigger(s *State, o Observed) []Command {
+	pm := s.Members[s.Primary]
+	if !s.Settings.PriorityTrigger || pm == nil {
+		return nil
+	}
+	var higher []*Member
+	for _, id := range s.DataMembers() {
+		if m := s.Members[id]; id != s.Primary && !m.NeverPromote && m.Priority > pm.Priority {
+			higher = append(higher, m)
+		}
+	}
+	if len(higher) == 0 {
+		return nil
+	}
+	sort.Slice(higher, func(i, j int) bool {
+		if higher[i].Priority != higher[j].Priority {
+			return higher[i].Priority > higher[j].Priority
+		}
+		return higher[i].ID < higher[j].ID
+	})
+	var whys []string
+	for _, m := range higher {
+		why := fmt.Sprintf("priority trigger: %s has priority %d, above the primary %s's %d", m.ID, m.Priority, s.Primary, pm.Priority)
+		req := SwitchoverRequest{ID: fmt.Sprintf("priority-e%d-%d", s.Epoch, o.Wall.UnixNano()), To: m.ID, Mode: Reliability, Reason: why}
+		c, err := PlanSwitchover(s, o, req, s.Settings.MinFreeDisk)
+		if err == nil {
+			return []Command{c}
+		}
+		whys = append(whys, err.Error())
+	}
+	return []Command{{Op: OpRefuse, Time: o.Wall, Epoch: s.Epoch, Node: s.Primary,
+		Reason: "priority trigger: no member of higher priority can take over: " + strings.Join(whys, "; ")}}
+}
+
+// decideDiskTrigger moves the primary's role away from a primary short of disk.
+func decideDiskTrigger(s *State, o Observed) []Command {
+	if s.Settings.MinFreeDisk == 0 {
 		return nil
 	}
 	r, ok := o.Reports[s.Primary]

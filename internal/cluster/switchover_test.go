@@ -227,6 +227,39 @@ func TestDiskTriggerStartsReliabilitySwitchover(t *testing.T) {
 	}
 }
 
+func TestPriorityTriggerMovesToHigherPriority(t *testing.T) {
+	s := servingCluster(t)
+	o := serving(s, U+":1-100", map[string]Report{"n2": {Received: U + ":1-100"}, "n3": {Received: U + ":1-100", LagSeconds: 60}})
+	s.Members["n3"].Priority = 5
+	if cmds := Decide(s, o); len(cmds) != 0 {
+		t.Fatalf("decided %+v with the priority trigger off", cmds)
+	}
+	on := true
+	mustOK(t, s.Apply(Command{Op: OpTune, Tuning: &Tuning{PriorityTrigger: &on}}))
+	// n3 outranks the primary but lags a minute: refused, journaled; n2 is not above it.
+	cmds := Decide(s, o)
+	if len(cmds) != 1 || cmds[0].Op != OpRefuse || !strings.Contains(cmds[0].Reason, "lags 60s") {
+		t.Fatalf("want a refusal naming n3's lag, got %+v", cmds)
+	}
+	r := o.Reports["n3"]
+	r.LagSeconds = 0
+	o.Reports["n3"] = r
+	cmds = Decide(s, o)
+	if len(cmds) != 1 || cmds[0].Op != OpSwitchover || cmds[0].Node != "n3" || cmds[0].Switchover.Mode != Reliability ||
+		!strings.Contains(cmds[0].Reason, "priority trigger") {
+		t.Fatalf("want a reliability-first switchover to n3, got %+v", cmds)
+	}
+	mustOK(t, s.Apply(cmds[0]))
+	mustOK(t, s.Apply(Command{Op: OpSwitchoverFenced, Node: "n1", Epoch: 1, ID: s.Switchover.ID, GTIDs: U + ":1-100"}))
+	mustOK(t, s.Apply(Command{Op: OpHandover, Node: "n3", Epoch: 1, ID: s.Switchover.ID}))
+	mustOK(t, s.Apply(Command{Op: OpRenew, Node: "n3", Epoch: 2}))
+	// n3 is the highest now: nothing more to do.
+	o = serving(s, U+":1-100", map[string]Report{"n1": {Received: U + ":1-100"}, "n2": {Received: U + ":1-100"}})
+	if cmds := Decide(s, o); len(cmds) != 0 {
+		t.Fatalf("decided %+v with the highest-priority member primary", cmds)
+	}
+}
+
 func TestTuneChangesDiskThreshold(t *testing.T) {
 	s := servingCluster(t)
 	v := uint64(1 << 30)

@@ -108,6 +108,9 @@ type Options struct {
 	// disk space is handed over by a reliability-first switchover. A cluster setting, fixed at
 	// bootstrap and changed at runtime with `relaydb status --set min-free-disk=SIZE`.
 	ClusterMinFreeDisk Size
+	// ClusterPriorityTrigger turns the priority trigger on when the cluster is bootstrapped
+	// (later: relaydb status --set priority-trigger=on|off).
+	ClusterPriorityTrigger bool
 	// ReportHost is the address other members and clients use for this node's SQL port
 	// (default: --host).
 	ReportHost string
@@ -208,6 +211,7 @@ func (o *Options) table() []option {
 		{name: "cluster-cooldown", usage: "after an automatic failover, the next one waits this long unless an operator allows it", value: (*durationValue)(&o.ClusterCooldown)},
 		{name: "cluster-priority", usage: "promotion priority among members holding the same transactions (higher wins)", value: (*int64Value)(&o.ClusterPriority)},
 		{name: "cluster-never-promote", usage: "never make this member the primary", value: (*boolValue)(&o.ClusterNeverPromote)},
+		{name: "cluster-priority-trigger", usage: "priority trigger: hand the primary over, by a reliability-first switchover, to a member of higher --cluster-priority that can take over (a cluster setting taken at bootstrap; 'relaydb status --set priority-trigger=on|off' later)", value: (*boolValue)(&o.ClusterPriorityTrigger)},
 		{name: "cluster-min-free-disk", usage: "disk trigger: hand a primary with less free disk than `SIZE` over to the best replica by a reliability-first switchover (0: off; a cluster setting taken at bootstrap, changed later with 'relaydb status --set min-free-disk=SIZE')", value: &o.ClusterMinFreeDisk},
 		{name: "report-host", usage: "address other members and clients use for this node's SQL port (default: --host)", value: (*stringValue)(&o.ReportHost)},
 		{name: "dial-override", usage: "testing: FROM=TO,… dial TO whenever this process would dial FROM", hidden: true, value: (*stringValue)(&o.DialOverride)},
