@@ -53,11 +53,11 @@ type swRound struct {
 	pause          time.Duration
 	acks           int // acknowledged writes in the round's window
 	errant         string
-	// delayed: the stream to the target was slowed (availability-first rounds that make the
-	// target lack transactions); the link delay slows the control plane too, and the old
-	// primary and the other replica must be rebuilt before the new primary can acknowledge
-	// again, so these rounds' pauses are reported apart.
-	delayed bool
+	// delayed: the stream to the target was slowed, so that it lacks the primary's last
+	// transactions. Availability-first takes over without them (the old primary and the other
+	// replica must then be rebuilt, until rewind exists, before the new primary can acknowledge
+	// again); reliability-first waits for them. These rounds' pauses are reported apart.
+	delayed time.Duration
 }
 
 func TestSwitchoverReliabilityUnderLoad(t *testing.T) {
@@ -110,9 +110,17 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		r := swRound{}
 		target := ""
 		var heal func()
-		if mode == "availability" && i%4 == 1 {
+		delay := time.Duration(0)
+		switch {
+		case mode == "availability" && i%4 == 1:
+			delay = 300 * time.Millisecond
+		case mode == "reliability" && i%5 == 2:
+			delay = 150 * time.Millisecond
+		}
+		if delay > 0 {
 			// Slow the stream from the primary to the target, so that the target lacks the
-			// primary's last transactions when it takes over at once.
+			// primary's last transactions when it is asked to take over: availability-first
+			// takes over without them, reliability-first waits for them (held commits wait).
 			// The target is the replica that is not the controller (Raft leader): followers
 			// exchange no Raft messages, so the delay slows the replication stream only.
 			target = c.others(p)[0].name
@@ -123,8 +131,8 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 					}
 				}
 			}
-			heal = c.nw.Delay(p.name, target, 300*time.Millisecond)
-			rec.Nemesis("delay", fmt.Sprintf("start delay %s-%s 300ms", p.name, target))
+			heal = c.nw.Delay(p.name, target, delay)
+			rec.Nemesis("delay", fmt.Sprintf("start delay %s-%s %s", p.name, target, delay))
 			time.Sleep(time.Second)
 		}
 		rec.Nemesis("switchover", fmt.Sprintf("start %s-first switchover on %s (primary %s)", mode, on.name, p.name))
@@ -144,7 +152,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 			qcancel()
 		}
 		r.end = time.Now()
-		r.delayed = heal != nil
+		r.delayed = delay
 		if heal != nil {
 			heal()
 			rec.Nemesis("delay", "end delay")
@@ -163,7 +171,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 			}
 			continue
 		}
-		attempts, recover = 0, r.delayed
+		attempts, recover = 0, mode == "availability" && r.delayed > 0
 		h := rec.History()
 		r.startMono, r.endMono = h[len(h)-1].Mono-int64(r.end.Sub(r.start)), h[len(h)-1].Mono
 		if mode == "availability" && r.lacked != "" {
@@ -202,15 +210,15 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 
 	var pauses, delayed []time.Duration
 	for i, r := range done {
-		if r.delayed {
+		if r.delayed > 0 {
 			delayed = append(delayed, r.pause)
 		} else {
 			pauses = append(pauses, r.pause)
 		}
 		line := fmt.Sprintf("round %2d: %s → %s (epoch %d) statement %d ms, longest write pause %s, %d acks in the round",
 			i+1, r.from, r.to, r.epoch, r.tookMs, r.pause.Round(time.Millisecond), r.acks)
-		if r.delayed {
-			line += " [stream to the target delayed 300ms]"
+		if r.delayed > 0 {
+			line += fmt.Sprintf(" [stream to the target delayed %s]", r.delayed)
 		}
 		if mode == "availability" {
 			line += fmt.Sprintf("; the new primary lacked %q", r.lacked)
