@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/rewind"
 	"github.com/relaydb/relaydb/test/cluster"
 )
 
@@ -55,8 +56,8 @@ type swRound struct {
 	errant         string
 	// delayed: the stream to the target was slowed, so that it lacks the primary's last
 	// transactions. Availability-first takes over without them (the old primary and the other
-	// replica must then be rebuilt, until rewind exists, before the new primary can acknowledge
-	// again); reliability-first waits for them. These rounds' pauses are reported apart.
+	// replica then rewind them before they follow the new primary, which acknowledges nothing
+	// until one does); reliability-first waits for them. These rounds' pauses are reported apart.
 	delayed time.Duration
 }
 
@@ -89,9 +90,9 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 	attempts, recover := 0, false
 	for i := 0; i < rounds && ctx.Err() == nil; i++ {
 		if recover {
-			// After an availability-first round that left diverged members (rebuilt here, until
-			// rewind exists), or a failed attempt: let the cluster recover without load, as an
-			// operator would before the next planned switchover.
+			// After an availability-first round that left members with transactions the new
+			// primary lacks (they rewind them, or are rebuilt), or a failed attempt: let the
+			// cluster recover without load, as an operator would before the next switchover.
 			cl.paused.Store(true)
 		}
 		p, err := c.waitHealthy(90 * time.Second)
@@ -175,13 +176,12 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		h := rec.History()
 		r.startMono, r.endMono = h[len(h)-1].Mono-int64(r.end.Sub(r.start)), h[len(h)-1].Mono
 		if mode == "availability" && r.lacked != "" {
-			// What the old primary must rewind into its lost-and-found is exactly what the
-			// switchover reported the new primary lacked.
-			r.errant = errantOn(t, c.byName[r.from], c.byName[r.to])
+			// What the old primary rewinds into its lost-and-found when it rejoins is exactly
+			// what the switchover reported the new primary lacked.
+			r.errant = lostAndFound(t, c.byName[r.from], r.start, r.lacked)
 			if r.errant != r.lacked {
-				dumpTail(t, c.byName[r.from])
-				t.Errorf("round %d: the switchover reported the new primary lacked %q, but %s holds %q that %s lacks",
-					i+1, r.lacked, r.from, r.errant, r.to)
+				t.Errorf("round %d: the switchover reported the new primary lacked %q, but %s rewound %q into its lost-and-found",
+					i+1, r.lacked, r.from, r.errant)
 			}
 		}
 		done = append(done, r)
@@ -223,7 +223,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 		if mode == "availability" {
 			line += fmt.Sprintf("; the new primary lacked %q", r.lacked)
 			if r.lacked != "" {
-				line += fmt.Sprintf(" (errant on %s when it rejoined: %q)", r.from, r.errant)
+				line += fmt.Sprintf(" (%s's lost-and-found: %q)", r.from, r.errant)
 			}
 		}
 		t.Log(line)
@@ -293,29 +293,31 @@ func switchoverByCommand(t *testing.T, n *foNode, mode, to string, r swRound) (s
 	return r, nil
 }
 
-// errantOn is what the old primary holds that the new one lacks (it refuses to rejoin until it
-// is rewound), read once the new primary is writable: it applied its whole relay log first.
-func errantOn(t *testing.T, old, now *foNode) string {
-	deadline := time.Now().Add(10 * time.Second)
-	for !c0writable(now) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+// lostAndFound waits (bounded) for old's lost-and-found entry made after since, and returns the
+// transactions it undid.
+func lostAndFound(t *testing.T, old *foNode, since time.Time, want string) string {
+	deadline := time.Now().Add(30 * time.Second)
+	got := "(no lost-and-found entry within 30s)"
 	for time.Now().Before(deadline) {
-		var a, b string
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		e1 := old.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&a)
-		e2 := now.admin.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&b)
-		cancel()
-		if e1 == nil && e2 == nil {
-			sa, err1 := gtid.Parse(a)
-			sb, err2 := gtid.Parse(b)
-			if err1 == nil && err2 == nil {
-				return gtid.Subtract(sa, sb).String()
+		entries, err := rewind.List(old.dataDir)
+		if err != nil {
+			got = err.Error()
+		}
+		var undone gtid.Set
+		for _, e := range entries {
+			if e.Started.After(since.Add(-time.Second)) {
+				undone.AddSet(e.Undone)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		if !undone.IsEmpty() {
+			got = undone.String()
+			if got == want {
+				return got
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return "(unknown)"
+	return got
 }
 
 // waitReplicasNearlyCaughtUp waits (bounded) until every replica's applier is at most a second behind, as an
@@ -346,13 +348,6 @@ func waitReplicasNearlyCaughtUp(t *testing.T, c *foCluster, p *foNode, exact boo
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("replicas still lag after 60s; switching over anyway")
-}
-
-func c0writable(n *foNode) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var ro int
-	return n.admin.QueryRowContext(ctx, "SELECT @@global.super_read_only").Scan(&ro) == nil && ro == 0
 }
 
 // measurePauses sets each round's longest write pause: the longest gap between consecutive
@@ -533,36 +528,3 @@ func nemesisMono(h []cluster.Op, what string) int64 {
 	return 0
 }
 
-func dumpTail(t *testing.T, n *foNode) {
-	ctx := context.Background()
-	rows, err := n.admin.QueryContext(ctx, "SHOW BINARY LOGS")
-	if err != nil {
-		t.Log(err)
-		return
-	}
-	var last string
-	for rows.Next() {
-		var name, enc string
-		var size int64
-		rows.Scan(&name, &size, &enc)
-		last = name
-	}
-	rows.Close()
-	rows, err = n.admin.QueryContext(ctx, "SHOW BINLOG EVENTS IN '"+last+"'")
-	if err != nil {
-		t.Log(err)
-		return
-	}
-	var lines []string
-	for rows.Next() {
-		var logName, typ, info string
-		var pos, sid, end int64
-		rows.Scan(&logName, &pos, &typ, &sid, &end, &info)
-		lines = append(lines, fmt.Sprintf("%d %s sid=%d %s", pos, typ, sid, info))
-	}
-	rows.Close()
-	if len(lines) > 25 {
-		lines = lines[len(lines)-25:]
-	}
-	t.Logf("tail of %s's binlog %s:\n%s", n.name, last, strings.Join(lines, "\n"))
-}
