@@ -527,4 +527,3 @@ func nemesisMono(h []cluster.Op, what string) int64 {
 	}
 	return 0
 }
-
