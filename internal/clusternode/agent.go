@@ -83,6 +83,9 @@ type agent struct {
 	// mu); tookOver is the switchover whose handover this node proposed as its target.
 	ho       *handover
 	tookOver string
+	// cutFor is the epoch of the last switchover for which this replica stopped receiving from
+	// the old primary (guarded by mu).
+	cutFor uint64
 	// leaseMu orders the lease loop's SetPrimary with a lease against a switchover's fence: a
 	// renewal asked for before the fence must not reopen the lease after it, even once the
 	// switchover is over (the new primary may hold a lease by then). leaseGen (guarded by

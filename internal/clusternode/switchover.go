@@ -49,6 +49,7 @@ func (a *agent) switchoverStep(st *cluster.State) bool {
 	if ho != nil && (sw == nil || sw.ID != ho.id) {
 		a.endHandover(st, ho)
 	}
+	a.leaveOldPrimary(st)
 	if sw == nil {
 		return false
 	}
@@ -61,6 +62,30 @@ func (a *agent) switchoverStep(st *cluster.State) bool {
 		return true
 	}
 	return false
+}
+
+// leaveOldPrimary: once a switchover has named a new primary, a replica stops receiving from the
+// old one at once, as an election makes it do. The old primary's existing dump stream would go
+// on otherwise, and once the old primary follows the new one it would relay the new primary's
+// transactions after its own last ones, which the new primary may lack (availability-first):
+// this replica could then neither rewind them nor rejoin.
+func (a *agent) leaveOldPrimary(st *cluster.State) {
+	l := st.LastSwitchover
+	if l == nil || !l.OK || l.Epoch != st.Epoch || st.Primary == a.n.cfg.ID || st.Election != nil {
+		return
+	}
+	a.mu.Lock()
+	following, cut := a.following, a.cutFor
+	a.mu.Unlock()
+	if cut == st.Epoch || following != fmt.Sprintf("%s@%d", l.From, st.Epoch-1) {
+		return
+	}
+	if err := a.loc.StopReceiving(); err != nil {
+		a.n.log.Warn("switchover: stop receiving from the old primary", "err", err)
+		return
+	}
+	a.set(func() { a.cutFor, a.following = st.Epoch, "" })
+	a.n.log.Info("switchover: stopped receiving from the old primary", "old_primary", l.From, "new_primary", st.Primary, "epoch", st.Epoch)
 }
 
 // fenceForSwitchover: hold new commits (they wait, unlogged), let the logged ones finish, give up
