@@ -61,6 +61,9 @@ type Local interface {
 	DrainCommits(ctx context.Context) error
 	// WaitReceived waits until the node holds set (executed or in its relay log).
 	WaitReceived(ctx context.Context, set gtid.Set) error
+	// DiscardRelayLog stops the default channel and forgets its relay log and received set
+	// (RESET REPLICA, keeping the connection settings); the caller has applied it first.
+	DiscardRelayLog() error
 }
 
 // agent acts on the cluster state for the local data node: it fences, promotes, re-points and

@@ -84,6 +84,22 @@ func (a *agent) leaveOldPrimary(st *cluster.State) {
 		a.n.log.Warn("switchover: stop receiving from the old primary", "err", err)
 		return
 	}
+	if l.Mode == cluster.Availability {
+		// What this replica received from the old primary may include transactions the new
+		// primary lacks, which it rewinds from its binlog when it joins. Its relay log must not
+		// hold them then (an applier restarted from an earlier position would apply them
+		// again): apply it, then forget it; auto-position starts again from gtid_executed.
+		ctx, cancel := context.WithTimeout(a.n.ctx, 30*time.Second)
+		err := a.loc.WaitRelayApplied(ctx)
+		cancel()
+		if err == nil {
+			err = a.loc.DiscardRelayLog()
+		}
+		if err != nil {
+			a.n.log.Warn("switchover: could not apply and discard the relay log received from the old primary", "err", err)
+			return // tried again at the next reconcile
+		}
+	}
 	a.set(func() { a.cutFor, a.following = st.Epoch, "" })
 	a.n.log.Info("switchover: stopped receiving from the old primary", "old_primary", l.From, "new_primary", st.Primary, "epoch", st.Epoch)
 }

@@ -564,6 +564,18 @@ func (m *ClusterMember) DrainCommits(ctx context.Context) error {
 	return nil
 }
 
+// DiscardRelayLog stops the default channel and forgets its relay log and received set.
+func (m *ClusterMember) DiscardRelayLog() error {
+	ch := m.n.replicas.Default()
+	if ch == nil {
+		return nil
+	}
+	if err := ignoreNotRunning(ch.Stop(true, true)); err != nil {
+		return err
+	}
+	return ch.Reset(false)
+}
+
 // WaitReceived waits until the node holds set: executed, or received into its relay log.
 func (m *ClusterMember) WaitReceived(ctx context.Context, set gtid.Set) error {
 	for {
