@@ -231,7 +231,8 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 	for _, set := range []struct {
 		what string
 		d    []time.Duration
-	}{{"", pauses}, {" with the target's stream delayed (lacking transactions)", delayed}} {
+	}{{"", pauses}, {" with the target's stream delayed (lacking transactions)", delayed},
+		{" in all", append(append([]time.Duration(nil), pauses...), delayed...)}} {
 		if len(set.d) == 0 {
 			continue
 		}
