@@ -45,5 +45,8 @@
 //     (availability-first); it is then promoted as after a failover: relay log applied, then its
 //     first lease. When the switchover ends, the old primary's held commits fail with a
 //     retryable 1290 naming the new primary (never logged, so nothing acknowledged is lost), or
-//     go on after an abort once it has renewed its lease.
+//     go on after an abort once it has renewed its lease. The other replicas stop receiving
+//     from the old primary as soon as they apply the handover (there is no election to make
+//     them); after an availability-first one they also apply and forget the relay log it sent,
+//     so that what they rewind when they join cannot be applied again from it.
 package clusternode
