@@ -593,3 +593,93 @@ func nemesisMono(h []cluster.Op, what string) int64 {
 	}
 	return 0
 }
+
+// TestSwitchoverAbortedPrimaryServesAgain: a reliability-first switchover whose target cannot
+// receive the old primary's last transactions (the stream to it is cut) is aborted after its
+// timeout, journaled; the old primary takes its lease back and its held commits go on; nothing
+// acknowledged is lost and no two nodes acknowledge in one epoch.
+func TestSwitchoverAbortedPrimaryServesAgain(t *testing.T) {
+	rec := cluster.NewRecorder()
+	c := startFailoverCluster(t, rec)
+	cl := &foClients{c: c, rec: rec}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	wctx, stopWorkers := context.WithCancel(ctx)
+	cl.run(wctx, 8, 0, "", time.Now().UnixNano())
+	time.Sleep(2 * time.Second)
+	p, err := c.waitHealthy(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The target is the replica that is not the controller: cutting the primary's bytes to it
+	// stops its stream and touches no Raft traffic.
+	target := c.others(p)[0]
+	if rows, err := c.statusRows(p); err == nil {
+		for _, r := range rows {
+			if r["Controller"] == "Yes" && r["Member"] == target.name {
+				target = c.others(p)[1]
+			}
+		}
+	}
+	heal := c.nw.CutOneWay(p.name, target.name)
+	rec.Nemesis("cut", fmt.Sprintf("start cut %s->%s", p.name, target.name))
+	time.Sleep(300 * time.Millisecond) // the primary logs transactions the target cannot receive
+	start := time.Now()
+	out, err := exec.Command(relaydbBinary(t), "switchover", "--cluster-addr", p.clusterAddr, "--to", target.name, "--timeout", "1s").CombinedOutput()
+	took := time.Since(start)
+	t.Logf("relaydb switchover --to %s --timeout 1s (%s): %v: %s", target.name, took.Round(time.Millisecond), err, strings.TrimSpace(string(out)))
+	if err == nil || !strings.Contains(string(out), "aborted") {
+		t.Errorf("want the switchover aborted, got %v: %s", err, out)
+	}
+	// The old primary serves again.
+	deadline := time.Now().Add(10 * time.Second)
+	for c.findPrimary() != p && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if q := c.findPrimary(); q != p {
+		t.Errorf("after the abort the primary is %v, want %s again", q, p.name)
+	}
+	time.Sleep(time.Second)
+	heal()
+	rec.Nemesis("cut", "end cut")
+	time.Sleep(time.Second)
+	stopWorkers()
+	cl.wg.Wait()
+
+	rows, err := p.admin.QueryContext(ctx, "SHOW CLUSTER JOURNAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var tm, kind, member, reason string
+		var epoch uint64
+		if err := rows.Scan(&tm, &epoch, &kind, &member, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if kind == "switchover_aborted" {
+			t.Logf("journal: %s epoch %d %s %s: %s", tm, epoch, kind, member, reason)
+			break
+		}
+	}
+	rows.Close()
+
+	q, err := c.healAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.finalRead(q, int(cl.nextProc.Add(1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.converge(q); err != nil {
+		t.Errorf("convergence: %v", err)
+	}
+	h := rec.History()
+	summarize(t, h)
+	r := []swRound{{startMono: nemesisMono(h, fmt.Sprintf("start cut %s->%s", p.name, target.name)) + int64(300*time.Millisecond)}}
+	r[0].endMono = r[0].startMono + int64(took)
+	measurePauses(t, h, r)
+	t.Logf("longest write pause around the aborted switchover: %s (commits held, then let through)", r[0].pause.Round(time.Millisecond))
+	for _, v := range check(t, h, true) {
+		t.Errorf("%s", v)
+	}
+}
