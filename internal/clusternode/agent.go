@@ -311,8 +311,10 @@ func (a *agent) rewind(pm *cluster.Member, primaryExecuted gtid.Set) error {
 	if err := a.loc.WaitRelayApplied(ctx); err != nil {
 		return fmt.Errorf("rewind: apply the relay log first: %w", err)
 	}
-	if err := a.loc.StopReplication(); err != nil {
-		return fmt.Errorf("rewind: stop replication: %w", err)
+	// Forget the relay log once applied: after the undo, its errant transactions are no longer
+	// in gtid_executed, and an applier reading it again would redo them.
+	if err := a.loc.DiscardRelayLog(); err != nil {
+		return fmt.Errorf("rewind: discard the relay log: %w", err)
 	}
 	errant := gtid.Subtract(a.loc.Executed(), primaryExecuted)
 	if errant.IsEmpty() {
