@@ -1104,6 +1104,15 @@ func foRunWorkload(t *testing.T, o foRunOpts) []cluster.Op {
 	if ctx.Err() != nil && injected < int64(o.faults) {
 		t.Errorf("the run hit its time bound (%s) after %d of %d faults", o.bound, injected, o.faults)
 	}
+	_, h := c.endRun(t, cl, rec)
+	return h
+}
+
+// endRun heals every fault, reads the final state through a client of its own, checks that all
+// nodes converged, writes the history beside the logs and summarizes it. It returns the primary
+// and the history.
+func (c *foCluster) endRun(t *testing.T, cl *foClients, rec *cluster.Recorder) (*foNode, []cluster.Op) {
+	t.Helper()
 	p, err := c.healAll()
 	if err != nil {
 		t.Fatalf("after healing everything: %v", err)
@@ -1119,7 +1128,7 @@ func foRunWorkload(t *testing.T, o foRunOpts) []cluster.Op {
 		t.Logf("history: %s", filepath.Join(c.logDir, "history.jsonl"))
 	}
 	summarize(t, h)
-	return h
+	return p, h
 }
 
 func foFaultCount(t *testing.T) int {

@@ -191,21 +191,7 @@ func runSwitchoverRounds(t *testing.T, mode string) {
 	stopWorkers()
 	cl.wg.Wait()
 
-	p, err := c.healAll()
-	if err != nil {
-		t.Fatalf("after the rounds: %v", err)
-	}
-	if err := c.finalRead(p, int(cl.nextProc.Add(1))); err != nil {
-		t.Fatalf("final read on %s: %v", p.name, err)
-	}
-	if err := c.converge(p); err != nil {
-		t.Errorf("convergence: %v", err)
-	}
-	h := rec.History()
-	if err := rec.WriteJSONL(filepath.Join(c.logDir, "history.jsonl")); err == nil {
-		t.Logf("history: %s", filepath.Join(c.logDir, "history.jsonl"))
-	}
-	summarize(t, h)
+	_, h := c.endRun(t, cl, rec)
 	measurePauses(t, h, done)
 
 	var pauses, delayed []time.Duration
@@ -546,18 +532,7 @@ func TestSwitchoverDiskTrigger(t *testing.T) {
 		t.Logf("journal: %s", why)
 	}
 
-	q, err := c.healAll()
-	if err != nil {
-		t.Fatalf("after the switchover: %v", err)
-	}
-	if err := c.finalRead(q, int(cl.nextProc.Add(1))); err != nil {
-		t.Fatalf("final read on %s: %v", q.name, err)
-	}
-	if err := c.converge(q); err != nil {
-		t.Errorf("convergence: %v", err)
-	}
-	h := rec.History()
-	summarize(t, h)
+	_, h := c.endRun(t, cl, rec)
 	r := []swRound{{startMono: nemesisMono(h, "start fill "+p.name)}}
 	r[0].endMono = r[0].startMono + int64(time.Since(filled))
 	measurePauses(t, h, r)
@@ -663,18 +638,7 @@ func TestSwitchoverAbortedPrimaryServesAgain(t *testing.T) {
 	}
 	rows.Close()
 
-	q, err := c.healAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.finalRead(q, int(cl.nextProc.Add(1))); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.converge(q); err != nil {
-		t.Errorf("convergence: %v", err)
-	}
-	h := rec.History()
-	summarize(t, h)
+	_, h := c.endRun(t, cl, rec)
 	r := []swRound{{startMono: nemesisMono(h, fmt.Sprintf("start cut %s->%s", p.name, target.name)) + int64(300*time.Millisecond)}}
 	r[0].endMono = r[0].startMono + int64(took)
 	measurePauses(t, h, r)

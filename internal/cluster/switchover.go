@@ -228,17 +228,6 @@ func orEmpty(set string) string {
 	return set
 }
 
-// GTIDCount is the number of transactions in a set.
-func GTIDCount(s gtid.Set) int64 {
-	var n int64
-	for _, sid := range s.SIDs() {
-		for _, iv := range s.Intervals(sid) {
-			n += iv.End - iv.Start + 1
-		}
-	}
-	return n
-}
-
 // ErrSwitchoverRefused wraps the reason a switchover request was refused.
 var ErrSwitchoverRefused = errors.New("switchover refused")
 
@@ -323,7 +312,7 @@ func PlanSwitchover(s *State, o Observed, req SwitchoverRequest, minFree uint64)
 		if err != nil {
 			return cand{}, "it reported an unreadable GTID set"
 		}
-		c := cand{id: id, m: m, r: r, received: received, missing: GTIDCount(gtid.Subtract(primaryExec, received))}
+		c := cand{id: id, m: m, r: r, received: received, missing: gtid.Subtract(primaryExec, received).Count()}
 		if mode == Reliability {
 			switch {
 			case !r.IORunning || !r.SQLRunning:

@@ -357,6 +357,17 @@ func Intersect(a, b Set) Set {
 	return out
 }
 
+// Count returns how many GTIDs the set holds.
+func (s Set) Count() int64 {
+	var n int64
+	for _, ivs := range s.m {
+		for _, iv := range ivs {
+			n += iv.End - iv.Start + 1
+		}
+	}
+	return n
+}
+
 // NextGNO returns the smallest transaction number for sid that is not in the set, which is the
 // number MySQL gives the next transaction it originates; 0 if every number is taken.
 func (s Set) NextGNO(sid SID) int64 {

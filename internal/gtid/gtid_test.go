@@ -302,3 +302,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCount(t *testing.T) {
+	for s, want := range map[string]int64{
+		"": 0,
+		"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5":                                                5,
+		"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7,4e11fa47-71ca-11e1-9e33-c80aa9429562:100-199": 106,
+	} {
+		if got := MustParse(s).Count(); got != want {
+			t.Errorf("Count(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

@@ -498,24 +498,13 @@ func (m *ClusterMember) ReplaceByClone(ctx context.Context, errant gtid.Set, pri
 	}
 	n.clone.tracker.BeginStage(clone.StageRestart, 0)
 	what := fmt.Sprintf("replaced by a clone of the primary %s (gtid_executed %s); the %d errant transaction(s) %s are in the lost-and-found %s; restarting to install it",
-		primary, man.GTIDExecuted, gtidCount(errant), errant, dir)
+		primary, man.GTIDExecuted, errant.Count(), errant, dir)
 	n.restartRequested.Store(true)
 	go func() {
 		time.Sleep(100 * time.Millisecond) // let the caller journal it first
 		_ = n.Close()
 	}()
 	return what, nil
-}
-
-// gtidCount counts a set's GTIDs (for messages).
-func gtidCount(s gtid.Set) int64 {
-	var n int64
-	for _, sid := range s.SIDs() {
-		for _, iv := range s.Intervals(sid) {
-			n += iv.End - iv.Start + 1
-		}
-	}
-	return n
 }
 
 // commitHolder is the storage side of a switchover's commit hold.
