@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -230,9 +231,10 @@ func stagedFilesComplete(dir string) (complete int, staged int64) {
 	return complete, staged
 }
 
-// TestCloneCommandKilledAndResumed runs relaydb clone throttled, kills it with SIGKILL once it
-// has staged a whole data file, checks that nothing was installed, runs it again (which keeps
-// the verified files) and checks the clone replicates and matches the donor.
+// TestCloneCommandKilledAndResumed runs relaydb clone throttled, kills it with SIGKILL halfway
+// (once it has staged half the data and at least one whole data file), checks that nothing was
+// installed, runs it again (which keeps the verified files) and checks the clone replicates and
+// matches the donor.
 func TestCloneCommandKilledAndResumed(t *testing.T) {
 	mib := cloneDataMiB()
 	p, pdb := cloneDonor(t, mib)
@@ -245,10 +247,11 @@ func TestCloneCommandKilledAndResumed(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "clone2")
 	from := fmt.Sprintf("cloner:clonepw@127.0.0.1:%d", p.port)
-	cmd, _, errOut := runCloneCmd(t, nil, "--from", from, "--datadir", dir, "--max-bandwidth", "4")
+	bandwidth := max(4, mib/8) // MiB/s: about four seconds to the middle
+	cmd, _, errOut := runCloneCmd(t, nil, "--from", from, "--datadir", dir, "--max-bandwidth", strconv.Itoa(bandwidth))
 	deadline := time.Now().Add(120 * time.Second)
 	for {
-		if n, _ := stagedFilesComplete(dir); n > 0 {
+		if n, staged := stagedFilesComplete(dir); n > 0 && staged >= int64(mib)<<20/2 {
 			break
 		}
 		if cmd.ProcessState != nil || time.Now().After(deadline) {
