@@ -541,3 +541,31 @@ func TestBinlogDumpErrors(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestBinlogDumpNULTerminatedFileName: CDC clients that end COM_BINLOG_DUMP's file name with a
+// NUL (MySQL and MariaDB read it as a C string) get the file's events, not error 1236.
+func TestBinlogDumpNULTerminatedFileName(t *testing.T) {
+	n := startNode(t, "")
+	binlogWorkload(t, n)
+	db := n.db("")
+	mustExec(t, db, "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'")
+	mustExec(t, db, "GRANT REPLICATION SLAVE ON *.* TO repl")
+	c := rawDump(t, n, "repl", "pw", []string{replicaSetup}, 43, "binlog.000001\x00", 4, mysql.BinlogDumpNonBlock)
+	expectFakeRotate(t, c, "binlog.000001", 4) // and the file's FORMAT_DESCRIPTION
+	gtids := 0
+	for {
+		p := readDump(t, c, 10*time.Second)
+		if p.err != nil {
+			t.Fatalf("after %d transactions: %v", gtids, p.err)
+		}
+		if p.eof {
+			break
+		}
+		if p.ev.Type() == binlog.TypeGTID {
+			gtids++
+		}
+	}
+	if gtids == 0 {
+		t.Fatal("the dump sent no transaction")
+	}
+}

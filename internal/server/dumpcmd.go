@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 
@@ -123,6 +124,10 @@ func (c *limitConn) rewriteDump(pkt []byte) []byte {
 		req.serverID = binary.LittleEndian.Uint32(payload[7:11])
 		req.nonBlock = flags&mysql.BinlogDumpNonBlock != 0
 		file := payload[11:]
+		// MySQL and MariaDB read the name as a C string: several CDC clients end it with NUL.
+		if i := bytes.IndexByte(file, 0); i >= 0 {
+			file = file[:i]
+		}
 		out = make([]byte, 0, 4+1+2+4+4+len(file)+8+4)
 		out = append(out, 0, 0, 0, 0, comBinlogDumpGTID)
 		out = binary.LittleEndian.AppendUint16(out, 0)
