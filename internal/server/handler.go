@@ -12,6 +12,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/relaydb/relaydb/internal/sqltext"
 )
 
 // commandObserver may be implemented by a Storage that needs to see each
@@ -94,6 +96,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 			return err
 		}
 	}
+	query = sqltext.DropUnexecutedComments(query)
 	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
 		// Not a command that uses the one-shot level: no h.after.
 		if err != nil {
@@ -142,6 +145,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 			return "", err
 		}
 	}
+	query = sqltext.DropUnexecutedComments(query)
 	first, rest := splitFirstStatement(query)
 	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
 		if err != nil {
@@ -185,6 +189,7 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 			return nil, err
 		}
 	}
+	query = sqltext.DropUnexecutedComments(query)
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	if err == nil && h.fast != nil {
 		h.fast.prepared(c, h.sessions.get(c.ConnectionID), query, prepare)
