@@ -62,6 +62,7 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 	installSQLModeType()
 	sql.SystemVariables.AddSystemVariables(transactionVariables())
 	sql.SystemVariables.AddSystemVariables(cloneVariables())
+	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{optimizerSwitchVariable()})
 
 	own := map[string]interface{}{
 		"server_id":          v.serverID,
