@@ -89,7 +89,9 @@ func (t optimizerSwitchType) Convert(ctx context.Context, v any) (any, sql.Conve
 	return merged, sql.InRange, nil
 }
 
-func (t optimizerSwitchType) String() string { return fmt.Sprintf("optimizer_switch(%s)", t.SystemVariableType) }
+func (t optimizerSwitchType) String() string {
+	return fmt.Sprintf("optimizer_switch(%s)", t.SystemVariableType)
+}
 
 func optimizerSwitchVariable() sql.SystemVariable {
 	return &sql.MysqlSystemVariable{
