@@ -37,20 +37,10 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	addrs := []string{*addr}
-	if *addr == "" {
-		cl, err := readClusterFile(filepath.Join(*dataDir, clusterFileName))
-		if err != nil {
-			fmt.Fprintf(stderr, "relaydb status: no --cluster-addr, and %v\n", err)
-			return 2
-		}
-		addrs = nil
-		for k := 1; k <= cl.Nodes; k++ {
-			addrs = append(addrs, clusterAddrOf(cl.Port, k))
-		}
-		if cl.Arbiter {
-			addrs = append(addrs, clusterAddrOf(cl.Port, cl.Nodes+1))
-		}
+	addrs, err := memberAddrs(*addr, *dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "relaydb status: %v\n", err)
+		return 2
 	}
 	client := &http.Client{Timeout: 3 * time.Second}
 	var lastErr error
