@@ -84,14 +84,16 @@ type Log struct {
 
 	commits, fsyncs atomic.Uint64
 
-	tables    sync.Map // *storage.LoggedTable → *tableLog
-	xid       atomic.Uint64
-	replays   sync.Map // session id → *binlog.Transaction
-	rewinds   sync.Map // session id → *rewindMark
-	reserved  gtid.Set // under groupMu; GTIDs never to be issued again (undone by a rewind)
-	doDB      map[string]bool
-	ignoreDB  map[string]bool
-	randSeeds func(ctx *sql.Context) (seed1, seed2 uint64)
+	tables   sync.Map // *storage.LoggedTable → *tableLog
+	xid      atomic.Uint64
+	replays  sync.Map // session id → *binlog.Transaction
+	rewinds  sync.Map // session id → *rewindMark
+	reserved gtid.Set // under groupMu; GTIDs never to be issued again (undone by a rewind)
+	// reservedTop is the highest reserved number of this server's own GTIDs (0: none); under groupMu.
+	reservedTop int64
+	doDB        map[string]bool
+	ignoreDB    map[string]bool
+	randSeeds   func(ctx *sql.Context) (seed1, seed2 uint64)
 
 	purgeGuard atomic.Pointer[func(file string) error]
 }

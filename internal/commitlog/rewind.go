@@ -74,13 +74,19 @@ func (l *Log) Reserve(set gtid.Set) {
 	l.groupMu.Lock()
 	defer l.groupMu.Unlock()
 	l.reserved.AddSet(set)
+	if ivs := l.reserved.Intervals(l.sid); len(ivs) > 0 {
+		l.reservedTop = ivs[len(ivs)-1].End
+	}
 }
 
 // nextGNO is the number of the next transaction this server originates: the first not
 // executed and not reserved. Called by WriteGroup (under groupMu).
 func (l *Log) nextGNO(executed gtid.Set) int64 {
-	if l.reserved.IsEmpty() {
-		return executed.NextGNO(l.sid)
+	next := executed.NextGNO(l.sid)
+	if next > l.reservedTop {
+		// The common case, on the commit path: everything reserved lies below the next number
+		// (a rewind undoes this server's newest transactions), so no set is built per commit.
+		return next
 	}
 	return gtid.Union(executed, l.reserved).NextGNO(l.sid)
 }
