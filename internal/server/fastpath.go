@@ -43,6 +43,7 @@ type fastPath struct {
 	catalog  catalogVersioner
 	readLock globalReadLocker // may be nil
 	pid      atomic.Uint64    // query ids, from fastPathPidBase on
+	digests  digestCache      // text statements' digests (textfast.go)
 }
 
 // fastPathPidBase keeps the fast path's query ids apart from those GMS's session manager hands
@@ -84,6 +85,7 @@ type preparedStatement struct {
 // connStatements is kept in mysql.Conn.ClientData; only the connection's goroutine uses it.
 type connStatements struct {
 	byID map[uint32]*preparedStatement
+	text textStatements
 }
 
 // maxPreparedPerConn bounds the cache: vitess does not tell the handler when a client closes
@@ -151,11 +153,13 @@ var errNotFast = errors.New("not on the fast path")
 
 // execute runs a prepared statement on the fast path. It returns errNotFast to ask for the
 // general path.
-func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session, ps *preparedStatement, binds map[string]*querypb.BindVariable, callback func(*sqltypes.Result) error) error {
+// query is the statement's text as the client sent it (the prepared text, or a text statement
+// whose digest ps was learned from), for the process list and logs.
+func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session, ps *preparedStatement, query string, binds map[string]*querypb.BindVariable, callback func(*sqltypes.Result) error) error {
 	sqlCtx := newQueryContext(ctx,
 		sql.WithSession(sess),
 		sql.WithPid(fastPathPidBase+f.pid.Add(1)),
-		sql.WithQuery(ps.query),
+		sql.WithQuery(query),
 		sql.WithMemoryManager(f.engine.MemoryManager),
 		sql.WithProcessList(f.engine.ProcessList),
 	)
@@ -185,7 +189,7 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 		return errNotFast
 	}
 
-	qctx, err := sqlCtx.ProcessList.BeginQuery(sqlCtx, ps.query)
+	qctx, err := sqlCtx.ProcessList.BeginQuery(sqlCtx, query)
 	if err != nil {
 		return err
 	}
@@ -196,7 +200,7 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 		buf.Reset()
 		sql.ByteBufPool.Put(buf)
 	}()
-	res, err := f.command(sqlCtx, sess, ps, p, binds, buf)
+	res, err := f.command(sqlCtx, sess, ps, query, p, binds, buf)
 	if err == errNotFast {
 		return err
 	}
@@ -211,14 +215,14 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 
 // command runs the statement as one command of the session. A panic becomes an error for this
 // statement (logged with its stack) rather than the end of the connection.
-func (f *fastPath) command(ctx *sql.Context, sess sql.Session, ps *preparedStatement, p *fastpath.Plan, binds map[string]*querypb.BindVariable, buf *sql.ByteBuffer) (res *sqltypes.Result, err error) {
+func (f *fastPath) command(ctx *sql.Context, sess sql.Session, ps *preparedStatement, query string, p *fastpath.Plan, binds map[string]*querypb.BindVariable, buf *sql.ByteBuffer) (res *sqltypes.Result, err error) {
 	if err := sql.SessionCommandBegin(sess); err != nil {
 		return nil, err
 	}
 	defer sql.SessionCommandEnd(sess)
 	defer func() {
 		if r := recover(); r != nil {
-			ctx.GetLogger().Errorf("fast path: panic running %q: %v\n%s", ps.query, r, debug.Stack())
+			ctx.GetLogger().Errorf("fast path: panic running %q: %v\n%s", query, r, debug.Stack())
 			res, err = nil, fmt.Errorf("internal error running the statement: %v", r)
 		}
 	}()

@@ -127,11 +127,8 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		return err
 	}
 	query = rewriteSetPassword(c, query)
-	err = h.retryStatement(ctx, c, func(sent *bool) error {
-		return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
-			*sent = true
-			return callback(res, more)
-		})
+	_, err = h.runText(ctx, c, query, false, callback, func(callback mysql.ResultSpoolFn) error {
+		return h.Handler.ComQuery(ctx, c, query, callback)
 	})
 	if err == nil && after != nil {
 		err = after()
@@ -176,7 +173,15 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		return "", err
 	}
 	query = rewriteSetPassword(c, query)
-	rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+	var gmsRest string
+	fast, err := h.runText(ctx, c, first, rest != "", callback, func(callback mysql.ResultSpoolFn) error {
+		var err error
+		gmsRest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+		return err
+	})
+	if !fast {
+		rest = gmsRest // GMS split the text itself
+	}
 	if err == nil && after != nil {
 		err = after()
 	}
@@ -213,7 +218,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 	}
 	return h.retryStatement(ctx, c, func(sent *bool) error {
 		if ps != nil {
-			err := h.fast.execute(ctx, c, sess, ps, prepare.BindVars, func(res *sqltypes.Result) error {
+			err := h.fast.execute(ctx, c, sess, ps, ps.query, prepare.BindVars, func(res *sqltypes.Result) error {
 				*sent = true
 				return callback(res)
 			})
