@@ -66,6 +66,9 @@ func (ps *preparedStatement) keepFields(ctx context.Context, sess sql.Session, f
 	}
 	ps.fields = fields
 	ps.fieldsCharset = sql.NewContext(ctx, sql.WithSession(sess)).GetCharacterSetResults()
+	if ps.shared != nil {
+		ps.shared.fields.Store(&digestFields{db: ps.planDB, version: ps.version, charset: ps.fieldsCharset, fields: fields})
+	}
 }
 
 // preparedStatement is a connection's fast-path state for one prepared statement.
@@ -80,6 +83,10 @@ type preparedStatement struct {
 
 	fields        []*querypb.Field
 	fieldsCharset sql.CharacterSetID
+
+	// shared is the server's state for the digest of a text statement (nil for prepared
+	// statements): result metadata one connection took from the general path serves them all.
+	shared *learnedDigest
 }
 
 // connStatements is kept in mysql.Conn.ClientData; only the connection's goroutine uses it.
@@ -177,6 +184,9 @@ func (f *fastPath) execute(ctx context.Context, c *mysql.Conn, sess sql.Session,
 		}
 	}
 	if kind == fastpath.KindSelect {
+		if ps.fields == nil && ps.shared != nil {
+			ps.shared.fillFields(ps, sqlCtx.GetCharacterSetResults())
+		}
 		if ps.fields == nil || ps.fieldsCharset != sqlCtx.GetCharacterSetResults() {
 			return errNotFast // the general path runs it and the caller keeps its metadata
 		}

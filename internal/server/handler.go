@@ -185,7 +185,12 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err == nil && after != nil {
 		err = after()
 	}
-	return rest, mysqlError(syntaxError(err, query))
+	if err != nil {
+		// MySQL runs none of the statements after one that failed; vitess would run the rest
+		// after sending the error, and the client would read their results as garbage.
+		return "", mysqlError(syntaxError(err, query))
+	}
+	return rest, nil
 }
 
 func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -32,7 +33,8 @@ import (
 // plan state per digest (textEntry), as it does per prepared statement.
 //
 // Result metadata for a SELECT is, as for prepared statements, what the general path sent for
-// the connection's first execution of the digest after it was learned.
+// the digest's first execution after it was learned — on any connection, for the same database,
+// catalog version and character_set_results (learnedDigest.fields).
 
 // maxTextDigests bounds a connection's digests; past it they are all forgotten (a connection
 // sending thousands of distinct statement shapes gains nothing from them).
@@ -61,6 +63,26 @@ type digestCache struct {
 type learnedDigest struct {
 	learned bool
 	shape   *fastpath.Shape
+	fields  atomic.Pointer[digestFields] // the result metadata of a SELECT, once known
+}
+
+// digestFields is the result metadata the general path sent for a digest's SELECT, and what it
+// depends on besides the digest: the database the table was resolved in, the catalog version
+// and character_set_results.
+type digestFields struct {
+	db      string
+	version uint64
+	charset sql.CharacterSetID
+	fields  []*querypb.Field
+}
+
+// fillFields gives ps the digest's result metadata if it was taken for ps's current plan.
+func (ld *learnedDigest) fillFields(ps *preparedStatement, charset sql.CharacterSetID) {
+	df := ld.fields.Load()
+	if df == nil || df.db != ps.planDB || df.version != ps.version || df.charset != charset || ps.plan == nil {
+		return
+	}
+	ps.fields, ps.fieldsCharset = df.fields, df.charset
 }
 
 func digestKey(sqlMode string, digest []byte) string {
@@ -163,7 +185,7 @@ func (f *fastPath) text(ctx context.Context, c *mysql.Conn, sess sql.Session, qu
 		}
 		e = &textEntry{sqlMode: modeText}
 		if ld.shape != nil {
-			e.ps = &preparedStatement{shape: ld.shape}
+			e.ps = &preparedStatement{shape: ld.shape, shared: ld}
 		}
 		ts.byDigest[string(digest)] = e
 	}
