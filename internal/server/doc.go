@@ -109,6 +109,12 @@
 //     visible to the general path's bookkeeping except through the session (transaction,
 //     LAST_INSERT_ID, ROW_COUNT, FOUND_ROWS, warnings cleared) and the status counters.
 //
+//   - Text statements take the same fast path by digest (textfast.go, package sqldigest): a
+//     digest is trusted only after a parse of a text and of its template agreed literal for
+//     literal (sqldigest.Matches), per sql_mode; the statement then runs exactly as the prepared
+//     template with the text's literals bound. A text the digest lexer is unsure of has no
+//     digest and goes to GMS unchanged.
+//
 //   - A cluster member (Config.Cluster, cluster.go) starts super_read_only and is writable only
 //     while the control plane has made it the primary and its lease is valid on this process's
 //     monotonic clock: the storage's commit fence refuses a group before it is logged, and fails
