@@ -1059,7 +1059,9 @@ func (g *diffGen) next() *dstmt {
 		st.mode, st.repeat = modeText, 0
 	}
 	if g.textOnly && isDML(st.shape) && !st.pin {
-		if len(g.recent) > 0 && g.chance(60) {
+		// Not in read-only stretches: the statement was made for what was allowed then (see
+		// readOnly).
+		if len(g.recent) > 0 && !g.readOnly && !g.sessRO && g.chance(60) {
 			st = g.again(g.recent[g.r.Intn(len(g.recent))])
 		} else if len(g.recent) < 40 {
 			g.recent = append(g.recent, st)

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/sorters"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -36,9 +34,7 @@ func (p *Plan) Run(ctx *sql.Context, binds map[string]*querypb.BindVariable) (*O
 			return p.aggregate(ctx, rows)
 		}
 		if len(p.sortBy) > 0 && len(rows) > 1 {
-			sorter := sorters.NewRowSorterWithRows(ctx, p.sortBy, rows)
-			sort.Stable(sorter)
-			if err := sorter.GetError(); err != nil {
+			if err := p.sortRows(ctx, rows); err != nil {
 				return nil, ErrFallback
 			}
 		}
