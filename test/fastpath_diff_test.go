@@ -33,6 +33,12 @@ import (
 // handed from the fast path to the general path, and the session and DDL statements (after
 // which prepared statements are planned again).
 //
+// Statements go as prepared statements (bound or with literals) and as text; RELAYDB_DIFF_MODE=text
+// (or TestFastPathDifferentialText) sends every one as text, through the text-protocol fast path:
+// literals in varied spellings, comments and hints, mixed case, multi-statements, sql_mode
+// changes between executions (textify), and statements repeated with other numbers, as an
+// application repeats its statements.
+//
 // Each node has two sessions, the same on both: the main one, which runs transactions and
 // session settings, and one with CLIENT_FOUND_ROWS for some autocommit statements (affected rows
 // are then matched rows). After every statement its session's SHOW WARNINGS and
@@ -42,6 +48,28 @@ import (
 // Node A must run a good share of the statements on the fast path (Relaydb_fast_path_executions)
 // and node B none, or the test would compare the general path with itself.
 func TestFastPathDifferential(t *testing.T) {
+	textOnly := false
+	switch m := os.Getenv("RELAYDB_DIFF_MODE"); m {
+	case "", "mixed":
+	case "text":
+		textOnly = true
+	default:
+		t.Fatalf("RELAYDB_DIFF_MODE: %q (want mixed or text)", m)
+	}
+	fastPathDifferential(t, textOnly)
+}
+
+// TestFastPathDifferentialText is the differential test with every statement sent as text
+// (COM_QUERY), the text-protocol fast path's own check; RELAYDB_DIFF_MODE=text runs the same
+// through TestFastPathDifferential.
+func TestFastPathDifferentialText(t *testing.T) {
+	if os.Getenv("RELAYDB_DIFF_MODE") != "" {
+		t.Skip("RELAYDB_DIFF_MODE chooses the mode of TestFastPathDifferential")
+	}
+	fastPathDifferential(t, true)
+}
+
+func fastPathDifferential(t *testing.T, textOnly bool) {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("RELAYDB_DIFF_SEED"); s != "" {
 		v, err := strconv.ParseInt(s, 10, 64)
@@ -62,14 +90,6 @@ func TestFastPathDifferential(t *testing.T) {
 		count = v
 	}
 	verbose := os.Getenv("RELAYDB_DIFF_VERBOSE") != ""
-	textOnly := false
-	switch m := os.Getenv("RELAYDB_DIFF_MODE"); m {
-	case "", "mixed":
-	case "text":
-		textOnly = true
-	default:
-		t.Fatalf("RELAYDB_DIFF_MODE: %q (want mixed or text)", m)
-	}
 	t.Logf("seed %d, %d statements, text only %v (repeat with RELAYDB_DIFF_SEED=%d RELAYDB_DIFF_STATEMENTS=%d RELAYDB_DIFF_MODE=%s)",
 		seed, count, textOnly, seed, count, map[bool]string{true: "text", false: "mixed"}[textOnly])
 	started := time.Now()
