@@ -5,99 +5,134 @@ import (
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/encodings"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/sorters"
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // sortRows sorts rows by the plan's ORDER BY exactly as GMS's general path does (its RowSorter
-// under sort.Stable). ORDER BY one text column — the common case — compares precomputed
-// collation weights instead of decoding both strings on every comparison: GMS's string
-// comparison is rune by rune by the collation's weight, then the string with runes left sorts
-// last, which is what comparing the weight sequences gives.
+// under sort.Stable). ORDER BY one text column — the common case — compares the strings
+// directly (collationCompare) instead of through the RowSorter's per-comparison expression
+// evaluation, type lookups and interface conversions.
 func (p *Plan) sortRows(ctx *sql.Context, rows []sql.Row) error {
-	if p.sortByWeights(ctx, rows) {
-		return nil
+	if ok, err := p.sortByText(ctx, rows); ok {
+		return err
 	}
 	sorter := sorters.NewRowSorterWithRows(ctx, p.sortBy, rows)
 	sort.Stable(sorter)
 	return sorter.GetError()
 }
 
-// sortByWeights sorts rows by weights if the plan sorts by one text column whose values are all
-// non-NULL strings; it returns false, with rows untouched, otherwise.
-func (p *Plan) sortByWeights(ctx *sql.Context, rows []sql.Row) bool {
+// sortByText sorts rows if the plan sorts by one text column whose values are all non-NULL
+// strings; it returns false, with rows untouched, otherwise. err is what GMS's comparison would
+// have failed with (the caller falls back to the general path; rows are then reordered).
+func (p *Plan) sortByText(ctx *sql.Context, rows []sql.Row) (bool, error) {
 	if len(p.sortBy) != 1 {
-		return false
+		return false, nil
 	}
 	sc := p.sortBy[0]
 	gf, ok := sc.Expr.(*expression.GetField)
 	if !ok {
-		return false
+		return false, nil
 	}
 	typ := gf.Type(ctx)
 	st, ok := typ.(sql.StringType)
 	if !ok || !types.IsText(typ) || types.IsBinaryType(typ) {
-		return false
+		return false, nil
 	}
-	collation := st.Collation()
-	encoder := collation.CharacterSet().Encoder()
-	weight := collation.Sorter()
 	idx := gf.Index()
-	keys := make([][]int32, len(rows))
-	var backing []int32
-	for i, r := range rows {
+	for _, r := range rows {
 		if idx >= len(r) {
-			return false
+			return false, nil
 		}
-		s, ok := r[idx].(string)
-		if !ok {
-			return false // NULL, or a value GMS would convert first
+		if _, ok := r[idx].(string); !ok {
+			return false, nil // NULL, or a value GMS would convert first
 		}
-		start := len(backing)
-		for len(s) > 0 {
-			rn, n := encoder.NextRune(s)
-			if n == 0 || n == utf8.RuneError {
-				return false // GMS fails the comparison; the general path reports it
+	}
+	cmp := newCollationCompare(st.Collation())
+	sort.Stable(&textRows{rows: rows, idx: idx, desc: sc.Order == sql.Descending, cmp: cmp})
+	if cmp.failed {
+		return true, sql.ErrUnableSort.New()
+	}
+	return true, nil
+}
+
+// collationCompare compares two strings as GMS's StringType.Compare does: rune by rune by the
+// collation's weight, and when one runs out, the one with bytes left is greater. For UTF-8
+// character sets, whose decoder reads an ASCII byte as one rune of that value, a table of the
+// ASCII runes' weights serves the leading ASCII part of both strings.
+type collationCompare struct {
+	encoder encodings.Encoder
+	weight  sql.CollationSorter
+	ascii   *[128]int32 // nil: not a UTF-8 character set
+	failed  bool        // a string GMS's comparison would have refused
+}
+
+func newCollationCompare(c sql.CollationID) *collationCompare {
+	cs := c.CharacterSet()
+	cc := &collationCompare{encoder: cs.Encoder(), weight: c.Sorter()}
+	if cs == sql.CharacterSet_utf8mb4 || cs == sql.CharacterSet_utf8mb3 {
+		cc.ascii = new([128]int32)
+		for b := range cc.ascii {
+			cc.ascii[b] = cc.weight(rune(b))
+		}
+	}
+	return cc
+}
+
+func (c *collationCompare) compare(a, b string) int {
+	if c.ascii != nil {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] < utf8.RuneSelf && b[i] < utf8.RuneSelf {
+			if wa, wb := c.ascii[a[i]], c.ascii[b[i]]; wa != wb {
+				if wa < wb {
+					return -1
+				}
+				return 1
 			}
-			backing = append(backing, weight(rn))
-			s = s[n:]
+			i++
 		}
-		keys[i] = backing[start:len(backing):len(backing)]
+		a, b = a[i:], b[i:]
 	}
-	// backing may have moved while growing: cut the keys again from the final array.
-	off := 0
-	for i := range keys {
-		n := len(keys[i])
-		keys[i] = backing[off : off+n : off+n]
-		off += n
+	for len(a) > 0 && len(b) > 0 {
+		ar, an := c.encoder.NextRune(a)
+		br, bn := c.encoder.NextRune(b)
+		if an == 0 || bn == 0 || an == utf8.RuneError || bn == utf8.RuneError {
+			c.failed = true
+			return 0
+		}
+		if wa, wb := c.weight(ar), c.weight(br); wa != wb {
+			if wa < wb {
+				return -1
+			}
+			return 1
+		}
+		a, b = a[an:], b[bn:]
 	}
-	sort.Stable(&weightedRows{rows: rows, keys: keys, desc: sc.Order == sql.Descending})
-	return true
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
 }
 
-type weightedRows struct {
+type textRows struct {
 	rows []sql.Row
-	keys [][]int32
+	idx  int
 	desc bool
+	cmp  *collationCompare
 }
 
-func (w *weightedRows) Len() int { return len(w.rows) }
+func (t *textRows) Len() int      { return len(t.rows) }
+func (t *textRows) Swap(i, j int) { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
 
-func (w *weightedRows) Swap(i, j int) {
-	w.rows[i], w.rows[j] = w.rows[j], w.rows[i]
-	w.keys[i], w.keys[j] = w.keys[j], w.keys[i]
-}
-
-func (w *weightedRows) Less(i, j int) bool {
-	a, b := w.keys[i], w.keys[j]
-	if w.desc {
+func (t *textRows) Less(i, j int) bool {
+	a, b := t.rows[i][t.idx].(string), t.rows[j][t.idx].(string)
+	if t.desc {
 		a, b = b, a
 	}
-	for k := 0; k < len(a) && k < len(b); k++ {
-		if a[k] != b[k] {
-			return a[k] < b[k]
-		}
-	}
-	return len(a) < len(b)
+	return t.cmp.compare(a, b) < 0
 }
