@@ -333,6 +333,12 @@ func DecodeRow(sch sql.Schema, b []byte, dst sql.Row) (sql.Row, error) {
 // DecodeRowProjected decodes only the columns listed in cols (schema ordinals), into a row of len(cols), skipping the rest cheaply.
 // cols may be in any order and may repeat a column.
 func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.Row, error) {
+	return decodeColumns(sch, b, cols, dst, false)
+}
+
+// decodeColumns decodes the columns in cols into a row of len(cols) (value j of column cols[j]),
+// or with spread into a row of the schema's width (column c at c, the others nil).
+func decodeColumns(sch sql.Schema, b []byte, cols []int, dst sql.Row, spread bool) (sql.Row, error) {
 	h, err := parseHeader(sch, b)
 	if err != nil {
 		return dst, err
@@ -375,10 +381,20 @@ func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.
 	if arenaSize > 0 {
 		d.arena = make([]byte, 0, arenaSize)
 	}
-	row := resizeRow(dst, len(cols))
+	var row sql.Row
+	if spread {
+		row = resizeRow(dst, len(sch))
+		clear(row)
+	} else {
+		row = resizeRow(dst, len(cols))
+	}
 	for j, c := range cols {
+		at := j
+		if spread {
+			at = c
+		}
 		if h.isNull(c) {
-			row[j] = nil
+			row[at] = nil
 			continue
 		}
 		d.pos = offs[c]
@@ -386,7 +402,7 @@ func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.
 		if err != nil {
 			return dst, fmt.Errorf("column %q: %w", sch[c].Name, err)
 		}
-		row[j] = v
+		row[at] = v
 	}
 	return row, nil
 }
@@ -395,16 +411,7 @@ func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.
 // row of the full schema's width; the other columns are left nil. Callers that read only some
 // columns use it to avoid copying the others' bytes.
 func DecodeRowColumns(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.Row, error) {
-	compact, err := DecodeRowProjected(sch, b, cols, nil)
-	if err != nil {
-		return dst, err
-	}
-	row := resizeRow(dst, len(sch))
-	clear(row)
-	for j, c := range cols {
-		row[c] = compact[j]
-	}
-	return row, nil
+	return decodeColumns(sch, b, cols, dst, true)
 }
 
 func (d *decoder) uvarint() (uint64, error) {
