@@ -158,8 +158,9 @@ func (r *Replica) epochStatement() string {
 }
 
 // readEvents reads the dump stream and appends whole transactions to the relay log. In a
-// semi-sync session, an event that asks for an acknowledgement is acknowledged once it is in the
-// relay log and the relay log is fsynced (the transaction it ends is then durable here).
+// semi-sync session, an event that asks for an acknowledgement is acknowledged once the
+// transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
+// see acknowledge.
 func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration) error {
 	format := binlog.NewFormat(binlog.ChecksumCRC32)
 	var txn binlog.Txn
@@ -170,8 +171,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
 		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
 		raw, needAck, err := readEventPacket(ctx, conn, semi)
+		readAt := time.Now()
 		if err == nil {
-			r.heardAt.Store(time.Now().UnixNano())
+			r.heardAt.Store(readAt.UnixNano())
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -188,7 +190,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 				r.st.readPos = uint64(e.LogPos())
 				r.mu.Unlock()
 			}
-			if err := r.ackReceived(); err != nil {
+			if err := r.acknowledge(readAt); err != nil {
 				return err
 			}
 			needAck = false
@@ -264,7 +266,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		r.mu.Unlock()
 		txn = nil
 		if needAck {
-			if err := r.ackReceived(); err != nil {
+			if err := r.acknowledge(readAt); err != nil {
 				return err
 			}
 		}
@@ -287,15 +289,31 @@ func endsTxn(f binlog.Format, e binlog.Event, began bool) bool {
 	return false
 }
 
-// ackReceived asks the acker to acknowledge what has been read from the source so far (see
-// runAcker); it fails only if the acker has failed.
-func (r *Replica) ackReceived() error {
+// acknowledge acknowledges everything read from the source so far (askedAt: when the event
+// asking for it was read), as rpl_semi_sync_replica_ack_durability says. WRITE sends the ack at
+// once, from the receiver itself: what was read is in the relay log file already, and no other
+// goroutine has to wake up for it. FSYNC hands the position to the acker (see runAcker). It
+// fails if the ack cannot be sent, or if the acker has failed.
+func (r *Replica) acknowledge(askedAt time.Time) error {
 	r.mu.Lock()
 	pos := binlog.Position{File: r.st.sourceFile, Offset: r.st.readPos}
 	r.mu.Unlock()
+	if r.ackDurability() == AckWrite {
+		r.semi.mu.Lock()
+		err := r.semi.ackErr
+		r.semi.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := r.sendAck(pos, false); err != nil {
+			return err
+		}
+		r.semi.ackWaitNs.Add(uint64(time.Since(askedAt)))
+		return nil
+	}
 	r.semi.mu.Lock()
 	err := r.semi.ackErr
-	r.semi.want = pos
+	r.semi.want, r.semi.askedAt = pos, askedAt
 	r.semi.mu.Unlock()
 	select {
 	case r.semi.kick <- struct{}{}:
@@ -304,10 +322,10 @@ func (r *Replica) ackReceived() error {
 	return err
 }
 
-// runAcker acknowledges, until done is closed, the latest position the receiver asked for: it
-// makes the relay log durable up to there (without stopping the receiver, which goes on reading
-// the next events meanwhile), then sends the ack. Requests that arrive during an fsync are
-// covered together by the next one.
+// runAcker acknowledges, until done is closed, the latest position the receiver asked for in
+// FSYNC mode: it makes the relay log durable up to there (without stopping the receiver, which
+// goes on reading the next events meanwhile), then sends the ack. Requests that arrive during an
+// fsync are covered together by the next one (group fsync: one fsync and one ack for all).
 func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 	for {
 		select {
@@ -316,12 +334,14 @@ func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 		case <-r.semi.kick:
 		}
 		r.semi.mu.Lock()
-		pos := r.semi.want
+		pos, askedAt := r.semi.want, r.semi.askedAt
 		r.semi.mu.Unlock()
 		var err error
 		if w := r.relayWriterNow(); w != nil {
 			if _, serr := w.SyncConcurrent(); serr != nil {
 				err = mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: fsync before a semi-sync acknowledgement: %v", serr)
+			} else {
+				r.semi.ackFsyncs.Add(1)
 			}
 		}
 		if err == nil {
@@ -334,6 +354,7 @@ func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 			closeConn() // the receiver's read fails and it reconnects
 			return
 		}
+		r.semi.ackWaitNs.Add(uint64(time.Since(askedAt)))
 	}
 }
 

@@ -6,12 +6,56 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/semisync"
 )
+
+// AckDurability is rpl_semi_sync_replica_ack_durability: how far a transaction must have reached
+// in this replica's relay log before the receiver acknowledges it to a semi-sync source.
+type AckDurability int32
+
+const (
+	// AckWrite acknowledges once the transaction is written to the relay log file (handed to the
+	// OS, no fsync), as MySQL's replica does by default (sync_relay_log is not 1). A kill -9 of
+	// this process keeps what the OS was given; only a crash of this machine together with the
+	// loss of the source can lose an acknowledged commit.
+	AckWrite AckDurability = iota
+	// AckFsync acknowledges only after an fsync of the relay log covering the transaction. One
+	// fsync covers everything received before it started, and one ack then covers all of it
+	// (group fsync); the receiver goes on reading meanwhile.
+	AckFsync
+)
+
+// ParseAckDurability reads WRITE or FSYNC (any case).
+func ParseAckDurability(s string) (AckDurability, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "WRITE":
+		return AckWrite, nil
+	case "FSYNC":
+		return AckFsync, nil
+	}
+	return 0, fmt.Errorf("unknown semi-sync ack durability %q (WRITE or FSYNC)", s)
+}
+
+func (d AckDurability) String() string {
+	if d == AckFsync {
+		return "FSYNC"
+	}
+	return "WRITE"
+}
+
+// SemiSyncStats are the receiver's semi-sync figures since the server started.
+type SemiSyncStats struct {
+	Acks       uint64 // received acknowledgements sent to a source
+	AckFsyncs  uint64 // relay log fsyncs made so that an acknowledgement could be sent (FSYNC)
+	AckWaitNs  uint64 // total time from reading an event that asked for an ack to sending the ack
+	AppliedAck uint64 // applied acknowledgements sent (synchronous replication)
+}
 
 // semiLink is the receiver's semi-sync session with its source: the connection the ack packets
 // go back on (written outside vitess, which is only reading there), and whether the source is a
@@ -24,6 +68,9 @@ type semiLink struct {
 	want     binlog.Position    // the latest position the receiver asked the acker to ack
 	ackErr   error              // the acker's failure, if it failed
 	kick     chan struct{}      // wakes the acker (buffer 1: requests coalesce)
+	askedAt  time.Time          // when the receiver read the event the acker is to acknowledge
+
+	acks, ackFsyncs, ackWaitNs, appliedAcks atomic.Uint64
 }
 
 // sourceFileMark records that the relay log from relay onwards holds transactions of the
@@ -88,7 +135,27 @@ func (r *Replica) sendAck(pos binlog.Position, applied bool) error {
 		return fmt.Errorf("semi-sync ack: %w", err)
 	}
 	r.semi.lastSent[kind] = pos
+	if applied {
+		r.semi.appliedAcks.Add(1)
+	} else {
+		r.semi.acks.Add(1)
+	}
 	return nil
+}
+
+// SemiSyncStats returns the receiver's semi-sync figures.
+func (r *Replica) SemiSyncStats() SemiSyncStats {
+	return SemiSyncStats{Acks: r.semi.acks.Load(), AckFsyncs: r.semi.ackFsyncs.Load(),
+		AckWaitNs: r.semi.ackWaitNs.Load(), AppliedAck: r.semi.appliedAcks.Load()}
+}
+
+// ackDurability is the setting in effect now (read for every acknowledgement, so a SET GLOBAL
+// applies from the next one on).
+func (r *Replica) ackDurability() AckDurability {
+	if r.opts.SemiSyncAckDurability == nil {
+		return AckWrite
+	}
+	return r.opts.SemiSyncAckDurability()
 }
 
 // readEventPacket reads the next event of the dump, stripping the semi-sync header when the
