@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -125,6 +126,13 @@ func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 		Default: "DEFAULT",
 	})
 	return vars
+}
+
+// semiSyncVariable reports whether name is one of semiSyncVariables' names, which exist only once
+// installSemiSyncVariables has run.
+func semiSyncVariable(name string) bool {
+	name = strings.ToLower(name)
+	return strings.HasPrefix(name, "rpl_semi_sync_") || name == "replication_durability"
 }
 
 // installSemiSyncVariables registers the semi-sync variables and applies persisted values.
