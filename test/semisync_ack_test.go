@@ -124,6 +124,22 @@ func TestSemiSyncReplicaAckDurability(t *testing.T) {
 				}
 			}
 
+			// Applied acknowledgements go out only while the source waits for them.
+			if n := get("Rpl_semi_sync_replica_applied_acks", true); n != 0 {
+				t.Fatalf("%d applied acks sent to a source that waits for none (AFTER_SYNC)", n)
+			}
+			mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_wait_point = 'AFTER_APPLY'")
+			for i := 0; i < 5; i++ {
+				mustExec(t, wdb, "INSERT INTO t VALUES (?, -3)", -10-i)
+				if n := queryString(t, rdb, "SELECT COUNT(*) FROM d.t WHERE w = -3"); n != strconv.Itoa(i+1) {
+					t.Fatalf("AFTER_APPLY: the replica has %s of the %d rows committed", n, i+1)
+				}
+			}
+			if n := get("Rpl_semi_sync_replica_applied_acks", true); n == 0 {
+				t.Fatal("AFTER_APPLY: no applied acks sent")
+			}
+			mustExec(t, pdb, "SET GLOBAL rpl_semi_sync_source_wait_point = 'AFTER_SYNC'")
+
 			// A commit the source saw acknowledged is in the relay log of a replica killed
 			// right after: the ack followed the relay log write.
 			mustExec(t, wdb, "INSERT INTO t VALUES (-1, -1)")
@@ -154,8 +170,8 @@ func TestSemiSyncReplicaAckDurability(t *testing.T) {
 				t.Fatal("a commit after the replica came back was not acknowledged")
 			}
 			appliedAllReceived(t, rdb, 30*time.Second)
-			if n := queryString(t, rdb, "SELECT COUNT(*) FROM t"); n != strconv.Itoa(writers*each+2) {
-				t.Fatalf("the replica has %s rows, want %d", n, writers*each+2)
+			if n := queryString(t, rdb, "SELECT COUNT(*) FROM t"); n != strconv.Itoa(writers*each+7) {
+				t.Fatalf("the replica has %s rows, want %d", n, writers*each+7)
 			}
 		})
 	}

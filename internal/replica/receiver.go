@@ -15,6 +15,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/semisync"
 )
 
 // receive is the receiver: it connects (retrying per CONNECT_RETRY / RETRY_COUNT), asks for the
@@ -170,7 +171,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		// A source that sends nothing, not even a heartbeat, for this long is gone (a silent
 		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
 		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
-		raw, needAck, err := readEventPacket(ctx, conn, semi)
+		raw, needAck, flags, err := readEventPacket(ctx, conn, semi)
 		readAt := time.Now()
 		if err == nil {
 			r.heardAt.Store(readAt.UnixNano())
@@ -180,6 +181,11 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 				return nil
 			}
 			return err
+		}
+		if needAck {
+			// Before the transaction reaches the relay log, so that the applier, once it
+			// commits it, knows whether the source waits for its applied acknowledgement.
+			r.semi.wantApplied.Store(flags&semisync.FlagAppliedAckRequested != 0)
 		}
 		e := binlog.Event(append([]byte(nil), raw...))
 		if needAck && (len(txn) == 0 || !endsTxn(format, e, began)) {

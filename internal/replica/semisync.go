@@ -69,6 +69,10 @@ type semiLink struct {
 	ackErr   error              // the acker's failure, if it failed
 	kick     chan struct{}      // wakes the acker (buffer 1: requests coalesce)
 	askedAt  time.Time          // when the receiver read the event the acker is to acknowledge
+	// onRequest: the source sets semisync.FlagAppliedAckRequested when it wants applied
+	// acknowledgements, and wantApplied is what the last ack request said; without onRequest
+	// (an older RelayDB source) the applier acknowledges every transaction it commits.
+	onRequest, wantApplied atomic.Bool
 
 	acks, ackFsyncs, ackWaitNs, appliedAcks atomic.Uint64
 }
@@ -92,14 +96,26 @@ func (r *Replica) startSemiSync(conn *mysql.Conn) (bool, error) {
 		r.opts.Logger.Warn("replication receiver: the source does not support semi-sync; replicating asynchronously", "err", err)
 		return false, nil
 	}
-	if _, err := conn.ExecuteFetch("SET @rpl_semi_sync_replica = 1, @rpl_semi_sync_slave = 1", 0, false); err != nil {
+	applied := len(res.Rows) == 1 && strings.Contains(res.Rows[0][1].ToString(), "relaydb")
+	set := "SET @rpl_semi_sync_replica = 1, @rpl_semi_sync_slave = 1"
+	onRequest := false
+	if applied {
+		// A RelayDB source that says when it wants applied acknowledgements spares both sides
+		// one per transaction; an older one fails this query and gets them all.
+		if _, err := conn.ExecuteFetch("SELECT @@GLOBAL."+semisync.AppliedAckOnRequestVariable, 1, false); err == nil {
+			onRequest = true
+			set += ", @" + semisync.AppliedAckOnRequestVariable + " = 1"
+		}
+	}
+	if _, err := conn.ExecuteFetch(set, 0, false); err != nil {
 		return false, err
 	}
-	applied := len(res.Rows) == 1 && strings.Contains(res.Rows[0][1].ToString(), "relaydb")
 	r.semi.mu.Lock()
 	r.semi.conn, r.semi.applied = conn.Conn, applied
 	r.semi.lastSent = [2]binlog.Position{}
 	r.semi.want, r.semi.ackErr = binlog.Position{}, nil
+	r.semi.onRequest.Store(onRequest)
+	r.semi.wantApplied.Store(false)
 	if r.semi.kick == nil {
 		r.semi.kick = make(chan struct{}, 1)
 	}
@@ -158,33 +174,41 @@ func (r *Replica) ackDurability() AckDurability {
 	return r.opts.SemiSyncAckDurability()
 }
 
+// wantsAppliedAcks tells the applier whether to acknowledge what it commits: the session is
+// semi-sync with a RelayDB source that wants them now (or cannot say so).
+func (r *Replica) wantsAppliedAcks() bool {
+	return r.semiActive.Load() && (!r.semi.onRequest.Load() || r.semi.wantApplied.Load())
+}
+
 // readEventPacket reads the next event of the dump, stripping the semi-sync header when the
-// session is semi-sync; needAck reports the source's request for an acknowledgement.
-func readEventPacket(ctx context.Context, conn *mysql.Conn, semi bool) (ev []byte, needAck bool, err error) {
+// session is semi-sync; needAck reports the source's request for an acknowledgement, flags the
+// header's flags.
+func readEventPacket(ctx context.Context, conn *mysql.Conn, semi bool) (ev []byte, needAck bool, flags byte, err error) {
 	p, err := conn.ReadPacket(ctx)
 	if err != nil {
-		return nil, false, err
+		return nil, false, 0, err
 	}
 	if len(p) == 0 {
-		return nil, false, fmt.Errorf("empty packet in the binlog stream")
+		return nil, false, 0, fmt.Errorf("empty packet in the binlog stream")
 	}
 	switch p[0] {
 	case mysql.ErrPacket:
-		return nil, false, mysql.ParseErrorPacket(p)
+		return nil, false, 0, mysql.ParseErrorPacket(p)
 	case mysql.EOFPacket:
 		if len(p) < 9 {
-			return nil, false, mysql.NewSQLError(mysql.CRServerLost, mysql.SSUnknownSQLState, "the source ended the binlog dump")
+			return nil, false, 0, mysql.NewSQLError(mysql.CRServerLost, mysql.SSUnknownSQLState, "the source ended the binlog dump")
 		}
 	}
 	p = p[1:]
 	if semi {
 		if len(p) < 2 || p[0] != semisync.MagicHeader {
-			return nil, false, fmt.Errorf("semi-sync binlog stream: event packet without the semi-sync header")
+			return nil, false, 0, fmt.Errorf("semi-sync binlog stream: event packet without the semi-sync header")
 		}
-		needAck = p[1]&semisync.FlagAckRequested != 0
+		flags = p[1]
+		needAck = flags&semisync.FlagAckRequested != 0
 		p = p[2:]
 	}
-	return p, needAck, nil
+	return p, needAck, flags, nil
 }
 
 // markSourceFile notes, before a transaction is appended at relay, the source file it comes from.

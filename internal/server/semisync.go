@@ -120,6 +120,12 @@ func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 			return nil
 		},
 	})
+	// Read-only: this source asks for applied acknowledgements only when it waits for them
+	// (see semisync.AppliedAckOnRequestVariable).
+	vars = append(vars, &sql.MysqlSystemVariable{
+		Name: semisync.AppliedAckOnRequestVariable, Scope: global, Dynamic: false,
+		Type: types.NewSystemBoolType(semisync.AppliedAckOnRequestVariable), Default: int8(1),
+	})
 	vars = append(vars, &sql.MysqlSystemVariable{
 		Name: "replication_durability", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,
 		Type:    types.NewSystemEnumType("replication_durability", "DEFAULT", "ASYNC", "SEMI_SYNC", "SYNC"),
@@ -132,7 +138,7 @@ func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 // installSemiSyncVariables has run.
 func semiSyncVariable(name string) bool {
 	name = strings.ToLower(name)
-	return strings.HasPrefix(name, "rpl_semi_sync_") || name == "replication_durability"
+	return strings.HasPrefix(name, "rpl_semi_sync_") || name == "replication_durability" || name == semisync.AppliedAckOnRequestVariable
 }
 
 // installSemiSyncVariables registers the semi-sync variables and applies persisted values.

@@ -17,7 +17,8 @@ import (
 //     Rpl_semi_sync_replica_status (Rpl_semi_sync_slave_status), and the replica's own:
 //     Rpl_semi_sync_replica_ack_durability (the rpl_semi_sync_replica_ack_durability in effect),
 //     Rpl_semi_sync_replica_acks (acknowledgements sent), Rpl_semi_sync_replica_ack_fsyncs
-//     (relay log fsyncs made for them), Rpl_semi_sync_replica_ack_time and
+//     (relay log fsyncs made for them), Rpl_semi_sync_replica_applied_acks (applied
+//     acknowledgements, sent only while the source waits for them), Rpl_semi_sync_replica_ack_time and
 //     Rpl_semi_sync_replica_ack_avg_time (µs from reading the event that asked for an ack to
 //     sending the ack: this replica's share of the source's wait).
 type liveStatus struct {
@@ -74,6 +75,7 @@ func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool, semiReplicaS
 		vars["Rpl_semi_sync_replica_ack_durability"] = func() any { return SemiSyncReplicaAckDurability().String() }
 		vars["Rpl_semi_sync_replica_acks"] = func() any { return stats().Acks }
 		vars["Rpl_semi_sync_replica_ack_fsyncs"] = func() any { return stats().AckFsyncs }
+		vars["Rpl_semi_sync_replica_applied_acks"] = func() any { return stats().AppliedAck }
 		vars["Rpl_semi_sync_replica_ack_time"] = func() any { return stats().AckWaitNs / 1000 }
 		vars["Rpl_semi_sync_replica_ack_avg_time"] = func() any {
 			st := stats()
