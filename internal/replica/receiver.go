@@ -260,7 +260,10 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		if !end {
 			continue
 		}
-		if err := r.appendRelay(ctx, format.Checksum, txn); err != nil {
+		// A transaction acknowledged at once (WRITE) is shown to the applier only after the ack
+		// went out: waking the applier first would let it take the CPU the ack needs.
+		quiet := needAck && r.ackDurability() == AckWrite
+		if err := r.appendRelay(ctx, format.Checksum, txn, quiet); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -272,7 +275,11 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		r.mu.Unlock()
 		txn = nil
 		if needAck {
-			if err := r.acknowledge(readAt); err != nil {
+			err := r.acknowledge(readAt)
+			if quiet {
+				r.relayWriterNow().Publish()
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -381,10 +388,10 @@ const diskFullRetry = time.Second
 // only once written, and a receiver stopped meanwhile asks the source for it again. The writer
 // cuts a failed write off the file and its position covers only whole writes, so the applier
 // never sees part of a transaction.
-func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn binlog.Txn) error {
+func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn binlog.Txn, quiet bool) error {
 	waiting := false
 	for {
-		err := r.tryAppendRelay(checksum, txn)
+		err := r.tryAppendRelay(checksum, txn, quiet)
 		if err == nil {
 			if waiting {
 				r.diskSpaceBack()
@@ -404,9 +411,10 @@ func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn
 	}
 }
 
-// tryAppendRelay writes txn to the relay log once. A full disk comes back as it is, other I/O
-// errors as erRelayLogWrite; anything else the writer refuses is damage in transit.
-func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error {
+// tryAppendRelay writes txn to the relay log once (quiet: without waking the applier, see
+// binlog.Writer.AppendQuiet). A full disk comes back as it is, other I/O errors as
+// erRelayLogWrite; anything else the writer refuses is damage in transit.
+func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn, quiet bool) error {
 	w, err := r.relayWriter(checksum)
 	if err != nil {
 		if diskFull(err) {
@@ -415,7 +423,12 @@ func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error
 		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: could not open the relay log: %v", err)
 	}
 	r.markSourceFile(w.Position(), r.sourceFileName())
-	_, err = w.Append(txn)
+	if quiet {
+		// Shown to the applier by Publish once acknowledged (readEvents).
+		_, err = w.AppendQuiet(txn)
+	} else {
+		_, err = w.Append(txn)
+	}
 	var pathErr *os.PathError
 	switch {
 	case err == nil:
