@@ -80,7 +80,7 @@ type Options struct {
 	// than the new group holds, the committer waits for them to join: at most as long as the
 	// last group's durable write took (and MaxGroupWait), giving up once none has arrived for
 	// GroupArrivalGap. A bigger group shares one fsync; without fsyncs there is nothing to share
-	// and no wait. Writers whose group is logged and waiting (semi-sync) are not waited for.
+	// and no wait.
 	OpenWriters func() int
 	// MaxGroupWait caps that wait (0 = 2 ms); GroupArrivalGap ends it early (0 = 400 µs).
 	MaxGroupWait, GroupArrivalGap time.Duration
@@ -107,11 +107,8 @@ type Pipeline struct {
 	// Groups that wait (LogResult.Wait) are finished — written to the store and published — by
 	// the finisher goroutine, in order; a group is finished on the committer goroutine only while
 	// the finisher has nothing in hand, so finishing never overlaps.
-	finishQ  chan *finishing
-	inFinish atomic.Int64 // groups handed to the finisher and not yet finished
-	// waiting counts the requests of those groups: open writers (Options.OpenWriters) that
-	// gather must not wait for, since they are logged already (waiting for semi-sync acks).
-	waiting   atomic.Int64
+	finishQ   chan *finishing
+	inFinish  atomic.Int64  // groups handed to the finisher and not yet finished
 	finisherC chan struct{} // closed when the finisher has stopped
 
 	nextSeq    uint64 // owned by whichever goroutine finishes (see finishQ)
@@ -369,7 +366,7 @@ func (p *Pipeline) run() {
 
 // gather waits briefly for open writers to join the group (see Options.OpenWriters).
 func (p *Pipeline) gather(group []*Request) []*Request {
-	if p.opts.OpenWriters == nil || !p.lastSynced || len(group) >= p.joinable() {
+	if p.opts.OpenWriters == nil || !p.lastSynced || len(group) >= p.opts.OpenWriters() {
 		return group
 	}
 	maxWait := min(p.opts.MaxGroupWait, p.lastPersist)
@@ -388,18 +385,11 @@ func (p *Pipeline) gather(group []*Request) []*Request {
 		}
 		closing := p.closing
 		p.mu.Unlock()
-		if closing || len(group) >= p.joinable() || now.Sub(start) >= maxWait ||
+		if closing || len(group) >= p.opts.OpenWriters() || now.Sub(start) >= maxWait ||
 			now.Sub(lastArrival) >= gap {
 			return group
 		}
 	}
-}
-
-// joinable is how many open writers could still be in the next group: not those of groups
-// already logged and waiting (semi-sync), which count as open until their commits return.
-// Waiting for them would only delay the next group by up to the last fsync's time.
-func (p *Pipeline) joinable() int {
-	return p.opts.OpenWriters() - int(p.waiting.Load())
 }
 
 // groupLen returns how many leading requests fit in one merged write.
@@ -432,7 +422,6 @@ func (p *Pipeline) commitGroup(group []*Request) {
 	f := p.logGroup(group)
 	if f.err == nil && (f.res.Wait != nil || p.inFinish.Load() > 0) {
 		p.inFinish.Add(1)
-		p.waiting.Add(int64(len(f.group)))
 		p.finishQ <- f
 		return
 	}
@@ -450,9 +439,7 @@ func (p *Pipeline) finisher() {
 				f.ackErr = &NotAcknowledgedError{Err: err}
 			}
 		}
-		n := int64(len(f.group))
 		p.finish(f)
-		p.waiting.Add(-n)
 		p.inFinish.Add(-1)
 	}
 }

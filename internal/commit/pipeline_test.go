@@ -148,61 +148,6 @@ func TestCommitterWaitsForOpenWriters(t *testing.T) {
 	}
 }
 
-// A log whose first write is slow (a slow fsync, so the committer would wait long for open
-// writers) and whose groups wait until released (semi-sync acks).
-type slowWaitingLog struct {
-	waitingLog
-	first sync.Once
-}
-
-func (l *slowWaitingLog) WriteGroup(entries []any) (LogResult, error) {
-	l.first.Do(func() { time.Sleep(3 * time.Second) })
-	res, err := l.waitingLog.WriteGroup(entries)
-	res.Synced = true
-	return res, err
-}
-
-// Open writers whose group is logged and waiting for its acks cannot join the next group: the
-// committer logs the next one without waiting for them. Here both transactions are open writers
-// throughout; the second is logged while the first still waits, not after a wait as long as
-// the first group's 3 s write.
-func TestCommitterDoesNotWaitForWaitingGroups(t *testing.T) {
-	db := openDB(t)
-	p := New(db, 0, Options{OpenWriters: func() int { return 2 }, MaxGroupWait: time.Minute, GroupArrivalGap: time.Minute})
-	defer p.Close()
-	l := &slowWaitingLog{waitingLog: waitingLog{release: map[any]chan struct{}{"a": make(chan struct{}), "b": closedChan()}}}
-	p.SetLog(l, []byte("state"))
-	done := make(chan struct{}, 2)
-	commit := func(name string) {
-		b := db.NewBatch()
-		defer b.Close()
-		b.Set([]byte(name), []byte("v"), nil)
-		if _, err := p.Commit(&Request{Batch: b, Log: name}); err != nil {
-			t.Error(err)
-		}
-		done <- struct{}{}
-	}
-	go commit("a")
-	for lg, _ := l.snapshot(); lg != "[a]"; lg, _ = l.snapshot() {
-		time.Sleep(time.Millisecond)
-	}
-	go commit("b")
-	deadline := time.Now().Add(1500 * time.Millisecond)
-	for lg, _ := l.snapshot(); lg != "[a b]"; lg, _ = l.snapshot() {
-		if time.Now().After(deadline) {
-			close(l.release["a"])
-			t.Fatal("b was not logged while a waited: the committer waited for a, an open writer that cannot join")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(l.release["a"])
-	<-done
-	<-done
-	if _, vis := l.snapshot(); vis != "[a b]" {
-		t.Fatalf("visible in order %s, want [a b]", vis)
-	}
-}
-
 // Another log in a group: WriteGroup sees entries in order and its state is stored atomically
 // with the group; GroupVisible follows.
 type recordingLog struct {
