@@ -4,9 +4,12 @@
 # default) and on the MariaDB pair (../shared/anchors/mariadb-pair.sh: AFTER_SYNC, and its own
 # default AFTER_COMMIT) in one run. Prints tps, the semi-sync / async ratio per server, RelayDB
 # over MariaDB at the same wait point, and the average time a commit waited for the replica's
-# ack (tx_wait_time / tx_waits over the run).
+# ack (tx_wait_time / tx_waits over the run). The RelayDB replica runs with
+# rpl_semi_sync_replica_ack_durability = --ack-durability (WRITE, its default: ack once the relay
+# log is written, as MariaDB's replica does with its default sync_relay_log; or FSYNC: fsync the
+# relay log before each ack); the report names it and the replica's own share of the ack wait.
 #
-# usage: bench/semisync.sh [--duration S] [--table-size N] [--only relaydb|mariadb]
+# usage: bench/semisync.sh [--duration S] [--table-size N] [--only relaydb|mariadb] [--ack-durability WRITE|FSYNC]
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && git rev-parse --show-toplevel)
@@ -14,11 +17,13 @@ SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 DURATION=${DURATION:-30}
 TABLE_SIZE=${TABLE_SIZE:-100000}
 ONLY=${ONLY:-}
+ACK_DURABILITY=${ACK_DURABILITY:-WRITE}
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) DURATION=$2; shift ;;
   --table-size) TABLE_SIZE=$2; shift ;;
   --only) ONLY=$2; shift ;;
+  --ack-durability) ACK_DURABILITY=$2; shift ;;
   -h | --help) sed -n '2,/^set -Eeuo/{/^set/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
   *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -48,7 +53,7 @@ sb() { # port user pass command...
 q() { mariadb -N -B -h127.0.0.1 -P"$1" -u"$2" ${3:+-p"$3"} -e "$4"; }
 stat() { q "$1" "$2" "$3" "SHOW GLOBAL STATUS LIKE '$4'" | awk '{print $2}'; }
 
-declare -A TPS WAIT
+declare -A TPS WAIT RWAIT
 # run NAME PORT USER PASS THREADS PREFIX: one measured run; PREFIX is the semi-sync status
 # variables' prefix (Rpl_semi_sync_source_ or Rpl_semi_sync_master_).
 run() {
@@ -72,7 +77,7 @@ if [ "$ONLY" != mariadb ]; then
   wait_ready $P1
   wait_ready $P2
   q $P1 root "" "CREATE USER repl IDENTIFIED WITH mysql_native_password BY 'pw'; GRANT REPLICATION SLAVE ON *.* TO repl; CREATE DATABASE sbtest"
-  q $P2 root "" "SET GLOBAL rpl_semi_sync_replica_enabled = 1; CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$P1,
+  q $P2 root "" "SET GLOBAL rpl_semi_sync_replica_enabled = 1, GLOBAL rpl_semi_sync_replica_ack_durability = '$ACK_DURABILITY'; CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$P1,
       SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA"
   log "relaydb: prepare"
   sb $P1 root "" --threads=4 prepare >"$OUT/relaydb-prepare.log" 2>&1
@@ -80,7 +85,11 @@ if [ "$ONLY" != mariadb ]; then
     q $P1 root "" "SET GLOBAL rpl_semi_sync_source_enabled = 0"
     run relaydb-async $P1 root "" $t Rpl_semi_sync_source_
     q $P1 root "" "SET GLOBAL rpl_semi_sync_source_enabled = 1, GLOBAL rpl_semi_sync_source_wait_point = 'AFTER_SYNC'"
+    a0=$(stat $P2 root "" Rpl_semi_sync_replica_ack_time); m0=$(stat $P2 root "" Rpl_semi_sync_replica_acks)
     run relaydb-AFTER_SYNC $P1 root "" $t Rpl_semi_sync_source_
+    a1=$(stat $P2 root "" Rpl_semi_sync_replica_ack_time); m1=$(stat $P2 root "" Rpl_semi_sync_replica_acks)
+    RWAIT[$t]=$(awk -v w=$((a1 - a0)) -v n=$((m1 - m0)) 'BEGIN{if (n > 0) printf "%.0f", w/n; else print "-"}')
+    log "relaydb replica ($(stat $P2 root "" Rpl_semi_sync_replica_ack_durability)): $((m1 - m0)) acks, ${RWAIT[$t]} us from reading the event to sending its ack"
   done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -110,6 +119,7 @@ ratio() { awk -v a="${TPS[$1]:-0}" -v b="${TPS[$2]:-0}" 'BEGIN{if (a > 0 && b > 
   echo "## Semi-sync: oltp_write_only, primary and one replica, $DURATION s per run ($(date +%F))"
   echo
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); RelayDB $(git -C "$ROOT" rev-parse --short HEAD); 4 x $TABLE_SIZE rows; both durable (sync_binlog=1)"
+  echo "- RelayDB replica: rpl_semi_sync_replica_ack_durability = $ACK_DURABILITY; its own share of the ack wait (event read to ack sent): ${RWAIT[1]:--} us at 1 thread, ${RWAIT[8]:--} us at 8"
   echo
   echo "| threads | RelayDB async | RelayDB AFTER_SYNC | ratio | ack wait | MariaDB async | MariaDB AFTER_SYNC | ratio | ack wait | MariaDB AFTER_COMMIT | ratio | ack wait | RelayDB / MariaDB (AFTER_SYNC) |"
   echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -256,6 +256,32 @@ func (w *Writer) Format() Format { return w.format }
 // failed write is cut off the file again; if that is impossible the writer stops accepting work
 // (the caller should stop the server and let Recover decide at restart).
 func (w *Writer) Append(txns ...Txn) ([]Position, error) {
+	return w.appendTxns(true, txns)
+}
+
+// AppendQuiet is Append without telling readers: Position and Changed move at the next Publish
+// (or Append, Sync, rotation). A relay log's receiver uses it to acknowledge the write to its
+// semi-sync source before its applier wakes up and competes with it for the CPU.
+func (w *Writer) AppendQuiet(txns ...Txn) ([]Position, error) {
+	return w.appendTxns(false, txns)
+}
+
+// Publish tells readers about everything appended (after AppendQuiet).
+func (w *Writer) Publish() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || len(w.files) == 0 {
+		return
+	}
+	w.pub.Lock()
+	moved := w.pub.pos != Position{File: w.files[len(w.files)-1], Offset: uint64(w.size)}
+	w.pub.Unlock()
+	if moved {
+		w.publish(false)
+	}
+}
+
+func (w *Writer) appendTxns(tell bool, txns []Txn) ([]Position, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
@@ -316,7 +342,9 @@ func (w *Writer) Append(txns ...Txn) ([]Position, error) {
 	w.size += int64(len(buf))
 	w.txns += len(txns)
 	w.gtids.AddSet(added)
-	w.publish(false)
+	if tell {
+		w.publish(false)
+	}
 	return positions, nil
 }
 

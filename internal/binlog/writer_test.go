@@ -439,3 +439,38 @@ func TestReaderFollowsWriter(t *testing.T) {
 		}
 	}
 }
+
+// AppendQuiet writes without telling readers: Position and Changed move only at Publish.
+func TestWriterAppendQuietThenPublish(t *testing.T) {
+	w := openTestWriter(t, t.TempDir(), Options{Checksum: ChecksumCRC32})
+	f := w.Format()
+	before, changed := w.Position(), w.Changed()
+	pos, err := w.AppendQuiet(rowTxn(t, f, 1, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Fatal("AppendQuiet signalled Changed")
+	default:
+	}
+	if w.Position() != before {
+		t.Fatalf("position %v after AppendQuiet, want still %v", w.Position(), before)
+	}
+	w.Publish()
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Publish did not signal Changed")
+	}
+	if w.Position() != pos[0] {
+		t.Fatalf("position %v after Publish, want %v", w.Position(), pos[0])
+	}
+	changed = w.Changed()
+	w.Publish() // nothing new: no wake-up
+	select {
+	case <-changed:
+		t.Fatal("Publish with nothing new signalled Changed")
+	default:
+	}
+}

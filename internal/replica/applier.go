@@ -191,8 +191,8 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 		return err
 	}
 	r.noteApplied(uint64(last.LogPos()), committed)
-	if r.semiActive.Load() {
-		// Synchronous replication: the source may be waiting for this commit.
+	if r.wantsAppliedAcks() {
+		// Synchronous replication: the source waits for this commit.
 		if err := r.sendAck(binlog.Position{File: sourceFile, Offset: uint64(last.LogPos())}, true); err != nil {
 			r.opts.Logger.Warn("replication applier: applied acknowledgement not sent", "err", err)
 		}

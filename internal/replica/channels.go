@@ -125,6 +125,19 @@ func (c *Channels) SemiSyncActive() bool {
 	return false
 }
 
+// SemiSyncStats adds up every channel's semi-sync figures.
+func (c *Channels) SemiSyncStats() SemiSyncStats {
+	var st SemiSyncStats
+	for _, r := range c.All() {
+		s := r.SemiSyncStats()
+		st.Acks += s.Acks
+		st.AckFsyncs += s.AckFsyncs
+		st.AckWaitNs += s.AckWaitNs
+		st.AppliedAck += s.AppliedAck
+	}
+	return st
+}
+
 // Threads lists every channel's running threads (SHOW PROCESSLIST).
 func (c *Channels) Threads() []Thread {
 	var out []Thread

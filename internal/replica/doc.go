@@ -6,7 +6,8 @@
 //
 //   - The relay log holds only whole transactions: the receiver buffers a transaction until its
 //     end event and then appends it (binlog.Writer in KeepEvents mode, so events keep the
-//     source's log_pos). It is not fsynced: it is discarded at startup anyway (below).
+//     source's log_pos). It is not fsynced (except before a semi-sync ack with
+//     rpl_semi_sync_replica_ack_durability = FSYNC): it is discarded at startup anyway (below).
 //   - The applier reads a relay log file only up to the writer's position, which covers whole
 //     appends only; a failed append is cut off the file. So a full disk never exposes part of a
 //     transaction. On ENOSPC or EDQUOT the receiver keeps the transaction in memory, reports
@@ -39,10 +40,27 @@
 //     the handshake, so no credential is sent to a source that failed the checks. Settings that
 //     cannot be honoured are refused by CHANGE REPLICATION SOURCE TO, never dropped silently.
 //   - Semi-sync (rpl_semi_sync_replica_enabled, semisync.go): the receiver asks for a semi-sync
-//     dump; an event that requests an ack is acknowledged only after the transaction it ends is
-//     in the relay log and the relay log is fsynced. Toward a RelayDB source the applier also
-//     acknowledges each transaction once committed (synchronous replication). Acks only move
-//     forward, and name the source's binlog file and position.
+//     dump; an event that requests an ack is acknowledged only after the transaction it ends
+//     (and everything before it) is in the relay log, as rpl_semi_sync_replica_ack_durability
+//     says:
+//     WRITE (default): written to the relay log file, i.e. handed to the OS, without fsync. The
+//     receiver sends the ack itself, right after its write. A kill -9 of this process keeps
+//     what the OS was given; a crash of this machine may lose it, but the source has it
+//     (AFTER_SYNC: fsynced there before it was sent). So an acknowledged commit is lost only if
+//     the source is lost and this replica fails with it: two failures. This is MySQL's own
+//     semantics (its replica acks after a write; sync_relay_log is not 1 by default).
+//     FSYNC: the acker goroutine fsyncs the relay log, then acks; one fsync covers everything
+//     received before it started (group fsync), and the receiver goes on reading meanwhile.
+//     Because the relay log is discarded at restart (below), a relay log fsynced before the
+//     ack is never read after a crash: FSYNC makes no failure survivable that WRITE does not,
+//     and costs an fsync per ack. It is there for those who want the acknowledged events on
+//     this disk whatever happens next (tools reading relay logs after a crash).
+//     Acks cover groups: the source asks for one at the end of each batch it sends, and one ack
+//     names the furthest position, releasing every commit up to it. Toward a RelayDB source
+//     that says it asks for them (semisync.AppliedAckOnRequestVariable), the applier sends
+//     applied acknowledgements (synchronous replication) only while the last ack request
+//     carried semisync.FlagAppliedAckRequested; toward an older RelayDB source, after every
+//     transaction. Acks only move forward, and name the source's binlog file and position.
 //   - Replication filters (filters.go, rules in package rplfilter) are applied by the applier,
 //     never the receiver: the relay log and Retrieved_Gtid_Set hold everything, and a filtered
 //     transaction still commits (empty) under its GTID, so gtid_executed stays the source's.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/semisync"
 )
 
 // receive is the receiver: it connects (retrying per CONNECT_RETRY / RETRY_COUNT), asks for the
@@ -158,8 +159,9 @@ func (r *Replica) epochStatement() string {
 }
 
 // readEvents reads the dump stream and appends whole transactions to the relay log. In a
-// semi-sync session, an event that asks for an acknowledgement is acknowledged once it is in the
-// relay log and the relay log is fsynced (the transaction it ends is then durable here).
+// semi-sync session, an event that asks for an acknowledgement is acknowledged once the
+// transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
+// see acknowledge.
 func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration) error {
 	format := binlog.NewFormat(binlog.ChecksumCRC32)
 	var txn binlog.Txn
@@ -169,15 +171,21 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		// A source that sends nothing, not even a heartbeat, for this long is gone (a silent
 		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
 		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
-		raw, needAck, err := readEventPacket(ctx, conn, semi)
+		raw, needAck, flags, err := readEventPacket(ctx, conn, semi)
+		readAt := time.Now()
 		if err == nil {
-			r.heardAt.Store(time.Now().UnixNano())
+			r.heardAt.Store(readAt.UnixNano())
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
+		}
+		if needAck {
+			// Before the transaction reaches the relay log, so that the applier, once it
+			// commits it, knows whether the source waits for its applied acknowledgement.
+			r.semi.wantApplied.Store(flags&semisync.FlagAppliedAckRequested != 0)
 		}
 		e := binlog.Event(append([]byte(nil), raw...))
 		if needAck && (len(txn) == 0 || !endsTxn(format, e, began)) {
@@ -188,7 +196,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 				r.st.readPos = uint64(e.LogPos())
 				r.mu.Unlock()
 			}
-			if err := r.ackReceived(); err != nil {
+			if err := r.acknowledge(readAt); err != nil {
 				return err
 			}
 			needAck = false
@@ -252,7 +260,10 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		if !end {
 			continue
 		}
-		if err := r.appendRelay(ctx, format.Checksum, txn); err != nil {
+		// A transaction acknowledged at once (WRITE) is shown to the applier only after the ack
+		// went out: waking the applier first would let it take the CPU the ack needs.
+		quiet := needAck && r.ackDurability() == AckWrite
+		if err := r.appendRelay(ctx, format.Checksum, txn, quiet); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -264,7 +275,11 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		r.mu.Unlock()
 		txn = nil
 		if needAck {
-			if err := r.ackReceived(); err != nil {
+			err := r.acknowledge(readAt)
+			if quiet {
+				r.relayWriterNow().Publish()
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -287,15 +302,31 @@ func endsTxn(f binlog.Format, e binlog.Event, began bool) bool {
 	return false
 }
 
-// ackReceived asks the acker to acknowledge what has been read from the source so far (see
-// runAcker); it fails only if the acker has failed.
-func (r *Replica) ackReceived() error {
+// acknowledge acknowledges everything read from the source so far (askedAt: when the event
+// asking for it was read), as rpl_semi_sync_replica_ack_durability says. WRITE sends the ack at
+// once, from the receiver itself: what was read is in the relay log file already, and no other
+// goroutine has to wake up for it. FSYNC hands the position to the acker (see runAcker). It
+// fails if the ack cannot be sent, or if the acker has failed.
+func (r *Replica) acknowledge(askedAt time.Time) error {
 	r.mu.Lock()
 	pos := binlog.Position{File: r.st.sourceFile, Offset: r.st.readPos}
 	r.mu.Unlock()
+	if r.ackDurability() == AckWrite {
+		r.semi.mu.Lock()
+		err := r.semi.ackErr
+		r.semi.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := r.sendAck(pos, false); err != nil {
+			return err
+		}
+		r.semi.ackWaitNs.Add(uint64(time.Since(askedAt)))
+		return nil
+	}
 	r.semi.mu.Lock()
 	err := r.semi.ackErr
-	r.semi.want = pos
+	r.semi.want, r.semi.askedAt = pos, askedAt
 	r.semi.mu.Unlock()
 	select {
 	case r.semi.kick <- struct{}{}:
@@ -304,10 +335,10 @@ func (r *Replica) ackReceived() error {
 	return err
 }
 
-// runAcker acknowledges, until done is closed, the latest position the receiver asked for: it
-// makes the relay log durable up to there (without stopping the receiver, which goes on reading
-// the next events meanwhile), then sends the ack. Requests that arrive during an fsync are
-// covered together by the next one.
+// runAcker acknowledges, until done is closed, the latest position the receiver asked for in
+// FSYNC mode: it makes the relay log durable up to there (without stopping the receiver, which
+// goes on reading the next events meanwhile), then sends the ack. Requests that arrive during an
+// fsync are covered together by the next one (group fsync: one fsync and one ack for all).
 func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 	for {
 		select {
@@ -316,12 +347,14 @@ func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 		case <-r.semi.kick:
 		}
 		r.semi.mu.Lock()
-		pos := r.semi.want
+		pos, askedAt := r.semi.want, r.semi.askedAt
 		r.semi.mu.Unlock()
 		var err error
 		if w := r.relayWriterNow(); w != nil {
 			if _, serr := w.SyncConcurrent(); serr != nil {
 				err = mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: fsync before a semi-sync acknowledgement: %v", serr)
+			} else {
+				r.semi.ackFsyncs.Add(1)
 			}
 		}
 		if err == nil {
@@ -334,6 +367,7 @@ func (r *Replica) runAcker(done <-chan struct{}, closeConn func()) {
 			closeConn() // the receiver's read fails and it reconnects
 			return
 		}
+		r.semi.ackWaitNs.Add(uint64(time.Since(askedAt)))
 	}
 }
 
@@ -354,10 +388,10 @@ const diskFullRetry = time.Second
 // only once written, and a receiver stopped meanwhile asks the source for it again. The writer
 // cuts a failed write off the file and its position covers only whole writes, so the applier
 // never sees part of a transaction.
-func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn binlog.Txn) error {
+func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn binlog.Txn, quiet bool) error {
 	waiting := false
 	for {
-		err := r.tryAppendRelay(checksum, txn)
+		err := r.tryAppendRelay(checksum, txn, quiet)
 		if err == nil {
 			if waiting {
 				r.diskSpaceBack()
@@ -377,9 +411,10 @@ func (r *Replica) appendRelay(ctx context.Context, checksum binlog.Checksum, txn
 	}
 }
 
-// tryAppendRelay writes txn to the relay log once. A full disk comes back as it is, other I/O
-// errors as erRelayLogWrite; anything else the writer refuses is damage in transit.
-func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error {
+// tryAppendRelay writes txn to the relay log once (quiet: without waking the applier, see
+// binlog.Writer.AppendQuiet). A full disk comes back as it is, other I/O errors as
+// erRelayLogWrite; anything else the writer refuses is damage in transit.
+func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn, quiet bool) error {
 	w, err := r.relayWriter(checksum)
 	if err != nil {
 		if diskFull(err) {
@@ -388,7 +423,12 @@ func (r *Replica) tryAppendRelay(checksum binlog.Checksum, txn binlog.Txn) error
 		return mysql.NewSQLError(erRelayLogWrite, "HY000", "Relay log write failure: could not open the relay log: %v", err)
 	}
 	r.markSourceFile(w.Position(), r.sourceFileName())
-	_, err = w.Append(txn)
+	if quiet {
+		// Shown to the applier by Publish once acknowledged (readEvents).
+		_, err = w.AppendQuiet(txn)
+	} else {
+		_, err = w.Append(txn)
+	}
 	var pathErr *os.PathError
 	switch {
 	case err == nil:

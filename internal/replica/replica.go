@@ -47,6 +47,9 @@ type Options struct {
 	Workers func() int
 	// SemiSync returns rpl_semi_sync_replica_enabled, read when the receiver connects (nil: off).
 	SemiSync func() bool
+	// SemiSyncAckDurability returns rpl_semi_sync_replica_ack_durability, read for every
+	// acknowledgement (nil: AckWrite).
+	SemiSyncAckDurability func() AckDurability
 	// SetOrigin, if set, makes the session's commits logged under serverID (the transaction's
 	// original server) until the returned function is called.
 	SetOrigin func(s sql.Session, serverID uint32) (restore func())

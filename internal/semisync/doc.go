@@ -4,8 +4,10 @@
 // them have acknowledged their position.
 //
 // Levels. A transaction waits for one of three things: nothing (asynchronous), enough replicas
-// having the transaction durably in their relay log (semi-synchronous, MySQL's ack), or enough
-// replicas having applied it (synchronous, RelayDB's AFTER_APPLY). Where it waits is the wait
+// having the transaction in their relay log (semi-synchronous, MySQL's ack: written to the OS,
+// or also fsynced, as each replica's rpl_semi_sync_replica_ack_durability says; see package
+// replica for what each guarantees), or enough replicas having applied it (synchronous,
+// RelayDB's AFTER_APPLY). Where it waits is the wait
 // point: AFTER_SYNC (after the binlog fsync and before the commit is visible to anyone: lossless),
 // AFTER_COMMIT (after it is visible: other sessions may read a commit that is then lost with the
 // primary) or AFTER_APPLY (as AFTER_SYNC, but for applied acknowledgements).
@@ -26,4 +28,7 @@
 //     acknowledge (Sent): positions a replica sends from another source's binlog count for nothing.
 //   - Fence(err) makes every wait return err at once until Fence(nil): a cluster primary that
 //     lost its lease waits for no acknowledgement.
+//   - Applied acknowledgements are asked for (WantsAppliedAcks, FlagAppliedAckRequested) from
+//     the moment a commit that waits for them is announced (Expect) until its wait ends, and
+//     whenever the wait point is AFTER_APPLY; a RelayDB replica that agreed sends none otherwise.
 package semisync

@@ -91,7 +91,9 @@ type Source struct {
 	latest   binlog.Position // the furthest position any commit waited for
 	waiters  int             // commits waiting now
 	expect   atomic.Int64    // groups about to wait (the dump must ask for acks)
-	fenced   error           // set while the node may not acknowledge (cluster lease lost)
+	// expectApplied counts those of them that wait for applied acknowledgements.
+	expectApplied atomic.Int64
+	fenced        error // set while the node may not acknowledge (cluster lease lost)
 
 	yesTx, noTx          atomic.Uint64
 	txWaitNs, txWaits    atomic.Uint64
@@ -169,7 +171,19 @@ func (s *Source) Expect(lvl Level) (done func()) {
 		return func() {}
 	}
 	s.expect.Add(1)
+	if lvl == Applied {
+		s.expectApplied.Add(1)
+		return func() { s.expectApplied.Add(-1); s.expect.Add(-1) }
+	}
 	return func() { s.expect.Add(-1) }
+}
+
+// WantsAppliedAcks tells a dump whether to ask its replica for applied acknowledgements as well
+// (FlagAppliedAckRequested): some commit that will wait for them was announced by Expect and has
+// not finished waiting, or the wait point is AFTER_APPLY.
+func (s *Source) WantsAppliedAcks() bool {
+	st := s.settings.Load()
+	return (st.Enabled && st.WaitPoint == AfterApply) || s.expectApplied.Load() > 0
 }
 
 // Replica is one connected replica that acknowledges (a semi-sync dump).

@@ -10,8 +10,8 @@ import (
 
 // MySQL's semi-sync wire format. On a semi-sync dump every event packet is
 // 0x00, MagicHeader, flags, event; flags has FlagAckRequested when the replica must reply, once
-// the event is durably in its relay log, with an ack packet: AckMagic, the 8-byte little-endian
-// binlog position, the binlog file name.
+// the event is in its relay log, with an ack packet: AckMagic, the 8-byte little-endian binlog
+// position, the binlog file name.
 const (
 	MagicHeader      = 0xef
 	FlagAckRequested = 0x01
@@ -21,6 +21,19 @@ const (
 	// (AFTER_APPLY, replication_durability = SYNC) waits for. A RelayDB replica sends it only
 	// to a RelayDB source.
 	AppliedAckMagic = 0xee
+	// FlagAppliedAckRequested is RelayDB's: set with FlagAckRequested, it asks the replica to
+	// also send applied acknowledgements (AppliedAckMagic) as it commits, because commits on the
+	// source wait for them (AFTER_APPLY, replication_durability = SYNC). Without it the replica
+	// sends none: a packet and a wake-up per transaction on both sides, for nobody. It is set
+	// only for replicas that said they understand it (AppliedAckOnRequestVariable): other
+	// replicas (go-mysql, for one) compare the flags byte with 0x01 and would not acknowledge.
+	FlagAppliedAckRequested = 0x02
+	// AppliedAckOnRequestVariable names both sides of that agreement: the read-only global
+	// variable (ON) by which a source says it sets FlagAppliedAckRequested when it waits for
+	// applied acknowledgements, and the user variable (@…, 1) by which a replica asks it to. A
+	// replica whose source lacks the variable sends an applied acknowledgement per transaction
+	// (what sources before it expect).
+	AppliedAckOnRequestVariable = "relaydb_semi_sync_applied_ack_on_request"
 )
 
 // AppendAck appends an ack packet's payload for pos.

@@ -244,7 +244,7 @@ func Open(cfg Config) (n *Node, err error) {
 			return n, err
 		}
 	}
-	installLiveStatus(n.binlog, n.semiSyncReplicaActive)
+	installLiveStatus(n.binlog, n.semiSyncReplicaActive, n.semiSyncReplicaStats)
 	db := n.engine.Analyzer.Catalog.MySQLDb
 	var logAccount func(*sql.Context, []byte) error
 	if al, ok := n.storage.(accountLogger); ok && n.binlog != nil {
@@ -524,6 +524,8 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 		Filters:  cfg.ReplicaFilters,
 		Workers:  parallelWorkers,
 		SemiSync: SemiSyncReplicaEnabled,
+		// Read for every acknowledgement: SET GLOBAL applies to running receivers.
+		SemiSyncAckDurability: SemiSyncReplicaAckDurability,
 		// MySQL's report_port defaults to the port the replica serves clients on.
 		ReportPort: cfg.Port,
 		SetOrigin: func(s sql.Session, serverID uint32) func() {
@@ -539,6 +541,14 @@ func (n *Node) openReplicas(cfg Config, dir string) (*replica.Channels, error) {
 // its source in semi-sync mode.
 func (n *Node) semiSyncReplicaActive() bool {
 	return n.replicas != nil && n.replicas.SemiSyncActive()
+}
+
+// semiSyncReplicaStats adds up the receivers' semi-sync figures (Rpl_semi_sync_replica_acks, …).
+func (n *Node) semiSyncReplicaStats() replica.SemiSyncStats {
+	if n.replicas == nil {
+		return replica.SemiSyncStats{}
+	}
+	return n.replicas.SemiSyncStats()
 }
 
 // wrongRules are GMS analyzer rules whose rewrite changes results, removed from the engine:

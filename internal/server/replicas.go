@@ -206,6 +206,9 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 		rep := semi.Register(connServerID(c))
 		defer rep.Close()
 		sd := newSemiSyncDump(c, rep)
+		if appliedAckOnRequest(a.sessions.get(id)) {
+			sd.wantsApplied = semi.WantsAppliedAcks
+		}
 		send, flush = sd.send, sd.flush
 		opts.RequestAcks = semi.WantsAcks
 		go func() {

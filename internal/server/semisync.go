@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/relaydb/relaydb/internal/readonly"
+	"github.com/relaydb/relaydb/internal/replica"
 	"github.com/relaydb/relaydb/internal/semisync"
 	"github.com/relaydb/relaydb/internal/sqlval"
 )
@@ -20,11 +22,23 @@ var semiReplicaEnabled atomic.Bool
 // SemiSyncReplicaEnabled reports rpl_semi_sync_replica_enabled.
 func SemiSyncReplicaEnabled() bool { return semiReplicaEnabled.Load() }
 
+// semiReplicaAckDurability is rpl_semi_sync_replica_ack_durability (a replica.AckDurability):
+// whether the receiver acknowledges once a transaction is written to the relay log (WRITE, the
+// default) or once it is also fsynced (FSYNC). Read for every acknowledgement.
+var semiReplicaAckDurability atomic.Int32
+
+// SemiSyncReplicaAckDurability reports rpl_semi_sync_replica_ack_durability.
+func SemiSyncReplicaAckDurability() replica.AckDurability {
+	return replica.AckDurability(semiReplicaAckDurability.Load())
+}
+
 // semiSyncVariables are the semi-sync system variables, under MySQL 8's names and the older
 // master/slave ones (kept equal by coupledRegistry, see variableAliases). Setting one
-// configures the semisync.Source (or semiReplicaEnabled). rpl_semi_sync_source_wait_point also takes AFTER_APPLY (synchronous replication) and
-// rpl_semi_sync_source_fallback (OFF: never switch to asynchronous) is RelayDB's own;
-// replication_durability lets one session choose ASYNC, SEMI_SYNC or SYNC for its commits.
+// configures the semisync.Source (or semiReplicaEnabled). rpl_semi_sync_source_wait_point also
+// takes AFTER_APPLY (synchronous replication); rpl_semi_sync_source_fallback (OFF: never switch to
+// asynchronous) and rpl_semi_sync_replica_ack_durability (WRITE or FSYNC: what a replica's ack
+// promises, see package replica) are RelayDB's own; replication_durability lets one session
+// choose ASYNC, SEMI_SYNC or SYNC for its commits.
 func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 	global := sql.GetMysqlScope(sql.SystemVariableScope_Global)
 	onOff := func(b bool) any {
@@ -92,12 +106,39 @@ func semiSyncVariables(s *semisync.Source) []sql.SystemVariable {
 			},
 		})
 	}
+	const ackDurability = "rpl_semi_sync_replica_ack_durability"
+	vars = append(vars, &sql.MysqlSystemVariable{
+		Name: ackDurability, Scope: global, Dynamic: true,
+		Type:    types.NewSystemEnumType(ackDurability, "WRITE", "FSYNC"),
+		Default: SemiSyncReplicaAckDurability().String(),
+		NotifyChanged: func(_ *sql.Context, _ sql.SystemVariableScope, v sql.SystemVarValue) error {
+			d, err := replica.ParseAckDurability(fmt.Sprint(v.Val))
+			if err != nil {
+				return err
+			}
+			semiReplicaAckDurability.Store(int32(d))
+			return nil
+		},
+	})
+	// Read-only: this source asks for applied acknowledgements only when it waits for them
+	// (see semisync.AppliedAckOnRequestVariable).
+	vars = append(vars, &sql.MysqlSystemVariable{
+		Name: semisync.AppliedAckOnRequestVariable, Scope: global, Dynamic: false,
+		Type: types.NewSystemBoolType(semisync.AppliedAckOnRequestVariable), Default: int8(1),
+	})
 	vars = append(vars, &sql.MysqlSystemVariable{
 		Name: "replication_durability", Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,
 		Type:    types.NewSystemEnumType("replication_durability", "DEFAULT", "ASYNC", "SEMI_SYNC", "SYNC"),
 		Default: "DEFAULT",
 	})
 	return vars
+}
+
+// semiSyncVariable reports whether name is one of semiSyncVariables' names, which exist only once
+// installSemiSyncVariables has run.
+func semiSyncVariable(name string) bool {
+	name = strings.ToLower(name)
+	return strings.HasPrefix(name, "rpl_semi_sync_") || name == "replication_durability" || name == semisync.AppliedAckOnRequestVariable
 }
 
 // installSemiSyncVariables registers the semi-sync variables and applies persisted values.

@@ -26,6 +26,9 @@ type semiSyncDump struct {
 	w    *bufio.Writer
 	seq  byte // sequence id of the next packet
 	rep  *semisync.Replica
+	// wantsApplied, set for a replica that asked for semisync.FlagAppliedAckRequested, says
+	// whether the source waits for applied acknowledgements now.
+	wantsApplied func() bool
 }
 
 // semiSyncRequested reports whether the dump's replica asked for semi-sync
@@ -43,6 +46,17 @@ func semiSyncRequested(sess sql.Session) bool {
 	return false
 }
 
+// appliedAckOnRequest reports whether the dump's replica asked to be told when applied
+// acknowledgements are wanted (@relaydb_semi_sync_applied_ack_on_request = 1); otherwise a
+// RelayDB replica sends one per transaction, and others none.
+func appliedAckOnRequest(sess sql.Session) bool {
+	if sess == nil {
+		return false
+	}
+	_, v, err := sess.GetUserVariable(sql.NewEmptyContext(), semisync.AppliedAckOnRequestVariable)
+	return err == nil && v != nil && fmt.Sprint(v) != "0"
+}
+
 func newSemiSyncDump(c *mysql.Conn, rep *semisync.Replica) *semiSyncDump {
 	return &semiSyncDump{conn: c.Conn, w: bufio.NewWriterSize(c.Conn, 64<<10), seq: 1, rep: rep}
 }
@@ -52,6 +66,9 @@ func (d *semiSyncDump) send(ev binlog.Event, ackAt *binlog.Position) error {
 	flag := byte(0)
 	if ackAt != nil {
 		flag = semisync.FlagAckRequested
+		if d.wantsApplied != nil && d.wantsApplied() {
+			flag |= semisync.FlagAppliedAckRequested
+		}
 		d.rep.Sent(*ackAt)
 	}
 	payload := make([]byte, 0, len(ev)+3)

@@ -5,6 +5,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/relaydb/relaydb/internal/commitlog"
+	"github.com/relaydb/relaydb/internal/replica"
 )
 
 // liveStatus adds status variables computed when read to GMS's registry:
@@ -12,14 +13,20 @@ import (
 //     commit group durable), with MariaDB's names, so group commit can be watched with
 //     SHOW GLOBAL STATUS LIKE 'Binlog%';
 //   - Relaydb_fast_path_executions and Relaydb_fast_path_fallbacks (fastpath.go);
-//   - the semi-sync figures, Rpl_semi_sync_source_* (and Rpl_semi_sync_master_*), and
-//     Rpl_semi_sync_replica_status (Rpl_semi_sync_slave_status).
+//   - the semi-sync figures, Rpl_semi_sync_source_* (and Rpl_semi_sync_master_*),
+//     Rpl_semi_sync_replica_status (Rpl_semi_sync_slave_status), and the replica's own:
+//     Rpl_semi_sync_replica_ack_durability (the rpl_semi_sync_replica_ack_durability in effect),
+//     Rpl_semi_sync_replica_acks (acknowledgements sent), Rpl_semi_sync_replica_ack_fsyncs
+//     (relay log fsyncs made for them), Rpl_semi_sync_replica_applied_acks (applied
+//     acknowledgements, sent only while the source waits for them), Rpl_semi_sync_replica_ack_time and
+//     Rpl_semi_sync_replica_ack_avg_time (µs from reading the event that asked for an ack to
+//     sending the ack: this replica's share of the source's wait).
 type liveStatus struct {
 	sql.StatusVariableRegistry
 	vars map[string]func() any // uint64 or string ("ON"/"OFF")
 }
 
-func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool) {
+func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool, semiReplicaStats func() replica.SemiSyncStats) {
 	if l == nil {
 		return
 	}
@@ -58,6 +65,24 @@ func installLiveStatus(l *commitlog.Log, semiReplicaOn func() bool) {
 		}
 		for _, name := range []string{"Rpl_semi_sync_replica_status", "Rpl_semi_sync_slave_status"} {
 			vars[name] = func() any { return onOff(semiReplicaOn != nil && semiReplicaOn()) }
+		}
+		stats := func() replica.SemiSyncStats {
+			if semiReplicaStats == nil {
+				return replica.SemiSyncStats{}
+			}
+			return semiReplicaStats()
+		}
+		vars["Rpl_semi_sync_replica_ack_durability"] = func() any { return SemiSyncReplicaAckDurability().String() }
+		vars["Rpl_semi_sync_replica_acks"] = func() any { return stats().Acks }
+		vars["Rpl_semi_sync_replica_ack_fsyncs"] = func() any { return stats().AckFsyncs }
+		vars["Rpl_semi_sync_replica_applied_acks"] = func() any { return stats().AppliedAck }
+		vars["Rpl_semi_sync_replica_ack_time"] = func() any { return stats().AckWaitNs / 1000 }
+		vars["Rpl_semi_sync_replica_ack_avg_time"] = func() any {
+			st := stats()
+			if st.Acks == 0 {
+				return uint64(0)
+			}
+			return st.AckWaitNs / st.Acks / 1000
 		}
 	}
 	sql.StatusVariables = &liveStatus{StatusVariableRegistry: inner, vars: vars}

@@ -86,6 +86,11 @@ func installSystemVariables(v nodeVars, persisted map[string]interface{}) (appli
 		if name == "server_uuid" {
 			return nil, fmt.Errorf("persisted variable server_uuid is not allowed: it comes from %s", autoCnfName)
 		}
+		if semiSyncVariable(name) {
+			// Registered, and its persisted value applied, with the binary log's semi-sync
+			// state (installSemiSyncVariables): not known yet here.
+			continue
+		}
 		if err := sql.SystemVariables.AssignValues(map[string]interface{}{name: persisted[name]}); err != nil {
 			return nil, fmt.Errorf("apply persisted variable %s=%v: %w", name, persisted[name], err)
 		}
