@@ -108,6 +108,7 @@ func (n *node) start(extraArgs ...string) {
 	args := append([]string{"server", "--datadir", n.dataDir, "--host", "127.0.0.1",
 		"--port", fmt.Sprint(n.port), "--log-level", "info"}, extraArgs...)
 	cmd := exec.Command(relaydbBinary(n.t), args...)
+	cmd.SysProcAttr = nodeSysProcAttr()
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		n.t.Fatal(err)
