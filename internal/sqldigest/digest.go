@@ -1,6 +1,11 @@
 package sqldigest
 
-import "github.com/dolthub/vitess/go/sqltypes"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/dolthub/vitess/go/sqltypes"
+)
 
 // Kind is what a replaced literal was.
 type Kind uint8
@@ -62,8 +67,7 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 	spanList := spans[:0]
 
 	last := 0               // q[last:i] is still to be copied
-	prevIdent := -1         // start of the identifier that ends right before the current position, or -1
-	identEnd := -1          // end of the last identifier token
+	identEnd := -1          // end of the identifier token just before (blanks aside), or -1
 	underscoreWord := false // the last word token started with '_' (a possible introducer)
 	for i := 0; i < len(q); {
 		c := q[i]
@@ -72,11 +76,10 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 			i++
 			continue
 		case isLetter(c):
-			start := i
 			for i < len(q) && isIdentChar(q[i]) {
 				i++
 			}
-			prevIdent, identEnd = start, i
+			identEnd = i
 			underscoreWord = c == '_'
 			continue
 		case c >= 0x80 || c == '$':
@@ -98,7 +101,7 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 			s.lits = append(s.lits, Literal{Kind: kind})
 			i, last = end, end
 		case c == '\'' || c == '"' && !opt.AnsiQuotes:
-			if prevIdent >= 0 && (identEnd == i || underscoreWord) {
+			if identEnd >= 0 && (identEnd == i || underscoreWord) {
 				return nil, nil, false // x'…', N'…', _utf8mb4'…', _latin1 '…'
 			}
 			if i > 0 && q[i-1] == '@' {
@@ -124,13 +127,13 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 			i, last = end, end
 		case c == '`' || c == '"':
 			end := skipQuotedIdent(q, i)
-			if end < 0 || hasPlaceholder(q[i:end]) {
+			if end < 0 || strings.IndexByte(q[i:end], '?') >= 0 {
 				return nil, nil, false
 			}
 			i = end
 		case c == '#', c == '-' && i+1 < len(q) && q[i+1] == '-', c == '/' && i+1 < len(q) && q[i+1] == '/':
 			end := lineEnd(q, i)
-			if hasPlaceholder(q[i:end]) {
+			if strings.IndexByte(q[i:end], '?') >= 0 {
 				return nil, nil, false
 			}
 			i = end
@@ -138,8 +141,11 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 			if i+2 < len(q) && q[i+2] == '!' || i+3 < len(q) && q[i+2] == 'M' && q[i+3] == '!' {
 				return nil, nil, false // executable comment: its text is SQL
 			}
-			end := indexFrom(q, i+2, "*/")
-			if end < 0 || hasPlaceholder(q[i:end]) {
+			end := strings.Index(q[i+2:], "*/")
+			if end >= 0 {
+				end += i + 2
+			}
+			if end < 0 || strings.IndexByte(q[i:end], '?') >= 0 {
 				return nil, nil, false
 			}
 			i = end + 2
@@ -153,7 +159,7 @@ func (s *Scratch) Normalize(q string, opt Options) (digest []byte, lits []Litera
 		default:
 			i++
 		}
-		prevIdent, identEnd, underscoreWord = -1, -1, false
+		identEnd, underscoreWord = -1, false
 	}
 	s.digest = append(s.digest, q[last:]...)
 	for k, sp := range spanList {
@@ -248,17 +254,6 @@ func skipQuotedIdent(q string, i int) int {
 	return -1
 }
 
-// hasPlaceholder reports whether text copied into the digest has a '?', which Template would
-// take for a replaced literal.
-func hasPlaceholder(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '?' {
-			return true
-		}
-	}
-	return false
-}
-
 func lineEnd(q string, i int) int {
 	for ; i < len(q); i++ {
 		if q[i] == '\n' {
@@ -266,15 +261,6 @@ func lineEnd(q string, i int) int {
 		}
 	}
 	return len(q)
-}
-
-func indexFrom(q string, from int, sub string) int {
-	for i := from; i+len(sub) <= len(q); i++ {
-		if q[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' }
@@ -297,21 +283,7 @@ func Template(digest []byte) string {
 		}
 		n++
 		out = append(out, ':', 'v')
-		out = appendInt(out, n)
+		out = strconv.AppendInt(out, int64(n), 10)
 	}
 	return string(out)
-}
-
-func appendInt(b []byte, n int) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
 }

@@ -2,6 +2,7 @@ package sqldigest
 
 import (
 	"bytes"
+	"strconv"
 
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -50,7 +51,7 @@ func Matches(parsed, template ast.Statement, lits []Literal) bool {
 			}
 			n++
 			x.Type = ast.ValArg
-			x.Val = appendInt([]byte(":v"), n)
+			x.Val = strconv.AppendInt([]byte(":v"), int64(n), 10)
 		}
 		return true, nil
 	}, parsed)
