@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -316,24 +318,54 @@ func (w *readyWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// FreePorts returns n distinct loopback TCP ports that were free a moment ago. Another
-// program can take one before it is used; callers that start servers retry on "address in
-// use" or accept the small risk in tests.
+// FreePorts returns n distinct loopback TCP ports that were free a moment ago. They lie below
+// the kernel's ephemeral range, so the listeners and outgoing connections that tests open
+// meanwhile on port 0 (proxies, clients) cannot take them; a port is never handed out twice
+// by one process. Another program can still take one before it is used.
 func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	low := ephemeralLow()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
 	}
-	return ports, nil
+	var out []int
+	for tries := 0; len(out) < n && tries < 20000; tries++ {
+		p := lowestTestPort + rand.Intn(low-lowestTestPort)
+		if handedOut.ports[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		handedOut.ports[p] = true
+		out = append(out, p)
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("free port: found only %d of %d below %d", len(out), n, low)
+	}
+	return out, nil
+}
+
+// lowestTestPort keeps test servers clear of the well-known and registered low ports.
+const lowestTestPort = 10000
+
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > lowestTestPort+1000 {
+				return v
+			}
+		}
+	}
+	return 32768
 }

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -73,7 +71,7 @@ func StartRelayCluster(tb TB, o RelayOptions) (*RelayCluster, error) {
 	members := o.Nodes + o.Arbiters
 	// Below the ephemeral range, so that no proxy (bound to port 0) can take one of them between
 	// now and the moment the member binds it.
-	ports, err := freePortsBelowEphemeral(2 * members)
+	ports, err := FreePorts(2 * members)
 	if err != nil {
 		return nil, err
 	}
@@ -379,26 +377,3 @@ func (c *RelayCluster) Diverged(ctx context.Context) []*RelayNode {
 
 // ErrNoPrimary is returned by helpers that need a primary when none accepts writes.
 var ErrNoPrimary = errors.New("no writable primary")
-
-// freePortsBelowEphemeral returns n distinct ports in 20000–32767 that can be bound now.
-func freePortsBelowEphemeral(n int) ([]int, error) {
-	seen := map[int]bool{}
-	var out []int
-	for tries := 0; len(out) < n && tries < 10000; tries++ {
-		p := 20000 + rand.Intn(12768)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		out = append(out, p)
-	}
-	if len(out) < n {
-		return nil, fmt.Errorf("found only %d free ports below the ephemeral range", len(out))
-	}
-	return out, nil
-}
