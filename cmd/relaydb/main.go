@@ -182,6 +182,13 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	stop()
+	// A shutdown must end: a handler or a commit that never returns would otherwise leave the
+	// process alive but deaf (seen once in a failover test: a member re-executing itself to
+	// install a clone hung in Close and never came back). Past the bound the process ends as
+	// after kill -9, which the storage and the cluster are built to survive.
+	finished := make(chan struct{})
+	defer close(finished)
+	go shutdownWatchdog(finished, node, log)
 	if member != nil {
 		member.Close()
 	}
@@ -195,17 +202,43 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	if code == 0 && node.RestartRequested() {
-		// The node replaced its data by a clone of its primary (a rejoin the rewind could not
-		// do): the same command, started again in this process, installs it.
-		exe, err := os.Executable()
-		if err == nil {
-			log.Warn("restarting to install the clone", "exe", exe)
-			err = syscall.Exec(exe, os.Args, os.Environ())
-		}
-		log.Error("could not restart to install the clone; start the server again", "err", err)
+		restartForClone(log)
 		return 1
 	}
 	return code
+}
+
+// shutdownBound is how long the whole shutdown may take: the server's own bounded wait for
+// busy connections, plus the cluster member's and the storage's closing.
+const shutdownBound = 75 * time.Second
+
+// shutdownWatchdog ends the process when the shutdown has not finished within shutdownBound:
+// it writes every goroutine's stack to the datadir for diagnosis, then re-executes the server
+// when a clone waits to be installed, or exits with status 1.
+func shutdownWatchdog(finished <-chan struct{}, node *server.Node, log *slog.Logger) {
+	select {
+	case <-finished:
+		return
+	case <-time.After(shutdownBound):
+	}
+	log.Error("shutdown did not finish; ending the process as after a crash (the storage recovers from its log)",
+		"waited", shutdownBound, "stacks", node.WriteGoroutineStacks("stuck-shutdown"))
+	if node.RestartRequested() {
+		restartForClone(log)
+	}
+	os.Exit(1)
+}
+
+// restartForClone re-executes the same command in this process: the node replaced its data by
+// a clone of its primary (a rejoin the rewind could not do), and the start installs it. It
+// returns only when the exec failed.
+func restartForClone(log *slog.Logger) {
+	exe, err := os.Executable()
+	if err == nil {
+		log.Warn("restarting to install the clone", "exe", exe)
+		err = syscall.Exec(exe, os.Args, os.Environ())
+	}
+	log.Error("could not restart to install the clone; start the server again", "err", err)
 }
 
 func servePprof(addr string, log *slog.Logger) (*http.Server, error) {

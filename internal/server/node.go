@@ -408,7 +408,8 @@ func (n *Node) Close() error {
 			select {
 			case <-done:
 			case <-time.After(shutdownWait):
-				n.log.Error("connections still busy at shutdown; closing storage anyway", "waited", shutdownWait)
+				n.log.Error("connections still busy at shutdown; closing storage anyway", "waited", shutdownWait,
+					"stacks", writeGoroutineStacks(n.dataDir, "shutdown"))
 			}
 		}
 		n.clone.close()
