@@ -18,6 +18,7 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/clone"
 )
 
@@ -223,7 +224,7 @@ func (s *cloneService) instance(ctx context.Context, st *clone.Statement) (*sqlt
 		}
 		dir := filepath.Clean(st.DataDir)
 		if dir == s.dataDir || strings.HasPrefix(s.dataDir+"/", dir+"/") {
-			return nil, true, mysql.NewSQLError(1007, "HY000", "Can't create database '%s'; database exists", st.DataDir)
+			return nil, true, mysql.NewSQLError(adminsql.ERDBCreateExists, "HY000", "Can't create database '%s'; database exists", st.DataDir)
 		}
 		if err := clone.CheckTarget(dir); err != nil {
 			return nil, true, err
