@@ -20,7 +20,9 @@ var fuzzSeeds = []string{
 	"RESET SLAVE ALL FOR CHANNEL ''",
 	"CHANGE REPLICATION FILTER REPLICATE_DO_DB=(a,`b``c`), REPLICATE_WILD_IGNORE_TABLE=('x.y\\%'), REPLICATE_REWRITE_DB=((a,b))",
 	"SWITCHOVER TO 'n1' MODE RELIABILITY MAX LAG 1.5", "SHOW CLUSTER JOURNAL",
-	"# comment\nSHOW /*! BINARY */ LOGS -- x", "SHOW BINLOG EVENTS IN 'a\\nb\\\\c\\0'",
+	"# comment\nSHOW /*! BINARY */ LOGS -- x",
+	"CLONE INSTANCE FROM cloner@db-1.example:3306 IDENTIFIED BY 'p' DATA DIRECTORY '/d' REQUIRE NO SSL",
+	"CLONE DONOR READ '0a' 'data/000001.sst' 0 4194304", "CLONE DONOR END 'ab'", "SHOW BINLOG EVENTS IN 'a\\nb\\\\c\\0'",
 }
 
 // FuzzParse: Parse never panics; an error comes only with a statement and is a MySQL error;

@@ -20,6 +20,7 @@ type token struct {
 	kind tokKind
 	text string
 	pos  int
+	end  int // offset just after the token
 }
 
 // lexer produces tokens on demand, so that a statement which is not one of ours costs the
@@ -90,6 +91,12 @@ func (l *lexer) skipLine() {
 // next returns the next token; ok is false for malformed input (an unterminated quote or
 // comment), with the token at which the error is reported.
 func (l *lexer) next() (tok token, ok bool) {
+	tok, ok = l.scan()
+	tok.end = l.i
+	return tok, ok
+}
+
+func (l *lexer) scan() (tok token, ok bool) {
 	if bad := l.skip(); bad != nil {
 		return *bad, false
 	}

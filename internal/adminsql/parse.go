@@ -56,6 +56,9 @@ func Parse(q string) (Statement, error) {
 	case "SET":
 		p.advance()
 		return p.setPurged()
+	case "CLONE":
+		p.advance()
+		return p.clone()
 	}
 	return nil, nil
 }
@@ -95,6 +98,9 @@ func (p *parser) advance() {
 // fail is the syntax error at the current token.
 func (p *parser) fail() error { return syntaxError(p.lx.q, p.tok.pos) }
 
+// failAt is the syntax error at an earlier token, at offset pos (a value read but refused).
+func (p *parser) failAt(pos int) error { return syntaxError(p.lx.q, pos) }
+
 func (p *parser) isWord(w string) bool {
 	return p.tok.kind == tWord && strings.EqualFold(p.tok.text, w)
 }
@@ -133,6 +139,16 @@ func (p *parser) end() error {
 		return p.fail()
 	}
 	return nil
+}
+
+// str1 reads one string literal (where two may follow each other).
+func (p *parser) str1() (string, error) {
+	if p.bad || p.tok.kind != tString {
+		return "", p.fail()
+	}
+	s := p.tok.text
+	p.advance()
+	return s, nil
 }
 
 // str reads a string literal; adjacent literals are one, as in MySQL ('a' 'b' is 'ab').

@@ -19,7 +19,6 @@ import (
 
 	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/binlog"
-	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/replica"
@@ -74,16 +73,23 @@ func (a *binlogAdmin) clusterOwned(st adminsql.Statement) error {
 	return mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "%s is managed by the RelayDB cluster on a cluster member (the control plane chooses and re-points sources)", head)
 }
 
-// handle runs query if it is one of the statements of adminsql, or a CLONE statement; handled
-// is false otherwise. adminsql.Parse looks at the first word before anything else, so other
-// statements pay almost nothing.
+// handle runs query if it is one of the statements of adminsql; handled is false otherwise.
+// adminsql.Parse looks at the first word before anything else, so other statements pay almost
+// nothing.
 func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (res *sqltypes.Result, handled bool, err error) {
-	if clone.IsCloneStatement(query) {
-		return a.cloneStatement(ctx, c, query)
-	}
 	st, perr := adminsql.Parse(query)
 	if st == nil {
 		return nil, false, nil
+	}
+	switch st.(type) {
+	case *adminsql.CloneInstance, *adminsql.CloneDonorBegin, *adminsql.CloneDonorRead, *adminsql.CloneDonorEnd:
+		if a.clone == nil {
+			return nil, false, nil
+		}
+		if perr != nil {
+			return nil, true, perr
+		}
+		return a.cloneStatement(ctx, c, st)
 	}
 	if err := a.clusterOwned(st); err != nil {
 		return nil, true, err
