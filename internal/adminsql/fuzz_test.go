@@ -51,3 +51,24 @@ func FuzzParse(f *testing.F) {
 		_ = CommitsImplicitly(q)
 	})
 }
+
+// FuzzStringLiteral: any value printed as a string literal (quoteString) or an identifier
+// (quoteIdent) lexes back to itself as one token, whatever quotes, backslashes or comment
+// markers it holds; String() of every statement relies on it.
+func FuzzStringLiteral(f *testing.F) {
+	for _, s := range []string{"", "a'b", `a\b`, `x\%y\_z`, `\\%`, "/*", "*/", "-- x", "`", "\x00\n'", `\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, q := range []string{quoteString(s), quoteIdent(s)} {
+			l := lexer{q: q}
+			tok, ok := l.next()
+			if !ok || tok.text != s || tok.pos != 0 || tok.end != len(q) {
+				t.Fatalf("%q printed as %s lexed as %#v, %v", s, q, tok, ok)
+			}
+			if end, _ := l.next(); end.kind != tEOF {
+				t.Fatalf("%q printed as %s leaves %#v", s, q, end)
+			}
+		}
+	})
+}
