@@ -24,39 +24,41 @@ func Parse(q string) (Statement, error) {
 	if p.tok.kind != tWord {
 		return nil, nil
 	}
-	switch strings.ToUpper(p.tok.text) {
-	case "SHOW":
+	// Every statement the node receives passes here: compare the first word without
+	// allocating (no upper-casing).
+	switch w := p.tok.text; {
+	case strings.EqualFold(w, "SHOW"):
 		p.advance()
 		return p.show()
-	case "CHANGE":
+	case strings.EqualFold(w, "CHANGE"):
 		p.advance()
 		return p.change()
-	case "START", "STOP":
+	case strings.EqualFold(w, "START"), strings.EqualFold(w, "STOP"):
 		stop := p.isWord("STOP")
 		p.advance()
 		if !p.accept("REPLICA") && !p.accept("SLAVE") {
 			return nil, nil
 		}
 		return p.startStop(stop)
-	case "RESET":
+	case strings.EqualFold(w, "RESET"):
 		p.advance()
 		return p.reset()
-	case "FLUSH":
+	case strings.EqualFold(w, "FLUSH"):
 		p.advance()
 		return p.flush()
-	case "PURGE":
+	case strings.EqualFold(w, "PURGE"):
 		p.advance()
 		if !p.accept("BINARY") && !p.accept("MASTER") {
 			return nil, nil
 		}
 		return p.purge()
-	case "SWITCHOVER":
+	case strings.EqualFold(w, "SWITCHOVER"):
 		p.advance()
 		return p.switchover()
-	case "SET":
+	case strings.EqualFold(w, "SET"):
 		p.advance()
 		return p.setPurged()
-	case "CLONE":
+	case strings.EqualFold(w, "CLONE"):
 		p.advance()
 		return p.clone()
 	}

@@ -237,3 +237,21 @@ func TestCommitsImplicitly(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherStatementsDoNotAllocate: every statement the node receives is offered to Parse and
+// CommitsImplicitly first; the ones that are not ours must cost no allocation.
+func TestOtherStatementsDoNotAllocate(t *testing.T) {
+	for _, q := range []string{"select * from t where id = 1", "INSERT INTO t VALUES (1, 'x')", "set autocommit = 0",
+		"start transaction", "show tables", "commit", "/* app */ update t set v = 2 where id = 1", "reset persist"} {
+		if n := testing.AllocsPerRun(100, func() {
+			if st, err := Parse(q); st != nil || err != nil {
+				t.Fatalf("%q claimed", q)
+			}
+			if CommitsImplicitly(q) {
+				t.Fatalf("%q commits", q)
+			}
+		}); n != 0 {
+			t.Errorf("%q: %v allocations", q, n)
+		}
+	}
+}
