@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -63,5 +64,29 @@ func TestAdminStatementsTypedParser(t *testing.T) {
 		if !strings.HasSuffix(me.Message, c.suffix) {
 			t.Errorf("%q: %q, want it to end with %q", c.q, me.Message, c.suffix)
 		}
+	}
+
+	// A replication statement commits the open transaction before it runs, but one that does
+	// not parse never runs: nothing is committed, as in MySQL.
+	mustExec(t, root, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	ctx := context.Background()
+	conn, err := root.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"BEGIN", "INSERT INTO d.t VALUES (1)"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "CHANGE REPLICATION SOURCE TO SOURCE_HOST=unquoted"); err == nil {
+		t.Fatal("CHANGE REPLICATION SOURCE TO SOURCE_HOST=unquoted accepted")
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryRows(t, root, "SELECT COUNT(*) FROM d.t")[0][0]; got != "0" {
+		t.Fatalf("a malformed CHANGE REPLICATION SOURCE committed the transaction: %s rows after ROLLBACK", got)
 	}
 }

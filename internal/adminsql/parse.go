@@ -68,15 +68,19 @@ func Parse(q string) (Statement, error) {
 // CommitsImplicitly reports whether q is a statement that commits the session's transaction
 // before it runs in MySQL and that GMS never analyzes as such: FLUSH (any form: GMS builds
 // FLUSH TABLES as a no-op) and the replication statements CHANGE REPLICATION SOURCE / CHANGE
-// MASTER, START / STOP / RESET REPLICA (SLAVE), RESET MASTER / BINARY LOGS — malformed or not,
-// as MySQL commits before it parses.
+// MASTER, START / STOP / RESET REPLICA (SLAVE), RESET MASTER / BINARY LOGS AND GTIDS. A
+// statement that does not parse commits nothing, as in MySQL, where the parser refuses it
+// before anything runs.
 func CommitsImplicitly(q string) bool {
 	p := &parser{lx: lexer{q: q}}
 	p.advance()
 	if p.isWord("FLUSH") {
 		return true
 	}
-	st, _ := Parse(q)
+	st, err := Parse(q)
+	if err != nil {
+		return false
+	}
 	switch st.(type) {
 	case *ChangeSource, *StartReplica, *StopReplica, *ResetReplica, *ResetBinaryLogs:
 		return true

@@ -220,7 +220,7 @@ func TestCommitsImplicitly(t *testing.T) {
 		"flush binary logs":                             true,
 		"  CHANGE MASTER TO MASTER_HOST='h'":            true,
 		"CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'":  true,
-		"CHANGE REPLICATION SOURCE TO nonsense":         true,
+		"CHANGE REPLICATION SOURCE TO nonsense":         false,
 		"CHANGE REPLICATION FILTER REPLICATE_DO_DB=(d)": false,
 		"START REPLICA":                                 true,
 		"STOP SLAVE IO_THREAD":                          true,
