@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/gtid"
@@ -52,98 +53,84 @@ type binlogAdmin struct {
 	clone *cloneService
 }
 
-var reClusterOwned = regexp.MustCompile(`(?is)^\s*(CHANGE\s+(REPLICATION\s+SOURCE|MASTER)\s+TO|RESET\s+(MASTER|BINARY\s+LOGS|REPLICA|SLAVE))\b`)
-
-// clusterOwned refuses, on a cluster member, a statement the control plane owns.
-func (a *binlogAdmin) clusterOwned(q string) error {
-	if !a.inCluster || !reClusterOwned.MatchString(q) {
+// clusterOwned refuses, on a cluster member, a statement the control plane owns (malformed or
+// not: the refusal says why the statement cannot be used at all).
+func (a *binlogAdmin) clusterOwned(st adminsql.Statement) error {
+	if !a.inCluster {
 		return nil
 	}
-	return mysql.NewSQLError(1105, "HY000", "%s is managed by the RelayDB cluster on a cluster member (the control plane chooses and re-points sources)",
-		strings.ToUpper(strings.Join(strings.Fields(reClusterOwned.FindString(q)), " ")))
+	var head string
+	switch s := st.(type) {
+	case *adminsql.ChangeSource:
+		head = s.Head()
+	case *adminsql.ResetBinaryLogs:
+		head = s.String()
+	case *adminsql.ResetReplica:
+		head = s.Head()
+	default:
+		return nil
+	}
+	return mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "%s is managed by the RelayDB cluster on a cluster member (the control plane chooses and re-points sources)", head)
 }
 
-var (
-	reShowLogs   = regexp.MustCompile(`(?is)^\s*SHOW\s+(?:BINARY|MASTER)\s+LOGS\s*;?\s*$`)
-	reShowStatus = regexp.MustCompile(`(?is)^\s*SHOW\s+(?:BINARY\s+LOG|MASTER)\s+STATUS\s*;?\s*$`)
-	reShowEvents = regexp.MustCompile(`(?is)^\s*SHOW\s+BINLOG\s+EVENTS(?:\s+IN\s+'([^']*)')?(?:\s+FROM\s+(\d+))?(?:\s+LIMIT\s+(\d+)(?:\s*,\s*(\d+))?)?\s*;?\s*$`)
-	reFlushLogs  = regexp.MustCompile(`(?is)^\s*FLUSH\s+(?:(?:NO_WRITE_TO_BINLOG|LOCAL)\s+)?(?:BINARY\s+)?LOGS\s*;?\s*$`)
-	rePurgeTo    = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+TO\s+'([^']*)'\s*;?\s*$`)
-	rePurgeOld   = regexp.MustCompile(`(?is)^\s*PURGE\s+(?:BINARY|MASTER)\s+LOGS\s+BEFORE\s+'([^']*)'\s*;?\s*$`)
-	reReset      = regexp.MustCompile(`(?is)^\s*RESET\s+(?:MASTER|BINARY\s+LOGS\s+AND\s+GTIDS)\s*;?\s*$`)
-	// SET GLOBAL gtid_purged, also as mysqldump writes it: SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '…'.
-	reSetPurged = regexp.MustCompile(`(?is)^\s*SET\s*(?:GLOBAL\s+|@@GLOBAL\.)gtid_purged\s*(?::=|=)\s*(?:/\*!\d*\s*'\+'\s*\*/\s*)?'([^']*)'\s*;?\s*$`)
-	reReplicas  = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICAS|SLAVE\s+HOSTS)\s*;?\s*$`)
-)
-
-// handle runs query if it is one of the statements above; handled is false otherwise. The first
-// word is checked before any pattern, so other statements pay almost nothing.
+// handle runs query if it is one of the statements of adminsql; handled is false otherwise.
+// adminsql.Parse looks at the first word before anything else, so other statements pay almost
+// nothing.
 func (a *binlogAdmin) handle(ctx context.Context, c *mysql.Conn, query string) (res *sqltypes.Result, handled bool, err error) {
-	q := strings.TrimLeft(query, " \t\r\n")
-	if len(q) < 5 {
+	st, perr := adminsql.Parse(query)
+	if st == nil {
 		return nil, false, nil
 	}
-	if err := a.clusterOwned(q); err != nil {
+	switch st.(type) {
+	case *adminsql.CloneInstance, *adminsql.CloneDonorBegin, *adminsql.CloneDonorRead, *adminsql.CloneDonorEnd:
+		if a.clone == nil {
+			return nil, false, nil
+		}
+		if perr != nil {
+			return nil, true, perr
+		}
+		return a.cloneStatement(ctx, c, st)
+	}
+	if err := a.clusterOwned(st); err != nil {
 		return nil, true, err
 	}
-	switch strings.ToUpper(q[:4]) {
-	case "SWIT":
-		m := reSwitchover.FindStringSubmatch(q)
-		if m == nil {
-			return nil, false, nil
-		}
-		return a.run(ctx, c, []string{"REPLICATION_SLAVE_ADMIN"}, false, func() (*sqltypes.Result, error) { return a.switchover(ctx, m) })
-	case "SHOW", "FLUS", "PURG", "RESE":
-	case "CLON":
-		return a.cloneStatement(ctx, c, q)
-	case "CHAN", "STAR", "STOP":
-		return a.replicaStatement(ctx, c, q)
-	case "SET ", "SET\t", "SET@":
-		m := reSetPurged.FindStringSubmatch(q)
-		if m == nil {
-			return nil, false, nil
-		}
-		return a.run(ctx, c, []string{"SYSTEM_VARIABLES_ADMIN"}, true, func() (*sqltypes.Result, error) { return a.setPurged(m[1]) })
-	default:
-		return nil, false, nil
+	if perr != nil {
+		return nil, true, perr
 	}
-	if res, handled, err := a.replicaStatement(ctx, c, q); handled {
-		return res, handled, err
-	}
-	switch {
-	case reShowCluster.MatchString(q):
-		what := strings.ToUpper(reShowCluster.FindStringSubmatch(q)[1])
-		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, false, func() (*sqltypes.Result, error) { return a.showCluster(ctx, what) })
-	case reShowLogs.MatchString(q):
+	switch s := st.(type) {
+	case *adminsql.Switchover:
+		return a.run(ctx, c, []string{"REPLICATION_SLAVE_ADMIN"}, false, func() (*sqltypes.Result, error) { return a.switchover(ctx, s) })
+	case *adminsql.ShowCluster:
+		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, false, func() (*sqltypes.Result, error) { return a.showCluster(ctx, s.Journal) })
+	case *adminsql.SetGTIDPurged:
+		return a.run(ctx, c, []string{"SYSTEM_VARIABLES_ADMIN"}, true, func() (*sqltypes.Result, error) { return a.setPurged(s.Value) })
+	case *adminsql.ShowBinaryLogs:
 		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, true, a.showLogs)
-	case reShowStatus.MatchString(q):
+	case *adminsql.ShowBinaryLogStatus:
 		return a.run(ctx, c, []string{"REPLICATION CLIENT"}, false, a.showStatus)
-	case reShowEvents.MatchString(q):
-		m := reShowEvents.FindStringSubmatch(q)
-		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, true, func() (*sqltypes.Result, error) { return a.showEvents(m) })
-	case reFlushLogs.MatchString(q):
+	case *adminsql.ShowBinlogEvents:
+		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, true, func() (*sqltypes.Result, error) { return a.showEvents(s) })
+	case *adminsql.FlushBinaryLogs:
 		return a.run(ctx, c, []string{"RELOAD"}, false, a.flush)
-	case rePurgeTo.MatchString(q):
-		m := rePurgeTo.FindStringSubmatch(q)
-		return a.run(ctx, c, []string{"BINLOG_ADMIN"}, true, func() (*sqltypes.Result, error) { return a.purge(a.log.PurgeTo(m[1])) })
-	case rePurgeOld.MatchString(q):
-		m := rePurgeOld.FindStringSubmatch(q)
+	case *adminsql.PurgeBinaryLogs:
 		return a.run(ctx, c, []string{"BINLOG_ADMIN"}, true, func() (*sqltypes.Result, error) {
-			t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(m[1]), time.Local)
+			if !s.Before {
+				return a.purge(a.log.PurgeTo(s.Target))
+			}
+			t, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(s.Target), time.Local)
 			if err != nil {
-				if t, err = time.ParseInLocation("2006-01-02", strings.TrimSpace(m[1]), time.Local); err != nil {
-					return nil, mysql.NewSQLError(mysql.ERWrongValue, "HY000", "Incorrect DATETIME value: '%s'", m[1])
+				if t, err = time.ParseInLocation("2006-01-02", strings.TrimSpace(s.Target), time.Local); err != nil {
+					return nil, mysql.NewSQLError(adminsql.ERWrongValue, "HY000", "Incorrect DATETIME value: '%s'", s.Target)
 				}
 			}
 			return a.purge(a.log.PurgeBefore(t))
 		})
-	case reReset.MatchString(q):
+	case *adminsql.ResetBinaryLogs:
 		return a.run(ctx, c, []string{"RELOAD"}, false, a.reset)
-	case reReplicas.MatchString(q):
-		legacy := strings.HasPrefix(strings.ToUpper(reReplicas.FindStringSubmatch(q)[1]), "SLAVE")
-		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, false, func() (*sqltypes.Result, error) { return a.showReplicas(legacy) })
+	case *adminsql.ShowReplicas:
+		return a.run(ctx, c, []string{"REPLICATION SLAVE"}, false, func() (*sqltypes.Result, error) { return a.showReplicas(s.Legacy) })
 	}
-	return nil, false, nil
+	return a.replicaStatement(ctx, c, st)
 }
 
 // run checks privileges and that a binary log exists (when needsLog), then runs fn.
@@ -152,7 +139,7 @@ func (a *binlogAdmin) run(ctx context.Context, c *mysql.Conn, privs []string, ne
 		return nil, true, err
 	}
 	if a.log == nil && needsLog {
-		return nil, true, mysql.NewSQLError(1381, "HY000", "You are not using binary logging")
+		return nil, true, mysql.NewSQLError(adminsql.ERNoBinaryLogging, "HY000", "You are not using binary logging")
 	}
 	res, err := fn()
 	return res, true, err
@@ -167,7 +154,7 @@ func (a *binlogAdmin) checkPrivileges(ctx context.Context, c *mysql.Conn, privs 
 		// A connection that sent no query yet (a replica's first command may be the dump).
 		u, ok := c.UserData.(sql.MysqlConnectionUser)
 		if !ok {
-			return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
+			return mysql.NewSQLError(adminsql.ERSpecificAccessDenied, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
 		}
 		sess = sql.NewBaseSessionWithClientServer(c.RemoteAddr().String(), sql.Client{User: u.User, Address: u.Host}, c.ConnectionID)
 	}
@@ -184,7 +171,7 @@ func (a *binlogAdmin) checkPrivileges(ctx context.Context, c *mysql.Conn, privs 
 			return nil
 		}
 	}
-	return mysql.NewSQLError(1227, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
+	return mysql.NewSQLError(adminsql.ERSpecificAccessDenied, "42000", "Access denied; you need (at least one of) the SUPER, %s privilege(s) for this operation", strings.Join(privs, ", "))
 }
 
 func field(name string, t querypb.Type) *querypb.Field {
@@ -230,17 +217,16 @@ func (a *binlogAdmin) showStatus() (*sqltypes.Result, error) {
 	}}}, nil
 }
 
-// showEvents lists events as MySQL's SHOW BINLOG EVENTS does: m holds the optional file,
-// start position and LIMIT [offset,] count.
-func (a *binlogAdmin) showEvents(m []string) (*sqltypes.Result, error) {
+// showEvents lists events as MySQL's SHOW BINLOG EVENTS does.
+func (a *binlogAdmin) showEvents(s *adminsql.ShowBinlogEvents) (*sqltypes.Result, error) {
 	fail := func(why string) error {
-		return mysql.NewSQLError(1220, "HY000", "Error when executing command SHOW BINLOG EVENTS: %s", why)
+		return mysql.NewSQLError(adminsql.ERErrorWhenExecutingCommand, "HY000", "Error when executing command SHOW BINLOG EVENTS: %s", why)
 	}
 	files, err := a.log.Writer().Files()
 	if err != nil {
 		return nil, err
 	}
-	name := m[1]
+	name := s.File
 	if name == "" && len(files) > 0 {
 		name = files[0].Name
 	}
@@ -252,20 +238,16 @@ func (a *binlogAdmin) showEvents(m []string) (*sqltypes.Result, error) {
 		return nil, fail("Could not find target log")
 	}
 	offset, count := uint64(0), uint64(1<<63)
-	if m[3] != "" {
-		count, _ = strconv.ParseUint(m[3], 10, 64)
-		if m[4] != "" {
-			offset = count
-			count, _ = strconv.ParseUint(m[4], 10, 64)
-		}
+	if s.HasLimit {
+		offset, count = s.Offset, s.Count
 	}
 	r, err := binlog.OpenFile(filepath.Join(a.dataDir, name))
 	if err != nil {
 		return nil, fail(err.Error())
 	}
 	defer r.Close()
-	if m[2] != "" {
-		from, _ := strconv.ParseInt(m[2], 10, 64)
+	if s.HasFrom {
+		from := int64(min(s.From, math.MaxInt64))
 		if from < 4 {
 			from = 4
 		}
@@ -285,7 +267,7 @@ func (a *binlogAdmin) showEvents(m []string) (*sqltypes.Result, error) {
 				number(uint64(ev.ServerID())), number(uint64(ev.LogPos())), text(eventInfo(f, ev))})
 		}
 	}
-	if m[2] == "" || m[2] == "4" {
+	if !s.HasFrom || s.From == 4 {
 		// The reader has consumed the FORMAT_DESCRIPTION at offset 4; MySQL lists it first.
 		_, fde := r.FormatDescription()
 		add(4, fde)
@@ -296,7 +278,7 @@ func (a *binlogAdmin) showEvents(m []string) (*sqltypes.Result, error) {
 			break
 		}
 		if err != nil {
-			if m[2] != "" && m[2] != "4" && seen == 0 {
+			if s.HasFrom && s.From != 4 && seen == 0 {
 				return nil, fail("Wrong offset or I/O error")
 			}
 			return nil, fail(err.Error())
@@ -404,17 +386,17 @@ func (a *binlogAdmin) purge(removed []string, err error) (*sqltypes.Result, erro
 		return &sqltypes.Result{RowsAffected: 0}, nil
 	}
 	if errors.Is(err, binlog.ErrUnknownLog) {
-		return nil, mysql.NewSQLError(1373, "HY000", "Target log not found in binlog index")
+		return nil, mysql.NewSQLError(adminsql.ERUnknownTargetBinlog, "HY000", "Target log not found in binlog index")
 	}
 	if errors.Is(err, errLogInUse) {
-		return nil, mysql.NewSQLError(1378, "HY000", "A purgeable log is in use, will not purge (%v)", err)
+		return nil, mysql.NewSQLError(adminsql.ERLogInUse, "HY000", "A purgeable log is in use, will not purge (%v)", err)
 	}
-	return nil, mysql.NewSQLError(1377, "HY000", "Fatal error during log purge: %v", err)
+	return nil, mysql.NewSQLError(adminsql.ERBinlogPurgeFatalErr, "HY000", "Fatal error during log purge: %v", err)
 }
 
 func (a *binlogAdmin) reset() (*sqltypes.Result, error) {
 	if a.log == nil {
-		return nil, mysql.NewSQLError(1186, "HY000", "Binlog closed, cannot RESET MASTER")
+		return nil, mysql.NewSQLError(adminsql.ERFlushSourceBinlogClosed, "HY000", "Binlog closed, cannot RESET MASTER")
 	}
 	if err := a.log.Reset(); err != nil {
 		return nil, err
@@ -437,10 +419,10 @@ func (a *binlogAdmin) setPurged(value string) (*sqltypes.Result, error) {
 	v = strings.TrimSpace(strings.TrimPrefix(v, "+"))
 	set, err := gtid.Parse(v)
 	if err != nil {
-		return nil, mysql.NewSQLError(1772, "HY000", "Malformed GTID set specification '%s'.", value)
+		return nil, mysql.NewSQLError(adminsql.ERMalformedGTIDSetSpec, "HY000", "Malformed GTID set specification '%s'.", value)
 	}
 	if !a.log.Executed().IsEmpty() {
-		return nil, mysql.NewSQLError(1840, "HY000", "@@GLOBAL.GTID_PURGED can only be set when @@GLOBAL.GTID_EXECUTED is empty.")
+		return nil, mysql.NewSQLError(adminsql.ERCantSetGTIDPurged, "HY000", "@@GLOBAL.GTID_PURGED can only be set when @@GLOBAL.GTID_EXECUTED is empty.")
 	}
 	if err := a.log.ResetTo(set); err != nil {
 		return nil, err

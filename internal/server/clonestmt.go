@@ -18,6 +18,7 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/clone"
 )
 
@@ -142,27 +143,15 @@ func (s *cloneService) close() {
 	}
 }
 
-// cloneStatement runs a CLONE statement.
-func (a *binlogAdmin) cloneStatement(ctx context.Context, c *mysql.Conn, q string) (*sqltypes.Result, bool, error) {
-	if a.clone == nil || !clone.IsCloneStatement(q) {
-		return nil, false, nil
-	}
-	st, err := clone.Parse(q)
-	if err != nil {
-		var se *clone.SyntaxError
-		if errors.As(err, &se) {
-			return nil, true, mysql.NewSQLError(mysql.ERParseError, mysql.SSClientError, "%s", se.Error())
-		}
-		return nil, true, err
-	}
+// cloneStatement runs a CLONE statement (a.clone is set).
+func (a *binlogAdmin) cloneStatement(ctx context.Context, c *mysql.Conn, st adminsql.Statement) (*sqltypes.Result, bool, error) {
 	s := a.clone
-	switch st.Kind {
-	case "INSTANCE":
+	if inst, ok := st.(*adminsql.CloneInstance); ok {
 		// MySQL: CLONE_ADMIN on the recipient.
 		if err := a.checkPrivileges(ctx, c, []string{"CLONE_ADMIN"}); err != nil {
 			return nil, true, err
 		}
-		return s.instance(ctx, st)
+		return s.instance(ctx, inst)
 	}
 	// The donor side: MySQL's clone user needs BACKUP_ADMIN on the donor. GMS cannot GRANT
 	// BACKUP_ADMIN (only CLONE_ADMIN and REPLICATION_SLAVE_ADMIN of the dynamic privileges), and
@@ -176,8 +165,8 @@ func (a *binlogAdmin) cloneStatement(ctx context.Context, c *mysql.Conn, q strin
 	donorErr := func(err error) error {
 		return mysql.NewSQLError(clone.ErCloneDonor, "HY000", "Clone Donor Error: %v.", err)
 	}
-	switch st.Kind {
-	case "BEGIN":
+	switch d := st.(type) {
+	case *adminsql.CloneDonorBegin:
 		m, err := s.donor.Begin(ctx)
 		if err != nil {
 			return nil, true, donorErr(err)
@@ -187,14 +176,14 @@ func (a *binlogAdmin) cloneStatement(ctx context.Context, c *mysql.Conn, q strin
 			return nil, true, donorErr(err)
 		}
 		return blobResult("Manifest", raw), true, nil
-	case "READ":
-		b, err := s.donor.Read(st.ID, st.File, st.Offset, st.Length)
+	case *adminsql.CloneDonorRead:
+		b, err := s.donor.Read(d.ID, d.File, d.Offset, d.Length)
 		if err != nil {
 			return nil, true, donorErr(err)
 		}
 		return blobResult("Data", b), true, nil
-	case "END":
-		if err := s.donor.End(st.ID); err != nil {
+	case *adminsql.CloneDonorEnd:
+		if err := s.donor.End(d.ID); err != nil {
 			return nil, true, donorErr(err)
 		}
 		return &sqltypes.Result{}, true, nil
@@ -208,8 +197,8 @@ func blobResult(name string, b []byte) *sqltypes.Result {
 }
 
 // instance runs CLONE INSTANCE FROM on this node (the recipient).
-func (s *cloneService) instance(ctx context.Context, st *clone.Statement) (*sqltypes.Result, bool, error) {
-	src := st.Source
+func (s *cloneService) instance(ctx context.Context, st *adminsql.CloneInstance) (*sqltypes.Result, bool, error) {
+	src := clone.Source{User: st.User, Host: st.Host, Port: st.Port, Password: st.Password}
 	if st.RequireSSL != nil {
 		src.TLS = "false"
 		if *st.RequireSSL {
@@ -223,7 +212,7 @@ func (s *cloneService) instance(ctx context.Context, st *clone.Statement) (*sqlt
 		}
 		dir := filepath.Clean(st.DataDir)
 		if dir == s.dataDir || strings.HasPrefix(s.dataDir+"/", dir+"/") {
-			return nil, true, mysql.NewSQLError(1007, "HY000", "Can't create database '%s'; database exists", st.DataDir)
+			return nil, true, mysql.NewSQLError(adminsql.ERDBCreateExists, "HY000", "Can't create database '%s'; database exists", st.DataDir)
 		}
 		if err := clone.CheckTarget(dir); err != nil {
 			return nil, true, err

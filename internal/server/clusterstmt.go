@@ -3,15 +3,13 @@ package server
 import (
 	"context"
 	"errors"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/cluster"
 )
 
@@ -62,12 +60,6 @@ func (n *Node) SetClusterStatus(fn func(ctx context.Context) ClusterStatus) {
 	n.clusterStatus.Store(&fn)
 }
 
-var (
-	reShowCluster = regexp.MustCompile(`(?is)^\s*SHOW\s+CLUSTER\s+(STATUS|JOURNAL)\s*;?\s*$`)
-	// SWITCHOVER [TO 'member'] [MODE RELIABILITY|AVAILABILITY] [MAX LAG seconds]
-	reSwitchover = regexp.MustCompile(`(?is)^\s*SWITCHOVER(?:\s+TO\s+'([^']*)')?(?:\s+MODE\s+(RELIABILITY|AVAILABILITY))?(?:\s+MAX\s+LAG\s+(\d+(?:\.\d+)?))?\s*;?\s*$`)
-)
-
 // ClusterSwitchoverFunc runs a planned switchover through the control plane and waits for its
 // end: the result, or why it was refused or aborted.
 type ClusterSwitchoverFunc func(ctx context.Context, req cluster.SwitchoverRequest) (cluster.SwitchoverResult, error)
@@ -80,28 +72,24 @@ func (n *Node) SetClusterSwitchover(fn ClusterSwitchoverFunc) {
 
 // switchover answers SWITCHOVER: one row describing the switchover that ended, or an error
 // (1105 with the reason) when it was refused or aborted.
-func (a *binlogAdmin) switchover(ctx context.Context, m []string) (*sqltypes.Result, error) {
+func (a *binlogAdmin) switchover(ctx context.Context, s *adminsql.Switchover) (*sqltypes.Result, error) {
 	var fn *ClusterSwitchoverFunc
 	if a.clusterSwitchover != nil {
 		fn = a.clusterSwitchover()
 	}
 	if fn == nil {
-		return nil, mysql.NewSQLError(1105, "HY000", "This server is not a cluster member (start it with --cluster-id and --cluster-addr)")
+		return nil, mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "This server is not a cluster member (start it with --cluster-id and --cluster-addr)")
 	}
-	req := cluster.SwitchoverRequest{To: m[1], Mode: cluster.SwitchoverMode(strings.ToLower(m[2])), Reason: "SWITCHOVER statement"}
-	if m[3] != "" {
-		secs, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			return nil, mysql.NewSQLError(mysql.ERWrongValue, "HY000", "Incorrect MAX LAG value: '%s'", m[3])
-		}
-		req.MaxLag = time.Duration(secs * float64(time.Second))
+	req := cluster.SwitchoverRequest{To: s.To, Mode: cluster.SwitchoverMode(s.Mode), Reason: "SWITCHOVER statement"}
+	if s.HasMaxLag {
+		req.MaxLag = time.Duration(s.MaxLag * float64(time.Second))
 	}
 	res, err := (*fn)(ctx, req)
 	if err != nil {
 		if errors.Is(err, cluster.ErrSwitchoverRefused) {
-			return nil, mysql.NewSQLError(1105, "HY000", "%s", err.Error())
+			return nil, mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "%s", err.Error())
 		}
-		return nil, mysql.NewSQLError(1105, "HY000", "switchover failed: %s", err.Error())
+		return nil, mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "switchover failed: %s", err.Error())
 	}
 	out := &sqltypes.Result{Fields: []*querypb.Field{field("Switchover_Id", querypb.Type_VARCHAR), field("Mode", querypb.Type_VARCHAR),
 		field("Old_Primary", querypb.Type_VARCHAR), field("New_Primary", querypb.Type_VARCHAR), field("Epoch", querypb.Type_UINT64),
@@ -120,15 +108,15 @@ func yesNo(b bool) sqltypes.Value {
 }
 
 // showCluster answers SHOW CLUSTER STATUS (one row per member) and SHOW CLUSTER JOURNAL.
-func (a *binlogAdmin) showCluster(ctx context.Context, what string) (*sqltypes.Result, error) {
+func (a *binlogAdmin) showCluster(ctx context.Context, journal bool) (*sqltypes.Result, error) {
 	fn := a.clusterStatus()
 	if fn == nil {
-		return nil, mysql.NewSQLError(1105, "HY000", "This server is not a cluster member (start it with --cluster-id and --cluster-addr)")
+		return nil, mysql.NewSQLError(adminsql.ERUnknownError, "HY000", "This server is not a cluster member (start it with --cluster-id and --cluster-addr)")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	st := (*fn)(cctx)
-	if what == "JOURNAL" {
+	if journal {
 		res := &sqltypes.Result{Fields: []*querypb.Field{field("Time", querypb.Type_VARCHAR), field("Epoch", querypb.Type_UINT64),
 			field("Kind", querypb.Type_VARCHAR), field("Member", querypb.Type_VARCHAR), field("Reason", querypb.Type_VARCHAR)}}
 		for _, e := range st.Journal {

@@ -67,9 +67,11 @@
 //     vitess's unknown-command error. A non-blocking dump ends with an EOF packet and then
 //     the connection, as in MySQL.
 //
-//   - Binary log statements GMS cannot parse (SHOW BINARY LOGS, SHOW BINLOG EVENTS, FLUSH
-//     BINARY LOGS, PURGE, RESET MASTER, …) are answered by binlogAdmin before GMS sees the
-//     text, with MySQL's columns, privileges and error codes (binlogstmt.go).
+//   - The administrative statements GMS cannot parse (binary log, replica, filter, cluster and
+//     clone statements) are parsed by internal/adminsql into typed statements, and answered by
+//     binlogAdmin before GMS sees the text, with MySQL's columns, privileges and error codes
+//     (binlogstmt.go, replicastmt.go, clusterstmt.go, clonestmt.go). A statement adminsql does
+//     not claim goes to GMS unchanged; one it claims never does, malformed or not.
 //
 //   - BINLOG '<base64>' (what mysqlbinlog prints for FORMAT_DESCRIPTION, TABLE_MAP and rows
 //     events) runs through the replication applier's event code in the session's own

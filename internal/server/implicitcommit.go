@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"regexp"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -12,6 +11,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/readonly"
 )
 
@@ -129,18 +129,15 @@ func commitBefore(ctx *sql.Context) error {
 	return nil
 }
 
-// reCommitsBeforeText matches the statements that commit implicitly in MySQL and that GMS never
-// analyzes as such: FLUSH (GMS builds FLUSH TABLES as a no-op node) and the replication
-// statements the node answers itself (binlogAdmin).
-var reCommitsBeforeText = regexp.MustCompile(`(?is)^\s*(?:FLUSH\b|CHANGE\s+(?:MASTER|REPLICATION\s+SOURCE)\s+TO\b|(?:START|STOP)\s+(?:REPLICA|SLAVE)\b|RESET\s+(?:MASTER|REPLICA|SLAVE|BINARY\s+LOGS)\b)`)
-
 // commitBeforeText commits the connection's open transaction, through GMS's own COMMIT, before a
-// statement reCommitsBeforeText matches. A session holding the global read lock is left alone:
+// statement that commits implicitly in MySQL and that GMS never analyzes as such
+// (adminsql.CommitsImplicitly: FLUSH, and the replication statements the node answers itself). A session holding the global read lock is left alone:
 // it cannot have written, and its commit would wait for its own lock.
 func (h *nodeHandler) commitBeforeText(ctx context.Context, c *mysql.Conn, query string) error {
-	// Every statement passes here: look at its first letter before running the expression.
+	// Every statement passes here: look at its first letter before parsing (a leading
+	// comment, rare, goes to the parser too).
 	q := strings.TrimLeft(query, " \t\r\n")
-	if q == "" || !strings.ContainsRune("FfCcSsRr", rune(q[0])) || !reCommitsBeforeText.MatchString(q) {
+	if q == "" || !strings.ContainsRune("FfCcSsRr/#-", rune(q[0])) || !adminsql.CommitsImplicitly(q) {
 		return nil
 	}
 	sess := h.sessions.get(c.ConnectionID)

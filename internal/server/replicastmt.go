@@ -2,46 +2,34 @@ package server
 
 import (
 	"context"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
-	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/adminsql"
 	"github.com/relaydb/relaydb/internal/replica"
 )
 
-var (
-	reChange      = regexp.MustCompile(`(?is)^\s*CHANGE\s+(?:REPLICATION\s+SOURCE|MASTER)\s+TO\s+(.+?)(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reStartStop   = regexp.MustCompile(`(?is)^\s*(START|STOP)\s+(?:REPLICA|SLAVE)(?:\s+(IO_THREAD|SQL_THREAD)(?:\s*,\s*(IO_THREAD|SQL_THREAD))?)?(?:\s+UNTIL\s+(.+?))?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reResetRepl   = regexp.MustCompile(`(?is)^\s*RESET\s+(?:REPLICA|SLAVE)(\s+ALL)?(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reShowReplica = regexp.MustCompile(`(?is)^\s*SHOW\s+(REPLICA|SLAVE)\s+STATUS(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reFilter      = regexp.MustCompile(`(?is)^\s*CHANGE\s+REPLICATION\s+FILTER\s+(.+?)(?:\s+FOR\s+CHANNEL\s+'([^']*)')?\s*;?\s*$`)
-	reOption      = regexp.MustCompile(`(?is)^\s*([A-Z_]+)\s*=\s*('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|[^,\s]+)\s*(?:,|$)`)
-)
-
 // replicaStatement runs the replica administration statements (CHANGE REPLICATION SOURCE TO,
-// START/STOP/RESET REPLICA, SHOW REPLICA STATUS, and their MASTER/SLAVE spellings), for one
-// channel (FOR CHANNEL) or, as MySQL does without it, for the default channel (CHANGE) or every
-// channel (START, STOP, RESET, SHOW).
-func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q string) (*sqltypes.Result, bool, error) {
+// CHANGE REPLICATION FILTER, START/STOP/RESET REPLICA, SHOW REPLICA STATUS, and their
+// MASTER/SLAVE spellings), for one channel (FOR CHANNEL) or, as MySQL does without it, for the
+// default channel (CHANGE) or every channel (START, STOP, RESET, SHOW, FILTER). As before the
+// typed parser, FOR CHANNEL with an empty name counts as no FOR CHANNEL.
+func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, st adminsql.Statement) (*sqltypes.Result, bool, error) {
 	priv := []string{"REPLICATION_SLAVE_ADMIN"}
-	switch {
-	case reFilter.MatchString(q):
-		m := reFilter.FindStringSubmatch(q)
+	switch s := st.(type) {
+	case *adminsql.ChangeFilter:
 		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
-			sets, err := parseFilters(m[1])
-			if err != nil {
-				return nil, err
+			sets := map[string][]string{}
+			for _, f := range s.Filters {
+				sets[f.Kind] = f.List()
 			}
 			// Without FOR CHANNEL the filters are every channel's, and every applier must be
 			// stopped first, as in MySQL.
 			targets := chs.All()
-			if m[2] != "" {
-				r, err := chs.Get(m[2], false)
+			if s.Channel.Name != "" {
+				r, err := chs.Get(s.Channel.Name, false)
 				if err != nil {
 					return nil, err
 				}
@@ -59,37 +47,43 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 			}
 			return &sqltypes.Result{}, nil
 		})
-	case reChange.MatchString(q):
-		m := reChange.FindStringSubmatch(q)
+	case *adminsql.ChangeSource:
 		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
-			opts, err := parseOptions(m[1])
-			if err != nil {
-				return nil, err
+			// replica.Config.Apply takes the values as text under their canonical names; a
+			// repeated option keeps its last value, as in MySQL.
+			opts := make(map[string]string, len(s.Options))
+			for _, o := range s.Options {
+				opts[o.Name] = o.Value()
 			}
-			r, err := chs.Get(m[2], true)
+			r, err := chs.Get(s.Channel.Name, true)
 			if err != nil {
 				return nil, err
 			}
 			return &sqltypes.Result{}, r.Change(opts)
 		})
-	case reStartStop.MatchString(q):
-		m := reStartStop.FindStringSubmatch(q)
+	case *adminsql.StartReplica, *adminsql.StopReplica:
 		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
-			io, sqlT := m[2] == "" || strings.EqualFold(m[2], "IO_THREAD") || strings.EqualFold(m[3], "IO_THREAD"),
-				m[2] == "" || strings.EqualFold(m[2], "SQL_THREAD") || strings.EqualFold(m[3], "SQL_THREAD")
+			var threads adminsql.Threads
+			var ch adminsql.Channel
 			var until *replica.Until
-			if m[4] != "" {
+			start, ok := s.(*adminsql.StartReplica)
+			if ok {
+				threads, ch = start.Threads, start.Channel
 				var err error
-				if until, err = parseUntil(m[4]); err != nil {
+				if until, err = replicaUntil(start.Until); err != nil {
 					return nil, err
 				}
+			} else {
+				stop := s.(*adminsql.StopReplica)
+				threads, ch = stop.Threads, stop.Channel
 			}
-			targets, err := channelsFor(chs, m[5], m[5] != "" || until != nil)
+			io, sqlT := threads.IO || !threads.SQL, threads.SQL || !threads.IO
+			targets, err := channelsFor(chs, ch.Name, ch.Name != "" || until != nil)
 			if err != nil {
 				return nil, err
 			}
 			for _, r := range targets {
-				if strings.EqualFold(m[1], "START") {
+				if start != nil {
 					err = r.Start(io, sqlT, until)
 				} else {
 					err = r.Stop(io, sqlT)
@@ -100,29 +94,25 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 			}
 			return &sqltypes.Result{}, nil
 		})
-	case reResetRepl.MatchString(q):
-		m := reResetRepl.FindStringSubmatch(q)
+	case *adminsql.ResetReplica:
 		return a.runChannels(ctx, c, priv, func(chs *replica.Channels) (*sqltypes.Result, error) {
-			all := strings.TrimSpace(m[1]) != ""
-			targets, err := channelsFor(chs, m[2], m[2] != "")
+			targets, err := channelsFor(chs, s.Channel.Name, s.Channel.Name != "")
 			if err != nil {
 				return nil, err
 			}
 			for _, r := range targets {
-				if err := r.Reset(all); err != nil {
+				if err := r.Reset(s.All); err != nil {
 					return nil, err
 				}
-				if all {
+				if s.All {
 					chs.Remove(r.Channel())
 				}
 			}
 			return &sqltypes.Result{}, nil
 		})
-	case reShowReplica.MatchString(q):
-		m := reShowReplica.FindStringSubmatch(q)
-		legacy := strings.EqualFold(m[1], "SLAVE")
+	case *adminsql.ShowReplicaStatus:
 		return a.runChannels(ctx, c, []string{"REPLICATION CLIENT"}, func(chs *replica.Channels) (*sqltypes.Result, error) {
-			targets, err := channelsFor(chs, m[2], m[2] != "")
+			targets, err := channelsFor(chs, s.Channel.Name, s.Channel.Name != "")
 			if err != nil {
 				return nil, err
 			}
@@ -132,7 +122,7 @@ func (a *binlogAdmin) replicaStatement(ctx context.Context, c *mysql.Conn, q str
 					rows = append(rows, cols)
 				}
 			}
-			return replicaStatus(rows, legacy), nil
+			return replicaStatus(rows, s.Legacy), nil
 		})
 	}
 	return nil, false, nil
@@ -166,30 +156,10 @@ func (a *binlogAdmin) runChannels(ctx context.Context, c *mysql.Conn, privs []st
 		return nil, true, err
 	}
 	if a.channels == nil {
-		return nil, true, mysql.NewSQLError(1227, "HY000", "Replication needs the binary log: start the server without --skip-log-bin")
+		return nil, true, mysql.NewSQLError(adminsql.ERSpecificAccessDenied, "HY000", "Replication needs the binary log: start the server without --skip-log-bin")
 	}
 	res, err := fn(a.channels)
 	return res, true, err
-}
-
-// parseOptions reads "NAME = value, NAME = 'value', ..." (upper-cased names, unquoted values).
-func parseOptions(s string) (map[string]string, error) {
-	opts := map[string]string{}
-	rest := strings.TrimSpace(s)
-	for rest != "" {
-		m := reOption.FindStringSubmatch(rest)
-		if m == nil {
-			return nil, mysql.NewSQLError(mysql.ERParseError, mysql.SSClientError,
-				"You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '%s' at line 1", rest)
-		}
-		v := m[2]
-		if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') {
-			v = strings.NewReplacer(`\\`, `\`, `\'`, `'`, `''`, `'`, `\"`, `"`).Replace(v[1 : len(v)-1])
-		}
-		opts[strings.ToUpper(m[1])] = v
-		rest = strings.TrimSpace(rest[len(m[0]):])
-	}
-	return opts, nil
 }
 
 // replicaStatus turns the status columns into a result, under the new or the old names.
@@ -227,45 +197,17 @@ func replicaStatus(rows [][]replica.Column, legacy bool) *sqltypes.Result {
 	return res
 }
 
-// parseUntil reads the condition of START REPLICA UNTIL.
-func parseUntil(s string) (*replica.Until, error) {
-	opts, err := parseOptions(s)
-	if err != nil {
-		return nil, err
-	}
-	u := &replica.Until{}
-	bad := func(why string) error {
-		return mysql.NewSQLError(1277, "HY000", "Incorrect parameter or combination of parameters for START REPLICA UNTIL: %s", why)
-	}
-	for k, v := range opts {
-		switch k {
-		case "SQL_BEFORE_GTIDS", "SQL_AFTER_GTIDS":
-			set, err := gtid.Parse(v)
-			if err != nil {
-				return nil, mysql.NewSQLError(1772, "HY000", "Malformed GTID set specification '%s'.", v)
-			}
-			if k == "SQL_BEFORE_GTIDS" {
-				u.Before = &set
-			} else {
-				u.After = &set
-			}
-		case "SOURCE_LOG_FILE", "MASTER_LOG_FILE":
-			u.File = v
-		case "SOURCE_LOG_POS", "MASTER_LOG_POS":
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return nil, bad("bad position " + v)
-			}
-			u.Pos = n
-		default:
-			return nil, bad("unknown option " + k)
-		}
-	}
+// replicaUntil is the applier's stop condition for START REPLICA UNTIL (nil without UNTIL).
+// The conditions of MySQL's that RelayDB's applier does not implement are refused as MySQL
+// refuses a bad combination.
+func replicaUntil(u *adminsql.Until) (*replica.Until, error) {
 	switch {
-	case len(opts) == 1 && (u.Before != nil || u.After != nil):
-	case len(opts) == 2 && u.File != "" && u.Pos > 0:
-	default:
-		return nil, bad("give SQL_BEFORE_GTIDS, SQL_AFTER_GTIDS, or SOURCE_LOG_FILE with SOURCE_LOG_POS")
+	case u == nil:
+		return nil, nil
+	case u.AfterMTSGaps:
+		return nil, mysql.NewSQLError(adminsql.ERBadReplicaUntilCond, "HY000", "Incorrect parameter or combination of parameters for START REPLICA UNTIL: SQL_AFTER_MTS_GAPS is not supported")
+	case u.RelayLogFile != "":
+		return nil, mysql.NewSQLError(adminsql.ERBadReplicaUntilCond, "HY000", "Incorrect parameter or combination of parameters for START REPLICA UNTIL: RELAY_LOG_FILE and RELAY_LOG_POS are not supported")
 	}
-	return u, nil
+	return &replica.Until{Before: u.BeforeGTIDs, After: u.AfterGTIDs, File: u.SourceLogFile, Pos: u.SourceLogPos}, nil
 }

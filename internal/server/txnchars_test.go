@@ -59,24 +59,3 @@ func TestNextVariableValue(t *testing.T) {
 		}
 	}
 }
-
-func TestCommitsBeforeTextMatches(t *testing.T) {
-	for q, want := range map[string]bool{
-		"FLUSH TABLES":                                  true,
-		"flush binary logs":                             true,
-		"  CHANGE MASTER TO MASTER_HOST='h'":            true,
-		"CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'":  true,
-		"CHANGE REPLICATION FILTER REPLICATE_DO_DB=(d)": false,
-		"START REPLICA":                                 true,
-		"STOP SLAVE IO_THREAD":                          true,
-		"RESET MASTER":                                  true,
-		"RESET REPLICA ALL":                             true,
-		"START TRANSACTION":                             false,
-		"SELECT 'FLUSH'":                                false,
-		"SHOW MASTER STATUS":                            false,
-	} {
-		if got := reCommitsBeforeText.MatchString(q); got != want {
-			t.Errorf("%q: commits before = %v, want %v", q, got, want)
-		}
-	}
-}
