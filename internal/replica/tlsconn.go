@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/wire"
 	"github.com/dolthub/vitess/go/vt/vttls"
 )
 
@@ -266,25 +268,14 @@ func relayAuth(down net.Conn, downR *bufio.Reader, up *tls.Conn) {
 
 // readPacket reads one MySQL packet: its payload and sequence number.
 func readPacket(r *bufio.Reader) ([]byte, byte, error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, 0, err
-	}
-	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
-		return nil, 0, err
-	}
-	return p, h[3], nil
+	return wire.ReadPacket(r, 0)
 }
 
 func writePacket(w io.Writer, seq byte, p []byte) error {
-	if len(p) >= 1<<24-1 {
+	if len(p) >= wire.MaxPayload {
 		return errors.New("packet too large for the handshake")
 	}
-	b := make([]byte, 4+len(p))
-	b[0], b[1], b[2], b[3] = byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq
-	copy(b[4:], p)
+	b, _ := wire.AppendPacket(nil, seq, p)
 	_, err := w.Write(b)
 	return err
 }

@@ -244,6 +244,15 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 	})
 }
 
+// NewConnection lets the connection's limitConn know vitess's connection over it: the commands
+// it answers itself (conncmd.go) work on its session.
+func (h *nodeHandler) NewConnection(c *mysql.Conn) {
+	if lc := underlyingLimitConn(c.Conn); lc != nil {
+		lc.mc.Store(c)
+	}
+	h.Handler.NewConnection(c)
+}
+
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	forgetRand(c.ConnectionID)

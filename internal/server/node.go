@@ -279,6 +279,10 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("listen on %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
 	}
 	n.listener = newLimitListener(ln, maxAllowedPacket, log)
+	// The connections terminate TLS themselves (limitConn), so vitess gets no TLS configuration.
+	n.listener.tlsConfig = tlsConfig
+	commands := &nodeCommands{started: time.Now(), db: db}
+	n.listener.commands = commands
 	n.sessions = &sessionTable{sessions: map[uint32]sql.Session{}}
 
 	auth := newAuthServer(db)
@@ -288,7 +292,6 @@ func Open(cfg Config) (n *Node, err error) {
 		Address:           ln.Addr().String(),
 		Listener:          n.listener,
 		Version:           Version,
-		TLSConfig:         tlsConfig,
 		MaxLoggedQueryLen: 1024,
 		// GMS's watcher peeks at a running query's socket to notice a client that went away;
 		// the peek is subject to net_read_timeout (30 s), so it killed every statement running
@@ -321,6 +324,7 @@ func Open(cfg Config) (n *Node, err error) {
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
 			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
+		commands.handler.Store(out.(*nodeHandler))
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}
