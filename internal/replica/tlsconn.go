@@ -17,8 +17,8 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 
-	"github.com/relaydb/relaydb/internal/wire"
 	"github.com/dolthub/vitess/go/vt/vttls"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // MySQL protocol details the TLS switch needs.

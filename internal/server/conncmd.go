@@ -199,4 +199,3 @@ func (h *nodeHandler) changeUser(c *mysql.Conn, name string, user sql.MysqlConne
 	}
 	return h.Handler.ComInitDB(c, db)
 }
-

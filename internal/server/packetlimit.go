@@ -153,15 +153,15 @@ type limitConn struct {
 
 	// Write side, guarded by wmu: vitess writes from the connection's goroutine, but a dump
 	// writes while another goroutine reads acks, and the handler may write from elsewhere.
-	wmu          sync.Mutex
-	dst          io.Writer // the socket, or its TLS session
-	wbuf         []byte    // authentication phase: bytes of a packet not yet whole
-	wpackets     int
-	authWritten  bool // the server's OK or ERR ended authentication
-	shift        byte // 1 while the client's sequence ids are one ahead of vitess's
-	handshake    wire.Handshake
-	tlsConn      *tls.Conn // nil: clear text
-	tlsConfig    *tls.Config
+	wmu         sync.Mutex
+	dst         io.Writer // the socket, or its TLS session
+	wbuf        []byte    // authentication phase: bytes of a packet not yet whole
+	wpackets    int
+	authWritten bool // the server's OK or ERR ended authentication
+	shift       byte // 1 while the client's sequence ids are one ahead of vitess's
+	handshake   wire.Handshake
+	tlsConn     *tls.Conn // nil: clear text
+	tlsConfig   *tls.Config
 
 	hdr      [4]byte
 	hdrN     int   // header bytes collected so far
