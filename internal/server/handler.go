@@ -55,6 +55,7 @@ func (t *sessionTable) remove(id uint32) sql.Session {
 type nodeHandler struct {
 	mysql.Handler
 	sessions  *sessionTable
+	conns     *connRegistry // nil in tests that build a handler by hand
 	observer  commandObserver // may be nil
 	limit     func() int64
 	retryable func(error) bool // may be nil
@@ -250,11 +251,17 @@ func (h *nodeHandler) NewConnection(c *mysql.Conn) {
 	if lc := underlyingLimitConn(c.Conn); lc != nil {
 		lc.mc.Store(c)
 	}
+	if h.conns != nil {
+		h.conns.add(c.ConnectionID, c.RemoteAddr().String())
+	}
 	h.Handler.NewConnection(c)
 }
 
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
+	if h.conns != nil {
+		h.conns.remove(c.ConnectionID)
+	}
 	forgetRand(c.ConnectionID)
 	if h.readLock != nil {
 		h.readLock.UnlockCommits(c.ConnectionID)

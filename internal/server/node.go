@@ -258,7 +258,9 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	n.clone.shutdown = func() { _ = n.Close() }
 	readLock, _ := n.storage.(globalReadLocker)
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
+	conns := newConnRegistry()
+	procs := &processList{ProcessList: n.engine.ProcessList, conns: conns}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, procs: procs}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -266,8 +268,10 @@ func Open(cfg Config) (n *Node, err error) {
 		if n.replicas, err = n.openReplicas(cfg, dir); err != nil {
 			return n, err
 		}
-		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replicas: n.replicas}
+		procs.replicas = n.replicas
 	}
+	n.engine.ProcessList = procs
+	installProcessListTable(n.engine.Analyzer.Catalog.InfoSchema, procs)
 	if cfg.Cluster {
 		if err := n.setupCluster(); err != nil {
 			return n, err
@@ -321,7 +325,7 @@ func Open(cfg Config) (n *Node, err error) {
 		if s, ok := n.storage.(logStateSyncer); ok {
 			admin.syncState = s.SyncLogState
 		}
-		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
+		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, conns: conns, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
 			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
 		commands.handler.Store(out.(*nodeHandler))
@@ -490,6 +494,7 @@ func maxAllowedPacket() int64 {
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
+	procs    *processList     // SHOW PROCESSLIST is built from it (processlist.go); may be nil
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
@@ -507,6 +512,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 	}
 	if _, ok := node.(*plan.PrepareQuery); ok {
 		keepTransaction(ctx)
+	}
+	if iter, ok := g.procs.buildShowProcessList(node); ok {
+		return iter, nil
 	}
 	return buildAccountStatement(ctx, g.db, node)
 }

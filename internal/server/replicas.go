@@ -219,6 +219,8 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 		// The connection was driven outside vitess: it cannot go back to commands.
 		defer endAfterDump(c)
 	}
+	send, flush, untrack := h.conns.trackDump(id, !req.legacy, send, flush)
+	defer untrack()
 	err := source.Dump(ctx, opts, start, send, flush)
 	if errors.Is(err, context.Canceled) {
 		return nil
