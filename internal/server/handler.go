@@ -55,7 +55,7 @@ func (t *sessionTable) remove(id uint32) sql.Session {
 type nodeHandler struct {
 	mysql.Handler
 	sessions  *sessionTable
-	conns     *connRegistry // nil in tests that build a handler by hand
+	conns     *connRegistry   // nil in tests that build a handler by hand
 	observer  commandObserver // may be nil
 	limit     func() int64
 	retryable func(error) bool // may be nil
