@@ -282,21 +282,8 @@ func writePacket(w io.Writer, seq byte, p []byte) error {
 
 // greetingCapabilities reads the capability flags of a HandshakeV10 packet.
 func greetingCapabilities(p []byte) (uint32, bool) {
-	// protocol version, server version (NUL-terminated), connection id (4), auth data (8),
-	// filler (1), capabilities low (2), charset (1), status (2), capabilities high (2)
-	i := 1
-	for i < len(p) && p[i] != 0 {
-		i++
-	}
-	i += 1 + 4 + 8 + 1
-	if i+2 > len(p) {
-		return 0, false
-	}
-	caps := uint32(binary.LittleEndian.Uint16(p[i:]))
-	if i+7 <= len(p) {
-		caps |= uint32(binary.LittleEndian.Uint16(p[i+5:])) << 16
-	}
-	return caps, true
+	h, err := wire.ParseHandshake(p)
+	return h.Capabilities, err == nil
 }
 
 // parseErrPacket turns an ERR packet sent instead of a greeting (too many connections, a

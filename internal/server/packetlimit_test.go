@@ -104,8 +104,8 @@ func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
 func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
 
 func packet(seq byte, payload []byte) []byte {
-	h := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}
-	return append(h, payload...)
+	pkt, _ := wire.AppendPacket(nil, seq, payload)
+	return pkt
 }
 
 func TestLimitConnFraming(t *testing.T) {

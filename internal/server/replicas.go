@@ -19,6 +19,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/source"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // errLogInUse refuses to purge a binlog file a connected replica still reads (MySQL's
@@ -248,7 +249,8 @@ func eofPacket(c *mysql.Conn, seq byte) []byte {
 		payload = []byte{0xfe, 0, 0} // warnings
 		payload = binary.LittleEndian.AppendUint16(payload, c.StatusFlags)
 	}
-	return append([]byte{byte(len(payload)), 0, 0, seq}, payload...)
+	pkt, _ := wire.AppendPacket(nil, seq, payload)
+	return pkt
 }
 
 // showReplicas answers SHOW REPLICAS / SHOW SLAVE HOSTS.
