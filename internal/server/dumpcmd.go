@@ -16,8 +16,7 @@ import (
 // read, may be) a binlog dump, and passes on instead a COM_BINLOG_DUMP_GTID that vitess accepts:
 // same server_id, file name and position, no flags, no GTID set. What the rewrite drops (the
 // command was the old one, BINLOG_DUMP_NON_BLOCK) is kept in a dumpRequest that
-// ComBinlogDumpGTID takes. A connection that switched to TLS cannot be followed, so there
-// COM_BINLOG_DUMP still gets vitess's error.
+// ComBinlogDumpGTID takes. TLS connections are followed too: limitConn terminates TLS itself.
 
 // maxHeldCommand bounds the dump packets that are held and rewritten: COM_BINLOG_DUMP is 11
 // bytes and a file name; a COM_BINLOG_DUMP_GTID is bigger only by its GTID set.
@@ -31,7 +30,7 @@ type dumpRequest struct {
 }
 
 // takeDumpRequest returns (and forgets) what the last rewritten dump command asked for; nil if
-// the command was not seen (TLS) or not rewritten.
+// the command was not rewritten.
 func (c *limitConn) takeDumpRequest() *dumpRequest {
 	return c.dumpReq.Swap(nil)
 }

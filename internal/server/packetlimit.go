@@ -38,10 +38,9 @@ var errPacketTooLarge = errors.New("client packet larger than max_allowed_packet
 // MySQL's error 1153 (ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01) and closes the
 // connection; other connections are unaffected.
 //
-// A connection that switches to TLS cannot be followed past the switch; for
-// those the handler checks statement sizes after reassembly instead (see
-// handler.go). The listener also tracks live connections so shutdown can
-// close them.
+// The connections terminate TLS themselves (see limitConn), so the framing of
+// TLS connections is followed as well. The listener also tracks live
+// connections so shutdown can close them.
 type limitListener struct {
 	net.Listener
 	limit func() int64
@@ -174,8 +173,6 @@ type limitConn struct {
 	tripLeft  int  // its payload bytes not yet read from the socket
 	tripFull  bool // it was a full chunk, so more chunks follow
 	closeOnce sync.Once
-
-	closeAfterWrite bool // set by the handler for oversized statements over TLS
 
 	// The first bytes of each command packet, to learn a replica's server_id from
 	// COM_REGISTER_SLAVE or COM_BINLOG_DUMP_GTID (vitess parses those packets but drops it).
@@ -474,9 +471,6 @@ func (c *limitConn) Write(p []byte) (int, error) {
 		n, err = c.writeAuth(p)
 	}
 	c.wmu.Unlock()
-	if c.closeAfterWrite {
-		c.Close()
-	}
 	return n, err
 }
 

@@ -67,7 +67,7 @@ func TestOversizedPacketClosesOnlyThatConnection(t *testing.T) {
 	_, err = conn2.ExecContext(ctx, huge)
 	wantErrCode(t, err, 1153, "multi-chunk oversized statement")
 
-	// Over TLS the limit is checked after reassembly, with the same result.
+	// Over TLS the stream is followed as well (limitConn terminates TLS), with the same result.
 	tlsDB := tn.mustConnect(t, "root", "rootpw", "maxAllowedPacket=67108864", "tls=skip-verify")
 	_, err = tlsDB.ExecContext(ctx, big)
 	wantErrCode(t, err, 1153, "oversized statement over TLS")

@@ -100,7 +100,7 @@ func (h *nodeHandler) ComRegisterReplica(c *mysql.Conn, host string, port uint16
 }
 
 // connServerID is the server_id a replica sent in its last COM_REGISTER_SLAVE or
-// COM_BINLOG_DUMP_GTID (0 when the connection's packets could not be followed, as with TLS).
+// COM_BINLOG_DUMP_GTID (0 if it sent neither through limitConn).
 func connServerID(c *mysql.Conn) uint32 {
 	if lc := underlyingLimitConn(c.Conn); lc != nil {
 		return lc.replicaServerID.Load()
