@@ -381,7 +381,8 @@ func (c *rawClient) query(q string) string {
 	return value
 }
 
-// changeUser sends COM_CHANGE_USER and returns the server's final answer.
+// changeUser sends COM_CHANGE_USER answering with mysql_native_password and returns the
+// server's final answer.
 func (c *rawClient) changeUser(user, pass, db string) []byte {
 	c.t.Helper()
 	cu := wire.ChangeUser{User: user, AuthResponse: nativeAnswer(c.salt, pass), Database: db, Charset: 33, AuthPlugin: "mysql_native_password"}
@@ -389,6 +390,33 @@ func (c *rawClient) changeUser(user, pass, db string) []byte {
 		c.t.Fatal(err)
 	}
 	return c.authReply(pass)
+}
+
+// changeUserSha2 sends COM_CHANGE_USER answering with caching_sha2_password, sends the
+// password if the server asks for full authentication, and returns the final answer and
+// whether full authentication was asked for.
+func (c *rawClient) changeUserSha2(user, pass string) ([]byte, bool) {
+	c.t.Helper()
+	cu := wire.ChangeUser{User: user, AuthResponse: mysql.ScrambleCachingSha2Password(c.salt, []byte(pass)), Charset: 33, AuthPlugin: "caching_sha2_password"}
+	if _, err := wire.WritePacket(c.conn, 0, cu.Encode(c.caps)); err != nil {
+		c.t.Fatal(err)
+	}
+	full := false
+	for {
+		reply, seq, err := wire.ReadPacket(c.conn, 0)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if len(reply) != 2 || reply[0] != 0x01 {
+			return reply, full
+		}
+		if reply[1] == 0x04 { // perform full authentication: the password, over TLS
+			full = true
+			if _, err := wire.WritePacket(c.conn, seq+1, append([]byte(pass), 0)); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
 }
 
 // TestChangeUser: COM_CHANGE_USER re-authenticates the connection as another account (in clear
@@ -400,7 +428,10 @@ func TestChangeUser(t *testing.T) {
 	mustExec(t, db, "CREATE DATABASE shop")
 	mustExec(t, db, "CREATE USER bob IDENTIFIED WITH mysql_native_password BY 'bobpw'")
 	mustExec(t, db, "GRANT ALL ON *.* TO bob")
-	for _, useTLS := range []bool{false, true} {
+	mustExec(t, db, "CREATE USER sha IDENTIFIED WITH caching_sha2_password BY 'shapw'")
+	// TLS first: caching_sha2_password's cache is cold, so the password must be sent, which
+	// only TLS allows; then in clear text the cache answers.
+	for _, useTLS := range []bool{true, false} {
 		c := dialRaw(t, n.port, "root", "", useTLS)
 		c.query("SET @x = 42")
 		if got := c.query("SELECT @x"); got != "42" {
@@ -419,7 +450,14 @@ func TestChangeUser(t *testing.T) {
 		if got := c.query("SELECT @x"); got != "NULL" {
 			t.Fatalf("tls=%v: user variable survived COM_CHANGE_USER: %q", useTLS, got)
 		}
-		reply := c.changeUser("root", "wrong", "")
+		reply, full := c.changeUserSha2("sha", "shapw")
+		if !wire.IsOK(reply) || full != useTLS {
+			t.Fatalf("tls=%v: change user to a caching_sha2_password account: % x (full authentication: %v)", useTLS, reply, full)
+		}
+		if got := c.query("SELECT CURRENT_USER()"); got != "sha@%" {
+			t.Fatalf("tls=%v: CURRENT_USER() = %q after COM_CHANGE_USER to sha", useTLS, got)
+		}
+		reply = c.changeUser("root", "wrong", "")
 		code, state, msg, err := wire.ParseErr(reply)
 		if err != nil || code != mysql.ERAccessDeniedError || state != mysql.SSAccessDeniedError {
 			t.Fatalf("tls=%v: wrong password: % x", useTLS, reply)

@@ -33,13 +33,17 @@ import (
 type authServer struct {
 	db      *mysql_db.MySQLDb
 	methods []mysql.AuthMethod
+	// The caching_sha2_password cache and full check, which COM_CHANGE_USER uses too.
+	sha2Cache *sha2Cache
+	sha2Full  *sha2FullAuth
 }
 
 func newAuthServer(db *mysql_db.MySQLDb) *authServer {
 	cache := &sha2Cache{db: db, entries: map[string]sha2CacheEntry{}}
+	full := &sha2FullAuth{cache: cache}
 	validator := &pluginValidator{db: db, plugin: string(mysql.CachingSha2Password)}
 	sha2 := &cachingSha2Method{
-		AuthMethod: mysql.NewSha2CachingAuthMethod(cache, &sha2FullAuth{cache: cache}, validator),
+		AuthMethod: mysql.NewSha2CachingAuthMethod(cache, full, validator),
 		validator:  validator,
 	}
 	native := mysql.NewMysqlNativeAuthMethod(&nativeStorage{db: db}, &pluginValidator{db: db, plugin: string(mysql.MysqlNativePassword)})
@@ -53,7 +57,7 @@ func newAuthServer(db *mysql_db.MySQLDb) *authServer {
 		}
 		methods = append(methods, tlsMarking{m})
 	}
-	return &authServer{db: db, methods: methods}
+	return &authServer{db: db, methods: methods, sha2Cache: cache, sha2Full: full}
 }
 
 // tlsMarking tells vitess about the TLS session the connection (limitConn) terminated itself

@@ -36,6 +36,7 @@ type connCommands interface {
 type nodeCommands struct {
 	started time.Time
 	db      *mysql_db.MySQLDb
+	auth    *authServer // caching_sha2_password's cache and full check; may be nil
 	// handler is the node's handler, set once GMS has built it.
 	handler atomic.Pointer[nodeHandler]
 }
@@ -90,46 +91,16 @@ func (n *nodeCommands) changeUser(c *limitConn, payload []byte, rest *[]byte) er
 	if err != nil {
 		return c.writePacket(1, wire.Err(wire.ERMalformedPacket, mysql.SSUnknownSQLState, "Malformed communication packet."))
 	}
-	seq := byte(1)
-	salt := c.scramble()
-	answer := req.AuthResponse
-	plugin := req.AuthPlugin
-	if plugin == "" {
-		plugin = string(mysql.MysqlNativePassword)
-	}
-	entry := n.account(req.User, mc)
-	if entry != nil && entry.Plugin != plugin && entry.Plugin == string(mysql.MysqlNativePassword) {
-		// The client answered with another plugin: ask again with the account's, as MySQL does.
-		salt, err = mysql.NewSalt()
-		if err != nil {
-			return err
-		}
-		if err := c.writePacket(seq, wire.AuthSwitchRequest(entry.Plugin, salt)); err != nil {
-			return err
-		}
-		p, s, err := wire.ReadPacket(io.MultiReader(bytes.NewReader(*rest), c.source()), maxAuthPacket)
-		*rest = nil
-		if err != nil {
-			return err
-		}
-		answer, seq, plugin = p, s+1, entry.Plugin
-	}
-	ok := n.db == nil || !n.db.Enabled()
-	if !ok && entry != nil && !entry.Locked && connectionSecurityOK(entry, mc) {
-		switch {
-		case plugin == string(mysql.MysqlNativePassword) && entry.Plugin == plugin:
-			ok = nativePasswordMatches(entry.AuthString, salt, answer)
-		case entry.AuthString == "":
-			ok = len(answer) == 0 || (len(answer) == 1 && answer[0] == 0)
-		}
-		// Other plugins (caching_sha2_password with a password) would need their own
-		// exchange; they are refused rather than half done.
+	ok, seq, err := n.authenticate(c, mc, req, rest)
+	if err != nil {
+		return err
 	}
 	if !ok {
 		c.hangUp.Store(true) // MySQL closes the connection after a failed COM_CHANGE_USER
 		return c.writePacket(seq, wire.Err(mysql.ERAccessDeniedError, mysql.SSAccessDeniedError,
 			"Access denied for user '%s'@'%s' (using password: %s)", req.User, clientHostOf(mc), usingPassword(len(req.AuthResponse) > 0)))
 	}
+	entry := n.account(req.User, mc)
 	user := sql.MysqlConnectionUser{User: req.User, Host: clientHostOf(mc)}
 	if entry != nil {
 		user = sql.MysqlConnectionUser{User: entry.User, Host: entry.Host}
@@ -138,6 +109,83 @@ func (n *nodeCommands) changeUser(c *limitConn, payload []byte, rest *[]byte) er
 		return c.writePacket(seq, sqlErrorPayload(err))
 	}
 	return c.writePacket(seq, wire.OK(0, 0, mc.StatusFlags, 0))
+}
+
+// authenticate runs COM_CHANGE_USER's authentication exchange, which answers the scramble of
+// the connection's handshake, or of an auth switch to the account's plugin when the client
+// used another. It returns whether the client proved it may log in as req.User, and the
+// sequence id of the server's final answer.
+func (n *nodeCommands) authenticate(c *limitConn, mc *mysql.Conn, req wire.ChangeUser, rest *[]byte) (bool, byte, error) {
+	native, sha2 := string(mysql.MysqlNativePassword), string(mysql.CachingSha2Password)
+	seq := byte(1)
+	salt := c.scramble()
+	answer, plugin := req.AuthResponse, req.AuthPlugin
+	if plugin == "" {
+		plugin = native
+	}
+	read := func() ([]byte, error) {
+		p, s, err := wire.ReadPacket(io.MultiReader(bytes.NewReader(*rest), c.source()), maxAuthPacket)
+		*rest = nil
+		seq = s + 1
+		return p, err
+	}
+	entry := n.account(req.User, mc)
+	if entry != nil && entry.Plugin != plugin && (entry.Plugin == native || entry.Plugin == sha2) {
+		// The client answered with another plugin: ask again with the account's, as MySQL does.
+		var err error
+		if salt, err = mysql.NewSalt(); err != nil {
+			return false, seq, err
+		}
+		if err := c.writePacket(seq, wire.AuthSwitchRequest(entry.Plugin, salt)); err != nil {
+			return false, seq, err
+		}
+		if answer, err = read(); err != nil {
+			return false, seq, err
+		}
+		plugin = entry.Plugin
+	}
+	if n.db == nil || !n.db.Enabled() {
+		return true, seq, nil
+	}
+	if entry == nil || entry.Locked || !connectionSecurityOK(entry, mc) {
+		return false, seq, nil
+	}
+	empty := len(answer) == 0 || (len(answer) == 1 && answer[0] == 0)
+	switch {
+	case plugin == native && entry.Plugin == native:
+		return nativePasswordMatches(entry.AuthString, salt, answer), seq, nil
+	case plugin == sha2 && entry.Plugin == sha2 && n.auth != nil:
+		_, state, _ := n.auth.sha2Cache.UserEntryWithCacheHash(mc, salt, req.User, answer, mc.RemoteAddr())
+		switch state {
+		case mysql.AuthAccepted:
+			if !empty { // fast authentication succeeded
+				if err := c.writePacket(seq, []byte{mysql.AuthMoreDataPacket, mysql.CachingSha2FastAuth}); err != nil {
+					return false, seq, err
+				}
+				seq++
+			}
+			return true, seq, nil
+		case mysql.AuthNeedMoreData:
+			if _, tls := connTLS(mc); !tls {
+				return false, seq, nil // the password may travel only over TLS (no RSA exchange)
+			}
+			if err := c.writePacket(seq, []byte{mysql.AuthMoreDataPacket, mysql.CachingSha2FullAuth}); err != nil {
+				return false, seq, err
+			}
+			seq++
+			p, err := read()
+			if err != nil {
+				return false, seq, err
+			}
+			password := string(bytes.TrimRight(p, "\x00"))
+			_, err = n.auth.sha2Full.UserEntryWithPassword(mc, req.User, password, mc.RemoteAddr())
+			return err == nil, seq, nil
+		}
+		return false, seq, nil
+	case entry.AuthString == "":
+		return empty, seq, nil
+	}
+	return false, seq, nil
 }
 
 // account is the account user logs in as from mc's address; nil if there is none.
@@ -182,6 +230,11 @@ func (c *limitConn) writePacket(seq byte, payload []byte) error {
 // does: what ConnectionClosed forgets of the old session is forgotten, its transaction ends
 // with the session, and prepared statements go.
 func (h *nodeHandler) changeUser(c *mysql.Conn, name string, user sql.MysqlConnectionUser, db string) error {
+	// GMS's reset carries the current database over to the new session; COM_CHANGE_USER
+	// names the new one itself (none if empty), which the new account may not be able to use.
+	if err := h.Handler.ComInitDB(c, ""); err != nil {
+		return err
+	}
 	forgetRand(c.ConnectionID)
 	if h.readLock != nil {
 		h.readLock.UnlockCommits(c.ConnectionID)

@@ -290,6 +290,7 @@ func Open(cfg Config) (n *Node, err error) {
 	n.sessions = &sessionTable{sessions: map[uint32]sql.Session{}}
 
 	auth := newAuthServer(db)
+	commands.auth = auth
 	observer, _ := n.storage.(commandObserver)
 	gcfg := gmsserver.Config{
 		Protocol:          "tcp",
