@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -210,5 +211,97 @@ func TestLimitConnRewritesBinlogDump(t *testing.T) {
 		if len(reqs) != 2 || reqs[0] != wantReqs[0] || reqs[1] != wantReqs[1] {
 			t.Fatalf("read size %d: requests %+v, want %+v", bufSize, reqs, wantReqs)
 		}
+	}
+}
+
+// TestLimitConnTerminatesTLS: the connection offers TLS in vitess's handshake, runs the TLS
+// handshake itself when the client asks, shifts sequence ids by one each way until
+// authentication ends, and follows (and rewrites) the commands that come over TLS.
+func TestLimitConnTerminatesTLS(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := loadOrCreateTLS(dir, TLSFiles{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverSide, clientSide := net.Pipe()
+	defer clientSide.Close()
+	lc := &limitConn{Conn: serverSide, max: 1 << 20, tlsConfig: cfg}
+	defer lc.Close()
+	_ = clientSide.SetDeadline(time.Now().Add(20 * time.Second))
+	_ = serverSide.SetDeadline(time.Now().Add(20 * time.Second))
+
+	// vitess's side: the handshake (without CLIENT_SSL: vitess has no TLS configuration).
+	greeting := []byte{10}
+	greeting = append(greeting, "8.0.36\x00"...)
+	greeting = append(greeting, 1, 0, 0, 0)
+	greeting = append(greeting, "abcdefgh"...)
+	greeting = append(greeting, 0, 0x00, 0x82, 33, 2, 0, 0x08, 0x00, 21)
+	greeting = append(greeting, make([]byte, 10)...)
+	greeting = append(greeting, "ijklmnopqrst\x00"...)
+	go func() { _, _ = lc.Write(packet(0, greeting)) }()
+	got, seq, err := wire.ReadPacket(clientSide, 0)
+	if err != nil || seq != 0 {
+		t.Fatal(seq, err)
+	}
+	h, err := wire.ParseHandshake(got)
+	if err != nil || h.Capabilities&wire.ClientSSL == 0 {
+		t.Fatalf("handshake offers no TLS: %+v %v", h, err)
+	}
+
+	// The client: SSL request, TLS, then its handshake response (sequence id 2).
+	caps := uint32(wire.ClientProtocol41 | wire.ClientSecureConnection | wire.ClientSSL)
+	sslReq := binary.LittleEndian.AppendUint32(nil, caps)
+	sslReq = append(sslReq, make([]byte, 28)...)
+	response := append(append([]byte(nil), sslReq...), "root\x00\x00"...)
+	dump := wire.BinlogDump{Position: 4, ServerID: 7, File: "binlog.000001"}.Encode()
+	clientErr := make(chan error, 1)
+	var tc *tls.Conn
+	go func() {
+		if _, err := wire.WritePacket(clientSide, 1, sslReq); err != nil {
+			clientErr <- err
+			return
+		}
+		tc = tls.Client(clientSide, &tls.Config{InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			clientErr <- err
+			return
+		}
+		if _, err := wire.WritePacket(tc, 2, response); err != nil {
+			clientErr <- err
+			return
+		}
+		clientErr <- nil
+	}()
+	// vitess reads the handshake response as the packet after its handshake: sequence id 1.
+	p, seq, err := wire.ReadPacket(lc, 0)
+	if err != nil || seq != 1 || !bytes.Equal(p, response) {
+		t.Fatalf("vitess read % x seq %d: %v", p, seq, err)
+	}
+	if err := <-clientErr; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lc.TLSConnectionState(); !ok {
+		t.Fatal("no TLS session")
+	}
+	// vitess's OK (sequence id 2) reaches the client as 3, through TLS.
+	go func() { _, _ = lc.Write(packet(2, wire.OK(0, 0, 2, 0))) }()
+	p, seq, err = wire.ReadPacket(tc, 0)
+	if err != nil || seq != 3 || !wire.IsOK(p) {
+		t.Fatalf("client read % x seq %d: %v", p, seq, err)
+	}
+	// A COM_BINLOG_DUMP sent over TLS reaches vitess as COM_BINLOG_DUMP_GTID.
+	go func() { _, _ = wire.WritePacket(tc, 0, dump) }()
+	p, seq, err = wire.ReadPacket(lc, 0)
+	if err != nil || seq != 0 {
+		t.Fatal(seq, err)
+	}
+	d, err := wire.DecodeBinlogDumpGTID(p)
+	if err != nil || d.File != "binlog.000001" || d.Position != 4 || d.ServerID != 7 {
+		t.Fatalf("vitess read %+v: %v", d, err)
+	}
+	// After authentication, sequence ids pass unchanged.
+	go func() { _, _ = lc.Write(packet(1, wire.Err(1236, "HY000", "x"))) }()
+	if _, seq, err = wire.ReadPacket(tc, 0); err != nil || seq != 1 {
+		t.Fatalf("after authentication: seq %d: %v", seq, err)
 	}
 }
