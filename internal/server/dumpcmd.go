@@ -51,7 +51,7 @@ func mayBeHeldCommand(b []byte) bool {
 		return true
 	}
 	switch b[wire.HeaderSize] {
-	case wire.ComBinlogDump, wire.ComBinlogDumpGTID, wire.ComChangeUser, wire.ComStatistics:
+	case wire.ComBinlogDump, wire.ComBinlogDumpGTID, wire.ComChangeUser, wire.ComStatistics, wire.ComRegisterSlave:
 		return true
 	}
 	return false
@@ -107,6 +107,12 @@ func (c *limitConn) takeCommand(pkt []byte, rest *[]byte) ([]byte, error) {
 	switch pkt[wire.HeaderSize] {
 	case wire.ComBinlogDump, wire.ComBinlogDumpGTID:
 		return c.rewriteDump(pkt), nil
+	case wire.ComRegisterSlave:
+		// vitess parses it but drops the replica's server_id, which SHOW REPLICAS needs.
+		if r, err := wire.DecodeRegisterSlave(pkt[wire.HeaderSize:]); err == nil {
+			c.replicaServerID.Store(r.ServerID)
+		}
+		return pkt, nil
 	}
 	if c.owner == nil || c.owner.commands == nil {
 		return pkt, nil

@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -174,10 +173,8 @@ type limitConn struct {
 	tripFull  bool // it was a full chunk, so more chunks follow
 	closeOnce sync.Once
 
-	// The first bytes of each command packet, to learn a replica's server_id from
-	// COM_REGISTER_SLAVE or COM_BINLOG_DUMP_GTID (vitess parses those packets but drops it).
-	cmdBuf          [7]byte
-	cmdN            int
+	// replicaServerID is the server_id of the replica's last COM_REGISTER_SLAVE or binlog
+	// dump (vitess parses those packets but drops it).
 	replicaServerID atomic.Uint32
 
 	// Commands RelayDB answers or rewrites itself are held back whole (see dumpcmd.go and
@@ -371,15 +368,8 @@ func (c *limitConn) scan(b []byte) (cut, hold int) {
 		}
 		if c.bodyLeft > 0 {
 			k := min(c.bodyLeft, len(b)-i)
-			for j := 0; j < k && c.cmdN < len(c.cmdBuf); j++ {
-				c.cmdBuf[c.cmdN] = b[i+j]
-				c.cmdN++
-			}
 			c.bodyLeft -= k
 			i += k
-			if c.bodyLeft == 0 {
-				c.endChunk()
-			}
 			continue
 		}
 		start := i - c.hdrN
@@ -395,7 +385,6 @@ func (c *limitConn) scan(b []byte) (cut, hold int) {
 		length, seq := wire.ParseHeader(c.hdr[:])
 		if !c.cont {
 			c.logical = 0
-			c.cmdN = 0
 		}
 		c.logical += int64(length)
 		if c.logical > c.max {
@@ -410,17 +399,8 @@ func (c *limitConn) scan(b []byte) (cut, hold int) {
 		}
 		c.bodyLeft = length
 		c.cont = length == wire.MaxPayload
-		if length == 0 {
-			c.endChunk()
-		}
 	}
 	return -1, -1
-}
-
-func (c *limitConn) endChunk() {
-	if !c.cont && c.cmdN >= 5 && c.cmdBuf[0] == wire.ComRegisterSlave {
-		c.replicaServerID.Store(binary.LittleEndian.Uint32(c.cmdBuf[1:5]))
-	}
 }
 
 // reject discards the rest of the oversized packet, sends error 1153 with the
