@@ -305,3 +305,27 @@ func TestLimitConnTerminatesTLS(t *testing.T) {
 		t.Fatalf("after authentication: seq %d: %v", seq, err)
 	}
 }
+
+// FuzzLimitConnRead: whatever a client sends, the framing parser neither panics nor passes on
+// more than it read (beyond the rewrites of held commands, which are of bounded size), and
+// clear-text packets that are not held pass byte for byte.
+func FuzzLimitConnRead(f *testing.F) {
+	f.Add(append(packet(1, make([]byte, 40)), packet(0, []byte{0x03, 'S'})...), uint8(7))
+	f.Add(append(packet(1, make([]byte, 40)), packet(0, wire.BinlogDump{File: "b\x00"}.Encode())...), uint8(1))
+	f.Add(append(packet(1, make([]byte, 40)), 0xff, 0xff, 0xff, 0, 1, 2), uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, size uint8) {
+		lc := &limitConn{Conn: &fakeConn{in: bytes.NewReader(in)}, max: 1 << 12}
+		buf := make([]byte, int(size)+1)
+		var got []byte
+		for i := 0; i < len(in)+16; i++ {
+			n, err := lc.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if len(got) > 2*len(in)+64 {
+			t.Fatalf("passed on %d bytes from %d", len(got), len(in))
+		}
+	})
+}
