@@ -444,6 +444,9 @@ func TestChangeUser(t *testing.T) {
 		if got := c.query("SELECT CURRENT_USER()"); got != "bob@%" {
 			t.Fatalf("tls=%v: CURRENT_USER() = %q after COM_CHANGE_USER", useTLS, got)
 		}
+		if got := c.query("SELECT USER FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"); got != "bob" {
+			t.Fatalf("tls=%v: the process list shows %q after COM_CHANGE_USER to bob", useTLS, got)
+		}
 		if got := c.query("SELECT DATABASE()"); got != "shop" {
 			t.Fatalf("tls=%v: DATABASE() = %q", useTLS, got)
 		}
