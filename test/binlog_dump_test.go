@@ -250,8 +250,8 @@ func TestBinlogDumpMariaDBBinlog(t *testing.T) {
 	n := startNode(t, "")
 	want := binlogWorkload(t, n)
 	p := startVersionProxy(t, n.port)
-	// --skip-ssl: the server can follow (and so rewrite) COM_BINLOG_DUMP only on a connection
-	// that did not switch to TLS.
+	// --skip-ssl: the proxy rewrites SELECT VERSION()'s answer in clear text
+	// (TestMariaDBBinlogOverTLS reads over TLS).
 	remote := []string{"--read-from-remote-server", "--host=127.0.0.1", fmt.Sprintf("--port=%d", p.port), "--user=root", "--skip-ssl"}
 	file1, file2 := filepath.Join(n.dataDir, "binlog.000001"), filepath.Join(n.dataDir, "binlog.000002")
 

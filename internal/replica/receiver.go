@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/semisync"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // receive is the receiver: it connects (retrying per CONNECT_RETRY / RETRY_COUNT), asks for the
@@ -503,16 +503,12 @@ func (r *Replica) register(conn *mysql.Conn) error {
 	p = binary.LittleEndian.AppendUint16(p, uint16(r.opts.ReportPort))
 	p = binary.LittleEndian.AppendUint32(p, 0) // replication rank
 	p = binary.LittleEndian.AppendUint32(p, 0) // source id: filled in by the source
-	pkt := append([]byte{byte(len(p)), byte(len(p) >> 8), byte(len(p) >> 16), 0}, p...)
+	pkt, _ := wire.AppendPacket(nil, 0, p)
 	if _, err := conn.Conn.Write(pkt); err != nil {
 		return err
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(conn.Conn, hdr[:]); err != nil {
-		return err
-	}
-	reply := make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
-	if _, err := io.ReadFull(conn.Conn, reply); err != nil {
+	reply, _, err := wire.ReadPacket(conn.Conn, 0)
+	if err != nil {
 		return err
 	}
 	if len(reply) > 0 && reply[0] == mysql.ErrPacket {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/semisync"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // AckDurability is rpl_semi_sync_replica_ack_durability: how far a transaction must have reached
@@ -146,7 +147,7 @@ func (r *Replica) sendAck(pos binlog.Position, applied bool) error {
 	}
 	payload := semisync.AppendAck(nil, pos, applied)
 	// MySQL's replica sends each ack as a new exchange: sequence id 0.
-	pkt := append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), 0}, payload...)
+	pkt, _ := wire.AppendPacket(nil, 0, payload)
 	if _, err := r.semi.conn.Write(pkt); err != nil {
 		return fmt.Errorf("semi-sync ack: %w", err)
 	}

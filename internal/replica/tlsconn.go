@@ -16,7 +16,9 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/vitess/go/mysql"
+
 	"github.com/dolthub/vitess/go/vt/vttls"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // MySQL protocol details the TLS switch needs.
@@ -266,46 +268,22 @@ func relayAuth(down net.Conn, downR *bufio.Reader, up *tls.Conn) {
 
 // readPacket reads one MySQL packet: its payload and sequence number.
 func readPacket(r *bufio.Reader) ([]byte, byte, error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, 0, err
-	}
-	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
-		return nil, 0, err
-	}
-	return p, h[3], nil
+	return wire.ReadPacket(r, 0)
 }
 
 func writePacket(w io.Writer, seq byte, p []byte) error {
-	if len(p) >= 1<<24-1 {
+	if len(p) >= wire.MaxPayload {
 		return errors.New("packet too large for the handshake")
 	}
-	b := make([]byte, 4+len(p))
-	b[0], b[1], b[2], b[3] = byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq
-	copy(b[4:], p)
+	b, _ := wire.AppendPacket(nil, seq, p)
 	_, err := w.Write(b)
 	return err
 }
 
 // greetingCapabilities reads the capability flags of a HandshakeV10 packet.
 func greetingCapabilities(p []byte) (uint32, bool) {
-	// protocol version, server version (NUL-terminated), connection id (4), auth data (8),
-	// filler (1), capabilities low (2), charset (1), status (2), capabilities high (2)
-	i := 1
-	for i < len(p) && p[i] != 0 {
-		i++
-	}
-	i += 1 + 4 + 8 + 1
-	if i+2 > len(p) {
-		return 0, false
-	}
-	caps := uint32(binary.LittleEndian.Uint16(p[i:]))
-	if i+7 <= len(p) {
-		caps |= uint32(binary.LittleEndian.Uint16(p[i+5:])) << 16
-	}
-	return caps, true
+	h, err := wire.ParseHandshake(p)
+	return h.Capabilities, err == nil
 }
 
 // parseErrPacket turns an ERR packet sent instead of a greeting (too many connections, a

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
+	"encoding/hex"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -29,24 +33,98 @@ import (
 type authServer struct {
 	db      *mysql_db.MySQLDb
 	methods []mysql.AuthMethod
+	// The caching_sha2_password cache and full check, which COM_CHANGE_USER uses too.
+	sha2Cache *sha2Cache
+	sha2Full  *sha2FullAuth
 }
 
 func newAuthServer(db *mysql_db.MySQLDb) *authServer {
 	cache := &sha2Cache{db: db, entries: map[string]sha2CacheEntry{}}
+	full := &sha2FullAuth{cache: cache}
 	validator := &pluginValidator{db: db, plugin: string(mysql.CachingSha2Password)}
 	sha2 := &cachingSha2Method{
-		AuthMethod: mysql.NewSha2CachingAuthMethod(cache, &sha2FullAuth{cache: cache}, validator),
+		AuthMethod: mysql.NewSha2CachingAuthMethod(cache, full, validator),
 		validator:  validator,
 	}
+	native := mysql.NewMysqlNativeAuthMethod(&nativeStorage{db: db}, &pluginValidator{db: db, plugin: string(mysql.MysqlNativePassword)})
 	var methods []mysql.AuthMethod
 	for _, m := range db.AuthMethods() {
-		if m.Name() == mysql.CachingSha2Password {
-			methods = append(methods, sha2)
-			continue
+		switch m.Name() {
+		case mysql.CachingSha2Password:
+			m = sha2
+		case mysql.MysqlNativePassword:
+			m = native
 		}
-		methods = append(methods, m)
+		methods = append(methods, tlsMarking{m})
 	}
-	return &authServer{db: db, methods: methods}
+	return &authServer{db: db, methods: methods, sha2Cache: cache, sha2Full: full}
+}
+
+// tlsMarking tells vitess about the TLS session the connection (limitConn) terminated itself
+// before any method looks at it: vitess only knows of TLS it negotiated, and requires it before
+// caching_sha2_password asks for a clear-text password.
+type tlsMarking struct{ mysql.AuthMethod }
+
+func (m tlsMarking) HandleUser(conn *mysql.Conn, user string) bool {
+	if _, ok := connTLS(conn); ok {
+		conn.Capabilities |= mysql.CapabilityClientSSL
+	}
+	return m.AuthMethod.HandleUser(conn, user)
+}
+
+// connTLS returns the state of the connection's TLS session; false for clear text.
+func connTLS(conn *mysql.Conn) (tls.ConnectionState, bool) {
+	if lc := underlyingLimitConn(conn.Conn); lc != nil {
+		return lc.TLSConnectionState()
+	}
+	if tc, ok := conn.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
+
+// nativeStorage checks mysql_native_password logins. It is GMS's check, with the account's
+// REQUIRE clause applied by connectionSecurityOK, which sees the TLS session limitConn holds
+// (GMS looks for vitess's own TLS connection, which there is none of).
+type nativeStorage struct{ db *mysql_db.MySQLDb }
+
+func (s *nativeStorage) UserEntryWithHash(conn *mysql.Conn, salt []byte, user string, authResponse []byte, remoteAddr net.Addr) (mysql.Getter, error) {
+	host, err := clientHost(remoteAddr)
+	if err != nil {
+		return nil, err
+	}
+	if !s.db.Enabled() {
+		return sql.MysqlConnectionUser{User: user, Host: host}, nil
+	}
+	rd := s.db.Reader()
+	entry := s.db.GetUser(rd, user, host, false)
+	rd.Close()
+	if entry == nil || entry.Locked || !connectionSecurityOK(entry, conn) || !nativePasswordMatches(entry.AuthString, salt, authResponse) {
+		return nil, accessDenied(user)
+	}
+	return connectionUser(entry), nil
+}
+
+// nativePasswordMatches checks a mysql_native_password answer to salt against the stored
+// "*HEX(SHA1(SHA1(password)))"; an account without a password takes an empty answer only.
+func nativePasswordMatches(authString string, salt, authResponse []byte) bool {
+	if authString == "" {
+		return len(authResponse) == 0
+	}
+	hash2, err := hex.DecodeString(strings.TrimPrefix(authString, "*"))
+	if err != nil || len(hash2) != sha1.Size || len(authResponse) != sha1.Size {
+		return false
+	}
+	// answer = SHA1(password) XOR SHA1(salt + hash2); SHA1 of the recovered SHA1(password) must be hash2.
+	h := sha1.New()
+	h.Write(salt)
+	h.Write(hash2)
+	stage1 := h.Sum(nil)
+	for i := range stage1 {
+		stage1[i] ^= authResponse[i]
+	}
+	got := sha1.Sum(stage1)
+	return subtle.ConstantTimeCompare(got[:], hash2) == 1
 }
 
 func (a *authServer) AuthMethods() []mysql.AuthMethod { return a.methods }
@@ -199,9 +277,11 @@ func connectionSecurityOK(u *mysql_db.User, conn *mysql.Conn) bool {
 	case "":
 		return true
 	case "ANY":
-		return conn.TLSEnabled()
+		_, ok := connTLS(conn)
+		return ok
 	default:
-		return conn.TLSEnabled() && len(conn.GetTLSClientCerts()) > 0
+		st, ok := connTLS(conn)
+		return ok && len(st.PeerCertificates) > 0
 	}
 }
 

@@ -59,13 +59,26 @@
 //     taken, before auto.cnf or any data is read; the node's identity is never cloned
 //     (clonestmt.go).
 //
+//   - TLS is terminated by limitConn, never by vitess (which gets no TLS configuration), so
+//     RelayDB sees every connection's clear-text packets: vitess's handshake gets CLIENT_SSL
+//     added, the client's SSL request is answered by the TLS handshake and kept from vitess,
+//     and sequence ids are shifted by one until authentication ends. The account's REQUIRE
+//     clause is checked against limitConn's TLS session (auth.go: connTLS).
+//
 //   - COM_BINLOG_DUMP, which vitess does not dispatch, reaches ComBinlogDumpGTID because
 //     limitListener rewrites it on the byte stream into the equivalent COM_BINLOG_DUMP_GTID
 //     (dumpcmd.go); BINLOG_DUMP_NON_BLOCK, which vitess refuses, travels beside the packet.
-//     Only command packets (sequence id 0) are looked at, and only a dump command (at most
-//     64 KiB) is held whole; over TLS the stream cannot be followed and COM_BINLOG_DUMP gets
-//     vitess's unknown-command error. A non-blocking dump ends with an EOF packet and then
-//     the connection, as in MySQL.
+//     Only command packets (sequence id 0) are looked at, and only a command taken out of the
+//     stream (at most 64 KiB) is held whole. A non-blocking dump ends with an EOF packet and
+//     then the connection, as in MySQL.
+//
+//   - COM_STATISTICS and COM_CHANGE_USER, which vitess answers "not implemented", are taken
+//     out of the stream the same way and answered on the connection's goroutine while vitess
+//     waits for the next command (conncmd.go). Packet framing and these commands' encodings
+//     live in internal/wire; nothing here decodes a packet header by hand.
+//
+//   - SHOW PROCESSLIST and information_schema.PROCESSLIST show MySQL's Host (ip:port),
+//     Command (Binlog Dump, Binlog Dump GTID) and State (processlist.go).
 //
 //   - The administrative statements GMS cannot parse (binary log, replica, filter, cluster and
 //     clone statements) are parsed by internal/adminsql into typed statements, and answered by

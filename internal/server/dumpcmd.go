@@ -1,11 +1,11 @@
 package server
 
 import (
-	"bytes"
-	"encoding/binary"
 	"io"
 
 	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // vitess dispatches COM_BINLOG_DUMP_GTID to the handler but answers the older COM_BINLOG_DUMP
@@ -16,8 +16,7 @@ import (
 // read, may be) a binlog dump, and passes on instead a COM_BINLOG_DUMP_GTID that vitess accepts:
 // same server_id, file name and position, no flags, no GTID set. What the rewrite drops (the
 // command was the old one, BINLOG_DUMP_NON_BLOCK) is kept in a dumpRequest that
-// ComBinlogDumpGTID takes. A connection that switched to TLS cannot be followed, so there
-// COM_BINLOG_DUMP still gets vitess's error.
+// ComBinlogDumpGTID takes. TLS connections are followed too: limitConn terminates TLS itself.
 
 // maxHeldCommand bounds the dump packets that are held and rewritten: COM_BINLOG_DUMP is 11
 // bytes and a file name; a COM_BINLOG_DUMP_GTID is bigger only by its GTID set.
@@ -31,48 +30,53 @@ type dumpRequest struct {
 }
 
 // takeDumpRequest returns (and forgets) what the last rewritten dump command asked for; nil if
-// the command was not seen (TLS) or not rewritten.
+// the command was not rewritten.
 func (c *limitConn) takeDumpRequest() *dumpRequest {
 	return c.dumpReq.Swap(nil)
 }
 
-// mayBeDumpCommand reports whether b, which starts at a packet header in the command phase,
-// holds a binlog dump command to rewrite, or too few bytes to tell. Commands are the packets
-// with sequence id 0 (authentication exchanges never have it).
-func mayBeDumpCommand(b []byte) bool {
-	if len(b) < 4 {
+// mayBeHeldCommand reports whether b, which starts at a packet header in the command phase,
+// holds a command to take out of the stream (a binlog dump to rewrite, a command answered here),
+// or too few bytes to tell. Commands are the packets with sequence id 0 (authentication
+// exchanges never have it).
+func mayBeHeldCommand(b []byte) bool {
+	if len(b) < wire.HeaderSize {
 		return true
 	}
-	length := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
-	if length == 0 || b[3] != 0 || length > maxHeldCommand {
+	length, seq := wire.ParseHeader(b)
+	if length == 0 || seq != 0 || length > maxHeldCommand {
 		return false
 	}
-	if len(b) < 5 {
+	if len(b) < wire.HeaderSize+1 {
 		return true
 	}
-	return b[4] == comBinlogDump || b[4] == comBinlogDumpGTID
+	switch b[wire.HeaderSize] {
+	case wire.ComBinlogDump, wire.ComBinlogDumpGTID, wire.ComChangeUser, wire.ComStatistics, wire.ComRegisterSlave:
+		return true
+	}
+	return false
 }
 
-// readHeld completes the held packet from the socket, then passes on either its rewrite or,
-// when it turns out not to be a dump command, the bytes as read.
+// readHeld completes the held packet from the socket, then passes on either its rewrite, or
+// nothing when it was answered here, or, when it turns out not to be held, the bytes as read.
 func (c *limitConn) readHeld(p []byte) (int, error) {
-	for len(c.out) == 0 && !c.tripped {
-		if !mayBeDumpCommand(c.held) {
+	for len(c.out) == 0 && !c.tripped && c.holding {
+		if !mayBeHeldCommand(c.held) {
 			held := c.held
 			c.held, c.holding, c.heldErr = nil, false, nil // a socket error comes again
 			c.feed(held)
 			break
 		}
-		if len(c.held) >= 4 {
-			length := int(c.held[0]) | int(c.held[1])<<8 | int(c.held[2])<<16
-			if len(c.held) >= 4+length {
-				held := c.held
-				c.held, c.holding, c.heldErr = nil, false, nil
-				c.out = append(c.out, c.rewriteDump(held[:4+length])...)
-				c.packets++
-				c.feed(held[4+length:])
-				break
+		if pkt, rest, ok := wire.SplitPacket(c.held); ok {
+			c.held, c.holding, c.heldErr = nil, false, nil
+			rest = append([]byte(nil), rest...)
+			out, err := c.takeCommand(pkt, &rest)
+			if err != nil {
+				return 0, err
 			}
+			c.out = append(c.out, out...)
+			c.feed(rest)
+			break
 		}
 		if err := c.heldErr; err != nil {
 			// The held bytes stay: a read interrupted by a deadline (vitess interrupts reads
@@ -81,7 +85,7 @@ func (c *limitConn) readHeld(p []byte) (int, error) {
 			return 0, err
 		}
 		var buf [512]byte
-		n, err := c.Conn.Read(buf[:])
+		n, err := c.source().Read(buf[:])
 		c.held = append(c.held, buf[:n]...)
 		c.heldErr = err
 	}
@@ -90,7 +94,30 @@ func (c *limitConn) readHeld(p []byte) (int, error) {
 		c.out = c.out[n:]
 		return n, nil
 	}
-	return 0, c.reject()
+	if c.tripped {
+		return 0, c.reject()
+	}
+	return c.Read(p) // answered here: go on with the next command
+}
+
+// takeCommand returns what vitess is to read instead of the held command packet pkt: a binlog
+// dump's rewrite, or nothing for a command answered here. rest holds the bytes read after pkt,
+// which the answer may consume (a COM_CHANGE_USER's authentication exchange).
+func (c *limitConn) takeCommand(pkt []byte, rest *[]byte) ([]byte, error) {
+	switch pkt[wire.HeaderSize] {
+	case wire.ComBinlogDump, wire.ComBinlogDumpGTID:
+		return c.rewriteDump(pkt), nil
+	case wire.ComRegisterSlave:
+		// vitess parses it but drops the replica's server_id, which SHOW REPLICAS needs.
+		if r, err := wire.DecodeRegisterSlave(pkt[wire.HeaderSize:]); err == nil {
+			c.replicaServerID.Store(r.ServerID)
+		}
+		return pkt, nil
+	}
+	if c.owner == nil || c.owner.commands == nil {
+		return pkt, nil
+	}
+	return nil, c.owner.commands.answer(c, pkt[wire.HeaderSize:], rest)
 }
 
 // feed runs data (bytes read from the socket that the parser has not seen) through the parser
@@ -110,44 +137,32 @@ func (c *limitConn) feed(data []byte) {
 }
 
 // rewriteDump turns one whole binlog dump command packet into the COM_BINLOG_DUMP_GTID packet
-// vitess hands to ComBinlogDumpGTID, and records what the rewrite leaves out.
+// vitess hands to ComBinlogDumpGTID, and records what the rewrite leaves out. A packet that does
+// not decode is passed on as it is: vitess answers it as it answers any unknown command.
 func (c *limitConn) rewriteDump(pkt []byte) []byte {
-	payload := pkt[4:]
-	req := &dumpRequest{legacy: payload[0] == comBinlogDump}
-	var out []byte
+	payload := pkt[wire.HeaderSize:]
+	req := &dumpRequest{legacy: payload[0] == wire.ComBinlogDump}
+	var gtidDump wire.BinlogDumpGTID
 	if req.legacy {
-		if len(payload) < 11 {
-			return pkt // malformed: vitess answers it as it answers any unknown command
-		}
-		pos := binary.LittleEndian.Uint32(payload[1:5])
-		flags := binary.LittleEndian.Uint16(payload[5:7])
-		req.serverID = binary.LittleEndian.Uint32(payload[7:11])
-		req.nonBlock = flags&mysql.BinlogDumpNonBlock != 0
-		file := payload[11:]
-		// MySQL and MariaDB read the name as a C string: several CDC clients end it with NUL.
-		if i := bytes.IndexByte(file, 0); i >= 0 {
-			file = file[:i]
-		}
-		out = make([]byte, 0, 4+1+2+4+4+len(file)+8+4)
-		out = append(out, 0, 0, 0, 0, comBinlogDumpGTID)
-		out = binary.LittleEndian.AppendUint16(out, 0)
-		out = binary.LittleEndian.AppendUint32(out, req.serverID)
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(file)))
-		out = append(out, file...)
-		out = binary.LittleEndian.AppendUint64(out, uint64(pos))
-		out = binary.LittleEndian.AppendUint32(out, 0)
-	} else {
-		if len(payload) < 7 {
+		d, err := wire.DecodeBinlogDump(payload)
+		if err != nil {
 			return pkt
 		}
-		flags := binary.LittleEndian.Uint16(payload[1:3])
-		req.serverID = binary.LittleEndian.Uint32(payload[3:7])
-		req.nonBlock = flags&mysql.BinlogDumpNonBlock != 0
-		out = append([]byte(nil), pkt...)
-		binary.LittleEndian.PutUint16(out[5:7], flags&^mysql.BinlogDumpNonBlock)
+		req.serverID = d.ServerID
+		req.nonBlock = d.Flags&wire.BinlogDumpNonBlock != 0
+		gtidDump = wire.BinlogDumpGTID{ServerID: d.ServerID, File: d.File, Position: uint64(d.Position)}
+	} else {
+		d, err := wire.DecodeBinlogDumpGTID(payload)
+		if err != nil {
+			return pkt
+		}
+		req.serverID = d.ServerID
+		req.nonBlock = d.Flags&wire.BinlogDumpNonBlock != 0
+		gtidDump = d
+		gtidDump.Flags &^= wire.BinlogDumpNonBlock
 	}
-	n := len(out) - 4
-	out[0], out[1], out[2], out[3] = byte(n), byte(n>>8), byte(n>>16), pkt[3]
+	_, seq := wire.ParseHeader(pkt)
+	out, _ := wire.AppendPacket(nil, seq, gtidDump.Encode())
 	c.replicaServerID.Store(req.serverID)
 	c.dumpReq.Store(req)
 	return out

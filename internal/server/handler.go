@@ -49,12 +49,13 @@ func (t *sessionTable) remove(id uint32) sql.Session {
 	return s
 }
 
-// nodeHandler wraps GMS's handler with what the node adds per command:
-// the max_allowed_packet check for TLS connections, whose framing the
-// limitListener cannot follow, and the command observer.
+// nodeHandler wraps GMS's handler with what the node adds per command (the command
+// observer, the statements answered before GMS, the fast path). max_allowed_packet is
+// enforced below it, on the byte stream (limitConn), TLS connections included.
 type nodeHandler struct {
 	mysql.Handler
 	sessions  *sessionTable
+	conns     *connRegistry   // nil in tests that build a handler by hand
 	observer  commandObserver // may be nil
 	limit     func() int64
 	retryable func(error) bool // may be nil
@@ -77,25 +78,7 @@ func (h *nodeHandler) after(c *mysql.Conn) {
 	}
 }
 
-// tooLarge reports whether a statement reassembled from a TLS connection is
-// over max_allowed_packet, and if so arranges for the connection to close
-// once the error has been written.
-func (h *nodeHandler) tooLarge(c *mysql.Conn, n int) error {
-	if int64(n)+1 <= h.limit() {
-		return nil
-	}
-	if lc := underlyingLimitConn(c.Conn); lc != nil {
-		lc.closeAfterWrite = true
-	}
-	return mysql.NewSQLError(mysql.ERNetPacketTooLarge, mysql.SSNetError, "%s", packetTooLarge)
-}
-
 func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	if c.TLSEnabled() {
-		if err := h.tooLarge(c, len(query)); err != nil {
-			return err
-		}
-	}
 	query = sqltext.DropUnexecutedComments(query)
 	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
 		// Not a command that uses the one-shot level: no h.after.
@@ -137,11 +120,6 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
-	if c.TLSEnabled() {
-		if err := h.tooLarge(c, len(query)); err != nil {
-			return "", err
-		}
-	}
 	query = sqltext.DropUnexecutedComments(query)
 	first, rest := splitFirstStatement(query)
 	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
@@ -194,11 +172,6 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 }
 
 func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if c.TLSEnabled() {
-		if err := h.tooLarge(c, len(query)); err != nil {
-			return nil, err
-		}
-	}
 	query = sqltext.DropUnexecutedComments(query)
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	if err == nil && h.fast != nil {
@@ -244,8 +217,23 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 	})
 }
 
+// NewConnection lets the connection's limitConn know vitess's connection over it: the commands
+// it answers itself (conncmd.go) work on its session.
+func (h *nodeHandler) NewConnection(c *mysql.Conn) {
+	if lc := underlyingLimitConn(c.Conn); lc != nil {
+		lc.mc.Store(c)
+	}
+	if h.conns != nil {
+		h.conns.add(c.ConnectionID, c.RemoteAddr().String())
+	}
+	h.Handler.NewConnection(c)
+}
+
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
+	if h.conns != nil {
+		h.conns.remove(c.ConnectionID)
+	}
 	forgetRand(c.ConnectionID)
 	if h.readLock != nil {
 		h.readLock.UnlockCommits(c.ConnectionID)

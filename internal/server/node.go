@@ -258,7 +258,9 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	n.clone.shutdown = func() { _ = n.Close() }
 	readLock, _ := n.storage.(globalReadLocker)
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
+	conns := newConnRegistry()
+	procs := &processList{ProcessList: n.engine.ProcessList, conns: conns}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, procs: procs}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -266,8 +268,10 @@ func Open(cfg Config) (n *Node, err error) {
 		if n.replicas, err = n.openReplicas(cfg, dir); err != nil {
 			return n, err
 		}
-		n.engine.ProcessList = &replicationProcessList{ProcessList: n.engine.ProcessList, replicas: n.replicas}
+		procs.replicas = n.replicas
 	}
+	n.engine.ProcessList = procs
+	installProcessListTable(n.engine.Analyzer.Catalog.InfoSchema, procs)
 	if cfg.Cluster {
 		if err := n.setupCluster(); err != nil {
 			return n, err
@@ -279,16 +283,20 @@ func Open(cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("listen on %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
 	}
 	n.listener = newLimitListener(ln, maxAllowedPacket, log)
+	// The connections terminate TLS themselves (limitConn), so vitess gets no TLS configuration.
+	n.listener.tlsConfig = tlsConfig
+	commands := &nodeCommands{started: time.Now(), db: db}
+	n.listener.commands = commands
 	n.sessions = &sessionTable{sessions: map[uint32]sql.Session{}}
 
 	auth := newAuthServer(db)
+	commands.auth = auth
 	observer, _ := n.storage.(commandObserver)
 	gcfg := gmsserver.Config{
 		Protocol:          "tcp",
 		Address:           ln.Addr().String(),
 		Listener:          n.listener,
 		Version:           Version,
-		TLSConfig:         tlsConfig,
 		MaxLoggedQueryLen: 1024,
 		// GMS's watcher peeks at a running query's socket to notice a client that went away;
 		// the peek is subject to net_read_timeout (30 s), so it killed every statement running
@@ -318,9 +326,10 @@ func Open(cfg Config) (n *Node, err error) {
 		if s, ok := n.storage.(logStateSyncer); ok {
 			admin.syncState = s.SyncLogState
 		}
-		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
+		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, conns: conns, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
 			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
+		commands.handler.Store(out.(*nodeHandler))
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}
@@ -487,6 +496,7 @@ func maxAllowedPacket() int64 {
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
+	procs    *processList     // SHOW PROCESSLIST is built from it (processlist.go); may be nil
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
@@ -504,6 +514,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 	}
 	if _, ok := node.(*plan.PrepareQuery); ok {
 		keepTransaction(ctx)
+	}
+	if iter, ok := g.procs.buildShowProcessList(node); ok {
+		return iter, nil
 	}
 	return buildAccountStatement(ctx, g.db, node)
 }

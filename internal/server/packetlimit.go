@@ -2,8 +2,8 @@ package server
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,13 +13,13 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/netutil"
+
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // The wire protocol splits a payload into chunks of at most 2^24-1 bytes,
 // each with a 4-byte header (3-byte little-endian length, 1-byte sequence).
 const (
-	maxChunk       = 1<<24 - 1
-	clientSSLFlag  = 0x00000800
 	packetTooLarge = "Got a packet bigger than 'max_allowed_packet' bytes"
 	// drainDeadline bounds how long a connection that sent an oversized
 	// packet is read from, so its client sees our error rather than a reset.
@@ -37,14 +37,18 @@ var errPacketTooLarge = errors.New("client packet larger than max_allowed_packet
 // MySQL's error 1153 (ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01) and closes the
 // connection; other connections are unaffected.
 //
-// A connection that switches to TLS cannot be followed past the switch; for
-// those the handler checks statement sizes after reassembly instead (see
-// handler.go). The listener also tracks live connections so shutdown can
-// close them.
+// The connections terminate TLS themselves (see limitConn), so the framing of
+// TLS connections is followed as well. The listener also tracks live
+// connections so shutdown can close them.
 type limitListener struct {
 	net.Listener
 	limit func() int64
 	log   *slog.Logger
+	// tlsConfig, if set, is offered to clients: the connections terminate TLS themselves.
+	tlsConfig *tls.Config
+	// commands answers the commands the connections take out of the stream (conncmd.go);
+	// nil in tests of the framing alone.
+	commands connCommands
 
 	mu      sync.Mutex
 	conns   map[*limitConn]struct{}
@@ -88,7 +92,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		time.Sleep(backoff)
 		backoff = min(2*backoff, time.Second)
 	}
-	lc := &limitConn{Conn: c, max: l.limit(), owner: l}
+	lc := &limitConn{Conn: c, max: l.limit(), owner: l, tlsConfig: l.tlsConfig}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -122,21 +126,46 @@ func (l *limitListener) forget(c *limitConn) {
 
 // limitConn is one client connection seen through the packet framing. Read
 // is only ever called by the connection's handler goroutine (vitess reads a
-// connection from one goroutine at a time), so the parser state needs no lock.
+// connection from one goroutine at a time), so the read-side state needs no lock.
+//
+// TLS is terminated here, not by vitess (which is given no TLS configuration): vitess would
+// wrap the socket in its own tls.Conn and leave RelayDB only encrypted bytes, so that nothing
+// it must answer itself (binlog dumps, COM_CHANGE_USER, COM_STATISTICS, max_allowed_packet)
+// could be seen. The handshake vitess writes gets CLIENT_SSL added; a client's SSL request is
+// answered by the TLS handshake and not passed on; from then on vitess reads and writes clear
+// text. The client numbers its packets one higher than vitess expects (vitess never saw the SSL
+// request), so until authentication ends sequence ids are shifted by one each way.
 type limitConn struct {
 	net.Conn
 	max   int64
 	owner *limitListener
+
+	// src is where client bytes come from: the socket, or its TLS session.
+	src io.Reader
+	// Authentication phase (read side): packets are passed whole, until the first packet
+	// with sequence id 0, a command.
+	authIn     []byte
+	authErr    error
+	authDone   bool
+	clientCaps uint32 // the handshake response's capability flags
+
+	// Write side, guarded by wmu: vitess writes from the connection's goroutine, but a dump
+	// writes while another goroutine reads acks, and the handler may write from elsewhere.
+	wmu         sync.Mutex
+	dst         io.Writer // the socket, or its TLS session
+	wbuf        []byte    // authentication phase: bytes of a packet not yet whole
+	wpackets    int
+	authWritten bool // the server's OK or ERR ended authentication
+	shift       byte // 1 while the client's sequence ids are one ahead of vitess's
+	handshake   wire.Handshake
+	tlsConn     *tls.Conn // nil: clear text
+	tlsConfig   *tls.Config
 
 	hdr      [4]byte
 	hdrN     int   // header bytes collected so far
 	bodyLeft int   // payload bytes of the current chunk still to come
 	logical  int64 // payload bytes of the current logical packet so far
 	cont     bool  // the previous chunk was full, so the next one continues it
-	packets  int   // chunks seen; the first is the handshake response
-	capBuf   [4]byte
-	capN     int
-	passthru bool // TLS: framing is no longer visible
 
 	tripped   bool
 	tripSeq   byte // sequence id of the chunk that went over the limit
@@ -144,31 +173,31 @@ type limitConn struct {
 	tripFull  bool // it was a full chunk, so more chunks follow
 	closeOnce sync.Once
 
-	closeAfterWrite bool // set by the handler for oversized statements over TLS
-
-	// The first bytes of each command packet, to learn a replica's server_id from
-	// COM_REGISTER_SLAVE or COM_BINLOG_DUMP_GTID (vitess parses those packets but drops it).
-	cmdBuf          [7]byte
-	cmdN            int
+	// replicaServerID is the server_id of the replica's last COM_REGISTER_SLAVE or binlog
+	// dump (vitess parses those packets but drops it).
 	replicaServerID atomic.Uint32
 
-	// Binlog dump commands are held back whole and rewritten (see dumpcmd.go): held has the
-	// bytes read from the socket but not yet passed on, from the start of a command packet
-	// that may be one; out has bytes ready to pass on.
+	// Commands RelayDB answers or rewrites itself are held back whole (see dumpcmd.go and
+	// conncmd.go): held has the bytes read from the socket but not yet passed on, from the
+	// start of a command packet that may be one; out has bytes ready to pass on.
 	held    []byte
 	holding bool
 	heldErr error // the socket's error that came with the held bytes
 	out     []byte
 	dumpReq atomic.Pointer[dumpRequest]
 	hangUp  atomic.Bool // the next Read ends the connection (a non-blocking dump is done)
+
+	// mc is vitess's connection over this one, set when vitess announces it (NewConnection);
+	// the commands answered here need its session.
+	mc atomic.Pointer[mysql.Conn]
 }
 
-// Commands whose payload carries the replica's server_id.
-const (
-	comRegisterReplica = 0x15
-	comBinlogDump      = 0x12
-	comBinlogDumpGTID  = 0x1e
-)
+func (c *limitConn) source() io.Reader {
+	if c.src == nil {
+		return c.Conn
+	}
+	return c.src
+}
 
 func (c *limitConn) Read(p []byte) (int, error) {
 	if len(c.out) > 0 {
@@ -182,11 +211,14 @@ func (c *limitConn) Read(p []byte) (int, error) {
 	if c.hangUp.Load() {
 		return 0, io.EOF
 	}
+	if !c.authDone {
+		return c.readAuth(p)
+	}
 	if c.holding {
 		return c.readHeld(p)
 	}
-	n, err := c.Conn.Read(p)
-	if c.passthru || n == 0 {
+	n, err := c.source().Read(p)
+	if n == 0 {
 		return n, err
 	}
 	cut, hold := c.scan(p[:n])
@@ -207,37 +239,137 @@ func (c *limitConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxAuthPacket bounds a packet of the authentication phase (a handshake response with its
+// connection attributes is a few hundred bytes).
+const maxAuthPacket = 1 << 20
+
+// readAuth passes the packets of the authentication phase whole, answers an SSL request with
+// the TLS handshake, and shifts the sequence ids of the packets that follow one.
+func (c *limitConn) readAuth(p []byte) (int, error) {
+	for {
+		if len(c.authIn) >= wire.HeaderSize {
+			length, seq := wire.ParseHeader(c.authIn)
+			if seq == 0 && c.wpacketsSeen() {
+				// A command: authentication is over, and the framing parser takes the stream.
+				c.authDone = true
+				rest := c.authIn
+				c.authIn = nil
+				c.feed(rest)
+				return c.Read(p)
+			}
+			if length > maxAuthPacket {
+				return 0, fmt.Errorf("authentication packet of %d bytes", length)
+			}
+			if pkt, rest, ok := wire.SplitPacket(c.authIn); ok {
+				c.authIn = append([]byte(nil), rest...)
+				payload := pkt[wire.HeaderSize:]
+				first := c.clientCaps == 0
+				if first {
+					c.clientCaps, _ = wire.ClientCapabilities(payload)
+				}
+				if first && c.tlsConfig != nil && wire.IsSSLRequest(payload) {
+					if err := c.startTLS(); err != nil {
+						return 0, err
+					}
+					c.clientCaps = 0 // the real handshake response follows, encrypted
+					continue
+				}
+				c.wmu.Lock()
+				pkt[3] -= c.shift
+				c.wmu.Unlock()
+				c.out = append(c.out, pkt...)
+				n := copy(p, c.out)
+				c.out = c.out[n:]
+				return n, nil
+			}
+		}
+		if err := c.authErr; err != nil {
+			c.authErr = nil // a read interrupted by a deadline is retried
+			return 0, err
+		}
+		var buf [4096]byte
+		n, err := c.source().Read(buf[:])
+		c.authIn = append(c.authIn, buf[:n]...)
+		c.authErr = err
+	}
+}
+
+// wpacketsSeen reports whether the server has written its handshake (a packet with sequence
+// id 0 before that cannot be a command). Tests that drive the reader alone count as written.
+func (c *limitConn) wpacketsSeen() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.wpackets > 0 || c.clientCaps != 0
+}
+
+// tlsHandshakeTimeout bounds the TLS handshake of a client that asked for TLS.
+const tlsHandshakeTimeout = 30 * time.Second
+
+// startTLS runs the server side of the TLS handshake; bytes already read past the SSL request
+// (the client's hello may come with it) are the first the TLS session reads.
+func (c *limitConn) startTLS() error {
+	raw := &prefixConn{Conn: c.Conn, pre: c.authIn}
+	c.authIn = nil
+	tc := tls.Server(raw, c.tlsConfig)
+	_ = c.Conn.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	_ = c.Conn.SetDeadline(time.Time{})
+	c.src = tc
+	c.wmu.Lock()
+	c.dst, c.tlsConn, c.shift = tc, tc, 1
+	c.wmu.Unlock()
+	return nil
+}
+
+// TLSConnectionState returns the TLS session's state; ok is false for a clear-text connection.
+func (c *limitConn) TLSConnectionState() (tls.ConnectionState, bool) {
+	c.wmu.Lock()
+	tc := c.tlsConn
+	c.wmu.Unlock()
+	if tc == nil {
+		return tls.ConnectionState{}, false
+	}
+	return tc.ConnectionState(), true
+}
+
+// scramble is the authentication challenge of the connection's handshake.
+func (c *limitConn) scramble() []byte {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.handshake.Scramble
+}
+
+// prefixConn reads pre before the connection itself.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
 // scan advances the framing parser over b. It returns cut, the offset of the first byte of a
 // header that pushed a packet over the limit, or -1; and hold, the offset of the first byte of
-// a command packet that must be held back (it is, or may be, a binlog dump command), or -1.
-// The parser has not advanced over the bytes from hold on.
+// a command packet that must be held back (it is, or may be, one RelayDB answers or rewrites
+// itself), or -1. The parser has not advanced over the bytes from hold on.
 func (c *limitConn) scan(b []byte) (cut, hold int) {
 	i := 0
 	for i < len(b) {
-		if c.passthru {
-			return -1, -1
-		}
-		if c.bodyLeft == 0 && c.hdrN == 0 && !c.cont && c.packets >= 1 && mayBeDumpCommand(b[i:]) {
+		if c.bodyLeft == 0 && c.hdrN == 0 && !c.cont && mayBeHeldCommand(b[i:]) {
 			return -1, i
 		}
 		if c.bodyLeft > 0 {
 			k := min(c.bodyLeft, len(b)-i)
-			if c.packets == 1 && c.capN < 4 {
-				for j := 0; j < k && c.capN < 4; j++ {
-					c.capBuf[c.capN] = b[i+j]
-					c.capN++
-				}
-			} else if c.packets > 1 && c.cmdN < len(c.cmdBuf) {
-				for j := 0; j < k && c.cmdN < len(c.cmdBuf); j++ {
-					c.cmdBuf[c.cmdN] = b[i+j]
-					c.cmdN++
-				}
-			}
 			c.bodyLeft -= k
 			i += k
-			if c.bodyLeft == 0 {
-				c.endChunk()
-			}
 			continue
 		}
 		start := i - c.hdrN
@@ -250,17 +382,15 @@ func (c *limitConn) scan(b []byte) (cut, hold int) {
 			return -1, -1
 		}
 		c.hdrN = 0
-		length := int(c.hdr[0]) | int(c.hdr[1])<<8 | int(c.hdr[2])<<16
+		length, seq := wire.ParseHeader(c.hdr[:])
 		if !c.cont {
 			c.logical = 0
-			c.cmdN = 0
 		}
 		c.logical += int64(length)
-		c.packets++
 		if c.logical > c.max {
 			c.tripped = true
-			c.tripSeq = c.hdr[3]
-			c.tripFull = length == maxChunk
+			c.tripSeq = seq
+			c.tripFull = length == wire.MaxPayload
 			c.tripLeft = length - min(length, len(b)-i)
 			if start < 0 {
 				start = 0
@@ -268,30 +398,9 @@ func (c *limitConn) scan(b []byte) (cut, hold int) {
 			return start, -1
 		}
 		c.bodyLeft = length
-		c.cont = length == maxChunk
-		if length == 0 {
-			c.endChunk()
-		}
+		c.cont = length == wire.MaxPayload
 	}
 	return -1, -1
-}
-
-func (c *limitConn) endChunk() {
-	if c.packets > 1 && !c.cont {
-		switch {
-		case c.cmdN >= 5 && c.cmdBuf[0] == comRegisterReplica:
-			c.replicaServerID.Store(binary.LittleEndian.Uint32(c.cmdBuf[1:5]))
-		case c.cmdN >= 7 && c.cmdBuf[0] == comBinlogDumpGTID:
-			c.replicaServerID.Store(binary.LittleEndian.Uint32(c.cmdBuf[3:7]))
-		}
-	}
-	if c.packets == 1 && c.capN == 4 && !c.cont {
-		caps := binary.LittleEndian.Uint32(c.capBuf[:])
-		if caps&clientSSLFlag != 0 {
-			// An SSL request: everything after it is TLS records.
-			c.passthru = true
-		}
-	}
 }
 
 // reject discards the rest of the oversized packet, sends error 1153 with the
@@ -305,7 +414,7 @@ func (c *limitConn) reject() error {
 		var hdr [4]byte
 		for {
 			if left > 0 {
-				n, err := io.CopyN(io.Discard, c.Conn, int64(left))
+				n, err := io.CopyN(io.Discard, c.source(), int64(left))
 				drained += n
 				if err != nil {
 					break
@@ -314,24 +423,15 @@ func (c *limitConn) reject() error {
 			if !full || drained > drainMaxBytes {
 				break
 			}
-			if _, err := io.ReadFull(c.Conn, hdr[:]); err != nil {
+			if _, err := io.ReadFull(c.source(), hdr[:]); err != nil {
 				break
 			}
-			left = int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
-			full = left == maxChunk
-			seq = hdr[3]
+			left, seq = wire.ParseHeader(hdr[:])
+			full = left == wire.MaxPayload
 		}
-		msg := packetTooLarge
-		payload := make([]byte, 0, 9+len(msg))
-		payload = append(payload, 0xff)
-		payload = binary.LittleEndian.AppendUint16(payload, mysql.ERNetPacketTooLarge)
-		payload = append(payload, '#')
-		payload = append(payload, mysql.SSNetError...)
-		payload = append(payload, msg...)
-		pkt := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq + 1}
-		pkt = append(pkt, payload...)
+		pkt, _ := wire.AppendPacket(nil, seq+1, wire.Err(mysql.ERNetPacketTooLarge, mysql.SSNetError, packetTooLarge))
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(drainDeadline))
-		_, _ = c.Conn.Write(pkt)
+		_, _ = c.rawWrite(pkt)
 		if c.owner != nil && c.owner.log != nil {
 			c.owner.log.Warn("closed connection: packet larger than max_allowed_packet",
 				"remote", c.Conn.RemoteAddr().String(), "max_allowed_packet", c.max, "announced", c.logical)
@@ -342,11 +442,71 @@ func (c *limitConn) reject() error {
 }
 
 func (c *limitConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	if c.closeAfterWrite {
-		c.Close()
+	c.wmu.Lock()
+	var n int
+	var err error
+	if c.authWritten {
+		n, err = c.writeLocked(p)
+	} else {
+		n, err = c.writeAuth(p)
 	}
+	c.wmu.Unlock()
 	return n, err
+}
+
+// rawWrite writes p to the client as it is.
+func (c *limitConn) rawWrite(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(p)
+}
+
+func (c *limitConn) writeLocked(p []byte) (int, error) {
+	if c.dst != nil {
+		return c.dst.Write(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// writeAuth passes vitess's packets of the authentication phase on whole: the handshake with
+// CLIENT_SSL added when TLS is offered (and its scramble kept for COM_CHANGE_USER), every packet
+// with its sequence id shifted after a switch to TLS, until an OK or ERR ends the phase.
+func (c *limitConn) writeAuth(p []byte) (int, error) {
+	c.wbuf = append(c.wbuf, p...)
+	var out []byte
+	for !c.authWritten {
+		pkt, rest, ok := wire.SplitPacket(c.wbuf)
+		if !ok {
+			break
+		}
+		payload := pkt[wire.HeaderSize:]
+		if c.wpackets == 0 {
+			if h, err := wire.ParseHandshake(payload); err == nil {
+				c.handshake = h
+				if c.tlsConfig != nil {
+					wire.SetHandshakeCapabilities(payload, h, h.Capabilities|wire.ClientSSL)
+				}
+			}
+		} else if wire.IsOK(payload) || wire.IsErr(payload) {
+			c.authWritten = true
+		}
+		c.wpackets++
+		pkt[3] += c.shift
+		out = append(out, pkt...)
+		c.wbuf = rest
+	}
+	if c.authWritten {
+		out = append(out, c.wbuf...)
+		c.wbuf = nil
+	} else {
+		c.wbuf = append([]byte(nil), c.wbuf...)
+	}
+	if len(out) > 0 {
+		if _, err := c.writeLocked(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }
 
 func (c *limitConn) Close() error {

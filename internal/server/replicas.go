@@ -19,6 +19,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/source"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // errLogInUse refuses to purge a binlog file a connected replica still reads (MySQL's
@@ -99,7 +100,7 @@ func (h *nodeHandler) ComRegisterReplica(c *mysql.Conn, host string, port uint16
 }
 
 // connServerID is the server_id a replica sent in its last COM_REGISTER_SLAVE or
-// COM_BINLOG_DUMP_GTID (0 when the connection's packets could not be followed, as with TLS).
+// COM_BINLOG_DUMP_GTID (0 if it sent neither through limitConn).
 func connServerID(c *mysql.Conn) uint32 {
 	if lc := underlyingLimitConn(c.Conn); lc != nil {
 		return lc.replicaServerID.Load()
@@ -219,6 +220,8 @@ func (h *nodeHandler) ComBinlogDumpGTID(c *mysql.Conn, logFile string, logPos ui
 		// The connection was driven outside vitess: it cannot go back to commands.
 		defer endAfterDump(c)
 	}
+	send, flush, untrack := h.conns.trackDump(id, !req.legacy, send, flush)
+	defer untrack()
 	err := source.Dump(ctx, opts, start, send, flush)
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -246,7 +249,8 @@ func eofPacket(c *mysql.Conn, seq byte) []byte {
 		payload = []byte{0xfe, 0, 0} // warnings
 		payload = binary.LittleEndian.AppendUint16(payload, c.StatusFlags)
 	}
-	return append([]byte{byte(len(payload)), 0, 0, seq}, payload...)
+	pkt, _ := wire.AppendPacket(nil, seq, payload)
+	return pkt
 }
 
 // showReplicas answers SHOW REPLICAS / SHOW SLAVE HOSTS.

@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/semisync"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // semiSyncDump is the wire side of a dump to a semi-sync replica: each event packet carries
@@ -74,22 +74,9 @@ func (d *semiSyncDump) send(ev binlog.Event, ackAt *binlog.Position) error {
 	payload := make([]byte, 0, len(ev)+3)
 	payload = append(payload, 0x00, semisync.MagicHeader, flag)
 	payload = append(payload, ev...)
-	// Payloads of 16 MiB - 1 or more are split, and a final shorter packet (maybe empty) ends them.
-	for {
-		n := min(len(payload), mysql.MaxPacketSize)
-		hdr := [4]byte{byte(n), byte(n >> 8), byte(n >> 16), d.seq}
-		d.seq++
-		if _, err := d.w.Write(hdr[:]); err != nil {
-			return err
-		}
-		if _, err := d.w.Write(payload[:n]); err != nil {
-			return err
-		}
-		payload = payload[n:]
-		if n < mysql.MaxPacketSize {
-			return nil
-		}
-	}
+	seq, err := wire.WritePacket(d.w, d.seq, payload)
+	d.seq = seq
+	return err
 }
 
 func (d *semiSyncDump) flush() error { return d.w.Flush() }
@@ -98,18 +85,10 @@ func (d *semiSyncDump) flush() error { return d.w.Flush() }
 // that is not an ack packet ends the dump's reading side: a semi-sync replica sends nothing else.
 func (d *semiSyncDump) readAcks() error {
 	r := bufio.NewReader(d.conn)
-	var hdr [4]byte
 	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return err
-		}
-		n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
-		if n > 64<<10 {
-			return fmt.Errorf("semi-sync ack packet of %d bytes", n)
-		}
-		p := make([]byte, n)
-		if _, err := io.ReadFull(r, p); err != nil {
-			return err
+		p, _, err := wire.ReadPacket(r, 64<<10)
+		if err != nil {
+			return fmt.Errorf("semi-sync ack: %w", err)
 		}
 		pos, applied, err := semisync.ParseAck(p)
 		if err != nil {
