@@ -8,6 +8,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/relaydb/relaydb/internal/sqlfuncs"
 )
 
 // ErrFallback means: run this statement through the general path. Nothing was changed.
@@ -213,7 +215,7 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 		}
 		switch a.fn {
 		case "sum":
-			p.agg = aggregation.NewSum(arg)
+			p.agg = sqlfuncs.NewSum(arg) // typed and summed as the general path does
 		case "min":
 			p.agg = aggregation.NewMin(arg)
 		case "max":
