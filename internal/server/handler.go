@@ -66,12 +66,16 @@ type nodeHandler struct {
 	// cluster is the node's cluster role (nil outside a cluster): the dump checks it.
 	cluster *clusterRole
 	fast    *fastPath // nil: every statement takes GMS's general path
+	// provider is the catalog the texts of foreign key errors are completed from (nil in
+	// tests that build a handler by hand).
+	provider sql.DatabaseProvider
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
 	s := h.sessions.get(c.ConnectionID)
 	leaveEndedTransaction(s)
 	forgetNextTransaction(context.Background(), s)
+	forgetDuplicateKey(s)
 	if h.observer != nil && s != nil {
 		h.observer.afterCommand(s)
 	}
@@ -133,7 +137,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return mysqlError(syntaxError(err, query))
+	return h.clientError(c, mysqlError(syntaxError(err, query)))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -188,7 +192,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err != nil {
 		// MySQL runs none of the statements after one that failed; vitess would run the rest
 		// after sending the error, and the client would read their results as garbage.
-		return "", mysqlError(syntaxError(err, query))
+		return "", h.clientError(c, mysqlError(syntaxError(err, query)))
 	}
 	return rest, nil
 }
@@ -221,7 +225,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 			}
 		}
 	}
-	return h.retryStatement(ctx, c, func(sent *bool) error {
+	err := h.retryStatement(ctx, c, func(sent *bool) error {
 		if ps != nil {
 			err := h.fast.execute(ctx, c, sess, ps, ps.query, prepare.BindVars, func(res *sqltypes.Result) error {
 				*sent = true
@@ -242,6 +246,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 			return callback(res)
 		})
 	})
+	return h.clientError(c, err)
 }
 
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {

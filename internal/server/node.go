@@ -320,7 +320,7 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
-			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
+			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster, provider: n.storage.Provider()}
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
 		}

@@ -243,7 +243,7 @@ func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
 			if derr != nil {
 				return derr
 			}
-			return sql.NewUniqueKeyErr(formatKey(row, d.pkOrds), true, existing)
+			return d.uniqueKeyErr(ctx, row, nil, existing)
 		} else if err != pebble.ErrNotFound {
 			return err
 		}
@@ -261,7 +261,7 @@ func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
 			dup := it.First()
 			it.Close()
 			if dup {
-				return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, nil)
+				return d.uniqueKeyErr(ctx, row, idx, nil)
 			}
 		}
 		if err := r.b.Set(append(k, pkSuffix(pk)...), nil, nil); err != nil {
@@ -402,7 +402,7 @@ func (e *Engine) buildIndex(def *tableDef, idx *indexDef) error {
 			dit.Close()
 			if dup {
 				clear()
-				return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, nil)
+				return def.uniqueKeyErr(nil, row, idx, nil)
 			}
 		}
 		if err := b.Set(append(k, pkSuffix(it.Key())...), nil, nil); err != nil {
