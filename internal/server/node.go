@@ -26,6 +26,7 @@ import (
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/replica"
+	"github.com/relaydb/relaydb/internal/sqlmeta"
 )
 
 // Config is what a node needs to start. Zero values get the defaults noted.
@@ -488,7 +489,7 @@ type readOnlyGuard struct {
 	readLock globalReadLocker // may be nil
 }
 
-func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
+func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql.RowIter, error) {
 	if g.readLock != nil && ctx.Session != nil && g.readLock.HoldsCommitLock(ctx.Session.ID()) && !readonly.AllowedWhileReadOnly(node) {
 		// The session holding FLUSH TABLES WITH READ LOCK may not write (the others wait at commit).
 		return nil, errHoldsReadLock
@@ -503,6 +504,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 	}
 	if _, ok := node.(*plan.PrepareQuery); ok {
 		keepTransaction(ctx)
+	}
+	if iter, err := sqlmeta.Build(ctx, node, row); iter != nil || err != nil {
+		return iter, err // SHOW COLUMNS and SHOW TABLE STATUS as MySQL prints them
 	}
 	return buildAccountStatement(ctx, g.db, node)
 }

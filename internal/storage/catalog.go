@@ -61,6 +61,9 @@ type tableMeta struct {
 	FKs          []sql.ForeignKeyConstraint `json:"foreign_keys,omitempty"`
 	Checks       []sql.CheckDefinition      `json:"checks,omitempty"`
 	AutoIncFloor uint64                     `json:"auto_increment_floor,omitempty"`
+	// Created is when CREATE TABLE made the table (Unix seconds; 0 for tables made before it
+	// was recorded): SHOW TABLE STATUS's Create_time.
+	Created int64 `json:"created,omitempty"`
 }
 
 // tableDef is a table's definition in memory. It is immutable: DDL builds a new tableDef and

@@ -1,0 +1,12 @@
+// Package sqlmeta corrects the metadata statements go-mysql-server (GMS) answers differently
+// from MySQL, which ORMs and schema tools parse: SHOW [FULL] COLUMNS / FIELDS (Type without a
+// COLLATE or CHARACTER SET suffix, Collation as the column's; knex's renameColumn reads them)
+// and SHOW TABLE STATUS (Auto_increment, Create_time).
+//
+// It is a priority exec builder step (Build): internal/server's exec builder calls it for each
+// node; for the statements above it runs GMS's own builder and rewrites the rows it produced,
+// for every other node it returns no iterator and GMS builds the node as usual.
+//
+// Invariants: only the columns named above change; the rows, their order and the result schema
+// are GMS's.
+package sqlmeta

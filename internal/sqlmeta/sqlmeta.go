@@ -1,0 +1,131 @@
+package sqlmeta
+
+import (
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// gms builds the nodes whose rows Build rewrites (it has no priority builder: no recursion).
+var gms = rowexec.NewBuilder(nil, sql.EngineOverrides{})
+
+// CreateTimer is a table that knows when it was created (storage.Table).
+type CreateTimer interface {
+	CreateTime() (time.Time, bool)
+}
+
+// Build returns the rows of SHOW [FULL] COLUMNS and SHOW TABLE STATUS as MySQL prints them, and
+// nil (GMS builds the node) for any other node.
+func Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	switch n := n.(type) {
+	case *plan.ShowColumns:
+		return rewrite(ctx, n, row, func(r sql.Row) { showColumnsRow(n, r) })
+	case *plan.ShowTableStatus:
+		return rewrite(ctx, n, row, func(r sql.Row) { tableStatusRow(ctx, n, r) })
+	}
+	return nil, nil
+}
+
+func rewrite(ctx *sql.Context, n sql.Node, row sql.Row, fix func(sql.Row)) (sql.RowIter, error) {
+	iter, err := gms.Build(ctx, n, row)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := sql.RowIterToRows(ctx, iter)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		fix(r)
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// typeSuffix is the character set and collation GMS appends to a string type's name.
+var typeSuffix = regexp.MustCompile(`(?: CHARACTER SET \w+)?(?: COLLATE \w+)?$`)
+
+// showColumnsRow fixes Type (and, with FULL, Collation) of one row: Field, Type, [Collation,]
+// Null, Key, Default, Extra, ….
+func showColumnsRow(n *plan.ShowColumns, r sql.Row) {
+	name, _ := r[0].(string)
+	var col *sql.Column
+	for _, c := range n.TargetSchema() {
+		if c.Name == name {
+			col = c
+			break
+		}
+	}
+	if col == nil || len(r) < 3 {
+		return
+	}
+	r[1] = typeSuffix.ReplaceAllString(col.Type.String(), "")
+	if n.Full {
+		r[2] = Collation(col.Type)
+	}
+}
+
+// Collation is the name of a column type's collation as SHOW FULL COLUMNS and
+// information_schema.COLUMNS print it: NULL (nil) for types without one and binary strings.
+func Collation(t sql.Type) interface{} {
+	tc, ok := t.(sql.TypeWithCollation)
+	if !ok || !(types.IsText(t) || types.IsEnum(t) || types.IsSet(t)) {
+		return nil
+	}
+	if c := tc.Collation(); c != sql.Collation_binary {
+		return c.Name()
+	}
+	return nil
+}
+
+// Columns of SHOW TABLE STATUS's rows.
+const (
+	statusName          = 0
+	statusAutoIncrement = 10
+	statusCreateTime    = 11
+)
+
+// tableStatusRow fills Auto_increment (the next value, NULL without an AUTO_INCREMENT column)
+// and Create_time.
+func tableStatusRow(ctx *sql.Context, n *plan.ShowTableStatus, r sql.Row) {
+	name, _ := r[statusName].(string)
+	t, _, err := n.Catalog.Table(ctx, n.Database().Name(), name)
+	if err != nil || t == nil {
+		return
+	}
+	if ai, ok := t.(sql.AutoIncrementTable); ok && hasAutoIncrement(t.Schema(ctx)) {
+		if v, err := ai.PeekNextAutoIncrementValue(ctx); err == nil && v <= math.MaxInt64 {
+			r[statusAutoIncrement] = int64(v) // the column is a BIGINT
+		}
+	}
+	if ct, ok := unwrap(t).(CreateTimer); ok {
+		if tm, ok := ct.CreateTime(); ok {
+			// MySQL prints the time in the session's time zone, without fractions.
+			r[statusCreateTime] = tm.Truncate(time.Second).In(time.Local)
+		}
+	}
+}
+
+func hasAutoIncrement(s sql.Schema) bool {
+	for _, c := range s {
+		if c.AutoIncrement {
+			return true
+		}
+	}
+	return false
+}
+
+// unwrap returns the table under GMS's wrappers.
+func unwrap(t sql.Table) sql.Table {
+	for {
+		w, ok := t.(sql.TableWrapper)
+		if !ok {
+			return t
+		}
+		t = w.Underlying()
+	}
+}
