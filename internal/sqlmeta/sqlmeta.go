@@ -3,6 +3,7 @@ package sqlmeta
 import (
 	"math"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -27,8 +28,59 @@ func Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 		return rewrite(ctx, n, row, func(r sql.Row) { showColumnsRow(n, r) })
 	case *plan.ShowTableStatus:
 		return rewrite(ctx, n, row, func(r sql.Row) { tableStatusRow(ctx, n, r) })
+	case *plan.ResolvedTable:
+		if n.Database() != nil && strings.EqualFold(n.Database().Name(), sql.InformationSchemaDatabaseName) &&
+			strings.EqualFold(n.Name(), "columns") {
+			return infoSchemaColumns(ctx, n, row)
+		}
 	}
 	return nil, nil
+}
+
+// infoSchemaColumns gives information_schema.COLUMNS's TEXT columns MySQL's
+// CHARACTER_MAXIMUM_LENGTH: the type's length in bytes (65535 for TEXT, whatever the
+// character set), where GMS divides it by the character set's longest character (16383).
+func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sql.RowIter, error) {
+	maxLen, octets, dataType := -1, -1, -1
+	for i, c := range n.Schema(ctx) {
+		switch strings.ToUpper(c.Name) {
+		case "CHARACTER_MAXIMUM_LENGTH":
+			maxLen = i
+		case "CHARACTER_OCTET_LENGTH":
+			octets = i
+		case "DATA_TYPE":
+			dataType = i
+		}
+	}
+	if maxLen < 0 || octets < 0 || dataType < 0 {
+		return nil, nil
+	}
+	iter, err := gms.Build(ctx, n, row)
+	if err != nil {
+		return nil, err
+	}
+	return &mapIter{RowIter: iter, fix: func(r sql.Row) {
+		if t, ok := r[dataType].(string); ok && textTypes[strings.ToLower(t)] {
+			r[maxLen] = r[octets]
+		}
+	}}, nil
+}
+
+var textTypes = map[string]bool{"tinytext": true, "text": true, "mediumtext": true, "longtext": true}
+
+// mapIter fixes each row of an iterator in place.
+type mapIter struct {
+	sql.RowIter
+	fix func(sql.Row)
+}
+
+func (m *mapIter) Next(ctx *sql.Context) (sql.Row, error) {
+	r, err := m.RowIter.Next(ctx)
+	if err == nil {
+		r = r.Copy()
+		m.fix(r)
+	}
+	return r, err
 }
 
 func rewrite(ctx *sql.Context, n sql.Node, row sql.Row, fix func(sql.Row)) (sql.RowIter, error) {
