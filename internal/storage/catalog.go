@@ -45,6 +45,10 @@ type indexMeta struct {
 	PrefixLens []uint16 `json:"prefix_lengths,omitempty"`
 	Unique     bool     `json:"unique,omitempty"`
 	Comment    string   `json:"comment,omitempty"`
+	// ForForeignKey marks an index GMS created for a foreign key that had none
+	// (CreateIndexForForeignKey): as in MySQL, an index added later that can serve the foreign
+	// key replaces it.
+	ForForeignKey bool `json:"for_foreign_key,omitempty"`
 }
 
 // tableMeta is the persisted form of a table.
