@@ -35,6 +35,7 @@ var (
 	gmsRange     = regexp.MustCompile(`^(?s:.*) out of range for [a-z]+.*$`)
 	gmsCheck     = regexp.MustCompile(`^Check constraint "(.*)" violated$`)
 	gmsNoDefault = regexp.MustCompile(`^Field '(.*)' doesn't have a default value$`)
+	gmsFKIndex   = regexp.MustCompile("^cannot drop index: `(.*)` is used by foreign key `.*`$")
 )
 
 // Translate returns err as MySQL reports it (see the package comment); other errors unchanged.
@@ -77,9 +78,15 @@ func Translate(err error, env Env) error {
 		if m := gmsNoDefault.FindStringSubmatch(msg); m != nil {
 			return mysql.NewSQLError(mysql.ERNoDefaultForField, mysql.SSUnknownSQLState, "Field '%s' doesn't have a default value", m[1])
 		}
+		if m := gmsFKIndex.FindStringSubmatch(msg); m != nil {
+			return mysql.NewSQLError(erDropIndexFK, mysql.SSUnknownSQLState, "Cannot drop index '%s': needed in a foreign key constraint", m[1])
+		}
 	}
 	return err
 }
+
+// erDropIndexFK is ER_DROP_INDEX_FK (vitess has no name for it).
+const erDropIndexFK = 1553
 
 // erCheckConstraintViolated is MySQL 8.0's ER_CHECK_CONSTRAINT_VIOLATED (vitess has no name
 // for it).
