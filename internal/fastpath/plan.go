@@ -217,9 +217,9 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 		case "sum":
 			p.agg = sqlfuncs.NewSum(arg) // typed and summed as the general path does
 		case "min":
-			p.agg = aggregation.NewMin(arg)
+			p.agg = sqlfuncs.NewMin(arg)
 		case "max":
-			p.agg = aggregation.NewMax(arg)
+			p.agg = sqlfuncs.NewMax(arg)
 		case "count":
 			p.agg = aggregation.NewCount(arg)
 		default:

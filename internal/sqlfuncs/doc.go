@@ -12,9 +12,10 @@
 //     divided by the count, rounded half away from zero to the result's scale.
 //   - SUM and AVG of anything else (FLOAT, DOUBLE, strings, temporal values) are DOUBLE, summed
 //     as GMS sums them.
-//   - Both are nullable: over no rows (or only NULLs) they return NULL.
+//   - Both are nullable: over no rows (or only NULLs) they return NULL. So are MIN and MAX,
+//     which GMS reports NOT NULL (Min and Max are GMS's with only that changed).
 //
-// Invariants: Sum and Avg are the only constructors the engine sees for "sum" and "avg"
+// Invariants: Sum, Avg, Min and Max are the only constructors the engine sees for their names
 // (internal/server removes GMS's from the registry and registers Functions), and the fast path
 // (internal/fastpath) builds its aggregates with NewSum too, so both paths type and compute a
 // sum alike. ResultType is the single place the result types are decided.

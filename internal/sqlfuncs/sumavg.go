@@ -9,14 +9,16 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 )
 
-// Functions are the registry entries for SUM and AVG; Names are their names, to take GMS's
+// Functions are the registry entries for SUM, AVG, MIN and MAX; Names are their names, to take GMS's
 // entries out of its registry first (it refuses a second function of a name).
 var (
 	Functions = []sql.Function{
 		sql.Function1{Name: "sum", Fn: func(_ *sql.Context, e sql.Expression) sql.Expression { return NewSum(e) }},
 		sql.Function1{Name: "avg", Fn: func(_ *sql.Context, e sql.Expression) sql.Expression { return NewAvg(e) }},
+		sql.Function1{Name: "min", Fn: func(_ *sql.Context, e sql.Expression) sql.Expression { return NewMin(e) }},
+		sql.Function1{Name: "max", Fn: func(_ *sql.Context, e sql.Expression) sql.Expression { return NewMax(e) }},
 	}
-	Names = []string{"sum", "avg"}
+	Names = []string{"sum", "avg", "min", "max"}
 )
 
 // Digits added to an exact argument's precision: MySQL's DECIMAL_LONGLONG_DIGITS for SUM, and
@@ -336,4 +338,57 @@ func (w *exactWindow) Compute(ctx *sql.Context, iv sql.WindowInterval, buf sql.W
 		return sum, nil
 	}
 	return average(sum, n, w.scale)
+}
+
+// Min is MIN(expr), nullable as MySQL's is (GMS's reports NOT NULL, so ORMs read a NULL it
+// returns over no rows into a non-nullable field).
+type Min struct{ *aggregation.Min }
+
+var _ sql.Aggregation = (*Min)(nil)
+
+// NewMin returns MIN(e).
+func NewMin(e sql.Expression) *Min { return &Min{aggregation.NewMin(e)} }
+
+func (a *Min) IsNullable(ctx *sql.Context) bool { return true }
+
+func (a *Min) WithChildren(ctx *sql.Context, children ...sql.Expression) (sql.Expression, error) {
+	e, err := a.Min.WithChildren(ctx, children...)
+	if err != nil {
+		return nil, err
+	}
+	return &Min{e.(*aggregation.Min)}, nil
+}
+
+func (a *Min) WithId(id sql.ColumnId) sql.IdExpression {
+	return &Min{a.Min.WithId(id).(*aggregation.Min)}
+}
+
+func (a *Min) WithWindow(ctx *sql.Context, w *sql.WindowDefinition) sql.WindowAdaptableExpression {
+	return &Min{a.Min.WithWindow(ctx, w).(*aggregation.Min)}
+}
+
+// Max is MAX(expr), nullable as MySQL's is.
+type Max struct{ *aggregation.Max }
+
+var _ sql.Aggregation = (*Max)(nil)
+
+// NewMax returns MAX(e).
+func NewMax(e sql.Expression) *Max { return &Max{aggregation.NewMax(e)} }
+
+func (a *Max) IsNullable(ctx *sql.Context) bool { return true }
+
+func (a *Max) WithChildren(ctx *sql.Context, children ...sql.Expression) (sql.Expression, error) {
+	e, err := a.Max.WithChildren(ctx, children...)
+	if err != nil {
+		return nil, err
+	}
+	return &Max{e.(*aggregation.Max)}, nil
+}
+
+func (a *Max) WithId(id sql.ColumnId) sql.IdExpression {
+	return &Max{a.Max.WithId(id).(*aggregation.Max)}
+}
+
+func (a *Max) WithWindow(ctx *sql.Context, w *sql.WindowDefinition) sql.WindowAdaptableExpression {
+	return &Max{a.Max.WithWindow(ctx, w).(*aggregation.Max)}
 }

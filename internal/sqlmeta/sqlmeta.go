@@ -39,9 +39,10 @@ func Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 
 // infoSchemaColumns gives information_schema.COLUMNS's TEXT columns MySQL's
 // CHARACTER_MAXIMUM_LENGTH: the type's length in bytes (65535 for TEXT, whatever the
-// character set), where GMS divides it by the character set's longest character (16383).
+// character set), where GMS divides it by the character set's longest character (16383); and
+// DATE columns a NULL DATETIME_PRECISION (GMS: 0).
 func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sql.RowIter, error) {
-	maxLen, octets, dataType := -1, -1, -1
+	maxLen, octets, dataType, dtPrecision := -1, -1, -1, -1
 	for i, c := range n.Schema(ctx) {
 		switch strings.ToUpper(c.Name) {
 		case "CHARACTER_MAXIMUM_LENGTH":
@@ -50,6 +51,8 @@ func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sq
 			octets = i
 		case "DATA_TYPE":
 			dataType = i
+		case "DATETIME_PRECISION":
+			dtPrecision = i
 		}
 	}
 	if maxLen < 0 || octets < 0 || dataType < 0 {
@@ -60,8 +63,12 @@ func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sq
 		return nil, err
 	}
 	return &mapIter{RowIter: iter, fix: func(r sql.Row) {
-		if t, ok := r[dataType].(string); ok && textTypes[strings.ToLower(t)] {
+		t, _ := r[dataType].(string)
+		if textTypes[strings.ToLower(t)] {
 			r[maxLen] = r[octets]
+		}
+		if dtPrecision >= 0 && strings.EqualFold(t, "date") {
+			r[dtPrecision] = nil // a DATE has no fractional seconds to have a precision of
 		}
 	}}, nil
 }
@@ -116,8 +123,15 @@ func showColumnsRow(n *plan.ShowColumns, r sql.Row) {
 		return
 	}
 	r[1] = typeSuffix.ReplaceAllString(col.Type.String(), "")
+	def := 4 // Field, Type, Null, Key, Default
 	if n.Full {
 		r[2] = Collation(col.Type)
+		def = 5
+	}
+	// MySQL prints a string default as its value; GMS as a quoted literal ('x').
+	if d, ok := r[def].(string); ok && col.Default != nil && col.Default.IsLiteral() &&
+		len(d) >= 2 && d[0] == '\'' && d[len(d)-1] == '\'' {
+		r[def] = strings.ReplaceAll(d[1:len(d)-1], "''", "'")
 	}
 }
 
