@@ -95,6 +95,7 @@ func (h *nodeHandler) tooLarge(c *mysql.Conn, n int) error {
 }
 
 func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	callback = withMySQLFields(callback)
 	if c.TLSEnabled() {
 		if err := h.tooLarge(c, len(query)); err != nil {
 			return err
@@ -141,6 +142,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	callback = withMySQLFields(callback)
 	if c.TLSEnabled() {
 		if err := h.tooLarge(c, len(query)); err != nil {
 			return "", err
@@ -208,10 +210,13 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 	if err == nil && h.fast != nil {
 		h.fast.prepared(c, h.sessions.get(c.ConnectionID), query, prepare)
 	}
-	return fields, syntaxError(err, query)
+	return mysqlFields(fields), syntaxError(err, query)
 }
 
 func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	send := callback
+	spool := withMySQLFields(func(res *sqltypes.Result, _ bool) error { return send(res) })
+	callback = func(res *sqltypes.Result) error { return spool(res, false) }
 	defer h.after(c)
 	if err := h.cluster.waitPromotion(ctx); err != nil {
 		return err
