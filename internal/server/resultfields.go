@@ -35,10 +35,12 @@ func mysqlFields(fields []*querypb.Field) []*querypb.Field {
 // withMySQLFields wraps a result callback so results carry mysqlFields.
 func withMySQLFields(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
 	return func(res *sqltypes.Result, more bool) error {
-		if res != nil && res.Fields != nil {
-			r := *res
-			r.Fields = mysqlFields(res.Fields)
-			res = &r
+		if res != nil && len(res.Fields) > 0 {
+			if f := mysqlFields(res.Fields); &f[0] != &res.Fields[0] {
+				r := *res // the result may be the fast path's: changed in a copy
+				r.Fields = f
+				res = &r
+			}
 		}
 		return callback(res, more)
 	}

@@ -43,11 +43,18 @@ func (d *tableDef) uniqueKeyErr(ctx *sql.Context, row sql.Row, idx *indexDef, ex
 			for i, o := range ords {
 				parts[i] = printValue(ctx, d.schema.Schema[o].Type, row[o])
 			}
-			s.dupKey.Store(&duplicateKey{Key: key, Entry: strings.Join(parts, "-"), GMSKey: gmsKey})
+			entry := strings.Join(parts, "-")
+			if r := []rune(entry); len(r) > maxEntry {
+				entry = string(r[:maxEntry])
+			}
+			s.dupKey.Store(&duplicateKey{Key: key, Entry: entry, GMSKey: gmsKey})
 		}
 	}
 	return sql.NewUniqueKeyErr(gmsKey, idx == nil, existing)
 }
+
+// maxEntry is how much of the entry MySQL's message quotes ('%-.192s').
+const maxEntry = 192
 
 // printValue is v as the text protocol sends it.
 func printValue(ctx *sql.Context, t sql.Type, v interface{}) string {
