@@ -259,7 +259,8 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 	n.clone.shutdown = func() { _ = n.Close() }
 	readLock, _ := n.storage.(globalReadLocker)
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock,
+		meta: sqlmeta.Builder{Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }}}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -487,6 +488,7 @@ func maxAllowedPacket() int64 {
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
+	meta     sqlmeta.Builder  // SHOW COLUMNS, SHOW TABLE STATUS, information_schema.COLUMNS
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql.RowIter, error) {
@@ -505,7 +507,7 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql
 	if _, ok := node.(*plan.PrepareQuery); ok {
 		keepTransaction(ctx)
 	}
-	if iter, err := sqlmeta.Build(ctx, node, row); iter != nil || err != nil {
+	if iter, err := g.meta.Build(ctx, node, row); iter != nil || err != nil {
 		return iter, err // SHOW COLUMNS and SHOW TABLE STATUS as MySQL prints them
 	}
 	return buildAccountStatement(ctx, g.db, node)

@@ -1,6 +1,8 @@
 // Package sqlmeta corrects the metadata statements go-mysql-server (GMS) answers differently
 // from MySQL, which ORMs and schema tools parse: SHOW [FULL] COLUMNS / FIELDS (Type without a
-// COLLATE or CHARACTER SET suffix, Collation as the column's; knex's renameColumn reads them)
+// COLLATE or CHARACTER SET suffix, Collation as the column's, string defaults unquoted,
+// Privileges the user's; knex's renameColumn reads them), information_schema.COLUMNS (TEXT
+// lengths in bytes, DATE without a DATETIME_PRECISION)
 // and SHOW TABLE STATUS (Auto_increment, Create_time).
 //
 // It is a priority exec builder step (Build): internal/server's exec builder calls it for each

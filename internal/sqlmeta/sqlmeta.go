@@ -20,12 +20,29 @@ type CreateTimer interface {
 	CreateTime() (time.Time, bool)
 }
 
-// Build returns the rows of SHOW [FULL] COLUMNS and SHOW TABLE STATUS as MySQL prints them, and
-// nil (GMS builds the node) for any other node.
-func Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+// Builder builds the statements this package corrects.
+type Builder struct {
+	// Privileges is the session user's privileges (for SHOW FULL COLUMNS' Privileges); nil
+	// leaves the column as GMS fills it (empty).
+	Privileges func(*sql.Context) sql.PrivilegeSet
+}
+
+// Build returns the rows of SHOW [FULL] COLUMNS, SHOW TABLE STATUS and
+// information_schema.COLUMNS as MySQL prints them, and nil (GMS builds the node) for any other
+// node.
+func (b Builder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	switch n := n.(type) {
 	case *plan.ShowColumns:
-		return rewrite(ctx, n, row, func(r sql.Row) { showColumnsRow(n, r) })
+		privs := ""
+		if rt, ok := n.Child.(*plan.ResolvedTable); ok && n.Full && b.Privileges != nil && rt.Database() != nil {
+			privs = columnPrivileges(b.Privileges(ctx), rt.Database().Name(), rt.Name())
+		}
+		return rewrite(ctx, n, row, func(r sql.Row) {
+			showColumnsRow(n, r)
+			if n.Full && b.Privileges != nil {
+				r[7] = privs
+			}
+		})
 	case *plan.ShowTableStatus:
 		return rewrite(ctx, n, row, func(r sql.Row) { tableStatusRow(ctx, n, r) })
 	case *plan.ResolvedTable:
@@ -146,6 +163,26 @@ func Collation(t sql.Type) interface{} {
 		return c.Name()
 	}
 	return nil
+}
+
+// columnPrivileges is SHOW FULL COLUMNS' Privileges: those of SELECT, INSERT, UPDATE and
+// REFERENCES the user holds on the table, globally, on its database or on the table itself.
+func columnPrivileges(ps sql.PrivilegeSet, db, table string) string {
+	if ps == nil {
+		return ""
+	}
+	var out []string
+	for _, p := range []struct {
+		t    sql.PrivilegeType
+		name string
+	}{{sql.PrivilegeType_Select, "select"}, {sql.PrivilegeType_Insert, "insert"},
+		{sql.PrivilegeType_Update, "update"}, {sql.PrivilegeType_References, "references"}} {
+		d := ps.Database(db)
+		if ps.Has(p.t) || d.Has(p.t) || d.Table(table).Has(p.t) {
+			out = append(out, p.name)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // Columns of SHOW TABLE STATUS's rows.
