@@ -70,14 +70,15 @@ func TestApplicationDifferential(t *testing.T) {
 	// Metadata of every common type.
 	d.compareRows(sides, "SHOW FULL FIELDS", "SHOW FULL FIELDS FROM app.types")
 	d.compareRows(sides, "SHOW FULL FIELDS", "SHOW COLUMNS FROM app.types")
-	d.compareRows(sides, "information_schema.COLUMNS", `SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT,
+	d.compareRows(sides, "information_schema.COLUMNS", `SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME) AS col, ORDINAL_POSITION, COLUMN_DEFAULT,
 		IS_NULLABLE, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE,
 		DATETIME_PRECISION, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_TYPE, COLUMN_KEY, EXTRA
-		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'types' ORDER BY ORDINAL_POSITION`)
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' ORDER BY TABLE_NAME, ORDINAL_POSITION`)
 	for _, tbl := range []string{"types", "child"} {
 		d.compareCreateTable(sides, tbl)
 	}
 	d.compareRows(sides, "SHOW INDEX", "SHOW INDEX FROM app.child")
+	d.compareIndexes(sides, "app.types")
 	d.compareTableStatus(sides)
 
 	for i, a := range appAllowed {
@@ -114,15 +115,19 @@ var appAllowed = []struct{ key, why string }{
 	{`error \| INSERT INTO app.checked .* \| (code|sqlstate|message)`,
 		"CHECK: RelayDB is MySQL 8.0 flavoured and answers ER_CHECK_CONSTRAINT_VIOLATED 3819 (HY000) \"Check constraint 'c' is violated.\"; MariaDB has its own 4025 (23000)"},
 	// Metadata.
-	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| (id|ti|tiu|si|mi|i|iu|bi|biu|yr)\.(Type|COLUMN_TYPE)`,
+	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| ([a-z0-9]+\.)?(id|ti|tiu|si|siu|mi|miu|i|iu|bi|biu|yr|a|b|qty|v|parent_id)\.(Type|COLUMN_TYPE)`,
 		"MySQL 8.0 prints integer and YEAR types without display width (int, not int(11)); MariaDB keeps it"},
-	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| tm\.(Type|COLUMN_TYPE|DATETIME_PRECISION)`,
+	{`information_schema.COLUMNS \| .* \| nums\.f72\.(COLUMN_TYPE|NUMERIC_PRECISION|NUMERIC_SCALE)`,
+		"FLOAT(7,2): GMS keeps no (M,D) for FLOAT: the column is a plain FLOAT"},
+	{`information_schema.COLUMNS \| .* \| nums\.decu\.COLUMN_TYPE`,
+		"DECIMAL UNSIGNED: GMS has no unsigned decimals (the column accepts negative values)"},
+	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| ([a-z0-9]+\.)?tm\.(Type|COLUMN_TYPE|DATETIME_PRECISION)`,
 		"GMS's TIME has no fractional-seconds precision of its own: it is always TIME(6)"},
-	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| js\..*`,
+	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| ([a-z0-9]+\.)?js\..*`,
 		"JSON: MariaDB's JSON is LONGTEXT (utf8mb4_bin) with a JSON_VALID check; RelayDB has MySQL's JSON type, without a character set"},
-	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| (ts|dt)\.(Default|Extra|COLUMN_DEFAULT|EXTRA)`,
+	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| ([a-z0-9]+\.)?(ts|dt)\.(Default|Extra|COLUMN_DEFAULT|EXTRA)`,
 		"DEFAULT CURRENT_TIMESTAMP: MySQL 8.0 spells it CURRENT_TIMESTAMP with Extra DEFAULT_GENERATED; MariaDB current_timestamp() with no Extra"},
-	{`information_schema.COLUMNS \| .* \| (vc|en)\.COLUMN_DEFAULT`,
+	{`information_schema.COLUMNS \| .* \| ([a-z0-9]+\.)?(vc|en)\.COLUMN_DEFAULT`,
 		"MariaDB quotes string defaults in COLUMN_DEFAULT ('x'); MySQL 8.0 (and RelayDB) print the value (x)"},
 	{"SHOW CREATE TABLE \\| .* \\| `tm`",
 		"GMS's TIME is always TIME(6)"},
@@ -134,8 +139,8 @@ var appAllowed = []struct{ key, why string }{
 		"JSON: MariaDB's JSON is LONGTEXT with a JSON_VALID check; RelayDB has MySQL's JSON type"},
 	{"SHOW CREATE TABLE \\| .* \\| key order",
 		"MySQL 8.0 and MariaDB list UNIQUE keys before other keys; GMS lists keys in creation order"},
-	{`SHOW INDEX \| .* \| (header|[A-Za-z_0-9]+\.(Collation|Visible|Expression|Ignored))`,
-		"SHOW INDEX columns: MySQL 8.0 has Visible and Expression, MariaDB Ignored; Collation A (ascending) is NULL in GMS"},
+	{`SHOW INDEX \| .* \| (header|[A-Za-z_0-9]+\.(Visible|Expression|Ignored))`,
+		"SHOW INDEX columns: MySQL 8.0 has Visible and Expression, MariaDB Ignored"},
 	{`SHOW TABLE STATUS \| .* \| (Row_format|Avg_row_length|Data_length|Update_time)`,
 		"SHOW TABLE STATUS estimates (Row_format, lengths) are the storage's own (InnoDB counts 16 KiB pages); RelayDB keeps no Update_time"},
 }
@@ -182,7 +187,7 @@ var appSchema = []string{
 		DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
 	// An index that can serve the foreign key replaces the one made for it (SHOW INDEX).
 	"ALTER TABLE app.child ADD INDEX ix_parent_note (parent_id, note)",
-	`CREATE TABLE app.pk2 (a INT, b VARCHAR(5), PRIMARY KEY (a, b))`,
+	`CREATE TABLE app.pk2 (a INT, b VARCHAR(5), PRIMARY KEY (a, b)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
 	`CREATE TABLE app.checked (id INT PRIMARY KEY, qty INT, CONSTRAINT qty_positive CHECK (qty > 0))`,
 	`CREATE TABLE app.nodefault (id INT PRIMARY KEY, v INT NOT NULL)`,
 	"INSERT INTO app.parent VALUES (1, 'one', 1, 1), (2, 'two', 2, 2)",
@@ -197,7 +202,7 @@ var appSchema = []string{
 		ch CHAR(4), vc VARCHAR(20) NOT NULL DEFAULT 'x', vcb VARCHAR(20) COLLATE utf8mb4_bin, vl VARCHAR(10) CHARACTER SET latin1,
 		tt TINYTEXT, tx TEXT, mt MEDIUMTEXT, lt LONGTEXT, bn BINARY(3), vb VARBINARY(7), tb TINYBLOB, bl BLOB,
 		mb MEDIUMBLOB, lb LONGBLOB, en ENUM('a','bb') DEFAULT 'a', st SET('x','yy'), js JSON,
-		UNIQUE KEY uk_vc (vc), KEY ix_i (i)
+		UNIQUE KEY uk_vc (vc), KEY ix_i (i), KEY ix_tx (tx(10), ch)
 	) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
 }
 
@@ -474,6 +479,60 @@ func (d *appDiffer) compareRows(sides []*appSide, section, q string) {
 			if a != b {
 				d.differ(section, q, strings.ToLower(k)+"."+c, a, b)
 			}
+		}
+	}
+}
+
+// compareIndexes compares SHOW INDEX of a table row by row (keyed by index and position).
+func (d *appDiffer) compareIndexes(sides []*appSide, table string) {
+	d.t.Helper()
+	q := "SHOW INDEX FROM " + table
+	var res [2]map[string]map[string]string
+	var order []string
+	for i, s := range sides {
+		rows, err := s.db.Query(q)
+		if err != nil {
+			d.t.Errorf("%s: %s: %v", s.name, q, err)
+			return
+		}
+		cols, _ := rows.Columns()
+		vals, err := scanNullStrings(rows)
+		rows.Close()
+		if err != nil {
+			d.t.Errorf("%s: %s: %v", s.name, q, err)
+			return
+		}
+		res[i] = map[string]map[string]string{}
+		for _, r := range vals {
+			m := map[string]string{}
+			for j, c := range cols {
+				m[c] = "NULL"
+				if r[j].Valid {
+					m[c] = r[j].String
+				}
+			}
+			key := m["Key_name"] + "#" + m["Seq_in_index"]
+			res[i][key] = m
+			if i == 0 {
+				order = append(order, key)
+			}
+		}
+	}
+	for _, k := range order {
+		mr, ok := res[1][k]
+		if !ok {
+			d.differ("SHOW INDEX", q, k, "present", "missing")
+			continue
+		}
+		for _, c := range []string{"Non_unique", "Column_name", "Collation", "Sub_part", "Null", "Index_type", "Comment", "Index_comment"} {
+			if res[0][k][c] != mr[c] {
+				d.differ("SHOW INDEX", q, k+"."+c, res[0][k][c], mr[c])
+			}
+		}
+	}
+	for k := range res[1] {
+		if _, ok := res[0][k]; !ok {
+			d.differ("SHOW INDEX", q, k, "missing", "present")
 		}
 	}
 }

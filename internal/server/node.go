@@ -260,7 +260,8 @@ func Open(cfg Config) (n *Node, err error) {
 	n.clone.shutdown = func() { _ = n.Close() }
 	readLock, _ := n.storage.(globalReadLocker)
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock,
-		meta: sqlmeta.Builder{Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }}}
+		meta: sqlmeta.Builder{Provider: provider,
+			Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }}}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 

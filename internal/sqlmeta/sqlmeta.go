@@ -25,6 +25,9 @@ type Builder struct {
 	// Privileges is the session user's privileges (for SHOW FULL COLUMNS' Privileges); nil
 	// leaves the column as GMS fills it (empty).
 	Privileges func(*sql.Context) sql.PrivilegeSet
+	// Provider finds the tables information_schema.COLUMNS describes (for COLUMN_KEY); nil
+	// leaves COLUMN_KEY as GMS computes it.
+	Provider sql.DatabaseProvider
 }
 
 // Build returns the rows of SHOW [FULL] COLUMNS, SHOW TABLE STATUS and
@@ -43,12 +46,14 @@ func (b Builder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, 
 				r[7] = privs
 			}
 		})
+	case *plan.ShowIndexes:
+		return rewrite(ctx, n, row, func(r sql.Row) { showIndexRow(n, r) })
 	case *plan.ShowTableStatus:
 		return rewrite(ctx, n, row, func(r sql.Row) { tableStatusRow(ctx, n, r) })
 	case *plan.ResolvedTable:
 		if n.Database() != nil && strings.EqualFold(n.Database().Name(), sql.InformationSchemaDatabaseName) &&
 			strings.EqualFold(n.Name(), "columns") {
-			return infoSchemaColumns(ctx, n, row)
+			return b.infoSchemaColumns(ctx, n, row)
 		}
 	}
 	return nil, nil
@@ -57,9 +62,10 @@ func (b Builder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, 
 // infoSchemaColumns gives information_schema.COLUMNS's TEXT columns MySQL's
 // CHARACTER_MAXIMUM_LENGTH: the type's length in bytes (65535 for TEXT, whatever the
 // character set), where GMS divides it by the character set's longest character (16383); and
-// DATE columns a NULL DATETIME_PRECISION (GMS: 0).
-func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sql.RowIter, error) {
+// DATE columns a NULL DATETIME_PRECISION (GMS: 0); and COLUMN_KEY by MySQL's rules (columnKeys).
+func (b Builder) infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sql.RowIter, error) {
 	maxLen, octets, dataType, dtPrecision := -1, -1, -1, -1
+	schema, table, column, key, numPrecision, colType := -1, -1, -1, -1, -1, -1
 	for i, c := range n.Schema(ctx) {
 		switch strings.ToUpper(c.Name) {
 		case "CHARACTER_MAXIMUM_LENGTH":
@@ -70,6 +76,18 @@ func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sq
 			dataType = i
 		case "DATETIME_PRECISION":
 			dtPrecision = i
+		case "TABLE_SCHEMA":
+			schema = i
+		case "TABLE_NAME":
+			table = i
+		case "COLUMN_NAME":
+			column = i
+		case "COLUMN_KEY":
+			key = i
+		case "NUMERIC_PRECISION":
+			numPrecision = i
+		case "COLUMN_TYPE":
+			colType = i
 		}
 	}
 	if maxLen < 0 || octets < 0 || dataType < 0 {
@@ -79,15 +97,99 @@ func infoSchemaColumns(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sq
 	if err != nil {
 		return nil, err
 	}
+	keys := map[[2]string]map[string]string{} // per table: column → COLUMN_KEY
 	return &mapIter{RowIter: iter, fix: func(r sql.Row) {
+		if b.Provider != nil && schema >= 0 && table >= 0 && column >= 0 && key >= 0 {
+			db, _ := r[schema].(string)
+			tn, _ := r[table].(string)
+			k := [2]string{db, tn}
+			m, ok := keys[k]
+			if !ok {
+				m = columnKeys(ctx, b.Provider, db, tn)
+				keys[k] = m
+			}
+			if m != nil {
+				c, _ := r[column].(string)
+				r[key] = m[strings.ToLower(c)]
+			}
+		}
 		t, _ := r[dataType].(string)
 		if textTypes[strings.ToLower(t)] {
 			r[maxLen] = r[octets]
+		}
+		if numPrecision >= 0 && colType >= 0 && strings.EqualFold(t, "mediumint") {
+			// 16777215 has 8 digits (GMS says 7 for signed and unsigned alike).
+			if ct, _ := r[colType].(string); strings.Contains(ct, "unsigned") {
+				r[numPrecision] = uint64(8)
+			}
 		}
 		if dtPrecision >= 0 && strings.EqualFold(t, "date") {
 			r[dtPrecision] = nil // a DATE has no fractional seconds to have a precision of
 		}
 	}}, nil
+}
+
+// columnKeys is COLUMN_KEY for the columns of a table (lower-cased names; nil if the table is
+// not found), by MySQL's rules: PRI for primary key columns (or those of a UNIQUE index over NOT
+// NULL columns when there is no primary key), UNI for the column of a one-column UNIQUE index,
+// MUL for the first column of any other index; PRI before UNI before MUL. GMS marks every column
+// of a non-unique index MUL.
+func columnKeys(ctx *sql.Context, p sql.DatabaseProvider, dbName, table string) map[string]string {
+	db, err := p.Database(ctx, dbName)
+	if err != nil {
+		return nil
+	}
+	t, ok, err := db.GetTableInsensitive(ctx, table)
+	if err != nil || !ok {
+		return nil
+	}
+	ia, ok := t.(sql.IndexAddressable)
+	if !ok {
+		return nil
+	}
+	idxs, err := ia.GetIndexes(ctx)
+	if err != nil {
+		return nil
+	}
+	nullable := map[string]bool{}
+	for _, c := range t.Schema(ctx) {
+		nullable[strings.ToLower(c.Name)] = c.Nullable
+	}
+	rank := map[string]int{"": 0, "MUL": 1, "UNI": 2, "PRI": 3}
+	out := map[string]string{}
+	set := func(col, k string) {
+		if rank[k] > rank[out[col]] {
+			out[col] = k
+		}
+	}
+	hasPK := false
+	for _, idx := range idxs {
+		hasPK = hasPK || idx.ID() == "PRIMARY"
+	}
+	for _, idx := range idxs {
+		var cols []string
+		for _, e := range idx.Expressions() {
+			cols = append(cols, strings.ToLower(e[strings.LastIndex(e, ".")+1:]))
+		}
+		if len(cols) == 0 {
+			continue
+		}
+		switch {
+		case idx.ID() == "PRIMARY":
+			for _, c := range cols {
+				set(c, "PRI")
+			}
+		case idx.IsUnique() && len(cols) == 1:
+			if !hasPK && !nullable[cols[0]] {
+				set(cols[0], "PRI")
+			} else {
+				set(cols[0], "UNI")
+			}
+		default:
+			set(cols[0], "MUL")
+		}
+	}
+	return out
 }
 
 var textTypes = map[string]bool{"tinytext": true, "text": true, "mediumtext": true, "longtext": true}
@@ -183,6 +285,35 @@ func columnPrivileges(ps sql.PrivilegeSet, db, table string) string {
 		}
 	}
 	return strings.Join(out, ",")
+}
+
+// Columns of SHOW INDEX's rows.
+const (
+	indexKeyName   = 2
+	indexSeq       = 3
+	indexCollation = 5
+	indexSubPart   = 7
+	indexType      = 10
+)
+
+// showIndexRow fills Collation (A: B-tree indexes are ascending) and Sub_part (the prefix
+// length of a column indexed by a prefix), which GMS leaves NULL.
+func showIndexRow(n *plan.ShowIndexes, r sql.Row) {
+	if t, _ := r[indexType].(string); t == "BTREE" {
+		r[indexCollation] = "A"
+	}
+	name, _ := r[indexKeyName].(string)
+	seq, ok := r[indexSeq].(int)
+	if !ok {
+		return
+	}
+	for _, idx := range n.IndexesToShow {
+		if idx.ID() == name {
+			if pl := idx.PrefixLengths(); seq >= 1 && seq <= len(pl) && pl[seq-1] > 0 {
+				r[indexSubPart] = int64(pl[seq-1])
+			}
+		}
+	}
 }
 
 // Columns of SHOW TABLE STATUS's rows.
