@@ -112,7 +112,7 @@ var appAllowed = []struct{ key, why string }{
 	// Errors.
 	{`error \| INSERT INTO app.nums \(id, tiu?\) VALUES .* \| message`,
 		"out of range (1264, 22003 as MySQL's): GMS's error names the value and type, not the column and row ('300 out of range for tinyint')"},
-	{`error \| INSERT INTO app.checked .* \| (code|sqlstate|message)`,
+	{`error \| (INSERT INTO|UPDATE) app.checked .* \| (code|sqlstate|message)`,
 		"CHECK: RelayDB is MySQL 8.0 flavoured and answers ER_CHECK_CONSTRAINT_VIOLATED 3819 (HY000) \"Check constraint 'c' is violated.\"; MariaDB has its own 4025 (23000)"},
 	// Metadata.
 	{`(SHOW FULL FIELDS|information_schema.COLUMNS) \| .* \| ([a-z0-9]+\.)?(id|ti|tiu|si|siu|mi|miu|i|iu|bi|biu|yr|a|b|qty|v|parent_id)\.(Type|COLUMN_TYPE)`,
@@ -193,6 +193,7 @@ var appSchema = []string{
 	"INSERT INTO app.parent VALUES (1, 'one', 1, 1), (2, 'two', 2, 2)",
 	"INSERT INTO app.child VALUES (10, 1, 'x')",
 	"INSERT INTO app.pk2 VALUES (1, 'a')",
+	"INSERT INTO app.checked VALUES (2, 5)",
 	`CREATE TABLE app.types (
 		id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 		ti TINYINT NOT NULL DEFAULT 5, tiu TINYINT UNSIGNED, si SMALLINT, mi MEDIUMINT, i INT, iu INT UNSIGNED,
@@ -208,24 +209,28 @@ var appSchema = []string{
 
 // appViolations must fail on both servers.
 var appViolations = []string{
-	"INSERT INTO app.parent VALUES (1, 'dup', 9, 9)",     // duplicate primary key
-	"INSERT INTO app.parent VALUES (3, 'one', 3, 3)",     // duplicate unique key
-	"INSERT INTO app.parent VALUES (3, 'three', 1, 1)",   // duplicate two-column unique key
-	"UPDATE app.parent SET code = 'one' WHERE id = 2",    // duplicate by update
-	"INSERT INTO app.pk2 VALUES (1, 'a')",                // two-column primary key
-	"INSERT INTO app.child VALUES (11, 99, 'y')",         // no parent
-	"UPDATE app.child SET parent_id = 98 WHERE id = 10",  // no parent by update
-	"DELETE FROM app.parent WHERE id = 1",                // parent still referenced
-	"UPDATE app.parent SET id = 5 WHERE id = 1",          // parent key still referenced
-	"INSERT INTO app.parent VALUES (NULL, 'n', 0, 0)",    // NOT NULL primary key
-	"INSERT INTO app.parent (id, code) VALUES (7, NULL)", // NOT NULL column
-	"UPDATE app.parent SET code = NULL WHERE id = 2",     // NOT NULL by update
-	"INSERT INTO app.child VALUES (12, 1, 'toolong')",    // data too long
-	"INSERT INTO app.nums (id, ti) VALUES (100, 300)",    // out of range
-	"INSERT INTO app.nums (id, tiu) VALUES (101, -1)",    // out of range, unsigned
-	"INSERT INTO app.checked VALUES (1, 0)",              // CHECK
-	"INSERT INTO app.nodefault (id) VALUES (1)",          // no default
-	"ALTER TABLE app.child DROP INDEX ix_parent_note",    // index the foreign key needs
+	"INSERT INTO app.parent VALUES (1, 'dup', 9, 9)",                     // duplicate primary key
+	"INSERT INTO app.parent VALUES (3, 'one', 3, 3)",                     // duplicate unique key
+	"INSERT INTO app.parent VALUES (3, 'three', 1, 1)",                   // duplicate two-column unique key
+	"UPDATE app.parent SET code = 'one' WHERE id = 2",                    // duplicate by update
+	"INSERT INTO app.pk2 VALUES (1, 'a')",                                // two-column primary key
+	"INSERT INTO app.child VALUES (11, 99, 'y')",                         // no parent
+	"UPDATE app.child SET parent_id = 98 WHERE id = 10",                  // no parent by update
+	"DELETE FROM app.parent WHERE id = 1",                                // parent still referenced
+	"UPDATE app.parent SET id = 5 WHERE id = 1",                          // parent key still referenced
+	"INSERT INTO app.parent VALUES (NULL, 'n', 0, 0)",                    // NOT NULL primary key
+	"INSERT INTO app.parent (id, code) VALUES (7, NULL)",                 // NOT NULL column
+	"UPDATE app.parent SET code = NULL WHERE id = 2",                     // NOT NULL by update
+	"INSERT INTO app.child VALUES (12, 1, 'toolong')",                    // data too long
+	"UPDATE app.child SET note = 'toolong' WHERE id = 10",                // data too long by update
+	"INSERT INTO app.parent VALUES (5, 'five', 5, 5), (6, 'five', 6, 6)", // duplicate within the statement
+	"INSERT INTO app.parent (id, code) VALUES (8, 'eight'), (1, 'x')",    // duplicate of a stored row, second row
+	"UPDATE app.checked SET qty = -1",                                    // CHECK by update
+	"INSERT INTO app.nums (id, ti) VALUES (100, 300)",                    // out of range
+	"INSERT INTO app.nums (id, tiu) VALUES (101, -1)",                    // out of range, unsigned
+	"INSERT INTO app.checked VALUES (1, 0)",                              // CHECK
+	"INSERT INTO app.nodefault (id) VALUES (1)",                          // no default
+	"ALTER TABLE app.child DROP INDEX ix_parent_note",                    // index the foreign key needs
 }
 
 type appSide struct {
