@@ -18,6 +18,11 @@ type Env struct {
 	// ForeignKey finds the declared foreign key name of table (the child table, as GMS's text
 	// names it).
 	ForeignKey func(table, name string) (sql.ForeignKeyConstraint, bool)
+	// OutOfRange finds the column (and the 1-based row of the statement) that the value,
+	// spelt as GMS's text spells it, of a column of type typ was written to.
+	OutOfRange func(value, typ string) (column string, row int, ok bool)
+	// TooLong finds the 1-based row of the statement that wrote value to column.
+	TooLong func(value, column string) (row int, ok bool)
 }
 
 // MySQL's SQLSTATE for integrity constraint violations, and for data errors.
@@ -31,8 +36,8 @@ var (
 	gmsDupKey    = regexp.MustCompile(`^duplicate (primary|unique) key given: (.*)$`)
 	gmsFK        = regexp.MustCompile("^cannot (?:add or update a child|delete or update a parent) row - Foreign key violation on fk: `(.*)`, table: `(.*)`, referenced table: `(.*)`, key: `(.*)`$")
 	gmsNotNull   = regexp.MustCompile(`^column name '(.*)' is non-nullable but attempted to set a value of null$`)
-	gmsTooLong   = regexp.MustCompile(`^string '(?s:.*)' is too large for column '(.*)'$`)
-	gmsRange     = regexp.MustCompile(`^(?s:.*) out of range for [a-z]+.*$`)
+	gmsTooLong   = regexp.MustCompile(`^string '((?s:.*))' is too large for column '(.*)'$`)
+	gmsRange     = regexp.MustCompile(`^((?s:.*)) out of range for ([a-z]+.*)$`)
 	gmsCheck     = regexp.MustCompile(`^Check constraint "(.*)" violated$`)
 	gmsNoDefault = regexp.MustCompile(`^Field '(.*)' doesn't have a default value$`)
 	gmsFKIndex   = regexp.MustCompile("^cannot drop index: `(.*)` is used by foreign key `.*`$")
@@ -59,16 +64,28 @@ func Translate(err error, env Env) error {
 		}
 		return withState(se, ssConstraint)
 	case mysql.ERUnknownError:
-		if m := gmsTooLong.FindStringSubmatch(msg); m != nil && !strings.ContainsAny(m[1], "()") {
-			// GMS knows the column but not the row of a multi-row INSERT: MySQL's text names
-			// the row; the first is what a one-row statement (most ORM writes) gets.
-			return mysql.NewSQLError(mysql.ERDataTooLong, ssTooLong, "Data too long for column '%s' at row 1", m[1])
+		if m := gmsTooLong.FindStringSubmatch(msg); m != nil && !strings.ContainsAny(m[2], "()") {
+			// GMS knows the column but not the row: Env may find it in a multi-row INSERT;
+			// otherwise the first, which a one-row statement (most ORM writes) gets.
+			row := 1
+			if env.TooLong != nil {
+				if r, ok := env.TooLong(m[1], m[2]); ok {
+					row = r
+				}
+			}
+			return mysql.NewSQLError(mysql.ERDataTooLong, ssTooLong, "Data too long for column '%s' at row %d", m[2], row)
 		} else if m != nil {
 			return mysql.NewSQLError(mysql.ERDataTooLong, ssTooLong, "%s", msg)
 		}
-		if gmsRange.MatchString(msg) {
-			// GMS's text names the value and the type, not the column: MySQL's code and
-			// SQLSTATE, GMS's words.
+		if m := gmsRange.FindStringSubmatch(msg); m != nil {
+			// GMS's text names the value and the type, not the column: MySQL's text where
+			// Env can tell the column, else MySQL's code and SQLSTATE with GMS's words.
+			if env.OutOfRange != nil {
+				if col, row, ok := env.OutOfRange(m[1], m[2]); ok {
+					return mysql.NewSQLError(mysql.ERWarnDataOutOfRange, ssOutOfRange,
+						"Out of range value for column '%s' at row %d", col, row)
+				}
+			}
 			return mysql.NewSQLError(mysql.ERWarnDataOutOfRange, ssOutOfRange, "%s", msg)
 		}
 		if m := gmsCheck.FindStringSubmatch(msg); m != nil {

@@ -40,6 +40,9 @@ func TestTranslate(t *testing.T) {
 		{"not null", sql.ErrInsertIntoNonNullableProvidedNull.New("id"), Env{}, 1048, "23000", "Column 'id' cannot be null"},
 		{"too long", types.ErrLengthBeyondLimit.New("abcd", "v"), Env{}, 1406, "22001", "Data too long for column 'v' at row 1"},
 		{"out of range", sql.ErrValueOutOfRange.New(300, types.Int8), Env{}, 1264, "22003", "300 out of range for tinyint"},
+		{"out of range, column known", sql.ErrValueOutOfRange.New(300, types.Int8), Env{
+			OutOfRange: func(v, typ string) (string, int, bool) { return "ti", 2, v == "300" && typ == "tinyint" },
+		}, 1264, "22003", "Out of range value for column 'ti' at row 2"},
 		{"check", sql.ErrCheckConstraintViolated.New("chk_x"), Env{}, 3819, "HY000", "Check constraint 'chk_x' is violated."},
 		{"no default", sql.ErrInsertIntoNonNullableDefaultNullColumn.New("id"), Env{}, 1364, "HY000", "Field 'id' doesn't have a default value"},
 		{"other", sql.ErrTableNotFound.New("x"), Env{}, 1146, "HY000", "table not found: x"}, // left as GMS has it,

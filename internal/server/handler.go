@@ -138,7 +138,7 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return h.clientError(c, mysqlError(syntaxError(err, query)))
+	return h.clientError(c, query, mysqlError(syntaxError(err, query)))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
@@ -194,7 +194,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err != nil {
 		// MySQL runs none of the statements after one that failed; vitess would run the rest
 		// after sending the error, and the client would read their results as garbage.
-		return "", h.clientError(c, mysqlError(syntaxError(err, query)))
+		return "", h.clientError(c, first, mysqlError(syntaxError(err, query)))
 	}
 	return rest, nil
 }
@@ -251,7 +251,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 			return callback(res)
 		})
 	})
-	return h.clientError(c, err)
+	return h.clientError(c, prepare.PrepareStmt, err)
 }
 
 func (h *nodeHandler) ConnectionClosed(c *mysql.Conn) {
