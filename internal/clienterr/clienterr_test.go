@@ -40,6 +40,9 @@ func TestTranslate(t *testing.T) {
 		{"not null", sql.ErrInsertIntoNonNullableProvidedNull.New("id"), Env{}, 1048, "23000", "Column 'id' cannot be null"},
 		{"too long", types.ErrLengthBeyondLimit.New("abcd", "v"), Env{}, 1406, "22001", "Data too long for column 'v' at row 1"},
 		{"out of range", sql.ErrValueOutOfRange.New(300, types.Int8), Env{}, 1264, "22003", "300 out of range for tinyint"},
+		{"too long, row known", types.ErrLengthBeyondLimit.New("abcd", "v"), Env{
+			TooLong: func(v, col string) (int, bool) { return 3, v == "abcd" && col == "v" },
+		}, 1406, "22001", "Data too long for column 'v' at row 3"},
 		{"out of range, column known", sql.ErrValueOutOfRange.New(300, types.Int8), Env{
 			OutOfRange: func(v, typ string) (string, int, bool) { return "ti", 2, v == "300" && typ == "tinyint" },
 		}, 1264, "22003", "Out of range value for column 'ti' at row 2"},

@@ -12,19 +12,34 @@ import (
 // (database/sql's DecimalSize gives scale 0; some drivers round to it).
 const notFixedDecimals = 31
 
-// mysqlFields returns fields with MySQL's decimals for FLOAT and DOUBLE, copying what it
-// changes (the fast path keeps the fields it caches and hands the same ones to every execution).
+// binaryCharset is the collation id of binary strings (63), which MySQL gives BIT results; GMS
+// gives them the connection's (database/sql then scans a bit string as text).
+const binaryCharset = 63
+
+// mysqlFields returns fields with MySQL's decimals for FLOAT and DOUBLE and MySQL's character
+// set and flags for BIT, copying what it changes (the fast path keeps the fields it caches and
+// hands the same ones to every execution).
 func mysqlFields(fields []*querypb.Field) []*querypb.Field {
 	var out []*querypb.Field
 	for i, f := range fields {
-		if (f.Type == sqltypes.Float32 || f.Type == sqltypes.Float64) && f.Decimals == 0 {
-			if out == nil {
-				out = append([]*querypb.Field(nil), fields...)
+		decimals, charset, flags := f.Decimals, f.Charset, f.Flags
+		switch f.Type {
+		case sqltypes.Float32, sqltypes.Float64:
+			if decimals == 0 {
+				decimals = notFixedDecimals
 			}
-			out[i] = &querypb.Field{Name: f.Name, Type: f.Type, Table: f.Table, OrgTable: f.OrgTable,
-				Database: f.Database, OrgName: f.OrgName, ColumnLength: f.ColumnLength, Charset: f.Charset,
-				Decimals: notFixedDecimals, Flags: f.Flags}
+		case sqltypes.Bit:
+			charset, flags = binaryCharset, flags|uint32(querypb.MySqlFlag_UNSIGNED_FLAG)
 		}
+		if decimals == f.Decimals && charset == f.Charset && flags == f.Flags {
+			continue
+		}
+		if out == nil {
+			out = append([]*querypb.Field(nil), fields...)
+		}
+		out[i] = &querypb.Field{Name: f.Name, Type: f.Type, Table: f.Table, OrgTable: f.OrgTable,
+			Database: f.Database, OrgName: f.OrgName, ColumnLength: f.ColumnLength, Charset: charset,
+			Decimals: decimals, Flags: flags}
 	}
 	if out == nil {
 		return fields
