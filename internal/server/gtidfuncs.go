@@ -86,7 +86,7 @@ func parseGTIDArg(v interface{}) (gtid.Set, error) {
 }
 
 // ownFunctions are the functions RelayDB defines in place of GMS's built-in ones (a partial
-// GTID_SUBTRACT; RAND, see rand.go; SUM and AVG typed as MySQL types them, see sqlfuncs); those
+// GTID_SUBTRACT; RAND, see rand.go; SUM, AVG, MIN and MAX typed as MySQL types them, see sqlfuncs); those
 // are taken out of the registry every new engine copies.
 var ownFunctions = append([]string{"gtid_subset", "gtid_subtract", "wait_for_executed_gtid_set", "rand"},
 	sqlfuncs.Names...)
@@ -101,7 +101,7 @@ func init() {
 	function.BuiltIns = kept
 }
 
-// registerFunctions adds GTID_SUBSET, GTID_SUBTRACT, WAIT_FOR_EXECUTED_GTID_SET, RAND, SUM and AVG.
+// registerFunctions adds GTID_SUBSET, GTID_SUBTRACT, WAIT_FOR_EXECUTED_GTID_SET, RAND and sqlfuncs.Functions.
 func registerFunctions(e *sqle.Engine, l *commitlog.Log) {
 	two := func(name string, typ sql.Type, fn func(a, b gtid.Set) interface{}) sql.Function {
 		return sql.Function2{Name: name, Fn: func(_ *sql.Context, a, b sql.Expression) sql.Expression {

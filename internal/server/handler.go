@@ -66,7 +66,7 @@ type nodeHandler struct {
 	// cluster is the node's cluster role (nil outside a cluster): the dump checks it.
 	cluster *clusterRole
 	fast    *fastPath // nil: every statement takes GMS's general path
-	// provider is the catalog the texts of foreign key errors are completed from (nil in
+	// provider is the catalog the texts of constraint errors are completed from (nil in
 	// tests that build a handler by hand).
 	provider sql.DatabaseProvider
 }
