@@ -8,6 +8,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/relaydb/relaydb/internal/sqlfuncs"
 )
 
 // ErrFallback means: run this statement through the general path. Nothing was changed.
@@ -213,11 +215,11 @@ func (p *Plan) resolveSelect(ctx *sql.Context) error {
 		}
 		switch a.fn {
 		case "sum":
-			p.agg = aggregation.NewSum(arg)
+			p.agg = sqlfuncs.NewSum(arg) // typed and summed as the general path does
 		case "min":
-			p.agg = aggregation.NewMin(arg)
+			p.agg = sqlfuncs.NewMin(arg)
 		case "max":
-			p.agg = aggregation.NewMax(arg)
+			p.agg = sqlfuncs.NewMax(arg)
 		case "count":
 			p.agg = aggregation.NewCount(arg)
 		default:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/sqlfuncs"
 )
 
 // gtidFunc is one of MySQL's GTID functions: a name, its arguments and how to evaluate them.
@@ -85,8 +86,10 @@ func parseGTIDArg(v interface{}) (gtid.Set, error) {
 }
 
 // ownFunctions are the functions RelayDB defines in place of GMS's built-in ones (a partial
-// GTID_SUBTRACT; RAND, see rand.go); those are taken out of the registry every new engine copies.
-var ownFunctions = []string{"gtid_subset", "gtid_subtract", "wait_for_executed_gtid_set", "rand"}
+// GTID_SUBTRACT; RAND, see rand.go; SUM, AVG, MIN and MAX typed as MySQL types them, see sqlfuncs); those
+// are taken out of the registry every new engine copies.
+var ownFunctions = append([]string{"gtid_subset", "gtid_subtract", "wait_for_executed_gtid_set", "rand"},
+	sqlfuncs.Names...)
 
 func init() {
 	kept := function.BuiltIns[:0:0]
@@ -98,7 +101,7 @@ func init() {
 	function.BuiltIns = kept
 }
 
-// registerFunctions adds GTID_SUBSET, GTID_SUBTRACT, WAIT_FOR_EXECUTED_GTID_SET and RAND.
+// registerFunctions adds GTID_SUBSET, GTID_SUBTRACT, WAIT_FOR_EXECUTED_GTID_SET, RAND and sqlfuncs.Functions.
 func registerFunctions(e *sqle.Engine, l *commitlog.Log) {
 	two := func(name string, typ sql.Type, fn func(a, b gtid.Set) interface{}) sql.Function {
 		return sql.Function2{Name: name, Fn: func(_ *sql.Context, a, b sql.Expression) sql.Expression {
@@ -163,4 +166,5 @@ func registerFunctions(e *sqle.Engine, l *commitlog.Log) {
 		wait,
 		randFunction,
 	)
+	e.Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(), sqlfuncs.Functions...)
 }

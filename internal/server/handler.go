@@ -67,18 +67,23 @@ type nodeHandler struct {
 	// cluster is the node's cluster role (nil outside a cluster): the dump checks it.
 	cluster *clusterRole
 	fast    *fastPath // nil: every statement takes GMS's general path
+	// provider is the catalog the texts of constraint errors are completed from (nil in
+	// tests that build a handler by hand).
+	provider sql.DatabaseProvider
 }
 
 func (h *nodeHandler) after(c *mysql.Conn) {
 	s := h.sessions.get(c.ConnectionID)
 	leaveEndedTransaction(s)
 	forgetNextTransaction(context.Background(), s)
+	forgetDuplicateKey(s)
 	if h.observer != nil && s != nil {
 		h.observer.afterCommand(s)
 	}
 }
 
 func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	callback = withMySQLFields(callback)
 	query = sqltext.DropUnexecutedComments(query)
 	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
 		// Not a command that uses the one-shot level: no h.after.
@@ -116,10 +121,11 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 	if err == nil && after != nil {
 		err = after()
 	}
-	return mysqlError(syntaxError(err, query))
+	return h.clientError(c, query, mysqlError(syntaxError(err, query)))
 }
 
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	callback = withMySQLFields(callback)
 	query = sqltext.DropUnexecutedComments(query)
 	first, rest := splitFirstStatement(query)
 	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
@@ -166,7 +172,7 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 	if err != nil {
 		// MySQL runs none of the statements after one that failed; vitess would run the rest
 		// after sending the error, and the client would read their results as garbage.
-		return "", mysqlError(syntaxError(err, query))
+		return "", h.clientError(c, first, mysqlError(syntaxError(err, query)))
 	}
 	return rest, nil
 }
@@ -177,10 +183,13 @@ func (h *nodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query strin
 	if err == nil && h.fast != nil {
 		h.fast.prepared(c, h.sessions.get(c.ConnectionID), query, prepare)
 	}
-	return fields, syntaxError(err, query)
+	return mysqlFields(fields), syntaxError(err, query)
 }
 
 func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	send := callback
+	spool := withMySQLFields(func(res *sqltypes.Result, _ bool) error { return send(res) })
+	callback = func(res *sqltypes.Result) error { return spool(res, false) }
 	defer h.after(c)
 	if err := h.cluster.waitPromotion(ctx); err != nil {
 		return err
@@ -194,7 +203,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 			}
 		}
 	}
-	return h.retryStatement(ctx, c, func(sent *bool) error {
+	err := h.retryStatement(ctx, c, func(sent *bool) error {
 		if ps != nil {
 			err := h.fast.execute(ctx, c, sess, ps, ps.query, prepare.BindVars, func(res *sqltypes.Result) error {
 				*sent = true
@@ -215,6 +224,7 @@ func (h *nodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare
 			return callback(res)
 		})
 	})
+	return h.clientError(c, prepare.PrepareStmt, err)
 }
 
 // NewConnection lets the connection's limitConn know vitess's connection over it: the commands

@@ -26,6 +26,7 @@ import (
 	"github.com/relaydb/relaydb/internal/commitlog"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/replica"
+	"github.com/relaydb/relaydb/internal/sqlmeta"
 )
 
 // Config is what a node needs to start. Zero values get the defaults noted.
@@ -260,7 +261,9 @@ func Open(cfg Config) (n *Node, err error) {
 	readLock, _ := n.storage.(globalReadLocker)
 	conns := newConnRegistry()
 	procs := &processList{ProcessList: n.engine.ProcessList, conns: conns}
-	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, procs: procs}
+	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, procs: procs,
+		meta: sqlmeta.Builder{Provider: provider,
+			Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }}}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -328,7 +331,7 @@ func Open(cfg Config) (n *Node, err error) {
 		}
 		var out mysql.Handler = &nodeHandler{Handler: h, sessions: n.sessions, conns: conns, observer: observer, limit: maxAllowedPacket,
 			retryable: cfg.RetryableStatementError, admin: admin, readLock: readLock, binlogStmts: binlogStmts,
-			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster}
+			fast: newFastPath(n.engine, n.storage.Provider(), readLock), cluster: n.cluster, provider: n.storage.Provider()}
 		commands.handler.Store(out.(*nodeHandler))
 		if cfg.WrapHandler != nil {
 			out = cfg.WrapHandler(out)
@@ -497,9 +500,10 @@ type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
 	readLock globalReadLocker // may be nil
 	procs    *processList     // SHOW PROCESSLIST is built from it (processlist.go); may be nil
+	meta     sqlmeta.Builder  // SHOW COLUMNS, SHOW TABLE STATUS, information_schema.COLUMNS
 }
 
-func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.RowIter, error) {
+func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql.RowIter, error) {
 	if g.readLock != nil && ctx.Session != nil && g.readLock.HoldsCommitLock(ctx.Session.ID()) && !readonly.AllowedWhileReadOnly(node) {
 		// The session holding FLUSH TABLES WITH READ LOCK may not write (the others wait at commit).
 		return nil, errHoldsReadLock
@@ -517,6 +521,9 @@ func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, _ sql.Row) (sql.R
 	}
 	if iter, ok := g.procs.buildShowProcessList(node); ok {
 		return iter, nil
+	}
+	if iter, err := g.meta.Build(ctx, node, row); iter != nil || err != nil {
+		return iter, err // SHOW COLUMNS and SHOW TABLE STATUS as MySQL prints them
 	}
 	return buildAccountStatement(ctx, g.db, node)
 }

@@ -45,6 +45,10 @@ type indexMeta struct {
 	PrefixLens []uint16 `json:"prefix_lengths,omitempty"`
 	Unique     bool     `json:"unique,omitempty"`
 	Comment    string   `json:"comment,omitempty"`
+	// ForForeignKey marks an index GMS created for a foreign key that had none
+	// (CreateIndexForForeignKey): as in MySQL, an index added later that can serve the foreign
+	// key replaces it.
+	ForForeignKey bool `json:"for_foreign_key,omitempty"`
 }
 
 // tableMeta is the persisted form of a table.
@@ -61,6 +65,9 @@ type tableMeta struct {
 	FKs          []sql.ForeignKeyConstraint `json:"foreign_keys,omitempty"`
 	Checks       []sql.CheckDefinition      `json:"checks,omitempty"`
 	AutoIncFloor uint64                     `json:"auto_increment_floor,omitempty"`
+	// Created is when CREATE TABLE made the table (Unix seconds; 0 for tables made before it
+	// was recorded): SHOW TABLE STATUS's Create_time.
+	Created int64 `json:"created,omitempty"`
 }
 
 // tableDef is a table's definition in memory. It is immutable: DDL builds a new tableDef and

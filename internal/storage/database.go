@@ -137,7 +137,8 @@ func (d *Database) CreateIndexedTable(ctx *sql.Context, name string, schema sql.
 	if _, ok := d.e.table(d.name, name); ok {
 		return sql.ErrTableAlreadyExists.New(name)
 	}
-	m := tableMeta{ID: d.e.newTableID(), DB: d.name, Name: name, Collation: uint16(collation), Comment: comment, NextIndexID: 1}
+	m := tableMeta{ID: d.e.newTableID(), DB: d.name, Name: name, Collation: uint16(collation), Comment: comment, NextIndexID: 1,
+		Created: time.Now().Unix()}
 	m.Columns, m.PK = metaFromSchema(ctx, schema)
 	def, err := buildDef(ctx, m, nil)
 	if err != nil {

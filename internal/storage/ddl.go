@@ -243,7 +243,7 @@ func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
 			if derr != nil {
 				return derr
 			}
-			return sql.NewUniqueKeyErr(formatKey(row, d.pkOrds), true, existing)
+			return d.uniqueKeyErr(ctx, row, nil, existing)
 		} else if err != pebble.ErrNotFound {
 			return err
 		}
@@ -261,7 +261,7 @@ func (r *rewriter) Insert(ctx *sql.Context, row sql.Row) error {
 			dup := it.First()
 			it.Close()
 			if dup {
-				return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, nil)
+				return d.uniqueKeyErr(ctx, row, idx, nil)
 			}
 		}
 		if err := r.b.Set(append(k, pkSuffix(pk)...), nil, nil); err != nil {
@@ -317,6 +317,50 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 // CreateIndex implements sql.IndexAlterableTable: the index is built from the table's committed
 // rows, checked for duplicates if unique, and then installed.
 func (t *Table) CreateIndex(ctx *sql.Context, idx sql.IndexDef) error {
+	if err := t.createIndex(ctx, idx, false); err != nil {
+		return err
+	}
+	return t.dropReplacedForeignKeyIndexes(ctx, idx.Name)
+}
+
+// dropReplacedForeignKeyIndexes drops the indexes made for a foreign key whose columns are the
+// leading columns of the index name, as MySQL drops the implicit index of a foreign key once
+// another index can enforce it.
+func (t *Table) dropReplacedForeignKeyIndexes(ctx *sql.Context, name string) error {
+	var by *indexMeta
+	for i, im := range t.def.meta.Indexes {
+		if strings.EqualFold(im.Name, name) {
+			by = &t.def.meta.Indexes[i]
+		}
+	}
+	if by == nil {
+		return nil
+	}
+	var drop []string
+	for _, im := range t.def.meta.Indexes {
+		if !im.ForForeignKey || strings.EqualFold(im.Name, name) || len(im.Columns) > len(by.Columns) {
+			continue
+		}
+		covered := true
+		for i, c := range im.Columns {
+			if !strings.EqualFold(c, by.Columns[i]) || (i < len(by.PrefixLens) && by.PrefixLens[i] != 0) {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			drop = append(drop, im.Name)
+		}
+	}
+	for _, n := range drop {
+		if err := t.DropIndex(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Table) createIndex(ctx *sql.Context, idx sql.IndexDef, forFK bool) error {
 	if err := t.ddlGuard(ctx); err != nil {
 		return err
 	}
@@ -335,7 +379,7 @@ func (t *Table) CreateIndex(ctx *sql.Context, idx sql.IndexDef) error {
 			return sql.ErrDuplicateKey.New(idx.Name)
 		}
 	}
-	im := indexMeta{ID: def.meta.NextIndexID, Name: idx.Name, Unique: idx.IsUnique(), Comment: idx.Comment}
+	im := indexMeta{ID: def.meta.NextIndexID, Name: idx.Name, Unique: idx.IsUnique(), Comment: idx.Comment, ForForeignKey: forFK}
 	if im.ID == 0 {
 		im.ID = 1
 	}
@@ -402,7 +446,7 @@ func (e *Engine) buildIndex(def *tableDef, idx *indexDef) error {
 			dit.Close()
 			if dup {
 				clear()
-				return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, nil)
+				return def.uniqueKeyErr(nil, row, idx, nil)
 			}
 		}
 		if err := b.Set(append(k, pkSuffix(it.Key())...), nil, nil); err != nil {
@@ -483,7 +527,7 @@ func (t *Table) DropPrimaryKey(ctx *sql.Context) error {
 
 // CreateIndexForForeignKey implements sql.ForeignKeyTable.
 func (t *Table) CreateIndexForForeignKey(ctx *sql.Context, idx sql.IndexDef) error {
-	return t.CreateIndex(ctx, idx)
+	return t.createIndex(ctx, idx, true)
 }
 
 // GetDeclaredForeignKeys implements sql.ForeignKeyTable.

@@ -36,6 +36,11 @@
 // catalog lock, so readers of the catalog never wait for them), and the holder's own are
 // refused with 1223. So while it is held, the store and the binary log stand still.
 //
+// Errors keep GMS's kinds and texts (GMS's engine tests assert them); what MySQL's texts add is
+// noted beside them for the client boundary: the key and entry of a refused duplicate
+// (dupkey.go, Session.TakeDuplicateKey). An index GMS creates for a foreign key that had none is
+// marked, and replaced by a later index that can serve the key, as MySQL replaces it.
+//
 // Invariants:
 //   - Nothing a transaction wrote is visible to others before its commit is durable.
 //   - A row key is written only by the holder of its exclusive lock, and the row written is

@@ -149,7 +149,7 @@ func (ed *editor) insert(ctx *sql.Context, tx *txn, row sql.Row) error {
 			if err != nil {
 				return err
 			}
-			return sql.NewUniqueKeyErr(formatKey(row, d.pkOrds), true, existing)
+			return d.uniqueKeyErr(ctx, row, nil, existing)
 		}
 	}
 	for _, idx := range d.indexes {
@@ -225,7 +225,7 @@ func (ed *editor) checkUnique(ctx *sql.Context, tx *txn, idx *indexDef, row sql.
 				return err
 			}
 		}
-		return sql.NewUniqueKeyErr(formatKey(row, idx.cols), false, existing)
+		return d.uniqueKeyErr(ctx, row, idx, existing)
 	}
 	return it.Close()
 }

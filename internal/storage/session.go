@@ -37,6 +37,8 @@ type Session struct {
 	ddlQuery           string
 	// createdTable is the table CreateTable is writing, for CommitLogger.DDLEntry.
 	createdTable *LoggedTable
+	// dupKey is the last duplicate key a write of the session was refused for (dupkey.go).
+	dupKey dupKeyNote
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -53,6 +54,15 @@ func (t *Table) Schema(*sql.Context) sql.Schema                     { return t.d
 func (t *Table) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema { return t.def.schema }
 func (t *Table) Collation() sql.CollationID                         { return sql.CollationID(t.def.meta.Collation) }
 func (t *Table) Comment() string                                    { return t.def.meta.Comment }
+
+// CreateTime is when CREATE TABLE made the table; ok is false for tables made before RelayDB
+// recorded it.
+func (t *Table) CreateTime() (created time.Time, ok bool) {
+	if t.def.meta.Created == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(t.def.meta.Created, 0), true
+}
 
 // IsTemporary implements sql.TemporaryTable. Our tables are never temporary; GMS's read-only
 // transaction check assumes every table implements this interface.

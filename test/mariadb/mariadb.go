@@ -48,8 +48,14 @@ func Start(t testing.TB, extraArgs ...string) *Server {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A tmpdir of its own: servers of concurrent tests (and their installs) sharing /tmp
+	// collide on temporary table names ("Could not remove temporary table … ERROR: 1051").
 	install := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+data, "--user=root",
-		"--auth-root-authentication-method=normal")
+		"--auth-root-authentication-method=normal", "--tmpdir="+tmp)
 	if out, err := install.CombinedOutput(); err != nil {
 		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
 	}
@@ -60,7 +66,7 @@ func Start(t testing.TB, extraArgs ...string) *Server {
 	}
 	args := append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", s.Port),
 		"--bind-address=127.0.0.1", "--socket=" + filepath.Join(dir, "sock"),
-		"--pid-file=" + filepath.Join(dir, "pid"), "--user=root", "--skip-name-resolve",
+		"--pid-file=" + filepath.Join(dir, "pid"), "--tmpdir=" + tmp, "--user=root", "--skip-name-resolve",
 		"--server-id=1", "--log-bin=" + filepath.Join(data, "bin"), "--binlog-format=ROW",
 		"--sync-binlog=1", "--innodb-flush-log-at-trx-commit=1", "--innodb-buffer-pool-size=256M",
 		"--max-connections=500", "--skip-log-error"}, extraArgs...)
