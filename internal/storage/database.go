@@ -226,6 +226,7 @@ const (
 	kindTrigger   = "trigger"
 	kindProcedure = "procedure"
 	kindEvent     = "event"
+	kindFunction  = "function"
 )
 
 // CreateView implements sql.ViewDatabase.
@@ -305,7 +306,7 @@ func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) er
 	} else if ok {
 		return fmt.Errorf("trigger %q already exists", def.Name)
 	}
-	return d.e.putObject(ctx, d.name, kindTrigger, def.Name, def)
+	return d.e.putObject(ctx, d.name, kindTrigger, def.Name, withCharsets[sql.TriggerDefinition]{def, d.charsetsOf(ctx)})
 }
 
 // DropTrigger implements sql.TriggerDatabase.
@@ -354,7 +355,7 @@ func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedure
 	} else if ok {
 		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
 	}
-	return d.e.putObject(ctx, d.name, kindProcedure, spd.Name, spd)
+	return d.e.putObject(ctx, d.name, kindProcedure, spd.Name, withCharsets[sql.StoredProcedureDetails]{spd, d.charsetsOf(ctx)})
 }
 
 // DropStoredProcedure implements sql.StoredProcedureDatabase.
