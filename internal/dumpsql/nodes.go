@@ -133,10 +133,10 @@ func (n *dropFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, er
 	return okIter(), nil
 }
 
-// showCreateNode is SHOW CREATE FUNCTION, PROCEDURE or TRIGGER with MySQL's columns: the
-// sql_mode, character_set_client and collation_connection recorded when the object was created
-// and the database's collation (GMS prints the current session's and collation_server, which
-// mariadb-dump then writes into the dump, or fails on).
+// showCreateNode is SHOW CREATE FUNCTION, PROCEDURE, TRIGGER or VIEW (and SHOW CREATE TABLE of a
+// view) with MySQL's columns: the sql_mode, character_set_client and collation_connection
+// recorded when the object was created and the database's collation (GMS prints the current
+// session's and collation_server, which mariadb-dump then writes into the dump, or fails on).
 type showCreateNode struct {
 	r          *Routines
 	kind       string // "function", "procedure" or "trigger"
@@ -150,6 +150,10 @@ func textCol(name string) *sql.Column {
 
 func newShowCreateNode(r *Routines, kind, db, name string) *showCreateNode {
 	title := strings.ToUpper(kind[:1]) + kind[1:]
+	if kind == "view" {
+		sch := sql.Schema{textCol("View"), textCol("Create View"), textCol("character_set_client"), textCol("collation_connection")}
+		return &showCreateNode{r: r, kind: kind, db: db, name: name, schemaCols: sch}
+	}
 	sch := sql.Schema{textCol(title), textCol("sql_mode")}
 	if kind == "trigger" {
 		sch = append(sch, textCol("SQL Original Statement"))
@@ -216,6 +220,19 @@ func (n *showCreateNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 		if !found {
 			return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "PROCEDURE %s does not exist", n.name)
 		}
+	case "view":
+		vd, ok := db.(sql.ViewDatabase)
+		if ok {
+			var v sql.ViewDefinition
+			if v, found, err = vd.GetViewDefinition(ctx, n.name); err != nil {
+				return nil, err
+			}
+			// GMS's text for SHOW CREATE VIEW.
+			name, stmt = v.Name, fmt.Sprintf("CREATE VIEW %s AS %s", quoteIdent(v.Name), v.TextDefinition)
+		}
+		if !found || strings.TrimSpace(stmt) == "" {
+			return nil, sql.ErrTableNotFound.New(n.name)
+		}
 	case "trigger":
 		td, ok := db.(sql.TriggerDatabase)
 		if ok {
@@ -252,6 +269,9 @@ func (n *showCreateNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 	}
 	// The text as the server runs it: mariadb-dump wraps it in executable comments itself.
 	stmt = strings.TrimSpace(stripExecMarkers(stmt))
+	if n.kind == "view" {
+		return sql.RowsToRowIter(sql.Row{name, stmt, client, conn}), nil
+	}
 	row := sql.Row{name, mode, stmt, client, conn, dbColl}
 	if n.kind == "trigger" {
 		row = append(row, created)

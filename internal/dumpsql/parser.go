@@ -48,7 +48,7 @@ func (p *parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 	if err != nil {
 		return st, parsed, rem, err
 	}
-	st, err = p.after(st)
+	st, err = p.after(ctx, st)
 	return st, parsed, rem, err
 }
 
@@ -60,17 +60,41 @@ func (p *parser) ParseOneWithOptions(ctx context.Context, query string, options 
 	if err != nil {
 		return st, end, err
 	}
-	st, err = p.after(st)
+	st, err = p.after(ctx, st)
 	return st, end, err
 }
 
-// after replaces GMS's SHOW CREATE TRIGGER and SHOW CREATE PROCEDURE by this package's, and
+// after replaces GMS's SHOW CREATE TRIGGER, SHOW CREATE PROCEDURE and SHOW CREATE TABLE/VIEW of
+// a view by this package's, and
 // keeps the check GMS's planner makes only when its parser is the plain MySQL one (foreign keys
 // with SET DEFAULT are refused, as in MySQL).
-func (p *parser) after(st ast.Statement) (ast.Statement, error) {
+func (p *parser) after(ctx context.Context, st ast.Statement) (ast.Statement, error) {
 	switch s := st.(type) {
 	case *ast.Show:
 		switch strings.ToLower(s.Type) {
+		case ast.CreateTableStr, ast.CreateViewStr:
+			// Of a view (mariadb-dump uses SHOW CREATE TABLE for views too): the recorded
+			// character sets. Tables are left to GMS.
+			sctx, ok := ctx.(*sql.Context)
+			if !ok || (s.ShowTablesOpt != nil && s.ShowTablesOpt.AsOf != nil) { // AS OF: GMS's
+				break
+			}
+			db := s.Table.DbQualifier.String()
+			if db == "" {
+				db = sctx.GetCurrentDatabase()
+			}
+			d, err := p.r.provider.Database(sctx, db)
+			if err != nil {
+				break
+			}
+			vd, ok := d.(sql.ViewDatabase)
+			if !ok {
+				break
+			}
+			if _, found, err := vd.GetViewDefinition(sctx, s.Table.Name.String()); err != nil || !found {
+				break
+			}
+			return ast.InjectedStatement{Statement: injected{newShowCreateNode(p.r, "view", db, s.Table.Name.String())}, Auth: s.Auth}, nil
 		case ast.CreateTriggerStr, ast.CreateProcedureStr:
 			kind := "trigger"
 			if strings.ToLower(s.Type) == ast.CreateProcedureStr {

@@ -242,7 +242,7 @@ func (d *Database) CreateView(ctx *sql.Context, name, selectStatement, createVie
 	}
 	v := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt,
 		SqlMode: sql.LoadSqlMode(ctx).String()}
-	return d.e.putObject(ctx, d.name, kindView, name, v)
+	return d.e.putObject(ctx, d.name, kindView, name, withCharsets[sql.ViewDefinition]{v, d.charsetsOf(ctx)})
 }
 
 // DropView implements sql.ViewDatabase.

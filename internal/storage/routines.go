@@ -9,8 +9,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 )
 
-// ObjectCharsets is what MySQL records with a trigger or stored routine when it is created and
-// prints in SHOW CREATE TRIGGER/PROCEDURE/FUNCTION: the creating session's character_set_client
+// ObjectCharsets is what MySQL records with a view, trigger or stored routine when it is created
+// and prints in SHOW CREATE VIEW/TRIGGER/PROCEDURE/FUNCTION: the creating session's character_set_client
 // and collation_connection, and the database's collation. mariadb-dump replays them around the
 // CREATE statement, so they must be names the loading server knows.
 type ObjectCharsets struct {
@@ -65,13 +65,13 @@ func (d *Database) charsetsOf(ctx *sql.Context) ObjectCharsets {
 	return cs
 }
 
-// RecordedCharsets returns what was recorded when the trigger, procedure or function (kind
-// "trigger", "procedure" or "function") was created: character_set_client, collation_connection
+// RecordedCharsets returns what was recorded when the view, trigger, procedure or function (kind
+// "view", "trigger", "procedure" or "function") was created: character_set_client, collation_connection
 // and the database's collation. ok is false if the object does not exist; objects created before
 // RelayDB recorded them have empty strings.
 func (d *Database) RecordedCharsets(kind, name string) (client, connection, dbCollation string, ok bool, err error) {
 	switch kind {
-	case kindTrigger, kindProcedure, kindFunction:
+	case kindView, kindTrigger, kindProcedure, kindFunction:
 	default:
 		return "", "", "", false, fmt.Errorf("no character sets are recorded for a %s", kind)
 	}

@@ -82,3 +82,7 @@ BEGIN
   RETURN y;
 END;;
 DELIMITER ;
+
+-- Rows written through the trigger and the procedure.
+INSERT INTO kinds (parent_id, vc, e, ts) VALUES (2, 'after the trigger', 'small', '2026-03-04 05:06:07');
+CALL add_parent('delta', @pid);
