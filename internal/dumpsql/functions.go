@@ -1,6 +1,7 @@
 package dumpsql
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -78,7 +79,13 @@ func (r *Routines) Function(ctx *sql.Context, schema, name string) (sql.Function
 	}
 	c, ok, err := r.lookup(ctx, db, name)
 	if err != nil || !ok {
-		return nil, false
+		if schema == "" {
+			return nil, false
+		}
+		// A qualified name is never a built-in: MySQL's error, not GMS's built-in of that name.
+		return sql.FunctionN{Name: lower, Fn: func(*sql.Context, ...sql.Expression) (sql.Expression, error) {
+			return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "FUNCTION %s.%s does not exist", schema, name)
+		}}, true
 	}
 	return sql.FunctionN{Name: lower, Fn: func(ctx *sql.Context, args ...sql.Expression) (sql.Expression, error) {
 		if len(args) != len(c.params) {
@@ -191,6 +198,7 @@ const (
 	erSPNoReturn      = 1320 // ER_SP_NORETURN
 	erSPNoReturnEnd   = 1321 // ER_SP_NORETURNEND
 	erSPWrongNoOfArgs = 1318 // ER_SP_WRONG_NO_OF_ARGS
+	erSPNoRecursion   = 1424 // ER_SP_NO_RECURSION
 )
 
 // checkBody accepts the statements the evaluator runs (BEGIN … END, DECLARE of variables, SET of
@@ -303,7 +311,22 @@ func (s *scope) get(name string) *variable {
 	return nil
 }
 
+// running is the context key of the stored functions a call is inside of, innermost first.
+type running struct{}
+
+type runningFn struct {
+	fn     *compiled
+	parent *runningFn
+}
+
 func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	outer, _ := ctx.Value(running{}).(*runningFn)
+	for f := outer; f != nil; f = f.parent {
+		if f.fn.db == c.fn.db && strings.EqualFold(f.fn.name, c.fn.name) {
+			// MySQL refuses recursion in stored functions; here it would never end.
+			return nil, mysql.NewSQLError(erSPNoRecursion, "HY000", "Recursive stored functions and triggers are not allowed.")
+		}
+	}
 	top := &scope{vars: map[string]*variable{}}
 	for i, p := range c.fn.params {
 		v, err := c.args[i].Eval(ctx, row)
@@ -315,7 +338,13 @@ func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		}
 		top.vars[p.name] = &variable{typ: p.typ, val: v}
 	}
-	v, returned, err := c.run(ctx, top, c.fn.body)
+	// The body's names are resolved in the function's database, as in MySQL.
+	if cur := ctx.GetCurrentDatabase(); !strings.EqualFold(cur, c.fn.db) {
+		ctx.SetCurrentDatabase(c.fn.db)
+		defer ctx.SetCurrentDatabase(cur)
+	}
+	inner := ctx.WithContext(context.WithValue(ctx.Context, running{}, &runningFn{fn: c.fn, parent: outer}))
+	v, returned, err := c.run(inner, top, c.fn.body)
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +487,9 @@ func literal(ctx *sql.Context, t sql.Type, v any) (string, error) {
 	case types.IsBinaryType(t) || types.IsBit(t):
 		return "X'" + hex.EncodeToString(raw) + "'", nil
 	}
-	s := strings.ReplaceAll(string(raw), `\`, `\\`)
+	s := string(raw)
+	if !sql.LoadSqlMode(ctx).ModeEnabled("NO_BACKSLASH_ESCAPES") {
+		s = strings.ReplaceAll(s, `\`, `\\`)
+	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
 }

@@ -38,6 +38,9 @@ type createFunctionNode struct {
 
 func (n *createFunctionNode) String() string   { return "CREATE FUNCTION " + n.cf.name }
 func (n *createFunctionNode) IsReadOnly() bool { return false }
+
+// CommitsImplicitly is true: CREATE FUNCTION commits the open transaction first, as in MySQL.
+func (n *createFunctionNode) CommitsImplicitly() bool { return true }
 func (n *createFunctionNode) WithChildren(_ *sql.Context, ch ...sql.Node) (sql.Node, error) {
 	return n, nil
 }
@@ -73,11 +76,16 @@ func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 			return nil, mysql.NewSQLError(erSPAlreadyExists, "42000", "FUNCTION %s already exists", n.cf.name)
 		}
 	}
-	definer := n.cf.definer
-	if definer == "" || strings.HasPrefix(strings.ToLower(definer), "current_user") {
+	// The definer as MySQL prints it: `user`@`host`.
+	user, host, _ := strings.Cut(definerOf("DEFINER = "+n.cf.definer), "@")
+	if n.cf.definer == "" || strings.HasPrefix(strings.ToLower(n.cf.definer), "current_user") {
 		c := ctx.Session.Client()
-		definer = quoteIdent(c.User) + "@" + quoteIdent(c.Address)
+		user, host = c.User, c.Address
 	}
+	if host == "" {
+		host = "%"
+	}
+	definer := quoteIdent(user) + "@" + quoteIdent(host)
 	now := time.Now().UTC()
 	def := sql.StoredProcedureDetails{
 		Name:            n.cf.name,
@@ -101,6 +109,9 @@ type dropFunctionNode struct {
 
 func (n *dropFunctionNode) String() string   { return "DROP FUNCTION " + n.d.name }
 func (n *dropFunctionNode) IsReadOnly() bool { return false }
+
+// CommitsImplicitly is true: DROP FUNCTION commits the open transaction first, as in MySQL.
+func (n *dropFunctionNode) CommitsImplicitly() bool { return true }
 func (n *dropFunctionNode) WithChildren(_ *sql.Context, ch ...sql.Node) (sql.Node, error) {
 	return n, nil
 }
