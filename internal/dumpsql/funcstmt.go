@@ -73,6 +73,9 @@ func stripExecMarkers(q string) string {
 			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
 				i++
 			}
+			if i < len(q) && q[i] == ' ' { // the separator after the version
+				i++
+			}
 			inExec = true
 		case strings.HasPrefix(q[i:], "/*"):
 			end := strings.Index(q[i+2:], "*/")

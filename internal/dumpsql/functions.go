@@ -225,7 +225,7 @@ func checkBody(s ast.Statement) (bool, error) {
 		return false, nil
 	case *ast.Set:
 		for _, e := range s.Exprs {
-			if e.Name == nil || !e.Name.Qualifier.IsEmpty() || strings.HasPrefix(e.Name.Name.String(), "@") {
+			if e.Name == nil || e.Scope != ast.SetScope_None || !e.Name.Qualifier.IsEmpty() || strings.HasPrefix(e.Name.Name.String(), "@") {
 				return false, sql.ErrUnsupportedFeature.New("SET of a user or system variable in a stored function")
 			}
 		}
