@@ -62,7 +62,7 @@ func TestShowCreateAsMariaDBLoadsIt(t *testing.T) {
 				"e2 ENUM('3','1','2') DEFAULT '1', st SET('x','y','z') DEFAULT 'x,z', st0 SET('x','y') NOT NULL DEFAULT '')",
 			"SET NAMES utf8mb3",
 			// As mariadb-dump writes it.
-			"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.yr = COALESCE(NEW.yr, 1999) */",
+			"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.yr = COALESCE(NEW.yr, 1999) */",
 			"CREATE PROCEDURE p() SELECT 1",
 			"CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1",
 			"CREATE VIEW v AS SELECT id, e FROM t",
