@@ -112,12 +112,34 @@ END`)
 		t.Fatal("a function whose CREATE failed exists")
 	}
 
+	// Privileges: CREATE ROUTINE is needed; the definer is the creating account.
+	mustExec(t, pdb, "CREATE USER dev@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, pdb, "GRANT ALL ON d.* TO dev@'%'")
+	mustExec(t, pdb, "CREATE USER ro@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, pdb, "GRANT SELECT ON d.* TO ro@'%'")
+	dev := openAs(t, p, "dev", "pw")
+	mustExec(t, dev, "CREATE FUNCTION d.by_dev() RETURNS INT DETERMINISTIC RETURN 7")
+	if _, err := openAs(t, p, "ro", "pw").Exec("CREATE FUNCTION d.by_ro() RETURNS INT DETERMINISTIC RETURN 7"); err == nil {
+		t.Error("an account without CREATE ROUTINE created a function")
+	}
+
 	// Replicated (the statements are in the binary log) and callable on the replica.
 	waitCaughtUp(t, pdb, rdb, 30*time.Second)
 	check(rdb, "replica")
 	var rcreate string
 	if err := rdb.QueryRow("SHOW CREATE FUNCTION d.sign_word").Scan(&name, &mode, &rcreate, &client, &conn, &coll); err != nil || rcreate != create {
 		t.Errorf("replica's SHOW CREATE FUNCTION: %q (%v), want %q", rcreate, err, create)
+	}
+	// Created without DEFINER on the primary by dev: the replica records the same definer.
+	var pcreate string
+	if err := pdb.QueryRow("SHOW CREATE FUNCTION d.by_dev").Scan(&name, &mode, &pcreate, &client, &conn, &coll); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pcreate, "CREATE DEFINER=`dev`@") {
+		t.Errorf("SHOW CREATE FUNCTION d.by_dev: %q, want dev as the definer", pcreate)
+	}
+	if err := rdb.QueryRow("SHOW CREATE FUNCTION d.by_dev").Scan(&name, &mode, &rcreate, &client, &conn, &coll); err != nil || rcreate != pcreate {
+		t.Errorf("replica's SHOW CREATE FUNCTION d.by_dev: %q (%v), primary's %q", rcreate, err, pcreate)
 	}
 	if st := replicaStatus(t, rdb); st["Last_SQL_Errno"] != "0" {
 		t.Fatalf("replica applier error: %v", st)

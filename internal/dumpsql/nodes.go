@@ -60,6 +60,15 @@ func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 	if _, err := compile(fd.Name(), n.cf); err != nil {
 		return nil, err
 	}
+	// The statement is logged as MySQL logs it: with its definer and database, so a replica or a
+	// replay records the same function whoever applies it and whatever its current database.
+	definer := n.definer(ctx)
+	logged := "CREATE "
+	if n.cf.orReplace {
+		logged += "OR REPLACE "
+	}
+	logged += "DEFINER=" + definer + " FUNCTION " + quoteIdent(fd.Name()) + "." + quoteIdent(n.cf.name) + n.cf.tail
+	ctx = ctx.WithQuery(logged)
 	if _, exists, err := fd.GetStoredFunction(ctx, n.cf.name); err != nil {
 		return nil, err
 	} else if exists {
@@ -76,16 +85,6 @@ func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 			return nil, mysql.NewSQLError(erSPAlreadyExists, "42000", "FUNCTION %s already exists", n.cf.name)
 		}
 	}
-	// The definer as MySQL prints it: `user`@`host`.
-	user, host, _ := strings.Cut(definerOf("DEFINER = "+n.cf.definer), "@")
-	if n.cf.definer == "" || strings.HasPrefix(strings.ToLower(n.cf.definer), "current_user") {
-		c := ctx.Session.Client()
-		user, host = c.User, c.Address
-	}
-	if host == "" {
-		host = "%"
-	}
-	definer := quoteIdent(user) + "@" + quoteIdent(host)
 	now := time.Now().UTC()
 	def := sql.StoredProcedureDetails{
 		Name:            n.cf.name,
@@ -98,6 +97,20 @@ func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 		return nil, err
 	}
 	return okIter(), nil
+}
+
+// definer is the function's definer as MySQL prints it, `user`@`host`: the one written, or the
+// creating session's user.
+func (n *createFunctionNode) definer(ctx *sql.Context) string {
+	user, host, _ := strings.Cut(definerOf("DEFINER = "+n.cf.definer), "@")
+	if n.cf.definer == "" || strings.HasPrefix(strings.ToLower(n.cf.definer), "current_user") {
+		c := ctx.Session.Client()
+		user, host = c.User, c.Address
+	}
+	if host == "" {
+		host = "%"
+	}
+	return quoteIdent(user) + "@" + quoteIdent(host)
 }
 
 // dropFunctionNode is DROP FUNCTION [IF EXISTS].
