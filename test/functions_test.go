@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,19 @@ END`)
 	if _, err := pdb.Exec("SELECT d.writes(1)"); err == nil {
 		t.Fatal("a function whose CREATE failed exists")
 	}
+
+	// Several statements in one COM_QUERY (the function ends where MySQL ends it).
+	multi, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/d?multiStatements=true", p.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer multi.Close()
+	mustExec(t, multi, "CREATE FUNCTION m1() RETURNS INT DETERMINISTIC RETURN 1; CREATE FUNCTION m2() RETURNS INT DETERMINISTIC "+
+		"BEGIN DECLARE x INT DEFAULT 2; RETURN x; END; INSERT INTO t VALUES (9, m1() + m2())")
+	if err := pdb.QueryRow("SELECT v FROM d.t WHERE id = 9").Scan(&n); err != nil || n != 3 {
+		t.Errorf("after a multi-statement text: v = %d (%v), want 3", n, err)
+	}
+	mustExec(t, pdb, "DELETE FROM d.t WHERE id = 9")
 
 	// Privileges: CREATE ROUTINE is needed; the definer is the creating account.
 	mustExec(t, pdb, "CREATE USER dev@'%' IDENTIFIED BY 'pw'")
