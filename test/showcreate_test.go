@@ -59,7 +59,11 @@ func TestShowCreateAsMariaDBLoadsIt(t *testing.T) {
 			"CREATE DATABASE sc CHARACTER SET latin1 COLLATE latin1_swedish_ci",
 			"USE sc",
 			"CREATE TABLE t (id INT PRIMARY KEY, yr YEAR(4) DEFAULT 2001, e ENUM('a','b''c','d') NOT NULL DEFAULT 'b''c', " +
-				"e2 ENUM('3','1','2') DEFAULT '1', st SET('x','y','z') DEFAULT 'x,z', st0 SET('x','y') NOT NULL DEFAULT '')",
+				"e2 ENUM('3','1','2') DEFAULT '1', st SET('x','y','z') DEFAULT 'x,z', st0 SET('x','y') NOT NULL DEFAULT '', " +
+				"ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), dt DATETIME DEFAULT NOW(), " +
+				"b BIT(3) DEFAULT b'101', j JSON, v VARCHAR(10) DEFAULT (concat('a', 'b')), d DECIMAL(5,2) DEFAULT -1.5, " +
+				"c CHAR(3) CHARACTER SET latin1 COLLATE latin1_bin DEFAULT 'x', f FLOAT DEFAULT 1.5, bn BINARY(2) DEFAULT 'ab', " +
+				"g INT AS (id * 2) STORED, KEY kv (v(5)), UNIQUE KEY uc (c))",
 			"SET NAMES utf8mb3",
 			// As mariadb-dump writes it.
 			"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.yr = COALESCE(NEW.yr, 1999) */",
@@ -86,7 +90,13 @@ func TestShowCreateAsMariaDBLoadsIt(t *testing.T) {
 	mustConnExec(t, maria, "INSERT INTO t (id) VALUES (1)")
 	mustConnExec(t, maria, "INSERT INTO t_from_relaydb (id) VALUES (1)")
 	mustConnExec(t, relay, "INSERT INTO t (id) VALUES (1)")
-	q := "SELECT id, yr, e, e2, st, st0 FROM "
+	// MariaDB reads RelayDB's text as the table the DDL made (its own SHOW CREATE TABLE of both).
+	own := showCreateRow(t, maria, "SHOW CREATE TABLE t")[1]
+	fromRelay := showCreateRow(t, maria, "SHOW CREATE TABLE t_from_relaydb")[1]
+	if strings.Replace(fromRelay, "`t_from_relaydb`", "`t`", 1) != own {
+		t.Errorf("MariaDB's table from RelayDB's SHOW CREATE TABLE:\n%s\nfrom the DDL:\n%s", fromRelay, own)
+	}
+	q := "SELECT id, yr, e, e2, st, st0, ts <> 0, dt IS NOT NULL, b + 0, j, v, d, c, f, HEX(bn), g FROM "
 	want := showCreateRow(t, maria, q+"t")
 	for what, got := range map[string][]string{"MariaDB, from RelayDB's text": showCreateRow(t, maria, q+"t_from_relaydb"), "RelayDB": showCreateRow(t, relay, q+"t")} {
 		if strings.Join(got, "|") != strings.Join(want, "|") {
