@@ -142,3 +142,19 @@ func TestDefinerOf(t *testing.T) {
 		}
 	}
 }
+
+// The engine's parser keeps the refusal GMS's planner applies only with its own parser type.
+func TestForeignKeySetDefaultRefused(t *testing.T) {
+	p := (&Routines{}).Parser()
+	for q, refused := range map[string]bool{
+		"CREATE TABLE c (a INT, FOREIGN KEY (a) REFERENCES p (a) ON DELETE SET DEFAULT)":          true,
+		"ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (a) ON UPDATE SET DEFAULT":   true,
+		"ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (a) ON DELETE CASCADE":       false,
+		"CREATE TABLE c (a INT, yr YEAR(4), FOREIGN KEY (a) REFERENCES p (a) ON DELETE SET NULL)": false,
+	} {
+		_, err := p.ParseSimple(q)
+		if (err != nil) != refused || (refused && !sql.ErrForeignKeySetDefault.Is(err)) {
+			t.Errorf("%s: %v, want refused=%v", q, err, refused)
+		}
+	}
+}

@@ -105,15 +105,31 @@ func (p *parser) after(ctx context.Context, st ast.Statement) (ast.Statement, er
 			return ast.InjectedStatement{Statement: injected{newShowCreateNode(p.r, kind, db, name)}, Auth: s.Auth}, nil
 		}
 	case *ast.DDL:
-		if s.TableSpec != nil {
-			for _, c := range s.TableSpec.Constraints {
-				if fk, ok := c.Details.(*ast.ForeignKeyDefinition); ok && (fk.OnDelete == ast.SetDefault || fk.OnUpdate == ast.SetDefault) {
-					return nil, sql.ErrForeignKeySetDefault.New()
-				}
+		if setDefaultForeignKey(s.TableSpec) {
+			return nil, sql.ErrForeignKeySetDefault.New()
+		}
+	case *ast.AlterTable:
+		for _, d := range s.Statements {
+			if setDefaultForeignKey(d.TableSpec) {
+				return nil, sql.ErrForeignKeySetDefault.New()
 			}
 		}
 	}
 	return st, nil
+}
+
+// setDefaultForeignKey reports whether spec has a foreign key with ON DELETE or ON UPDATE SET
+// DEFAULT, which MySQL parses and refuses.
+func setDefaultForeignKey(spec *ast.TableSpec) bool {
+	if spec == nil {
+		return false
+	}
+	for _, c := range spec.Constraints {
+		if fk, ok := c.Details.(*ast.ForeignKeyDefinition); ok && (fk.OnDelete == ast.SetDefault || fk.OnUpdate == ast.SetDefault) {
+			return true
+		}
+	}
+	return false
 }
 
 // ours parses the statements GMS's parser lacks: CREATE FUNCTION, DROP FUNCTION, SHOW CREATE
