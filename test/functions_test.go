@@ -40,6 +40,26 @@ BEGIN
   END IF;
   RETURN w;
 END`)
+	// Loops, CASE and SELECT … INTO: the sum of v over ids 1..x, then words for it.
+	mustExec(t, pdb, `CREATE FUNCTION d.loops(x INT) RETURNS VARCHAR(40) READS SQL DATA
+BEGIN
+  DECLARE i INT DEFAULT 0;
+  DECLARE total, part, n INT DEFAULT 0;
+  sum_up: LOOP
+    SET i = i + 1;
+    IF i > x THEN LEAVE sum_up; END IF;
+    SELECT COALESCE(v, 0) INTO part FROM t WHERE id = i;
+    SET total = total + part;
+    ITERATE sum_up;
+  END LOOP;
+  WHILE n < 3 DO SET n = n + 1; END WHILE;
+  REPEAT SET n = n * 2; UNTIL n > 20 END REPEAT;
+  CASE SIGN(total)
+    WHEN 1 THEN RETURN CONCAT('sum ', total, ' n ', n);
+    WHEN 0 THEN RETURN 'zero';
+    ELSE RETURN CONCAT('minus ', -total);
+  END CASE;
+END`)
 	// Reads a table of its own database (named without it) whatever the caller's database.
 	mustExec(t, pdb, "CREATE FUNCTION d.total_plus(x INT) RETURNS BIGINT READS SQL DATA RETURN x + (SELECT COALESCE(SUM(v), 0) FROM t)")
 	mustExec(t, pdb, "CREATE FUNCTION d.upper(s VARCHAR(20)) RETURNS VARCHAR(40) RETURN CONCAT('<', s, '>')")
@@ -62,6 +82,10 @@ END`)
 		}
 		if strings.Join(parts, "|") != want {
 			t.Errorf("%s: calls gave %q, want %q", where, strings.Join(parts, "|"), want)
+		}
+		var l1, l3 string
+		if err := db.QueryRow("SELECT d.loops(1), d.loops(3)").Scan(&l1, &l3); err != nil || l1 != "sum 10 n 24" || l3 != "sum 7 n 24" {
+			t.Errorf("%s: d.loops(1), d.loops(3) = %q, %q (%v), want \"sum 10 n 24\", \"sum 7 n 24\"", where, l1, l3, err)
 		}
 		var builtin, stored string
 		if err := db.QueryRow("SELECT upper('a'), d.upper('a')").Scan(&builtin, &stored); err != nil || builtin != "A" || stored != "<a>" {
@@ -86,7 +110,7 @@ END`)
 	}
 	status, err := scanNullStrings(rows)
 	rows.Close()
-	if err != nil || len(status) != 3 || status[0][0].String != "d" || status[0][1].String != "sign_word" ||
+	if err != nil || len(status) != 4 || status[0][0].String != "d" || status[0][1].String != "loops" ||
 		status[0][2].String != "FUNCTION" || status[0][3].String != "root@localhost" {
 		t.Errorf("SHOW FUNCTION STATUS: %v %v", status, err)
 	}

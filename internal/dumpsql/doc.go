@@ -25,12 +25,14 @@
 //     The foreign-key SET DEFAULT refusal that GMS's planner applies only to its own parser type
 //     is applied here.
 //   - A function body is checked when the function is created: only BEGIN … END, DECLARE of
-//     variables (with DEFAULT), SET of local variables, IF/ELSEIF/ELSE and RETURN are accepted,
-//     and a RETURN must occur (1320). Nothing is stored for a refused CREATE.
+//     variables (with DEFAULT), SET and SELECT … INTO of local variables, IF, CASE, LOOP, WHILE,
+//     REPEAT, LEAVE, ITERATE and RETURN are accepted (no cursors, handlers or writes), and a
+//     RETURN must occur (1320). Nothing is stored for a refused CREATE.
 //   - A call evaluates its arguments, converts them to the parameters' types, and runs the body
 //     on the caller's session and transaction, in the function's database. Each expression of
 //     the body is SELECT <expression> with the variables written as literals, analyzed and run by
-//     the engine; the result is converted to the RETURNS type. A function that calls itself,
+//     the engine; the result is converted to the RETURNS type. A loop ends when the statement is
+//     killed. A function that calls itself,
 //     directly or not, fails with 1424 instead of recursing. A built-in function of the same name
 //     wins over an unqualified call, as in MySQL.
 //   - Calls are never constant-folded (they may read tables) and are re-compiled when the stored

@@ -58,6 +58,11 @@ func TestCheckBody(t *testing.T) {
 		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN DECLARE y INT; SET y = x; END":                                                          false, // no RETURN
 		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN SET @u = x; RETURN x; END":                                                              false, // user variable
 		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN INSERT INTO t VALUES (x); RETURN x; END":                                                false,
+		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN DECLARE i INT DEFAULT 0; l: LOOP SET i = i + 1; IF i > x THEN LEAVE l; END IF; ITERATE l; END LOOP; " +
+			"WHILE i > 0 DO SET i = i - 1; END WHILE; REPEAT SET i = i + 1; UNTIL i > 2 END REPEAT; CASE i WHEN 3 THEN RETURN 1; ELSE RETURN 2; END CASE; END": true,
+		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN DECLARE y INT; SELECT COUNT(*) INTO y FROM t; RETURN y; END": true,
+		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN SELECT x; RETURN x; END":                                     false, // returns rows
+		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN DECLARE c CURSOR FOR SELECT 1; RETURN x; END":                false,
 	} {
 		f, err := parseCreateFunction(q, ast.ParserOptions{})
 		if err != nil {

@@ -199,18 +199,20 @@ const (
 	erSPNoReturnEnd   = 1321 // ER_SP_NORETURNEND
 	erSPWrongNoOfArgs = 1318 // ER_SP_WRONG_NO_OF_ARGS
 	erSPNoRecursion   = 1424 // ER_SP_NO_RECURSION
+	erSPCaseNotFound  = 1339 // ER_SP_CASE_NOT_FOUND
+	erSPFetchNoData   = 1329 // ER_SP_FETCH_NO_DATA
+
+	erSPWrongNoOfFetchArgs = 1328 // ER_SP_WRONG_NO_OF_FETCH_ARGS
 )
 
 // checkBody accepts the statements the evaluator runs (BEGIN … END, DECLARE of variables, SET of
-// local variables, IF, RETURN) and reports whether a RETURN occurs; anything else is refused
-// when the function is created, not when it is called.
+// local variables, SELECT … INTO local variables, IF, CASE, LOOP, WHILE, REPEAT, LEAVE, ITERATE and
+// RETURN) and reports whether a RETURN occurs; anything else is refused when the function is
+// created, not when it is called.
 func checkBody(s ast.Statement) (bool, error) {
-	switch s := s.(type) {
-	case *ast.Return:
-		return true, nil
-	case *ast.BeginEndBlock:
+	all := func(stmts ast.Statements) (bool, error) {
 		any := false
-		for _, st := range s.Statements {
+		for _, st := range stmts {
 			r, err := checkBody(st)
 			if err != nil {
 				return false, err
@@ -218,6 +220,12 @@ func checkBody(s ast.Statement) (bool, error) {
 			any = any || r
 		}
 		return any, nil
+	}
+	switch s := s.(type) {
+	case *ast.Return:
+		return true, nil
+	case *ast.BeginEndBlock:
+		return all(s.Statements)
 	case *ast.Declare:
 		if s.Variables == nil {
 			return false, sql.ErrUnsupportedFeature.New("DECLARE of a condition, cursor or handler in a stored function")
@@ -230,27 +238,49 @@ func checkBody(s ast.Statement) (bool, error) {
 			}
 		}
 		return false, nil
+	case *ast.Select:
+		if s.Into == nil || len(s.Into.Variables) == 0 || s.Into.Outfile != "" || s.Into.Dumpfile != "" {
+			return false, sql.ErrUnsupportedFeature.New("a SELECT returning rows from a stored function (MySQL's error 1415)")
+		}
+		for _, v := range s.Into.Variables {
+			if strings.HasPrefix(v.String(), "@") {
+				return false, sql.ErrUnsupportedFeature.New("SELECT … INTO a user variable in a stored function")
+			}
+		}
+		return false, nil
 	case *ast.IfStatement:
 		any := false
 		for _, c := range s.Conditions {
-			for _, st := range c.Statements {
-				r, err := checkBody(st)
-				if err != nil {
-					return false, err
-				}
-				any = any || r
-			}
-		}
-		for _, st := range s.Else {
-			r, err := checkBody(st)
+			r, err := all(c.Statements)
 			if err != nil {
 				return false, err
 			}
 			any = any || r
 		}
-		return any, nil
+		r, err := all(s.Else)
+		return any || r, err
+	case *ast.CaseStatement:
+		any := false
+		for _, c := range s.Cases {
+			r, err := all(c.Statements)
+			if err != nil {
+				return false, err
+			}
+			any = any || r
+		}
+		r, err := all(s.Else)
+		return any || r, err
+	case *ast.Loop:
+		return all(s.Statements)
+	case *ast.While:
+		return all(s.Statements)
+	case *ast.Repeat:
+		return all(s.Statements)
+	case *ast.Leave, *ast.Iterate:
+		return false, nil
 	}
-	return false, sql.ErrUnsupportedFeature.New(fmt.Sprintf("%T statements in a stored function (RelayDB runs BEGIN … END, DECLARE, SET, IF and RETURN)", s))
+	return false, sql.ErrUnsupportedFeature.New(fmt.Sprintf("%T statements in a stored function (RelayDB runs BEGIN … END, "+
+		"DECLARE, SET, SELECT … INTO, IF, CASE, LOOP, WHILE, REPEAT, LEAVE, ITERATE and RETURN)", s))
 }
 
 // call is one call of a stored function in an expression.
@@ -344,42 +374,59 @@ func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		defer ctx.SetCurrentDatabase(cur)
 	}
 	inner := ctx.WithContext(context.WithValue(ctx.Context, running{}, &runningFn{fn: c.fn, parent: outer}))
-	v, returned, err := c.run(inner, top, c.fn.body)
+	f, err := c.run(inner, top, c.fn.body)
 	if err != nil {
 		return nil, err
 	}
-	if !returned {
+	v := f.value
+	if f.kind != flowReturn {
 		return nil, mysql.NewSQLError(erSPNoReturnEnd, "2F005", "FUNCTION %s ended without RETURN", c.fn.name)
 	}
 	v, _, err = c.fn.ret.Convert(ctx, v)
 	return v, err
 }
 
-// run executes one statement of the body; returned is true once a RETURN ran.
-func (c *call) run(ctx *sql.Context, sc *scope, s ast.Statement) (any, bool, error) {
+// flow is how a statement of the body ended: normally, or by RETURN, LEAVE or ITERATE.
+type flow struct {
+	kind  flowKind
+	label string // LEAVE, ITERATE
+	value any    // RETURN
+}
+
+type flowKind uint8
+
+const (
+	flowNext flowKind = iota
+	flowReturn
+	flowLeave
+	flowIterate
+)
+
+// run executes one statement of the body.
+func (c *call) run(ctx *sql.Context, sc *scope, s ast.Statement) (flow, error) {
 	switch s := s.(type) {
 	case *ast.Return:
 		v, err := c.eval(ctx, sc, s.Expr)
-		return v, true, err
+		return flow{kind: flowReturn, value: v}, err
 	case *ast.BeginEndBlock:
 		inner := &scope{vars: map[string]*variable{}, parent: sc}
-		for _, st := range s.Statements {
-			if v, ret, err := c.run(ctx, inner, st); err != nil || ret {
-				return v, ret, err
-			}
+		f, err := c.runAll(ctx, inner, s.Statements)
+		if f.kind == flowLeave && s.Label != "" && strings.EqualFold(f.label, s.Label) {
+			f = flow{}
 		}
+		return f, err
 	case *ast.Declare:
 		t, err := types.ColumnTypeToType(&s.Variables.VarType)
 		if err != nil {
-			return nil, false, err
+			return flow{}, err
 		}
 		var def any
 		if d := s.Variables.VarType.Default; d != nil {
 			if def, err = c.eval(ctx, sc, d); err != nil {
-				return nil, false, err
+				return flow{}, err
 			}
 			if def, _, err = t.Convert(ctx, def); err != nil {
-				return nil, false, err
+				return flow{}, err
 			}
 		}
 		for _, n := range s.Variables.Names {
@@ -387,47 +434,164 @@ func (c *call) run(ctx *sql.Context, sc *scope, s ast.Statement) (any, bool, err
 		}
 	case *ast.Set:
 		for _, e := range s.Exprs {
-			v := sc.get(e.Name.Name.String())
-			if v == nil {
-				return nil, false, mysql.NewSQLError(mysql.ERUnknownSystemVariable, "HY000", "Unknown system variable '%s'", e.Name.Name.String())
-			}
 			val, err := c.eval(ctx, sc, e.Expr)
 			if err != nil {
-				return nil, false, err
+				return flow{}, err
 			}
-			if v.val, _, err = v.typ.Convert(ctx, val); err != nil {
-				return nil, false, err
+			if err := assign(ctx, sc, e.Name.Name.String(), val); err != nil {
+				return flow{}, err
 			}
 		}
+	case *ast.Select:
+		return flow{}, c.selectInto(ctx, sc, s)
 	case *ast.IfStatement:
 		for _, cond := range s.Conditions {
-			v, err := c.eval(ctx, sc, cond.Expr)
+			ok, err := c.truth(ctx, sc, cond.Expr)
 			if err != nil {
-				return nil, false, err
+				return flow{}, err
 			}
-			if ok, err := sql.ConvertToBool(ctx, v); err == nil && ok && v != nil {
+			if ok {
 				return c.runAll(ctx, sc, cond.Statements)
 			}
 		}
 		return c.runAll(ctx, sc, s.Else)
+	case *ast.CaseStatement:
+		for _, w := range s.Cases {
+			cond := w.Case
+			if s.Expr != nil {
+				cond = &ast.ComparisonExpr{Operator: ast.EqualStr, Left: s.Expr, Right: w.Case}
+			}
+			ok, err := c.truth(ctx, sc, cond)
+			if err != nil {
+				return flow{}, err
+			}
+			if ok {
+				return c.runAll(ctx, sc, w.Statements)
+			}
+		}
+		if s.Else == nil {
+			return flow{}, mysql.NewSQLError(erSPCaseNotFound, "20000", "Case not found for CASE statement")
+		}
+		return c.runAll(ctx, sc, s.Else)
+	case *ast.Loop:
+		return c.loop(ctx, sc, s.Label, nil, s.Statements, nil)
+	case *ast.While:
+		return c.loop(ctx, sc, s.Label, s.Condition, s.Statements, nil)
+	case *ast.Repeat:
+		return c.loop(ctx, sc, s.Label, nil, s.Statements, s.Condition)
+	case *ast.Leave:
+		return flow{kind: flowLeave, label: s.Label}, nil
+	case *ast.Iterate:
+		return flow{kind: flowIterate, label: s.Label}, nil
 	default:
-		return nil, false, sql.ErrUnsupportedFeature.New(fmt.Sprintf("%T in a stored function", s))
+		return flow{}, sql.ErrUnsupportedFeature.New(fmt.Sprintf("%T in a stored function", s))
 	}
-	return nil, false, nil
+	return flow{}, nil
 }
 
-func (c *call) runAll(ctx *sql.Context, sc *scope, stmts ast.Statements) (any, bool, error) {
+func (c *call) runAll(ctx *sql.Context, sc *scope, stmts ast.Statements) (flow, error) {
 	for _, st := range stmts {
-		if v, ret, err := c.run(ctx, sc, st); err != nil || ret {
-			return v, ret, err
+		if f, err := c.run(ctx, sc, st); err != nil || f.kind != flowNext {
+			return f, err
 		}
 	}
-	return nil, false, nil
+	return flow{}, nil
 }
 
-// eval evaluates one expression of the body: variables are replaced by their values written as
-// literals, and the result is SELECT <expr> run on the caller's session and transaction.
+// loop runs LOOP (no conditions), WHILE (while before each round) and REPEAT (until after each
+// round). LEAVE and ITERATE of its label end or restart it; a KILL of the statement ends it.
+func (c *call) loop(ctx *sql.Context, sc *scope, label string, while ast.Expr, stmts ast.Statements, until ast.Expr) (flow, error) {
+	mine := func(f flow) bool { return label != "" && strings.EqualFold(f.label, label) }
+	for {
+		if err := ctx.Err(); err != nil {
+			return flow{}, err
+		}
+		if while != nil {
+			ok, err := c.truth(ctx, sc, while)
+			if err != nil || !ok {
+				return flow{}, err
+			}
+		}
+		f, err := c.runAll(ctx, sc, stmts)
+		if err != nil {
+			return flow{}, err
+		}
+		switch {
+		case f.kind == flowLeave && mine(f):
+			return flow{}, nil
+		case f.kind == flowIterate && mine(f), f.kind == flowNext:
+		default:
+			return f, nil
+		}
+		if until != nil {
+			ok, err := c.truth(ctx, sc, until)
+			if err != nil || ok {
+				return flow{}, err
+			}
+		}
+	}
+}
+
+// truth evaluates a condition: true only for a non-NULL true value.
+func (c *call) truth(ctx *sql.Context, sc *scope, e ast.Expr) (bool, error) {
+	v, err := c.eval(ctx, sc, e)
+	if err != nil || v == nil {
+		return false, err
+	}
+	return sql.ConvertToBool(ctx, v)
+}
+
+// assign sets a local variable or parameter, converted to its type.
+func assign(ctx *sql.Context, sc *scope, name string, val any) error {
+	v := sc.get(name)
+	if v == nil {
+		return mysql.NewSQLError(mysql.ERUnknownSystemVariable, "HY000", "Unknown system variable '%s'", name)
+	}
+	var err error
+	v.val, _, err = v.typ.Convert(ctx, val)
+	return err
+}
+
+// selectInto runs SELECT … INTO local variables: no row leaves them unchanged (MySQL warns 1329),
+// more than one is MySQL's error 1172.
+func (c *call) selectInto(ctx *sql.Context, sc *scope, s *ast.Select) error {
+	q := *s
+	q.Into = nil
+	rows, err := c.query(ctx, sc, &q)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rows) == 0:
+		ctx.Session.Warn(&sql.Warning{Level: "Warning", Code: erSPFetchNoData, Message: "No data - zero rows fetched, selected, or processed"})
+		return nil
+	case len(rows) > 1:
+		return mysql.NewSQLError(mysql.ERTooManyRows, "42000", "Result consisted of more than one row")
+	}
+	if len(rows[0]) != len(s.Into.Variables) {
+		return mysql.NewSQLError(erSPWrongNoOfFetchArgs, "HY000", "Incorrect number of FETCH variables")
+	}
+	for i, v := range s.Into.Variables {
+		if err := assign(ctx, sc, v.String(), rows[0][i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eval evaluates one expression of the body as SELECT <expr> (see query).
 func (c *call) eval(ctx *sql.Context, sc *scope, e ast.Expr) (any, error) {
+	rows, err := c.query(ctx, sc, &ast.Select{SelectExprs: ast.SelectExprs{&ast.AliasedExpr{Expr: e}}})
+	if err != nil || len(rows) == 0 || len(rows[0]) == 0 {
+		return nil, err
+	}
+	return rows[0][0], nil
+}
+
+// query runs a SELECT of the body on the caller's session and transaction: the variables it
+// names are replaced by their values written as literals, and the text is analyzed and run by
+// the engine.
+func (c *call) query(ctx *sql.Context, sc *scope, sel ast.SelectStatement) ([]sql.Row, error) {
 	var failed error
 	buf := ast.NewTrackedBuffer(func(buf *ast.TrackedBuffer, node ast.SQLNode) {
 		if col, ok := node.(*ast.ColName); ok && col.Qualifier.IsEmpty() {
@@ -442,15 +606,14 @@ func (c *call) eval(ctx *sql.Context, sc *scope, e ast.Expr) (any, error) {
 		}
 		node.Format(buf)
 	})
-	buf.Myprintf("%v", e)
+	buf.Myprintf("%v", sel)
 	if failed != nil {
 		return nil, failed
 	}
 	if c.r.engine == nil {
 		return nil, fmt.Errorf("stored functions: no engine attached")
 	}
-	q := "SELECT " + buf.String()
-	node, err := c.r.engine.AnalyzeQuery(ctx, q)
+	node, err := c.r.engine.AnalyzeQuery(ctx, buf.String())
 	if err != nil {
 		return nil, err
 	}
@@ -458,14 +621,7 @@ func (c *call) eval(ctx *sql.Context, sc *scope, e ast.Expr) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := sql.RowIterToRows(ctx, iter)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 || len(rows[0]) == 0 {
-		return nil, nil
-	}
-	return rows[0][0], nil
+	return sql.RowIterToRows(ctx, iter)
 }
 
 // literal writes v, a value of type t, as SQL text that reads back as the same value.
