@@ -78,7 +78,13 @@ func (r *Routines) Function(ctx *sql.Context, schema, name string) (sql.Function
 		return nil, false
 	}
 	c, ok, err := r.lookup(ctx, db, name)
-	if err != nil || !ok {
+	if err != nil && ok {
+		// Stored but no longer compiles (a type or statement this version refuses): say why.
+		return sql.FunctionN{Name: lower, Fn: func(*sql.Context, ...sql.Expression) (sql.Expression, error) {
+			return nil, err
+		}}, true
+	}
+	if !ok {
 		if schema == "" {
 			return nil, false
 		}
@@ -108,7 +114,8 @@ func (r *Routines) functionDatabase(ctx *sql.Context, db string) (FunctionDataba
 	return fd, nil
 }
 
-// lookup returns the compiled stored function db.name, compiling it again if it changed.
+// lookup returns the compiled stored function db.name, compiling it again if it changed. ok is
+// true if the function is stored, also when it does not compile (err says why).
 func (r *Routines) lookup(ctx *sql.Context, db, name string) (*compiled, bool, error) {
 	fd, err := r.functionDatabase(ctx, db)
 	if err != nil {
@@ -132,11 +139,11 @@ func (r *Routines) lookup(ctx *sql.Context, db, name string) (*compiled, bool, e
 	}
 	cf, err := parseCreateFunction(stmt, mode.ParserOptions())
 	if err != nil {
-		return nil, false, fmt.Errorf("stored function %s.%s: %w", db, name, err)
+		return nil, true, fmt.Errorf("stored function %s.%s: %w", db, name, err)
 	}
 	c, err = compile(fd.Name(), cf)
 	if err != nil {
-		return nil, false, err
+		return nil, true, fmt.Errorf("stored function %s.%s: %w", db, name, err)
 	}
 	c.created, c.statement = def.CreatedAt, def.CreateStatement
 	r.mu.Lock()
