@@ -215,13 +215,14 @@ func (p *parser) showFunctionStatus(ctx context.Context, s string, options ast.P
 		}
 	}
 	filter := ""
-	if len(toks) > 3 {
-		switch {
-		case toks[3].is(s, "like"):
-			filter = " WHERE `Name` LIKE " + s[toks[4].start:toks[len(toks)-1].end]
-		case toks[3].is(s, "where"):
-			filter = " WHERE " + s[toks[4].start:toks[len(toks)-1].end]
-		}
+	switch {
+	case len(toks) == 3:
+	case len(toks) > 4 && toks[3].is(s, "like"):
+		filter = " WHERE `Name` LIKE " + s[toks[4].start:toks[len(toks)-1].end]
+	case len(toks) > 4 && toks[3].is(s, "where"):
+		filter = " WHERE " + s[toks[4].start:toks[len(toks)-1].end]
+	default:
+		return "", 0, false // GMS's parser reports the syntax error
 	}
 	sctx, ok := ctx.(*sql.Context)
 	if !ok {

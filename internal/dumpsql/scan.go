@@ -31,7 +31,11 @@ func (t token) is(q, kw string) bool { return t.kind == tokWord && strings.Equal
 func (t token) ident(q string) string {
 	s := t.text(q)
 	if t.kind == tokQuotedIdent {
-		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
+		s = s[1:]
+		if strings.HasSuffix(s, "`") { // unterminated: the parser reports it
+			s = s[:len(s)-1]
+		}
+		return strings.ReplaceAll(s, "``", "`")
 	}
 	return s
 }
