@@ -163,3 +163,18 @@ func TestForeignKeySetDefaultRefused(t *testing.T) {
 		}
 	}
 }
+
+// Syntax errors point into the statement as written, in vitess's words (which the server turns
+// into error 1064 with the text near the token).
+func TestCreateFunctionSyntaxErrors(t *testing.T) {
+	for q, want := range map[string]string{
+		"CREATE FUNCTION f(x INT) RETURN x":                        "syntax error at position 31 near 'RETURN'",
+		"CREATE FUNCTION f(x INT) RETURNS INT BEGIN RETURN x; EDN": "syntax error at position 56 near 'EDN'",
+		"CREATE FUNCTION f(x INT) RETURNS INT RETURN x +":          "syntax error at position 45 near 'x'",
+	} {
+		_, err := parseCreateFunction(q, ast.ParserOptions{})
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", q, err, want)
+		}
+	}
+}

@@ -2,22 +2,27 @@ package dumpsql
 
 import (
 	"context"
-	"strings"
+	"fmt"
 
 	"github.com/dolthub/vitess/go/mysql"
 )
 
 var contextBackground = context.Background()
 
-// syntaxError is MySQL's error 1064 for q, near byte offset pos.
+// syntaxError reports a parse failure at byte offset pos of q in vitess's words ("syntax error
+// at position N near 'tok'"), which the server turns into MySQL's error 1064 with the text near
+// the token, as for every other statement.
 func syntaxError(q string, pos int) error {
 	pos = min(max(pos, 0), len(q))
-	near := q[pos:]
-	if len(near) > 80 {
-		near = near[:80]
+	toks := scan(q[pos:], 1)
+	if len(toks) == 0 {
+		return fmt.Errorf("syntax error at position %d", len(q)+1)
 	}
-	line := 1 + strings.Count(q[:pos], "\n")
-	return mysql.NewSQLError(mysql.ERParseError, mysql.SSClientError,
-		"You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '%s' at line %d",
-		near, line)
+	tok := toks[0]
+	return fmt.Errorf("syntax error at position %d near '%s'", pos+tok.end, q[pos+tok.start:pos+tok.end])
+}
+
+// errNoDatabase is MySQL's error 1046.
+func errNoDatabase() error {
+	return mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
 }

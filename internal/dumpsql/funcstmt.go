@@ -2,6 +2,8 @@ package dumpsql
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -25,6 +27,9 @@ type createFunction struct {
 	// end is where the statement ends in the cleaned text (for multi-statement texts).
 	end int
 }
+
+// vitessSyntax matches vitess's parse errors.
+var vitessSyntax = regexp.MustCompile(`^syntax error at position (\d+)(?: near '(.*)')?$`)
 
 // errNotOurs means the text is not one of the statements this package parses.
 var errNotOurs = fmt.Errorf("not a stored function statement")
@@ -215,8 +220,29 @@ func parseCreateFunction(q string, opts ast.ParserOptions) (*createFunction, err
 	// vitess parses the rest as a procedure with the same parameters and body.
 	prefix := "CREATE PROCEDURE " + quoteIdent(f.name)
 	procText := prefix + q[toks[paramsOpen].start:toks[returnsTok].start] + q[toks[i].start:]
+	// toQ maps an offset in procText back to q.
+	toQ := func(pos int) int {
+		params := toks[returnsTok].start - toks[paramsOpen].start
+		switch {
+		case pos < len(prefix):
+			return toks[paramsOpen].start
+		case pos < len(prefix)+params:
+			return pos - len(prefix) + toks[paramsOpen].start
+		}
+		return pos - len(prefix) - params + toks[i].start
+	}
 	stmt, ri, err := ast.ParseOneWithOptions(contextBackground, procText, opts)
 	if err != nil {
+		if m := vitessSyntax.FindStringSubmatch(err.Error()); m != nil {
+			pos, _ := strconv.Atoi(m[1])
+			end := min(toQ(pos), len(q))
+			if m[2] != "" {
+				if k := strings.LastIndex(q[:end], m[2]); k >= 0 {
+					return nil, syntaxError(q, k)
+				}
+			}
+			return nil, syntaxError(q, end)
+		}
 		return nil, err
 	}
 	ddl, ok := stmt.(*ast.DDL)
@@ -226,7 +252,7 @@ func parseCreateFunction(q string, opts ast.ParserOptions) (*createFunction, err
 	f.spec = ddl.ProcedureSpec
 	f.end = len(q)
 	if ri > 0 && ri < len(procText) {
-		f.end = ri - len(prefix) - (toks[returnsTok].start - toks[paramsOpen].start) + toks[i].start
+		f.end = toQ(ri)
 	}
 	f.tail = strings.TrimRight(strings.TrimSpace(q[toks[paramsOpen].start:f.end]), ";")
 	for _, p := range f.spec.Params {

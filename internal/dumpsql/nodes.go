@@ -51,7 +51,7 @@ func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 		db = ctx.GetCurrentDatabase()
 	}
 	if db == "" {
-		return nil, sql.ErrNoDatabaseSelected.New()
+		return nil, errNoDatabase()
 	}
 	fd, err := n.r.functionDatabase(ctx, db)
 	if err != nil {
@@ -135,7 +135,7 @@ func (n *dropFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, er
 		db = ctx.GetCurrentDatabase()
 	}
 	if db == "" {
-		return nil, sql.ErrNoDatabaseSelected.New()
+		return nil, errNoDatabase()
 	}
 	fd, err := n.r.functionDatabase(ctx, db)
 	if err != nil {
@@ -208,7 +208,7 @@ func (n *showCreateNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 		dbName = ctx.GetCurrentDatabase()
 	}
 	if dbName == "" {
-		return nil, sql.ErrNoDatabaseSelected.New()
+		return nil, errNoDatabase()
 	}
 	db, err := n.r.provider.Database(ctx, dbName)
 	if err != nil {
