@@ -111,6 +111,8 @@ func TestBlankYearWidth(t *testing.T) {
 		"SELECT year(4)":                                          "SELECT year(4)",
 		"CREATE TABLE t (d DATE, g INT AS (year(d)))":             "CREATE TABLE t (d DATE, g INT AS (year(d)))",
 		"CREATE TABLE t (c VARCHAR(9) DEFAULT 'year(4)')":         "CREATE TABLE t (c VARCHAR(9) DEFAULT 'year(4)')",
+		"CREATE TABLE t (y INT DEFAULT year(4))":                  "CREATE TABLE t (y INT DEFAULT year(4))",
+		"CREATE TABLE t (y INT, CHECK (y > 0 AND year(4) > 0))":   "CREATE TABLE t (y INT, CHECK (y > 0 AND year(4) > 0))",
 	} {
 		if got := blankYearWidth(in); got != want {
 			t.Errorf("blankYearWidth(%q) = %q, want %q", in, got, want)

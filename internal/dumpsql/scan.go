@@ -145,6 +145,13 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
+// notColumnName are words after which YEAR(…) is the function, not a column's type.
+var notColumnName = map[string]bool{
+	"default": true, "as": true, "check": true, "on": true, "select": true, "when": true, "then": true,
+	"else": true, "and": true, "or": true, "not": true, "by": true, "set": true, "values": true, "return": true,
+	"where": true, "update": true, "is": true, "in": true, "like": true, "between": true, "xor": true, "div": true, "mod": true,
+}
+
 // blankYearWidth returns q with the display width of YEAR columns in CREATE/ALTER TABLE
 // (`yr` year(4), which MariaDB and MySQL 5.x print and vitess rejects) replaced by spaces, so
 // offsets into the text stay valid. Anything else comes back unchanged.
@@ -156,7 +163,8 @@ func blankYearWidth(q string) string {
 	var b []byte
 	for i := 1; i+3 < len(toks); i++ {
 		prev, t := toks[i-1], toks[i]
-		if !t.is(q, "year") || !(prev.kind == tokWord || prev.kind == tokQuotedIdent) {
+		// A column's type follows its name; YEAR(…) after a keyword is the function.
+		if !t.is(q, "year") || !(prev.kind == tokWord && !notColumnName[strings.ToLower(prev.text(q))] || prev.kind == tokQuotedIdent) {
 			continue
 		}
 		if toks[i+1].text(q) != "(" || toks[i+2].kind != tokNumber || toks[i+3].text(q) != ")" {
