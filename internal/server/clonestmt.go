@@ -284,6 +284,16 @@ func InstallStagedClone(dir string, layout clone.Layout, log *slog.Logger) (setA
 type withPerformanceSchema struct {
 	inner sql.DatabaseProvider
 	perf  sql.Database
+	// functions serves the stored functions (package dumpsql); nil: none.
+	functions sql.FunctionProvider
+}
+
+// Function implements sql.FunctionProvider: GMS's catalog asks it before its built-ins.
+func (p *withPerformanceSchema) Function(ctx *sql.Context, schema, name string) (sql.Function, bool) {
+	if p.functions == nil {
+		return nil, false
+	}
+	return p.functions.Function(ctx, schema, name)
 }
 
 var (

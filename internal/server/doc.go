@@ -157,6 +157,10 @@
 //     transaction_isolation / transaction_read_only in both scopes; innodb_lock_wait_timeout is
 //     a session and global variable (1..1073741824, default 50) the storage reads per statement.
 //
+//   - The engine's parser, SHOW CREATE TABLE formatter and function provider are package
+//     dumpsql's (node.go): stored functions, and SHOW CREATE output that mariadb-dump can reload.
+//     CREATE/DROP FUNCTION commit implicitly (implicitcommit.go: CommitsImplicitly).
+//
 // The package never imports a storage implementation: cmd/relaydb chooses
 // one. OpenMemoryStorage (GMS's in-memory toy) is for tests.
 package server

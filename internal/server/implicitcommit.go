@@ -94,6 +94,10 @@ func commitsBefore(n sql.Node) bool {
 		*plan.FlushPrivileges, *plan.LockTables, *plan.AnalyzeTable:
 		return true
 	}
+	// Statements RelayDB plans itself (CREATE/DROP FUNCTION, package dumpsql) say so.
+	if c, ok := n.(interface{ CommitsImplicitly() bool }); ok {
+		return c.CommitsImplicitly()
+	}
 	return false
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/clone"
 	"github.com/relaydb/relaydb/internal/commitlog"
+	"github.com/relaydb/relaydb/internal/dumpsql"
 	"github.com/relaydb/relaydb/internal/readonly"
 	"github.com/relaydb/relaydb/internal/replica"
 	"github.com/relaydb/relaydb/internal/sqlmeta"
@@ -231,8 +232,17 @@ func Open(cfg Config) (n *Node, err error) {
 	}
 
 	provider := &withPerformanceSchema{inner: n.storage.Provider(), perf: clone.NewPerformanceSchema(cloneTracker)}
+	// Stored functions, SHOW CREATE TRIGGER/PROCEDURE/FUNCTION and the SHOW CREATE TABLE text
+	// as mariadb-dump needs them (package dumpsql): its parser and formatter replace GMS's.
+	routines := dumpsql.New(provider)
+	provider.functions = routines
 	n.engine = sqle.New(withoutWrongRules(analyzer.NewBuilder(provider).
+		AddOverrides(sql.EngineOverrides{
+			Builder:         sql.BuilderOverrides{Parser: routines.Parser()},
+			SchemaFormatter: &dumpsql.SchemaFormatter{},
+		}).
 		AddPreAnalyzeRule(implicitCommitRuleID, implicitCommitRule)).Build(), &sqle.Config{})
+	routines.Attach(n.engine)
 	registerFunctions(n.engine, n.binlog)
 	if r, ok := n.storage.(pendingReplayer); ok {
 		// Before privileges are loaded: the replay runs as the server itself.

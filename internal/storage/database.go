@@ -227,6 +227,7 @@ const (
 	kindTrigger   = "trigger"
 	kindProcedure = "procedure"
 	kindEvent     = "event"
+	kindFunction  = "function"
 )
 
 // CreateView implements sql.ViewDatabase.
@@ -242,7 +243,7 @@ func (d *Database) CreateView(ctx *sql.Context, name, selectStatement, createVie
 	}
 	v := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt,
 		SqlMode: sql.LoadSqlMode(ctx).String()}
-	return d.e.putObject(ctx, d.name, kindView, name, v)
+	return d.e.putObject(ctx, d.name, kindView, name, withCharsets[sql.ViewDefinition]{v, d.charsetsOf(ctx)})
 }
 
 // DropView implements sql.ViewDatabase.
@@ -306,7 +307,7 @@ func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) er
 	} else if ok {
 		return fmt.Errorf("trigger %q already exists", def.Name)
 	}
-	return d.e.putObject(ctx, d.name, kindTrigger, def.Name, def)
+	return d.e.putObject(ctx, d.name, kindTrigger, def.Name, withCharsets[sql.TriggerDefinition]{def, d.charsetsOf(ctx)})
 }
 
 // DropTrigger implements sql.TriggerDatabase.
@@ -355,7 +356,7 @@ func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedure
 	} else if ok {
 		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
 	}
-	return d.e.putObject(ctx, d.name, kindProcedure, spd.Name, spd)
+	return d.e.putObject(ctx, d.name, kindProcedure, spd.Name, withCharsets[sql.StoredProcedureDetails]{spd, d.charsetsOf(ctx)})
 }
 
 // DropStoredProcedure implements sql.StoredProcedureDatabase.
