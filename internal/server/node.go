@@ -273,7 +273,8 @@ func Open(cfg Config) (n *Node, err error) {
 	procs := &processList{ProcessList: n.engine.ProcessList, conns: conns}
 	n.engine.Analyzer.ExecBuilder.PriorityBuilder = &readOnlyGuard{db: db, readLock: readLock, procs: procs,
 		meta: sqlmeta.Builder{Provider: provider,
-			Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }}}
+			Privileges: func(ctx *sql.Context) sql.PrivilegeSet { return db.UserActivePrivilegeSet(ctx) }},
+		exec: n.engine.Analyzer.ExecBuilder}
 	binlogStmts := newBinlogStatements(n.engine)
 	n.engine.Analyzer.Catalog.BinlogConsumer = binlogStmts
 
@@ -508,12 +509,16 @@ func maxAllowedPacket() int64 {
 // (keepTransaction).
 type readOnlyGuard struct {
 	db       *mysql_db.MySQLDb
-	readLock globalReadLocker // may be nil
-	procs    *processList     // SHOW PROCESSLIST is built from it (processlist.go); may be nil
-	meta     sqlmeta.Builder  // SHOW COLUMNS, SHOW TABLE STATUS, information_schema.COLUMNS
+	readLock globalReadLocker    // may be nil
+	procs    *processList        // SHOW PROCESSLIST is built from it (processlist.go); may be nil
+	meta     sqlmeta.Builder     // SHOW COLUMNS, SHOW TABLE STATUS, information_schema.COLUMNS
+	exec     sql.NodeExecBuilder // the builder this guard is the priority builder of
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql.RowIter, error) {
+	if rewritten := textLiteralsForIgnore(ctx, node); rewritten != nil && g.exec != nil {
+		return g.exec.Build(ctx, rewritten, row)
+	}
 	if g.readLock != nil && ctx.Session != nil && g.readLock.HoldsCommitLock(ctx.Session.ID()) && !readonly.AllowedWhileReadOnly(node) {
 		// The session holding FLUSH TABLES WITH READ LOCK may not write (the others wait at commit).
 		return nil, errHoldsReadLock
