@@ -15,6 +15,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/mariabinlog"
 	"github.com/relaydb/relaydb/internal/semisync"
 )
 
@@ -37,17 +38,17 @@ func (r *Replica) receive(ctx context.Context) {
 				r.setIOError(erRelayLogWrite, err)
 			case 1236:
 				r.setIOError(1236, fmt.Errorf("Got fatal error 1236 from source when reading data from binary log: '%v'", err))
-			case 1743:
-				r.setIOError(1743, err)
+			case 1743, mariabinlog.ErrNotSupported:
+				r.setIOError(errno(err, 0), err)
 			default:
 				r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
 					cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
 			}
 			switch errno(err, 0) {
-			case 1593, 1236, erRelayLogWrite:
+			case 1593, 1236, erRelayLogWrite, mariabinlog.ErrNotSupported:
 				// Equal server ids, a source that cannot serve what this replica needs (purged
-				// binlogs), or a relay log that cannot be written: retrying cannot help, so the
-				// receiver stops, as in MySQL.
+				// binlogs, events this replica cannot read), or a relay log that cannot be
+				// written: retrying cannot help, so the receiver stops, as in MySQL.
 				return
 			}
 		}
@@ -84,16 +85,11 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		case <-ended:
 		}
 	}()
-	res, err := conn.ExecuteFetch("SELECT @@GLOBAL.server_id, @@GLOBAL.server_uuid", 1, false)
+	srcID, srcUUID, err := r.sourceIdentity(conn)
 	if err != nil {
 		return err
 	}
-	var srcID uint32
-	var srcUUID string
-	if len(res.Rows) == 1 {
-		fmt.Sscan(res.Rows[0][0].ToString(), &srcID)
-		srcUUID = res.Rows[0][1].ToString()
-	}
+	maria := isMariaDB(conn)
 	if srcID == r.opts.ServerID {
 		return mysql.NewSQLError(1593, "HY000", "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work")
 	}
@@ -102,6 +98,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		"SET @master_binlog_checksum = @@GLOBAL.binlog_checksum, @source_binlog_checksum = @@GLOBAL.binlog_checksum",
 		"SET @slave_uuid = '" + r.opts.ServerUUID + "', @replica_uuid = '" + r.opts.ServerUUID + "'",
 		r.epochStatement(),
+		mariaDBCapability(maria),
 	} {
 		if q == "" {
 			continue
@@ -125,12 +122,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
 	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
 	r.mu.Unlock()
-	if cfg.AutoPosition || cfg.LogFile == "" {
-		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, "", 4, mysql.BinlogThroughGTID, has.Encode())
-	} else {
-		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, cfg.LogFile, max(cfg.LogPos, 4), 0, nil)
-	}
-	if err != nil {
+	if err := r.requestDump(conn, cfg, has, maria); err != nil {
 		return err
 	}
 	r.setState(true, ioStateWaitingForSource)
@@ -138,7 +130,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat))
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), maria)
 }
 
 // netTimeout is how long the receiver waits for any packet: twice the heartbeat period (MySQL's
@@ -162,8 +154,9 @@ func (r *Replica) epochStatement() string {
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once the
 // transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
 // see acknowledge.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration) error {
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, maria bool) error {
 	format := binlog.NewFormat(binlog.ChecksumCRC32)
+	var mt mariabinlog.Translator
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
 	began := false
@@ -201,6 +194,19 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 			}
 			needAck = false
 		}
+		if maria && mariabinlog.IsMariaDBEvent(e.Type()) {
+			// MariaDB's own events: its GTID event starts a transaction (mariadb.go).
+			out, standalone, err := mt.Translate(format, e)
+			if err != nil {
+				return err
+			}
+			if len(out) > 0 {
+				if txn, txnGTID, began, err = r.mariaTxnStart(format, out, standalone); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		switch e.Type() {
 		case binlog.TypeFormatDescription:
 			fd, err := binlog.DecodeFormatDescription(e)
@@ -214,6 +220,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 			if err == nil {
 				r.mu.Lock()
 				r.st.sourceFile, r.st.readPos = next, pos
+				if len(txn) == 0 {
+					r.st.resumeFile, r.st.resumePos = next, pos
+				}
 				r.mu.Unlock()
 			}
 			continue
@@ -272,6 +281,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		r.mu.Lock()
 		_ = r.st.retrieved.Add(txnGTID)
 		r.st.readPos = uint64(e.LogPos())
+		r.st.resumeFile, r.st.resumePos = r.st.sourceFile, uint64(e.LogPos())
 		r.mu.Unlock()
 		txn = nil
 		if needAck {

@@ -184,6 +184,11 @@ type status struct {
 	sourceUUID                   string
 	sourceFile                   string
 	readPos                      uint64
+	// resumeFile and resumePos are where, in file/position mode, a new connection asks the
+	// source to go on from: just past the last transaction relayed (or the last rotation),
+	// so that a reconnect neither fetches again what the relay log holds nor skips anything.
+	resumeFile string
+	resumePos  uint64
 	execSourceFile               string
 	execPos                      uint64
 	relayFile                    string
@@ -289,6 +294,7 @@ func (r *Replica) Change(opts map[string]string) error {
 		return err
 	}
 	r.cfg = &c
+	r.st.resumeFile, r.st.resumePos = "", 0 // the new settings say where to start
 	return nil
 }
 
