@@ -187,16 +187,16 @@ type status struct {
 	// resumeFile and resumePos are where, in file/position mode, a new connection asks the
 	// source to go on from: just past the last transaction relayed (or the last rotation),
 	// so that a reconnect neither fetches again what the relay log holds nor skips anything.
-	resumeFile string
-	resumePos  uint64
-	execSourceFile               string
-	execPos                      uint64
-	relayFile                    string
-	relayPos                     uint64
-	retrieved                    gtid.Set
-	lastApplied                  time.Time // source commit time of the last applied transaction
-	caughtUp                     bool
-	delayUntil                   time.Time // a transaction waits for SOURCE_DELAY until then
+	resumeFile     string
+	resumePos      uint64
+	execSourceFile string
+	execPos        uint64
+	relayFile      string
+	relayPos       uint64
+	retrieved      gtid.Set
+	lastApplied    time.Time // source commit time of the last applied transaction
+	caughtUp       bool
+	delayUntil     time.Time // a transaction waits for SOURCE_DELAY until then
 }
 
 // Open loads the persisted settings and restarts the threads that were running.
