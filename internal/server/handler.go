@@ -97,6 +97,10 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 		}
 	}
 	query = sqltext.DropUnexecutedComments(query)
+	query, err := rewriteSetNames(query)
+	if err != nil {
+		return err
+	}
 	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
 		// Not a command that uses the one-shot level: no h.after.
 		if err != nil {
@@ -143,6 +147,10 @@ func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query st
 		}
 	}
 	query = sqltext.DropUnexecutedComments(query)
+	query, err := rewriteSetNames(query)
+	if err != nil {
+		return "", err
+	}
 	first, rest := splitFirstStatement(query)
 	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
 		if err != nil {
