@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,7 +193,33 @@ func TestMigrateFromMariaDB(t *testing.T) {
 	var failed atomic.Value
 	stop := make(chan struct{})
 	wg, commits := mariaLoad(t, mdb, 6, stop, &failed)
-	time.Sleep(load / 2)
+	time.Sleep(load / 4)
+	// The dump connections are cut: r1's the receiver reconnects and asks for the binlog from where
+	// its relay log ends, not from the configured start again. r2 is killed and restarted: it
+	// starts from the configured position and skips what it executed, by GTID.
+	rows, err := mdb.Query("SELECT id FROM information_schema.processlist WHERE command = 'Binlog Dump'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dumps []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		dumps = append(dumps, id)
+	}
+	rows.Close()
+	if len(dumps) != 2 {
+		t.Fatalf("MariaDB runs %d dump threads, want 2", len(dumps))
+	}
+	for _, id := range dumps {
+		mustExec(t, mdb, fmt.Sprintf("KILL %d", id))
+	}
+	r2.kill()
+	r2.restart("--server-id", "3")
+	r2db = r2.db("")
+	time.Sleep(load / 4)
 	// DDL while the writers run.
 	mustExec(t, mdb, "ALTER TABLE shop.orders ADD COLUMN status VARCHAR(16) NULL DEFAULT 'new'")
 	mustExec(t, mdb, "CREATE TABLE shop.audit (id INT NOT NULL PRIMARY KEY, at DATETIME)")
@@ -230,6 +257,16 @@ func TestMigrateFromMariaDB(t *testing.T) {
 	g2 := queryString(t, r2db, "SELECT @@GLOBAL.gtid_executed")
 	if g1 != g2 || !strings.HasPrefix(g1, mariabinlog.DomainUUID(0).String()+":1-") {
 		t.Fatalf("replicas' gtid_executed: %q and %q", g1, g2)
+	}
+	// Every dump after the first (the reconnect) started past the start of the binlog.
+	starts := regexp.MustCompile(`Start binlog_dump to slave_server\((\d+)\), pos\(bin\.000001, (\d+)\)`).FindAllStringSubmatch(m.Log(), -1)
+	if len(starts) < 4 {
+		t.Fatalf("MariaDB logged %d dump starts, want at least 4 (two replicas, one reconnect, one restart):\n%s", len(starts), m.Log())
+	}
+	for _, d := range starts[2:] {
+		if d[1] == "2" && d[2] == "4" {
+			t.Fatalf("replica 2 reconnected from the start of the binlog again: %v", starts)
+		}
 	}
 	st := replicaStatus(t, r1db)
 	if st["Replica_IO_Running"] != "Yes" || st["Replica_SQL_Running"] != "Yes" || st["Source_UUID"] != "" ||
