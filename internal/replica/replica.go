@@ -294,7 +294,13 @@ func (r *Replica) Change(opts map[string]string) error {
 		return err
 	}
 	r.cfg = &c
-	r.st.resumeFile, r.st.resumePos = "", 0 // the new settings say where to start
+	for name := range opts {
+		switch strings.TrimPrefix(strings.TrimPrefix(name, "SOURCE_"), "MASTER_") {
+		case "HOST", "PORT", "LOG_FILE", "LOG_POS", "AUTO_POSITION":
+			// Another source or another position: the new settings say where to start.
+			r.st.resumeFile, r.st.resumePos = "", 0
+		}
+	}
 	return nil
 }
 
