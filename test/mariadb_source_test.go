@@ -179,9 +179,24 @@ func TestMigrateFromMariaDB(t *testing.T) {
 
 	r1 := startNode(t, "", "--server-id", "2")
 	r2 := startNode(t, "", "--server-id", "3")
+	r1db, r2db := r1.db(""), r2.db("")
+	// Auto-positioning needs COM_BINLOG_DUMP_GTID, which MariaDB has not: refused, and said so.
+	mustExec(t, r2db, fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=%d, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1", m.Port))
+	mustExec(t, r2db, "START REPLICA IO_THREAD")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := replicaStatus(t, r2db)
+		if st["Replica_IO_Running"] == "No" && st["Last_IO_Errno"] == "1235" && strings.Contains(st["Last_IO_Error"], "MariaDB") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SOURCE_AUTO_POSITION=1 toward MariaDB: %v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mustExec(t, r2db, "STOP REPLICA")
 	replicaOfMariaDB(t, r1, m)
 	replicaOfMariaDB(t, r2, m)
-	r1db, r2db := r1.db(""), r2.db("")
 
 	mustExec(t, mdb, "CREATE DATABASE shop")
 	for _, q := range migrationTables {
