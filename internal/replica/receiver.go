@@ -122,6 +122,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
 	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
 	r.mu.Unlock()
+	checksum := streamChecksum(conn) // before the dump: the connection then only streams events
 	if err := r.requestDump(conn, cfg, has, maria); err != nil {
 		return err
 	}
@@ -130,7 +131,22 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), maria)
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), maria, checksum)
+}
+
+// streamChecksum is the checksum the source's events carry in this session: what
+// @master_binlog_checksum was set to. It matters before the first FORMAT_DESCRIPTION: the
+// source's first event, the fake ROTATE naming the file, already has it (or not).
+func streamChecksum(conn *mysql.Conn) binlog.Checksum {
+	res, err := conn.ExecuteFetch("SELECT @master_binlog_checksum", 1, false)
+	if err != nil || len(res.Rows) != 1 {
+		return binlog.ChecksumCRC32
+	}
+	c, err := binlog.ParseChecksum(res.Rows[0][0].ToString())
+	if err != nil {
+		return binlog.ChecksumCRC32
+	}
+	return c
 }
 
 // netTimeout is how long the receiver waits for any packet: twice the heartbeat period (MySQL's
@@ -154,8 +170,8 @@ func (r *Replica) epochStatement() string {
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once the
 // transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
 // see acknowledge.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, maria bool) error {
-	format := binlog.NewFormat(binlog.ChecksumCRC32)
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, maria bool, checksum binlog.Checksum) error {
+	format := binlog.NewFormat(checksum)
 	var mt mariabinlog.Translator
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
