@@ -349,3 +349,34 @@ func TestReplicateFromMariaDBVariants(t *testing.T) {
 		t.Fatalf("source file %q, applied from %q", st["Source_Log_File"], st["Relay_Source_Log_File"])
 	}
 }
+
+// TestReplicateFromMariaDBStatementFormat: statement-format events (binlog_format=STATEMENT) of
+// a MariaDB primary are applied as SQL text, with their INSERT_ID context.
+func TestReplicateFromMariaDBStatementFormat(t *testing.T) {
+	m := mariadb.Start(t, "--binlog-format=STATEMENT")
+	mdb, err := sql.Open("mysql", m.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mdb.Close()
+	mdb.SetMaxOpenConns(1)
+	mustExec(t, mdb, "SET sql_log_bin = 0")
+	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
+	mustExec(t, mdb, "SET sql_log_bin = 1")
+	r := startNode(t, "", "--server-id", "2")
+	replicaOfMariaDB(t, r, m)
+	rdb := r.db("")
+	mustExec(t, mdb, "CREATE DATABASE d")
+	mustExec(t, mdb, "CREATE TABLE d.t (id INT AUTO_INCREMENT PRIMARY KEY, a VARCHAR(20), b INT)")
+	mustExec(t, mdb, "INSERT INTO d.t (a, b) VALUES ('one', 1), ('two', 2)")
+	mustExec(t, mdb, "UPDATE d.t SET b = b * 10 WHERE a = 'two'")
+	mustExec(t, mdb, "BEGIN")
+	mustExec(t, mdb, "INSERT INTO d.t (a) VALUES ('three')")
+	mustExec(t, mdb, "DELETE FROM d.t WHERE id = 1")
+	mustExec(t, mdb, "COMMIT")
+	waitMariaCaughtUp(t, mdb, rdb, 60*time.Second)
+	if a, b := dumpTables(t, mdb, "d.t"), dumpTables(t, rdb, "d.t"); a != b {
+		t.Fatalf("RelayDB differs from MariaDB:\n%s\n---\n%s", a, b)
+	}
+}
