@@ -299,6 +299,14 @@ func (r *Replica) Change(opts map[string]string) error {
 		case "HOST", "PORT", "LOG_FILE", "LOG_POS", "AUTO_POSITION":
 			// Another source or another position: the new settings say where to start.
 			r.st.resumeFile, r.st.resumePos = "", 0
+			if !c.AutoPosition {
+				// By position, what the relay log holds may come again, and the relay log
+				// refuses a GTID twice: it goes, as in MySQL, with what it retrieved (the
+				// applier skips, by GTID, what it has executed). With auto-positioning the
+				// source sends nothing the relay log holds: it stays.
+				r.st.retrieved = gtid.Set{}
+				return r.discardRelayLocked()
+			}
 		}
 	}
 	return nil
@@ -394,12 +402,7 @@ func (r *Replica) Reset(all bool) error {
 	if r.io.running() || r.sqlT.running() {
 		return ErrRunning
 	}
-	if r.relay != nil {
-		_ = r.relay.Close()
-		r.relay = nil
-		r.relayReady = make(chan struct{})
-	}
-	if err := r.discardRelayLog(); err != nil {
+	if err := r.discardRelayLocked(); err != nil {
 		return err
 	}
 	r.st = status{}
@@ -408,6 +411,18 @@ func (r *Replica) Reset(all bool) error {
 		return saveConfig(r.configPath(), nil)
 	}
 	return nil
+}
+
+// discardRelayLocked closes and removes the relay log (the threads are stopped; r.mu held).
+func (r *Replica) discardRelayLocked() error {
+	if r.relay != nil {
+		_ = r.relay.Close()
+		r.relay = nil
+		r.relayReady = make(chan struct{})
+	}
+	r.sourceFiles = nil
+	r.st.relayFile, r.st.relayPos = "", 0
+	return r.discardRelayLog()
 }
 
 func (r *Replica) setIOError(code int, err error) {
