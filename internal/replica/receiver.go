@@ -131,7 +131,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), maria, checksum)
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), checksum)
 }
 
 // streamChecksum is the checksum the source's events carry in this session: what
@@ -170,7 +170,7 @@ func (r *Replica) epochStatement() string {
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once the
 // transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
 // see acknowledge.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, maria bool, checksum binlog.Checksum) error {
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, checksum binlog.Checksum) error {
 	format := binlog.NewFormat(checksum)
 	var mt mariabinlog.Translator
 	var txn binlog.Txn
@@ -210,8 +210,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 			}
 			needAck = false
 		}
-		if maria && mariabinlog.IsMariaDBEvent(e.Type()) {
-			// MariaDB's own events: its GTID event starts a transaction (mariadb.go).
+		if mariabinlog.IsMariaDBEvent(e.Type()) {
+			// MariaDB's own events (whatever the greeting said: none is dropped unread): its
+			// GTID event starts a transaction (mariadb.go).
 			out, standalone, err := mt.Translate(format, e)
 			if err != nil {
 				return err
