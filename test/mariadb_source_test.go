@@ -283,6 +283,17 @@ func TestMigrateFromMariaDB(t *testing.T) {
 			t.Fatalf("replica 2 reconnected from the start of the binlog again: %v", starts)
 		}
 	}
+	// A clean restart goes on from where the applier stopped, not from the configured start.
+	r2.stop()
+	r2.restart("--server-id", "3")
+	r2db = r2.db("")
+	mustExec(t, mdb, "INSERT INTO shop.audit VALUES (2, '2024-05-06 07:08:10')")
+	waitMariaCaughtUp(t, mdb, r2db, 60*time.Second)
+	starts = regexp.MustCompile(`Start binlog_dump to slave_server\(3\), pos\(bin\.000001, (\d+)\)`).FindAllStringSubmatch(m.Log(), -1)
+	if last := starts[len(starts)-1][1]; last == "4" {
+		t.Fatalf("replica 3 restarted from bin.000001:4 after a clean stop: %v", starts)
+	}
+	waitMariaCaughtUp(t, mdb, r1db, 60*time.Second)
 	st := replicaStatus(t, r1db)
 	if st["Replica_IO_Running"] != "Yes" || st["Replica_SQL_Running"] != "Yes" || st["Source_UUID"] != "" ||
 		st["Source_Log_File"] != "bin.000001" {

@@ -68,9 +68,11 @@
 //     parallel apply, log_replica_updates, crash safety) is the same as for a MySQL source.
 //   - In file/position mode a new connection of a running receiver asks for the binlog from
 //     just past the last transaction it relayed (or the last rotation), never from the
-//     configured position again: the relay log refuses a GTID it already holds. The receiver
-//     of a restarted server starts from the configured position; the GTID skip makes that
-//     safe.
+//     configured position again: the relay log refuses a GTID it already holds. A clean stop
+//     of the applier (STOP REPLICA, shutdown) makes the applied position the configured one;
+//     the receiver of a restarted server starts from the configured position, and the GTID
+//     skip makes an older one (after a crash) safe. CHANGE REPLICATION SOURCE TO another
+//     source or position discards the relay log and Retrieved_Gtid_Set, as MySQL does.
 //   - Replication filters (filters.go, rules in package rplfilter) are applied by the applier,
 //     never the receiver: the relay log and Retrieved_Gtid_Set hold everything, and a filtered
 //     transaction still commits (empty) under its GTID, so gtid_executed stays the source's.

@@ -371,9 +371,27 @@ func (r *Replica) Stop(io, sqlThread bool) error {
 	if cfg != nil {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if sqlThread {
+			r.keepExecPositionLocked()
+		}
 		return saveConfig(r.configPath(), r.cfg)
 	}
 	return nil
+}
+
+// keepExecPositionLocked makes, in file/position mode, the position just past the last applied
+// transaction the configured one, once the applier has stopped (r.mu held): a server restart
+// discards the relay log, and its receiver then starts there rather than at the position first
+// configured (the GTID skip made that safe, but it read the binlog again). The applier commits
+// in relay log order, so after a clean stop everything before that position is applied; after
+// an applier error it may not be (a later transaction may have committed past a failed one),
+// and the position is left alone.
+func (r *Replica) keepExecPositionLocked() {
+	if r.cfg == nil || r.cfg.AutoPosition || r.cfg.LogFile == "" || r.st.execSourceFile == "" || r.st.execPos == 0 ||
+		r.st.lastSQLErrno != 0 {
+		return
+	}
+	r.cfg.LogFile, r.cfg.LogPos = r.st.execSourceFile, r.st.execPos
 }
 
 // Close stops the threads without recording them as stopped, so they restart with the server.
@@ -390,6 +408,12 @@ func (r *Replica) Close() {
 	r.mu.Lock()
 	if r.relay != nil {
 		_ = r.relay.Close()
+	}
+	if r.cfg != nil && ts[1] != nil {
+		r.keepExecPositionLocked()
+		if err := saveConfig(r.configPath(), r.cfg); err != nil {
+			r.opts.Logger.Warn("replication: could not save the applied position", "err", err)
+		}
 	}
 	r.mu.Unlock()
 }
