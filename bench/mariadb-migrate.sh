@@ -92,7 +92,7 @@ for _ in $(seq 6000); do
   sleep 0.1
 done
 [ "$(relay "SELECT GTID_SUBSET('$WANT', @@GLOBAL.gtid_executed)")" = 1 ] || { relay 'SHOW REPLICA STATUS\G' >&2; exit 1; }
-CATCHUP=$(echo "$(date +%s.%N) - $start" | bc)
+CATCHUP=$(printf %.1f "$(echo "$(date +%s.%N) - $start" | bc)")
 log "caught up ${CATCHUP}s after the load ended"
 
 DIFF=0
