@@ -400,3 +400,47 @@ func TestReplicateFromMariaDBStatementFormat(t *testing.T) {
 		t.Fatalf("RelayDB differs from MariaDB:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestSemiSyncReplicaOfMariaDB: a RelayDB replica with rpl_semi_sync_replica_enabled acknowledges
+// a semi-synchronous MariaDB primary's commits (its acks name MariaDB's file and position), so
+// MariaDB's commits wait for RelayDB and none falls back to asynchronous.
+func TestSemiSyncReplicaOfMariaDB(t *testing.T) {
+	m := mariadb.Start(t, "--rpl-semi-sync-master-enabled=1", "--rpl-semi-sync-master-timeout=30000")
+	mdb, err := sql.Open("mysql", m.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mdb.Close()
+	mdb.SetMaxOpenConns(1)
+	mustExec(t, mdb, "SET sql_log_bin = 0")
+	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
+	mustExec(t, mdb, "SET sql_log_bin = 1")
+	r := startNode(t, "", "--server-id", "2")
+	rdb := r.db("")
+	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")
+	replicaOfMariaDB(t, r, m)
+	status := func(name string) string {
+		return queryString(t, mdb, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = '"+name+"'")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for status("RPL_SEMI_SYNC_MASTER_CLIENTS") != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("MariaDB has no semi-sync replica: %v", replicaStatus(t, rdb))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mustExec(t, mdb, "CREATE DATABASE d")
+	mustExec(t, mdb, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	for i := 1; i <= 20; i++ {
+		mustExec(t, mdb, "INSERT INTO d.t VALUES (?)", i)
+	}
+	if yes, no := status("RPL_SEMI_SYNC_MASTER_YES_TX"), status("RPL_SEMI_SYNC_MASTER_NO_TX"); yes != "22" || no != "0" {
+		t.Fatalf("MariaDB's semi-sync commits: %s acknowledged, %s not", yes, no)
+	}
+	waitMariaCaughtUp(t, mdb, rdb, 20*time.Second)
+	// All on one connection: a receiver that cannot read on after an ack reconnects each time.
+	if n := strings.Count(m.Log(), "Start semi-sync binlog_dump to slave"); n != 1 {
+		t.Fatalf("the receiver started %d semi-sync dumps, want 1:\n%s", n, m.Log())
+	}
+}

@@ -1,7 +1,10 @@
 package replica
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -97,3 +100,38 @@ func (r *Replica) mariaTxnStart(f binlog.Format, out []binlog.Event, standalone 
 	}
 	return binlog.Txn(out), g.GTID, !standalone, nil
 }
+
+// mariaDBSemiSyncReader reads a semi-synchronous MariaDB dump's packets straight from the
+// socket. A MariaDB primary reads each acknowledgement (sequence id 0) on the dump's own
+// connection state and numbers the packets after it from 1, where vitess's reader expects the
+// dump's sequence to go on ("invalid sequence"): so sequence ids are not checked here. Safe
+// because nothing is buffered when the dump starts (the source sends nothing unasked before
+// it), and nothing but the dump is read afterwards.
+func mariaDBSemiSyncReader(conn *mysql.Conn) func(context.Context) ([]byte, error) {
+	br := bufio.NewReaderSize(conn.Conn, 64<<10)
+	return func(context.Context) ([]byte, error) {
+		var out []byte
+		for {
+			var h [4]byte
+			if _, err := io.ReadFull(br, h[:]); err != nil {
+				return nil, err
+			}
+			n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
+			p := make([]byte, n)
+			if _, err := io.ReadFull(br, p); err != nil {
+				return nil, err
+			}
+			if out == nil && n < maxPacketPayload {
+				return p, nil
+			}
+			out = append(out, p...)
+			if n < maxPacketPayload {
+				return out, nil
+			}
+		}
+	}
+}
+
+// maxPacketPayload is the largest payload of one protocol packet; a longer one continues in the
+// next packet.
+const maxPacketPayload = 1<<24 - 1

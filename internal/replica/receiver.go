@@ -131,7 +131,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), checksum)
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), checksum, maria)
 }
 
 // streamChecksum is the checksum the source's events carry in this session: what
@@ -170,8 +170,12 @@ func (r *Replica) epochStatement() string {
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once the
 // transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
 // see acknowledge.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, checksum binlog.Checksum) error {
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, checksum binlog.Checksum, maria bool) error {
 	format := binlog.NewFormat(checksum)
+	read := conn.ReadPacket
+	if semi && maria {
+		read = mariaDBSemiSyncReader(conn)
+	}
 	var mt mariabinlog.Translator
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
@@ -180,7 +184,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		// A source that sends nothing, not even a heartbeat, for this long is gone (a silent
 		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
 		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
-		raw, needAck, flags, err := readEventPacket(ctx, conn, semi)
+		raw, needAck, flags, err := readEventPacket(ctx, read, semi)
 		readAt := time.Now()
 		if err == nil {
 			r.heardAt.Store(readAt.UnixNano())
