@@ -9,6 +9,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -417,12 +418,17 @@ func (a *Applier) insertRows(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsE
 	if !ok {
 		return fmt.Errorf("apply: table %s does not accept inserts", mt.name)
 	}
-	if !complete(re.AfterColumns, mt.columns) {
-		return fmt.Errorf("apply: insert into %s does not carry every column", mt.name)
-	}
+	partial := !complete(re.AfterColumns, mt.columns)
 	ins := it.Inserter(ctx)
 	ins.StatementBegin(ctx)
 	for _, rc := range re.Rows {
+		if partial {
+			if err := fillDefaults(ctx, mt, re.AfterColumns, rc.After); err != nil {
+				_ = ins.DiscardChanges(ctx, err)
+				_ = ins.Close(ctx)
+				return err
+			}
+		}
 		if err := a.bumpAutoIncrement(ctx, mt, rc.After); err != nil {
 			return err
 		}
@@ -436,6 +442,49 @@ func (a *Applier) insertRows(ctx *sql.Context, mt *mappedTable, re *rowenc.RowsE
 		return err
 	}
 	return ins.Close(ctx)
+}
+
+// fillDefaults completes an inserted row whose image leaves columns out (MariaDB's
+// binlog_row_image=MINIMAL logs only the columns an INSERT set): each absent column takes its
+// default, as the insert on the source did.
+func fillDefaults(ctx *sql.Context, mt *mappedTable, present mysql.Bitmap, row sql.Row) error {
+	for i, c := range mt.table.Schema(ctx) {
+		if i >= len(row) || (i < present.Count() && present.Bit(i)) {
+			continue
+		}
+		switch {
+		case c.Default != nil:
+			v, err := columnDefault(ctx, c)
+			if err != nil {
+				return fmt.Errorf("apply: insert into %s: default of column %s: %w", mt.name, c.Name, err)
+			}
+			row[i] = v
+		case c.Nullable:
+			row[i] = nil
+		default:
+			return fmt.Errorf("apply: insert into %s leaves out column %s, which has no default", mt.name, c.Name)
+		}
+	}
+	return nil
+}
+
+// columnDefault evaluates a column's default. The storage's schemas hold defaults as text
+// (unresolved), so it is parsed here first, then converted to the column's type.
+func columnDefault(ctx *sql.Context, c *sql.Column) (any, error) {
+	d := c.Default
+	switch e := d.Expr.(type) {
+	case *sql.UnresolvedColumnDefault, sql.UnresolvedColumnDefault:
+		var err error
+		if d, err = planbuilder.StringToColumnDefaultValue(ctx, e.String()); err != nil {
+			return nil, err
+		}
+	}
+	v, err := d.Expr.Eval(ctx, nil)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	v, _, err = c.Type.Convert(ctx, v)
+	return v, err
 }
 
 // bumpAutoIncrement moves the table's AUTO_INCREMENT counter past an inserted value, as a

@@ -173,6 +173,8 @@ const (
 	qDefaultCollationUTF8MB4  = 18
 	qSQLRequirePrimaryKey     = 19
 	qDefaultTableEncryption   = 20
+	qMariaDBHRNow             = 128 // MariaDB: Q_HRNOW, the statement time's microseconds
+	qMariaDBXID               = 129 // MariaDB: Q_XID
 	maxDBsInEvent             = 16
 	overMaxDBsInEvent         = 254
 	defaultCollation          = 255 // utf8mb4_0900_ai_ci, MySQL 8's default

@@ -256,6 +256,14 @@ func (q *Query) decodeStatusVars(vars []byte) error {
 		case qDefaultTableEncryption:
 			v := c.u8() != 0
 			q.DefaultTableEncryption = &v
+		case qMariaDBHRNow:
+			// MariaDB's statement time fraction (MySQL's Q_MICROSECONDS).
+			if p := c.take(3); p != nil {
+				q.Microseconds = uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16
+				q.HasMicroseconds = true
+			}
+		case qMariaDBXID:
+			c.u64() // MariaDB's DDL transaction id, for its crash recovery
 		default:
 			return nil
 		}

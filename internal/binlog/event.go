@@ -154,3 +154,13 @@ func (e Event) TableID(f Format) (uint64, bool) {
 	}
 	return id, true
 }
+
+// WithLogPos returns a copy of ev (built in f) with log_pos set to pos and the checksum
+// recomputed: an event made up by a replica (a translated MariaDB GTID, say) that must carry the
+// source position of the event it stands for.
+func (f Format) WithLogPos(ev Event, pos uint32) Event {
+	out := append(Event(nil), ev...)
+	binary.LittleEndian.PutUint32(out[13:17], pos)
+	f.seal(out)
+	return out
+}

@@ -147,3 +147,30 @@ func TestMariaDBBinlogReadsOurFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeQueryMariaDBStatusVars: MariaDB's Q_HRNOW (128, the statement time's microseconds)
+// and Q_XID (129) are read, not taken for the end of the block, so variables after them count.
+func TestDecodeQueryMariaDBStatusVars(t *testing.T) {
+	f := NewFormat(ChecksumCRC32)
+	ev, err := f.Query(Header{Timestamp: 1, ServerID: 1}, Query{SQL: "CREATE TABLE t (a INT)", Database: "d", SQLMode: DefaultSQLMode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rebuild the status block as MariaDB 10.11 writes it for DDL: Q_HRNOW and Q_XID after
+	// MySQL's codes, then a code both know again (Q_CHARSET_CODE).
+	vars := []byte{qMariaDBHRNow, 0x40, 0xe2, 0x01, qMariaDBXID, 7, 0, 0, 0, 0, 0, 0, 0, qCharset, 45, 0, 45, 0, 8, 0}
+	body := ev[HeaderLen : len(ev)-ChecksumLen]
+	post := append([]byte(nil), body[:queryPostHeaderLen]...)
+	post[11], post[12] = byte(len(vars)), 0
+	oldVars := int(body[11]) | int(body[12])<<8
+	rest := body[queryPostHeaderLen+oldVars:]
+	out := f.build(TypeQuery, Header{Timestamp: 1, ServerID: 1}, 0, post, vars, rest)
+	q, err := DecodeQuery(f, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.HasMicroseconds || q.Microseconds != 123456 || q.Charset != (Charset{Client: 45, Connection: 45, Server: 8}) ||
+		q.SQL != "CREATE TABLE t (a INT)" || q.Database != "d" {
+		t.Fatalf("decoded %+v", q)
+	}
+}

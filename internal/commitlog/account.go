@@ -155,7 +155,7 @@ func (l *Log) AccountEntry(ctx *sql.Context, stmt string) (any, error) {
 	h := l.header(ctx)
 	ev, err := l.format.Query(h, binlog.Query{
 		ThreadID: ctx.Session.ID(), Database: ctx.GetCurrentDatabase(), SQL: stmt,
-		SQLMode: binlog.DefaultSQLMode,
+		SQLMode: binlog.DefaultSQLMode, Charset: sessionCharset(ctx),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log account statement: %w", err)

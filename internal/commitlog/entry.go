@@ -204,7 +204,11 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements
 	}
 	h := l.header(ctx)
 	e := &entry{explicit: s.explicit, gtid: s.gtid, header: h, wait: s.wait, late: s.late}
-	e.events = append(e.events, l.format.Begin(h, ctx.Session.ID()))
+	begin, err := l.format.Query(h, binlog.Query{ThreadID: ctx.Session.ID(), SQL: "BEGIN", SQLMode: binlog.DefaultSQLMode, Charset: sessionCharset(ctx)})
+	if err != nil {
+		return nil, false, err
+	}
+	e.events = append(e.events, begin)
 	logged, err := l.appendChanges(e, h, changes, statements, s.minimal)
 	if err != nil {
 		return nil, false, err
@@ -214,7 +218,7 @@ func (l *Log) TxnEntry(ctx *sql.Context, changes []storage.RowChange, statements
 	}
 	if logged == 0 {
 		// An empty transaction (to skip a GTID) ends with COMMIT, as MySQL logs it.
-		commit, err := l.format.Query(h, binlog.Query{ThreadID: ctx.Session.ID(), SQL: "COMMIT", SQLMode: binlog.DefaultSQLMode})
+		commit, err := l.format.Query(h, binlog.Query{ThreadID: ctx.Session.ID(), SQL: "COMMIT", SQLMode: binlog.DefaultSQLMode, Charset: sessionCharset(ctx)})
 		if err != nil {
 			return nil, false, err
 		}
@@ -415,7 +419,7 @@ func (l *Log) DDLEntry(ctx *sql.Context, created *storage.LoggedTable) (any, err
 	h := l.header(ctx)
 	ev, err := l.format.Query(h, binlog.Query{
 		ThreadID: ctx.Session.ID(), Database: db, SQL: strings.TrimSuffix(q, ";"),
-		SQLMode: binlog.DefaultSQLMode,
+		SQLMode: binlog.DefaultSQLMode, Charset: sessionCharset(ctx),
 	})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ type stmtInfo struct {
 	incr, offset uint16
 	rand         bool
 	seed1, seed2 uint64
+	charset      binlog.Charset
 }
 
 // analysis is what a statement's text says about logging it as a statement.
@@ -151,7 +152,8 @@ func (l *Log) StatementStarted(ctx *sql.Context) any {
 		}
 		ctx.Warn(errUnsafeStatement, "Unsafe statement written to the binary log using statement format since BINLOG_FORMAT = STATEMENT. %s", a.unsafe)
 	}
-	info := &stmtInfo{query: q, db: ctx.GetCurrentDatabase(), at: ctx.QueryTime(), threadID: ctx.Session.ID(), usesLastID: a.lastID}
+	info := &stmtInfo{query: q, db: ctx.GetCurrentDatabase(), at: ctx.QueryTime(), threadID: ctx.Session.ID(), usesLastID: a.lastID,
+		charset: sessionCharset(ctx)}
 	if a.lastID {
 		info.lastInsertID = uint64(ctx.GetLastQueryInfo().LastInsertId.Load())
 	}
@@ -260,7 +262,7 @@ func (l *Log) appendStatementEvents(e *entry, info *stmtInfo, s storage.Statemen
 	}
 	q := binlog.Query{
 		ThreadID: info.threadID, Database: info.db, SQL: info.query, SQLMode: binlog.DefaultSQLMode,
-		Microseconds: uint32(info.at.Nanosecond() / 1000), HasMicroseconds: true,
+		Microseconds: uint32(info.at.Nanosecond() / 1000), HasMicroseconds: true, Charset: info.charset,
 	}
 	if info.incr > 1 || info.offset > 1 {
 		q.AutoIncrementIncrement, q.AutoIncrementOffset = info.incr, info.offset

@@ -136,7 +136,7 @@ func (r *Replica) applyOne(ctx context.Context, p *pool, f binlog.Format, t *bin
 	last := t.Events[len(t.Events)-1]
 	committed := commitTime(f, t)
 	if !t.Anonymous && r.opts.Contains(t.GTID) {
-		r.noteApplied(uint64(last.LogPos()), committed)
+		r.noteApplied(r.sourceFileAt(binlog.Position{File: t.File, Offset: t.Start}), uint64(last.LogPos()), committed)
 		return !r.untilReached()
 	}
 	if u := r.untilCond(); u != nil && (u.Before != nil || u.After != nil || u.File != "") {
@@ -190,7 +190,7 @@ func (r *Replica) applyTxn(sctx *sql.Context, a *apply.Applier, f binlog.Format,
 		}
 		return err
 	}
-	r.noteApplied(uint64(last.LogPos()), committed)
+	r.noteApplied(sourceFile, uint64(last.LogPos()), committed)
 	if r.wantsAppliedAcks() {
 		// Synchronous replication: the source waits for this commit.
 		if err := r.sendAck(binlog.Position{File: sourceFile, Offset: uint64(last.LogPos())}, true); err != nil {
@@ -238,9 +238,15 @@ func (r *Replica) stopForUntil() {
 	r.opts.Logger.Info("replication applier stopped: its UNTIL condition is reached")
 }
 
-func (r *Replica) noteApplied(pos uint64, committed time.Time) {
+// noteApplied records the source position (Relay_Source_Log_File, Exec_Source_Log_Pos) just past
+// a transaction applied or skipped: file is the source file it came from, which the receiver,
+// reading ahead, may have left already ("" if unknown: the receiver's current one).
+func (r *Replica) noteApplied(file string, pos uint64, committed time.Time) {
 	r.mu.Lock()
-	r.st.execPos, r.st.execSourceFile, r.st.lastApplied = pos, r.st.sourceFile, committed
+	if file == "" {
+		file = r.st.sourceFile
+	}
+	r.st.execPos, r.st.execSourceFile, r.st.lastApplied = pos, file, committed
 	r.mu.Unlock()
 }
 

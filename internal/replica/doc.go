@@ -1,6 +1,7 @@
 // Package replica is the replica side of replication: the receiver ("I/O thread") that pulls a
-// source's binlog over COM_BINLOG_DUMP_GTID into a relay log, and the applier ("SQL thread")
-// that replays the relay log into this server through internal/apply.
+// source's binlog over COM_BINLOG_DUMP_GTID (COM_BINLOG_DUMP from a MariaDB source) into a relay
+// log, and the applier ("SQL thread") that replays the relay log into this server through
+// internal/apply.
 //
 // # Invariants
 //
@@ -61,6 +62,17 @@
 //     applied acknowledgements (synchronous replication) only while the last ack request
 //     carried semisync.FlagAppliedAckRequested; toward an older RelayDB source, after every
 //     transaction. Acks only move forward, and name the source's binlog file and position.
+//   - A MariaDB source (mariadb.go) is read by file and position only; its transactions reach
+//     the relay log already translated by package mariabinlog into MySQL-format ones under
+//     GTIDs derived from MariaDB's, so everything after the receiver (relay log, GTID skip,
+//     parallel apply, log_replica_updates, crash safety) is the same as for a MySQL source.
+//   - In file/position mode a new connection of a running receiver asks for the binlog from
+//     just past the last transaction it relayed (or the last rotation), never from the
+//     configured position again: the relay log refuses a GTID it already holds. A clean stop
+//     of the applier (STOP REPLICA, shutdown) makes the applied position the configured one;
+//     the receiver of a restarted server starts from the configured position, and the GTID
+//     skip makes an older one (after a crash) safe. CHANGE REPLICATION SOURCE TO another
+//     source or position discards the relay log and Retrieved_Gtid_Set, as MySQL does.
 //   - Replication filters (filters.go, rules in package rplfilter) are applied by the applier,
 //     never the receiver: the relay log and Retrieved_Gtid_Set hold everything, and a filtered
 //     transaction still commits (empty) under its GTID, so gtid_executed stays the source's.

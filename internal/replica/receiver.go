@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
+	"github.com/relaydb/relaydb/internal/mariabinlog"
 	"github.com/relaydb/relaydb/internal/semisync"
 	"github.com/relaydb/relaydb/internal/wire"
 )
@@ -37,17 +38,17 @@ func (r *Replica) receive(ctx context.Context) {
 				r.setIOError(erRelayLogWrite, err)
 			case 1236:
 				r.setIOError(1236, fmt.Errorf("Got fatal error 1236 from source when reading data from binary log: '%v'", err))
-			case 1743:
-				r.setIOError(1743, err)
+			case 1743, mariabinlog.ErrNotSupported:
+				r.setIOError(errno(err, 0), err)
 			default:
 				r.setIOError(errno(err, 2003), fmt.Errorf("error connecting to source '%s@%s:%d' - retry-time: %d retries: %d message: %v",
 					cfg.User, cfg.Host, cfg.Port, cfg.ConnectRetry, attempt, err))
 			}
 			switch errno(err, 0) {
-			case 1593, 1236, erRelayLogWrite:
+			case 1593, 1236, erRelayLogWrite, mariabinlog.ErrNotSupported:
 				// Equal server ids, a source that cannot serve what this replica needs (purged
-				// binlogs), or a relay log that cannot be written: retrying cannot help, so the
-				// receiver stops, as in MySQL.
+				// binlogs, events this replica cannot read), or a relay log that cannot be
+				// written: retrying cannot help, so the receiver stops, as in MySQL.
 				return
 			}
 		}
@@ -84,16 +85,11 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		case <-ended:
 		}
 	}()
-	res, err := conn.ExecuteFetch("SELECT @@GLOBAL.server_id, @@GLOBAL.server_uuid", 1, false)
+	srcID, srcUUID, err := r.sourceIdentity(conn)
 	if err != nil {
 		return err
 	}
-	var srcID uint32
-	var srcUUID string
-	if len(res.Rows) == 1 {
-		fmt.Sscan(res.Rows[0][0].ToString(), &srcID)
-		srcUUID = res.Rows[0][1].ToString()
-	}
+	maria := isMariaDB(conn)
 	if srcID == r.opts.ServerID {
 		return mysql.NewSQLError(1593, "HY000", "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work")
 	}
@@ -102,6 +98,7 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 		"SET @master_binlog_checksum = @@GLOBAL.binlog_checksum, @source_binlog_checksum = @@GLOBAL.binlog_checksum",
 		"SET @slave_uuid = '" + r.opts.ServerUUID + "', @replica_uuid = '" + r.opts.ServerUUID + "'",
 		r.epochStatement(),
+		mariaDBCapability(maria),
 	} {
 		if q == "" {
 			continue
@@ -125,12 +122,8 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.st.sourceServerID, r.st.sourceUUID = srcID, srcUUID
 	has := gtid.Union(r.opts.Executed(), r.st.retrieved)
 	r.mu.Unlock()
-	if cfg.AutoPosition || cfg.LogFile == "" {
-		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, "", 4, mysql.BinlogThroughGTID, has.Encode())
-	} else {
-		err = conn.WriteComBinlogDumpGTID(r.opts.ServerID, cfg.LogFile, max(cfg.LogPos, 4), 0, nil)
-	}
-	if err != nil {
+	checksum := streamChecksum(conn) // before the dump: the connection then only streams events
+	if err := r.requestDump(conn, cfg, has, maria); err != nil {
 		return err
 	}
 	r.setState(true, ioStateWaitingForSource)
@@ -138,7 +131,22 @@ func (r *Replica) session(ctx context.Context, cfg Config) error {
 	r.mu.Lock()
 	r.st.lastIOErrno, r.st.lastIOError = 0, ""
 	r.mu.Unlock()
-	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat))
+	return r.readEvents(ctx, conn, semi, netTimeout(cfg.Heartbeat), checksum, maria)
+}
+
+// streamChecksum is the checksum the source's events carry in this session: what
+// @master_binlog_checksum was set to. It matters before the first FORMAT_DESCRIPTION: the
+// source's first event, the fake ROTATE naming the file, already has it (or not).
+func streamChecksum(conn *mysql.Conn) binlog.Checksum {
+	res, err := conn.ExecuteFetch("SELECT @master_binlog_checksum", 1, false)
+	if err != nil || len(res.Rows) != 1 {
+		return binlog.ChecksumCRC32
+	}
+	c, err := binlog.ParseChecksum(res.Rows[0][0].ToString())
+	if err != nil {
+		return binlog.ChecksumCRC32
+	}
+	return c
 }
 
 // netTimeout is how long the receiver waits for any packet: twice the heartbeat period (MySQL's
@@ -162,8 +170,13 @@ func (r *Replica) epochStatement() string {
 // semi-sync session, an event that asks for an acknowledgement is acknowledged once the
 // transaction it ends is in the relay log: written to the file (WRITE) or also fsynced (FSYNC),
 // see acknowledge.
-func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration) error {
-	format := binlog.NewFormat(binlog.ChecksumCRC32)
+func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, timeout time.Duration, checksum binlog.Checksum, maria bool) error {
+	format := binlog.NewFormat(checksum)
+	read := conn.ReadPacket
+	if semi && maria {
+		read = mariaDBSemiSyncReader(conn)
+	}
+	var mt mariabinlog.Translator
 	var txn binlog.Txn
 	var txnGTID gtid.GTID
 	began := false
@@ -171,7 +184,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		// A source that sends nothing, not even a heartbeat, for this long is gone (a silent
 		// partition sends no reset): reconnect, as MySQL does after replica_net_timeout.
 		conn.Conn.SetReadDeadline(time.Now().Add(timeout))
-		raw, needAck, flags, err := readEventPacket(ctx, conn, semi)
+		raw, needAck, flags, err := readEventPacket(ctx, read, semi)
 		readAt := time.Now()
 		if err == nil {
 			r.heardAt.Store(readAt.UnixNano())
@@ -201,6 +214,20 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 			}
 			needAck = false
 		}
+		if mariabinlog.IsMariaDBEvent(e.Type()) {
+			// MariaDB's own events (whatever the greeting said: none is dropped unread): its
+			// GTID event starts a transaction (mariadb.go).
+			out, standalone, err := mt.Translate(format, e)
+			if err != nil {
+				return err
+			}
+			if len(out) > 0 {
+				if txn, txnGTID, began, err = r.mariaTxnStart(format, out, standalone); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		switch e.Type() {
 		case binlog.TypeFormatDescription:
 			fd, err := binlog.DecodeFormatDescription(e)
@@ -214,6 +241,9 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 			if err == nil {
 				r.mu.Lock()
 				r.st.sourceFile, r.st.readPos = next, pos
+				if len(txn) == 0 {
+					r.st.resumeFile, r.st.resumePos = next, pos
+				}
 				r.mu.Unlock()
 			}
 			continue
@@ -272,6 +302,7 @@ func (r *Replica) readEvents(ctx context.Context, conn *mysql.Conn, semi bool, t
 		r.mu.Lock()
 		_ = r.st.retrieved.Add(txnGTID)
 		r.st.readPos = uint64(e.LogPos())
+		r.st.resumeFile, r.st.resumePos = r.st.sourceFile, uint64(e.LogPos())
 		r.mu.Unlock()
 		txn = nil
 		if needAck {

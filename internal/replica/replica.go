@@ -184,14 +184,19 @@ type status struct {
 	sourceUUID                   string
 	sourceFile                   string
 	readPos                      uint64
-	execSourceFile               string
-	execPos                      uint64
-	relayFile                    string
-	relayPos                     uint64
-	retrieved                    gtid.Set
-	lastApplied                  time.Time // source commit time of the last applied transaction
-	caughtUp                     bool
-	delayUntil                   time.Time // a transaction waits for SOURCE_DELAY until then
+	// resumeFile and resumePos are where, in file/position mode, a new connection asks the
+	// source to go on from: just past the last transaction relayed (or the last rotation),
+	// so that a reconnect neither fetches again what the relay log holds nor skips anything.
+	resumeFile     string
+	resumePos      uint64
+	execSourceFile string
+	execPos        uint64
+	relayFile      string
+	relayPos       uint64
+	retrieved      gtid.Set
+	lastApplied    time.Time // source commit time of the last applied transaction
+	caughtUp       bool
+	delayUntil     time.Time // a transaction waits for SOURCE_DELAY until then
 }
 
 // Open loads the persisted settings and restarts the threads that were running.
@@ -289,6 +294,21 @@ func (r *Replica) Change(opts map[string]string) error {
 		return err
 	}
 	r.cfg = &c
+	for name := range opts {
+		switch strings.TrimPrefix(strings.TrimPrefix(name, "SOURCE_"), "MASTER_") {
+		case "HOST", "PORT", "LOG_FILE", "LOG_POS", "AUTO_POSITION":
+			// Another source or another position: the new settings say where to start.
+			r.st.resumeFile, r.st.resumePos = "", 0
+			if !c.AutoPosition {
+				// By position, what the relay log holds may come again, and the relay log
+				// refuses a GTID twice: it goes, as in MySQL, with what it retrieved (the
+				// applier skips, by GTID, what it has executed). With auto-positioning the
+				// source sends nothing the relay log holds: it stays.
+				r.st.retrieved = gtid.Set{}
+				return r.discardRelayLocked()
+			}
+		}
+	}
 	return nil
 }
 
@@ -351,9 +371,27 @@ func (r *Replica) Stop(io, sqlThread bool) error {
 	if cfg != nil {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if sqlThread {
+			r.keepExecPositionLocked()
+		}
 		return saveConfig(r.configPath(), r.cfg)
 	}
 	return nil
+}
+
+// keepExecPositionLocked makes, in file/position mode, the position just past the last applied
+// transaction the configured one, once the applier has stopped (r.mu held): a server restart
+// discards the relay log, and its receiver then starts there rather than at the position first
+// configured (the GTID skip made that safe, but it read the binlog again). The applier commits
+// in relay log order, so after a clean stop everything before that position is applied; after
+// an applier error it may not be (a later transaction may have committed past a failed one),
+// and the position is left alone.
+func (r *Replica) keepExecPositionLocked() {
+	if r.cfg == nil || r.cfg.AutoPosition || r.cfg.LogFile == "" || r.st.execSourceFile == "" || r.st.execPos == 0 ||
+		r.st.lastSQLErrno != 0 {
+		return
+	}
+	r.cfg.LogFile, r.cfg.LogPos = r.st.execSourceFile, r.st.execPos
 }
 
 // Close stops the threads without recording them as stopped, so they restart with the server.
@@ -371,6 +409,12 @@ func (r *Replica) Close() {
 	if r.relay != nil {
 		_ = r.relay.Close()
 	}
+	if r.cfg != nil && ts[1] != nil {
+		r.keepExecPositionLocked()
+		if err := saveConfig(r.configPath(), r.cfg); err != nil {
+			r.opts.Logger.Warn("replication: could not save the applied position", "err", err)
+		}
+	}
 	r.mu.Unlock()
 }
 
@@ -382,12 +426,7 @@ func (r *Replica) Reset(all bool) error {
 	if r.io.running() || r.sqlT.running() {
 		return ErrRunning
 	}
-	if r.relay != nil {
-		_ = r.relay.Close()
-		r.relay = nil
-		r.relayReady = make(chan struct{})
-	}
-	if err := r.discardRelayLog(); err != nil {
+	if err := r.discardRelayLocked(); err != nil {
 		return err
 	}
 	r.st = status{}
@@ -396,6 +435,18 @@ func (r *Replica) Reset(all bool) error {
 		return saveConfig(r.configPath(), nil)
 	}
 	return nil
+}
+
+// discardRelayLocked closes and removes the relay log (the threads are stopped; r.mu held).
+func (r *Replica) discardRelayLocked() error {
+	if r.relay != nil {
+		_ = r.relay.Close()
+		r.relay = nil
+		r.relayReady = make(chan struct{})
+	}
+	r.sourceFiles = nil
+	r.st.relayFile, r.st.relayPos = "", 0
+	return r.discardRelayLog()
 }
 
 func (r *Replica) setIOError(code int, err error) {

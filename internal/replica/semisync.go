@@ -184,8 +184,8 @@ func (r *Replica) wantsAppliedAcks() bool {
 // readEventPacket reads the next event of the dump, stripping the semi-sync header when the
 // session is semi-sync; needAck reports the source's request for an acknowledgement, flags the
 // header's flags.
-func readEventPacket(ctx context.Context, conn *mysql.Conn, semi bool) (ev []byte, needAck bool, flags byte, err error) {
-	p, err := conn.ReadPacket(ctx)
+func readEventPacket(ctx context.Context, read func(context.Context) ([]byte, error), semi bool) (ev []byte, needAck bool, flags byte, err error) {
+	p, err := read(ctx)
 	if err != nil {
 		return nil, false, 0, err
 	}

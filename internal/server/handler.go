@@ -85,6 +85,10 @@ func (h *nodeHandler) after(c *mysql.Conn) {
 func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
 	callback = withMySQLFields(callback)
 	query = sqltext.DropUnexecutedComments(query)
+	query, err := rewriteSetNames(query)
+	if err != nil {
+		return err
+	}
 	if res, handled, err := h.nextTransaction(ctx, c, query); handled {
 		// Not a command that uses the one-shot level: no h.after.
 		if err != nil {
@@ -127,6 +131,10 @@ func (h *nodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string,
 func (h *nodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
 	callback = withMySQLFields(callback)
 	query = sqltext.DropUnexecutedComments(query)
+	query, err := rewriteSetNames(query)
+	if err != nil {
+		return "", err
+	}
 	first, rest := splitFirstStatement(query)
 	if res, handled, err := h.nextTransaction(ctx, c, first); handled {
 		if err != nil {
