@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -12,6 +11,7 @@ import (
 	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/gtid"
 	"github.com/relaydb/relaydb/internal/mariabinlog"
+	"github.com/relaydb/relaydb/internal/wire"
 )
 
 // What the receiver does differently for a MariaDB source (README, "Replicating from
@@ -110,28 +110,7 @@ func (r *Replica) mariaTxnStart(f binlog.Format, out []binlog.Event, standalone 
 func mariaDBSemiSyncReader(conn *mysql.Conn) func(context.Context) ([]byte, error) {
 	br := bufio.NewReaderSize(conn.Conn, 64<<10)
 	return func(context.Context) ([]byte, error) {
-		var out []byte
-		for {
-			var h [4]byte
-			if _, err := io.ReadFull(br, h[:]); err != nil {
-				return nil, err
-			}
-			n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
-			p := make([]byte, n)
-			if _, err := io.ReadFull(br, p); err != nil {
-				return nil, err
-			}
-			if out == nil && n < maxPacketPayload {
-				return p, nil
-			}
-			out = append(out, p...)
-			if n < maxPacketPayload {
-				return out, nil
-			}
-		}
+		p, _, err := wire.ReadPacket(br, 0) // sequence ids deliberately not checked
+		return p, err
 	}
 }
-
-// maxPacketPayload is the largest payload of one protocol packet; a longer one continues in the
-// next packet.
-const maxPacketPayload = 1<<24 - 1
