@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -522,18 +521,8 @@ func (r *Replica) register(conn *mysql.Conn) error {
 	if r.opts.ReportPort == 0 {
 		return nil
 	}
-	host := []byte(r.opts.ReportHost)
-	if len(host) > 255 {
-		host = host[:255]
-	}
-	p := []byte{0x15}
-	p = binary.LittleEndian.AppendUint32(p, r.opts.ServerID)
-	p = append(p, byte(len(host)))
-	p = append(p, host...)
-	p = append(p, 0, 0) // user, password: not sent
-	p = binary.LittleEndian.AppendUint16(p, uint16(r.opts.ReportPort))
-	p = binary.LittleEndian.AppendUint32(p, 0) // replication rank
-	p = binary.LittleEndian.AppendUint32(p, 0) // source id: filled in by the source
+	// User and password are not sent; the source fills in the source id.
+	p := wire.RegisterSlave{ServerID: r.opts.ServerID, Host: r.opts.ReportHost, Port: uint16(r.opts.ReportPort)}.Encode()
 	pkt, _ := wire.AppendPacket(nil, 0, p)
 	if _, err := conn.Conn.Write(pkt); err != nil {
 		return err
