@@ -102,6 +102,18 @@ func (r *Routines) Function(ctx *sql.Context, schema, name string) (sql.Function
 	}}, true
 }
 
+// statementDatabase is the database a CREATE or DROP FUNCTION acts on: the one it names, else
+// the session's current one (ER_NO_DB_ERROR without either).
+func (r *Routines) statementDatabase(ctx *sql.Context, db string) (FunctionDatabase, error) {
+	if db == "" {
+		db = ctx.GetCurrentDatabase()
+	}
+	if db == "" {
+		return nil, errNoDatabase()
+	}
+	return r.functionDatabase(ctx, db)
+}
+
 func (r *Routines) functionDatabase(ctx *sql.Context, db string) (FunctionDatabase, error) {
 	d, err := r.provider.Database(ctx, db)
 	if err != nil {
