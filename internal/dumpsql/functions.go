@@ -268,27 +268,18 @@ func checkBody(s ast.Statement) (bool, error) {
 		}
 		return false, nil
 	case *ast.IfStatement:
-		any := false
+		// The branches are checked in order, as one list: a RETURN in any of them counts.
+		var branches ast.Statements
 		for _, c := range s.Conditions {
-			r, err := all(c.Statements)
-			if err != nil {
-				return false, err
-			}
-			any = any || r
+			branches = append(branches, c.Statements...)
 		}
-		r, err := all(s.Else)
-		return any || r, err
+		return all(append(branches, s.Else...))
 	case *ast.CaseStatement:
-		any := false
+		var branches ast.Statements
 		for _, c := range s.Cases {
-			r, err := all(c.Statements)
-			if err != nil {
-				return false, err
-			}
-			any = any || r
+			branches = append(branches, c.Statements...)
 		}
-		r, err := all(s.Else)
-		return any || r, err
+		return all(append(branches, s.Else...))
 	case *ast.Loop:
 		return all(s.Statements)
 	case *ast.While:
