@@ -10,6 +10,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
@@ -302,14 +303,7 @@ type call struct {
 
 var _ sql.NonDeterministicExpression = (*call)(nil)
 
-func (c *call) Resolved() bool {
-	for _, a := range c.args {
-		if !a.Resolved() {
-			return false
-		}
-	}
-	return true
-}
+func (c *call) Resolved() bool { return expression.ExpressionsResolved(c.args...) }
 
 func (c *call) String() string {
 	parts := make([]string, len(c.args))
