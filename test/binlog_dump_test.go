@@ -276,6 +276,25 @@ func readDump(t *testing.T, c *mysql.Conn, within time.Duration) dumpPacket {
 	}
 }
 
+// dumpTransactions reads a non-blocking dump to its EOF and returns the number of transactions
+// (GTID events) in it; an error fails the test.
+func dumpTransactions(t *testing.T, c *mysql.Conn) int {
+	t.Helper()
+	gtids := 0
+	for {
+		p := readDump(t, c, 10*time.Second)
+		if p.err != nil {
+			t.Fatalf("after %d transactions: %v", gtids, p.err)
+		}
+		if p.eof {
+			return gtids
+		}
+		if p.ev.Type() == binlog.TypeGTID {
+			gtids++
+		}
+	}
+}
+
 // expectFakeRotate checks the events a dump starts with: the fake ROTATE naming file and pos,
 // then file's FORMAT_DESCRIPTION, with log_pos 0 when the dump starts inside the file.
 func expectFakeRotate(t *testing.T, c *mysql.Conn, file string, pos uint64) {
@@ -446,19 +465,7 @@ func TestBinlogDumpNULTerminatedFileName(t *testing.T) {
 	mustExec(t, db, "GRANT REPLICATION SLAVE ON *.* TO repl")
 	c := rawDump(t, n, "repl", "pw", []string{replicaSetup}, 43, "binlog.000001\x00", 4, mysql.BinlogDumpNonBlock)
 	expectFakeRotate(t, c, "binlog.000001", 4) // and the file's FORMAT_DESCRIPTION
-	gtids := 0
-	for {
-		p := readDump(t, c, 10*time.Second)
-		if p.err != nil {
-			t.Fatalf("after %d transactions: %v", gtids, p.err)
-		}
-		if p.eof {
-			break
-		}
-		if p.ev.Type() == binlog.TypeGTID {
-			gtids++
-		}
-	}
+	gtids := dumpTransactions(t, c)
 	if gtids == 0 {
 		t.Fatal("the dump sent no transaction")
 	}

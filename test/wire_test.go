@@ -17,7 +17,6 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/vt/vttls"
 
-	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/wire"
 )
 
@@ -43,19 +42,7 @@ func TestBinlogDumpOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFakeRotate(t, c, "binlog.000001", 4)
-	gtids := 0
-	for {
-		p := readDump(t, c, 10*time.Second)
-		if p.err != nil {
-			t.Fatalf("after %d transactions: %v", gtids, p.err)
-		}
-		if p.eof {
-			break
-		}
-		if p.ev.Type() == binlog.TypeGTID {
-			gtids++
-		}
-	}
+	gtids := dumpTransactions(t, c)
 	if gtids == 0 {
 		t.Fatal("the dump over TLS sent no transaction")
 	}
