@@ -418,45 +418,53 @@ func (d *appDiffer) compareError(sides []*appSide, q string) {
 	}
 }
 
-// compareRows compares a result set cell by cell, keyed by its first column and the header.
-func (d *appDiffer) compareRows(sides []*appSide, section, q string) {
+// queryKeyed runs q on both sides and returns each side's rows as column → value ("NULL" for
+// NULL), keyed by key(row); order is the keys in RelayDB's row order. ok is false after an error,
+// which it reports.
+func (d *appDiffer) queryKeyed(sides []*appSide, q string, key func(cols []string, row map[string]string) string) (res [2]map[string]map[string]string, order []string, ok bool) {
 	d.t.Helper()
-	var res [2]map[string]map[string]string
-	var order []string
 	for i, s := range sides {
 		rows, err := s.db.Query(q)
 		if err != nil {
 			d.t.Errorf("%s: %s: %v", s.name, q, err)
-			return
+			return res, nil, false
 		}
 		cols, _ := rows.Columns()
 		vals, err := scanNullStrings(rows)
 		rows.Close()
 		if err != nil {
 			d.t.Errorf("%s: %s: %v", s.name, q, err)
-			return
+			return res, nil, false
 		}
 		res[i] = map[string]map[string]string{}
 		for _, r := range vals {
-			key := r[0].String
-			res[i][key] = map[string]string{}
-			if i == 0 {
-				order = append(order, key)
-			}
+			row := map[string]string{}
 			for j, c := range cols {
-				v := "NULL"
+				row[c] = "NULL"
 				if r[j].Valid {
-					v = r[j].String
+					row[c] = r[j].String
 				}
-				res[i][key][c] = v
+			}
+			k := key(cols, row)
+			res[i][k] = row
+			if i == 0 {
+				order = append(order, k)
 			}
 		}
-		if i == 1 {
-			for k := range res[1] {
-				if _, ok := res[0][k]; !ok {
-					d.differ(section, q, k, "missing", "present")
-				}
-			}
+	}
+	return res, order, true
+}
+
+// compareRows compares a result set cell by cell, keyed by its first column and the header.
+func (d *appDiffer) compareRows(sides []*appSide, section, q string) {
+	d.t.Helper()
+	res, order, ok := d.queryKeyed(sides, q, func(cols []string, row map[string]string) string { return row[cols[0]] })
+	if !ok {
+		return
+	}
+	for k := range res[1] {
+		if _, ok := res[0][k]; !ok {
+			d.differ(section, q, k, "missing", "present")
 		}
 	}
 	for _, k := range order {
@@ -493,36 +501,11 @@ func (d *appDiffer) compareRows(sides []*appSide, section, q string) {
 func (d *appDiffer) compareIndexes(sides []*appSide, table string) {
 	d.t.Helper()
 	q := "SHOW INDEX FROM " + table
-	var res [2]map[string]map[string]string
-	var order []string
-	for i, s := range sides {
-		rows, err := s.db.Query(q)
-		if err != nil {
-			d.t.Errorf("%s: %s: %v", s.name, q, err)
-			return
-		}
-		cols, _ := rows.Columns()
-		vals, err := scanNullStrings(rows)
-		rows.Close()
-		if err != nil {
-			d.t.Errorf("%s: %s: %v", s.name, q, err)
-			return
-		}
-		res[i] = map[string]map[string]string{}
-		for _, r := range vals {
-			m := map[string]string{}
-			for j, c := range cols {
-				m[c] = "NULL"
-				if r[j].Valid {
-					m[c] = r[j].String
-				}
-			}
-			key := m["Key_name"] + "#" + m["Seq_in_index"]
-			res[i][key] = m
-			if i == 0 {
-				order = append(order, key)
-			}
-		}
+	res, order, ok := d.queryKeyed(sides, q, func(_ []string, row map[string]string) string {
+		return row["Key_name"] + "#" + row["Seq_in_index"]
+	})
+	if !ok {
+		return
 	}
 	for _, k := range order {
 		mr, ok := res[1][k]

@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,110 +30,6 @@ func mariadbTool(t *testing.T, name string) string {
 		t.Fatalf("%s not found: install it with 'apt-get install -y mariadb-client'", name)
 	}
 	return p
-}
-
-// versionProxy forwards one port to the server, changing only the answer to SELECT VERSION().
-// mariadb-binlog 10.11 refuses to read a remote binlog from a server whose major version is not
-// 5 or 10, which shuts out every MySQL 8 server (and RelayDB, which reports 8.0.36): the proxy
-// makes the one answer read "5.7.36-relaydb" so the client gets as far as COM_BINLOG_DUMP.
-// Everything else, the binlog stream included, passes byte for byte.
-type versionProxy struct {
-	l    net.Listener
-	port int
-	wg   sync.WaitGroup
-}
-
-func startVersionProxy(t *testing.T, serverPort int) *versionProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &versionProxy{l: l, port: l.Addr().(*net.TCPAddr).Port}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", serverPort), 10*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.pipe(c, s)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *versionProxy) pipe(client, server net.Conn) {
-	defer client.Close()
-	defer server.Close()
-	var mu sync.Mutex
-	armed := false // a SELECT VERSION() went to the server and its answer has not come back
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64<<10)
-		for {
-			_ = client.SetReadDeadline(time.Now().Add(2 * time.Minute))
-			n, err := client.Read(buf)
-			if n > 0 {
-				if bytes.Contains(buf[:n], []byte("SELECT VERSION()")) {
-					mu.Lock()
-					armed = true
-					mu.Unlock()
-				}
-				if _, werr := server.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				server.(*net.TCPConn).CloseWrite()
-				return
-			}
-		}
-	}()
-	from, to := []byte(binlog.ServerVersion), []byte("5.7.36-relaydb")
-	var pending []byte
-	buf := make([]byte, 64<<10)
-	for {
-		_ = server.SetReadDeadline(time.Now().Add(2 * time.Minute))
-		n, err := server.Read(buf)
-		out := buf[:n]
-		mu.Lock()
-		if armed && n > 0 {
-			// Hold the answer until the version string is in it (it is one small packet).
-			pending = append(pending, out...)
-			out = nil
-			if i := bytes.Index(pending, from); i >= 0 {
-				copy(pending[i:], to)
-				out, pending, armed = pending, nil, false
-			}
-		}
-		mu.Unlock()
-		if len(out) > 0 {
-			if _, werr := client.Write(out); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	client.(*net.TCPConn).CloseWrite()
-	<-done
 }
 
 // runTool runs a client program with a time limit and returns its standard output; a failure
@@ -249,7 +143,7 @@ func TestBinlogDumpMariaDBBinlog(t *testing.T) {
 	tool := mariadbTool(t, "mariadb-binlog")
 	n := startNode(t, "")
 	want := binlogWorkload(t, n)
-	p := startVersionProxy(t, n.port)
+	p := startVersionProxy(t, n.port, nil)
 	// --skip-ssl: the proxy rewrites SELECT VERSION()'s answer in clear text
 	// (TestMariaDBBinlogOverTLS reads over TLS).
 	remote := []string{"--read-from-remote-server", "--host=127.0.0.1", fmt.Sprintf("--port=%d", p.port), "--user=root", "--skip-ssl"}
@@ -379,6 +273,25 @@ func readDump(t *testing.T, c *mysql.Conn, within time.Duration) dumpPacket {
 	case <-time.After(within):
 		t.Fatalf("no packet from the dump within %s", within)
 		return dumpPacket{}
+	}
+}
+
+// dumpTransactions reads a non-blocking dump to its EOF and returns the number of transactions
+// (GTID events) in it; an error fails the test.
+func dumpTransactions(t *testing.T, c *mysql.Conn) int {
+	t.Helper()
+	gtids := 0
+	for {
+		p := readDump(t, c, 10*time.Second)
+		if p.err != nil {
+			t.Fatalf("after %d transactions: %v", gtids, p.err)
+		}
+		if p.eof {
+			return gtids
+		}
+		if p.ev.Type() == binlog.TypeGTID {
+			gtids++
+		}
 	}
 }
 
@@ -552,19 +465,7 @@ func TestBinlogDumpNULTerminatedFileName(t *testing.T) {
 	mustExec(t, db, "GRANT REPLICATION SLAVE ON *.* TO repl")
 	c := rawDump(t, n, "repl", "pw", []string{replicaSetup}, 43, "binlog.000001\x00", 4, mysql.BinlogDumpNonBlock)
 	expectFakeRotate(t, c, "binlog.000001", 4) // and the file's FORMAT_DESCRIPTION
-	gtids := 0
-	for {
-		p := readDump(t, c, 10*time.Second)
-		if p.err != nil {
-			t.Fatalf("after %d transactions: %v", gtids, p.err)
-		}
-		if p.eof {
-			break
-		}
-		if p.ev.Type() == binlog.TypeGTID {
-			gtids++
-		}
-	}
+	gtids := dumpTransactions(t, c)
 	if gtids == 0 {
 		t.Fatal("the dump sent no transaction")
 	}

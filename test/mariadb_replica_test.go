@@ -18,7 +18,7 @@ func waitMariaReplica(t *testing.T, pdb, mdb *sql.DB, m *mariadb.Server, within 
 	file, pos := binlogEnd(t, pdb)
 	deadline := time.Now().Add(within)
 	for {
-		st := mariaSlaveStatus(t, mdb)
+		st := statusRow(t, mdb, "SHOW SLAVE STATUS")
 		if st["Last_SQL_Errno"] != "0" || st["Last_IO_Errno"] != "0" || st["Slave_SQL_Running"] == "No" {
 			t.Fatalf("MariaDB replica stopped: IO %s %q, SQL %s %q; MariaDB's log:\n%s", st["Last_IO_Errno"], st["Last_IO_Error"], st["Last_SQL_Errno"], st["Last_SQL_Error"], m.Log())
 		}
@@ -55,32 +55,6 @@ func binlogEnd(t *testing.T, db *sql.DB) (string, int64) {
 		t.Fatal(err)
 	}
 	return file, pos
-}
-
-func mariaSlaveStatus(t *testing.T, mdb *sql.DB) map[string]string {
-	t.Helper()
-	rows, err := mdb.Query("SHOW SLAVE STATUS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	out := map[string]string{}
-	if !rows.Next() {
-		return out
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range cols {
-		out[c] = vals[i].String
-	}
-	return out
 }
 
 // TestMariaDBReplicaOfRelayDB: a MariaDB 10.11 replica (by file and position, MASTER_USE_GTID=no)

@@ -75,6 +75,25 @@ func waitMariaCaughtUp(t *testing.T, mdb, rdb *sql.DB, within time.Duration) {
 	}
 }
 
+// mariaPrimary starts a throwaway MariaDB with args and creates the replication account
+// repl/pw on it, unlogged (it is MariaDB's business, not the data's). The returned pool has one
+// connection; it is closed when the test ends.
+func mariaPrimary(t *testing.T, args ...string) (*mariadb.Server, *sql.DB) {
+	t.Helper()
+	m := mariadb.Start(t, args...)
+	mdb, err := sql.Open("mysql", m.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mdb.Close() })
+	mdb.SetMaxOpenConns(1) // SET sql_log_bin is the session's
+	mustExec(t, mdb, "SET sql_log_bin = 0")
+	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
+	mustExec(t, mdb, "SET sql_log_bin = 1")
+	return m, mdb
+}
+
 // replicaOfMariaDB points n at MariaDB by file and position, from the start of its first binlog.
 func replicaOfMariaDB(t *testing.T, n *node, m *mariadb.Server) {
 	t.Helper()
@@ -157,25 +176,8 @@ func TestMigrateFromMariaDB(t *testing.T) {
 	if testing.Short() {
 		load = 2 * time.Second
 	}
-	m := mariadb.Start(t)
-	mdb, err := sql.Open("mysql", m.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mdb.Close()
+	m, mdb := mariaPrimary(t)
 	mdb.SetMaxOpenConns(8)
-	// The replication account is not logged: it is MariaDB's business, not the data's.
-	conn, err := mdb.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"SET sql_log_bin = 0", "CREATE USER repl@'%' IDENTIFIED BY 'pw'",
-		"GRANT REPLICATION SLAVE ON *.* TO repl@'%'", "SET sql_log_bin = 1"} {
-		if _, err := conn.ExecContext(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	conn.Close()
 
 	r1 := startNode(t, "", "--server-id", "2")
 	r2 := startNode(t, "", "--server-id", "3")
@@ -325,17 +327,7 @@ func TestMigrateFromMariaDB(t *testing.T) {
 // (binlog_checksum=NONE, negotiated through @master_binlog_checksum), with full table metadata
 // in TABLE_MAP events and minimal row images, still replicates to RelayDB.
 func TestReplicateFromMariaDBVariants(t *testing.T) {
-	m := mariadb.Start(t, "--binlog-checksum=NONE", "--binlog-row-metadata=FULL", "--binlog-row-image=MINIMAL")
-	mdb, err := sql.Open("mysql", m.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mdb.Close()
-	mdb.SetMaxOpenConns(1)
-	mustExec(t, mdb, "SET sql_log_bin = 0")
-	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
-	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
-	mustExec(t, mdb, "SET sql_log_bin = 1")
+	m, mdb := mariaPrimary(t, "--binlog-checksum=NONE", "--binlog-row-metadata=FULL", "--binlog-row-image=MINIMAL")
 	r := startNode(t, "", "--server-id", "2")
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -364,17 +356,7 @@ func TestReplicateFromMariaDBVariants(t *testing.T) {
 // TestReplicateFromMariaDBStatementFormat: statement-format events (binlog_format=STATEMENT) of
 // a MariaDB primary are applied as SQL text, with their INSERT_ID context.
 func TestReplicateFromMariaDBStatementFormat(t *testing.T) {
-	m := mariadb.Start(t, "--binlog-format=STATEMENT")
-	mdb, err := sql.Open("mysql", m.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mdb.Close()
-	mdb.SetMaxOpenConns(1)
-	mustExec(t, mdb, "SET sql_log_bin = 0")
-	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
-	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
-	mustExec(t, mdb, "SET sql_log_bin = 1")
+	m, mdb := mariaPrimary(t, "--binlog-format=STATEMENT")
 	r := startNode(t, "", "--server-id", "2")
 	replicaOfMariaDB(t, r, m)
 	rdb := r.db("")
@@ -405,17 +387,7 @@ func TestReplicateFromMariaDBStatementFormat(t *testing.T) {
 // a semi-synchronous MariaDB primary's commits (its acks name MariaDB's file and position), so
 // MariaDB's commits wait for RelayDB and none falls back to asynchronous.
 func TestSemiSyncReplicaOfMariaDB(t *testing.T) {
-	m := mariadb.Start(t, "--rpl-semi-sync-master-enabled=1", "--rpl-semi-sync-master-timeout=30000")
-	mdb, err := sql.Open("mysql", m.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mdb.Close()
-	mdb.SetMaxOpenConns(1)
-	mustExec(t, mdb, "SET sql_log_bin = 0")
-	mustExec(t, mdb, "CREATE USER repl@'%' IDENTIFIED BY 'pw'")
-	mustExec(t, mdb, "GRANT REPLICATION SLAVE ON *.* TO repl@'%'")
-	mustExec(t, mdb, "SET sql_log_bin = 1")
+	m, mdb := mariaPrimary(t, "--rpl-semi-sync-master-enabled=1", "--rpl-semi-sync-master-timeout=30000")
 	r := startNode(t, "", "--server-id", "2")
 	rdb := r.db("")
 	mustExec(t, rdb, "SET GLOBAL rpl_semi_sync_replica_enabled = 1")

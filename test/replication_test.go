@@ -36,7 +36,14 @@ func replicaOf(t *testing.T, n, p *node, extra string) {
 // replicaStatus returns SHOW REPLICA STATUS as a map.
 func replicaStatus(t *testing.T, db *sql.DB) map[string]string {
 	t.Helper()
-	rows, err := db.Query("SHOW REPLICA STATUS")
+	return statusRow(t, db, "SHOW REPLICA STATUS")
+}
+
+// statusRow is the first row of a SHOW … STATUS statement as column → text (NULL reads as ""),
+// empty if it returns no row.
+func statusRow(t *testing.T, db *sql.DB, q string) map[string]string {
+	t.Helper()
+	rows, err := db.Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/vt/vttls"
 
-	"github.com/relaydb/relaydb/internal/binlog"
 	"github.com/relaydb/relaydb/internal/wire"
 )
 
@@ -44,19 +42,7 @@ func TestBinlogDumpOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFakeRotate(t, c, "binlog.000001", 4)
-	gtids := 0
-	for {
-		p := readDump(t, c, 10*time.Second)
-		if p.err != nil {
-			t.Fatalf("after %d transactions: %v", gtids, p.err)
-		}
-		if p.eof {
-			break
-		}
-		if p.ev.Type() == binlog.TypeGTID {
-			gtids++
-		}
-	}
+	gtids := dumpTransactions(t, c)
 	if gtids == 0 {
 		t.Fatal("the dump over TLS sent no transaction")
 	}
@@ -76,7 +62,7 @@ func TestMariaDBBinlogOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startTLSVersionProxy(t, n.port, cert)
+	p := startVersionProxy(t, n.port, &cert)
 	remote := []string{"--read-from-remote-server", "--host=127.0.0.1", fmt.Sprintf("--port=%d", p.port), "--user=root", "--ssl"}
 	got := runTool(t, nil, tool, append(remote, "binlog.000001")...)
 	local := runTool(t, nil, tool, filepath.Join(n.dataDir, "binlog.000001"))
@@ -87,142 +73,6 @@ func TestMariaDBBinlogOverTLS(t *testing.T) {
 		t.Fatal("no connection went through TLS")
 	}
 	t.Logf("mariadb-binlog --ssl: %d bytes, identical to the local read; %d TLS sessions to the server", len(got), p.tlsSessions())
-}
-
-// tlsVersionProxy is versionProxy for clients that use TLS.
-type tlsVersionProxy struct {
-	l    net.Listener
-	port int
-	cert tls.Certificate
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	tlsN int
-}
-
-func (p *tlsVersionProxy) tlsSessions() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.tlsN
-}
-
-func startTLSVersionProxy(t *testing.T, serverPort int, cert tls.Certificate) *tlsVersionProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tlsVersionProxy{l: l, port: l.Addr().(*net.TCPAddr).Port, cert: cert}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.serve(c, serverPort)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// serve relays the handshake and the client's SSL request as they are, then runs TLS with the
-// client (as the server) and with the server (as a client), and relays the clear text between.
-func (p *tlsVersionProxy) serve(client net.Conn, serverPort int) {
-	defer client.Close()
-	server, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", serverPort), 10*time.Second)
-	if err != nil {
-		return
-	}
-	defer server.Close()
-	deadline := time.Now().Add(2 * time.Minute)
-	_ = client.SetDeadline(deadline)
-	_ = server.SetDeadline(deadline)
-	greeting, seq, err := wire.ReadPacket(server, 0)
-	if err != nil {
-		return
-	}
-	if _, err := wire.WritePacket(client, seq, greeting); err != nil {
-		return
-	}
-	req, seq, err := wire.ReadPacket(client, 0)
-	if err != nil {
-		return
-	}
-	if _, err := wire.WritePacket(server, seq, req); err != nil {
-		return
-	}
-	if !wire.IsSSLRequest(req) {
-		p.relay(client, server)
-		return
-	}
-	up := tls.Client(server, &tls.Config{InsecureSkipVerify: true})
-	down := tls.Server(client, &tls.Config{Certificates: []tls.Certificate{p.cert}})
-	if up.Handshake() != nil || down.Handshake() != nil {
-		return
-	}
-	p.mu.Lock()
-	p.tlsN++
-	p.mu.Unlock()
-	p.relay(down, up)
-}
-
-func (p *tlsVersionProxy) relay(client, server net.Conn) {
-	var mu sync.Mutex
-	armed := false
-	go func() {
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := client.Read(buf)
-			if n > 0 {
-				if bytes.Contains(buf[:n], []byte("SELECT VERSION()")) {
-					mu.Lock()
-					armed = true
-					mu.Unlock()
-				}
-				if _, werr := server.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				server.Close()
-				return
-			}
-		}
-	}()
-	from, to := []byte(binlog.ServerVersion), []byte("5.7.36-relaydb")
-	var pending []byte
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := server.Read(buf)
-		out := buf[:n]
-		mu.Lock()
-		if armed && n > 0 {
-			pending = append(pending, out...)
-			out = nil
-			if i := bytes.Index(pending, from); i >= 0 {
-				copy(pending[i:], to)
-				out, pending, armed = pending, nil, false
-			}
-		}
-		mu.Unlock()
-		if len(out) > 0 {
-			if _, werr := client.Write(out); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 var statusLine = regexp.MustCompile(`Uptime: \d+  Threads: \d+  Questions: \d+  Slow queries: \d+  Opens: \d+  Open tables: \d+  Queries per second avg: \d+\.\d{3}`)

@@ -2,9 +2,9 @@ package adminsql
 
 import (
 	"math"
-	"path"
 	"strconv"
-	"strings"
+
+	"github.com/relaydb/relaydb/internal/clonename"
 )
 
 // CloneInstance is MySQL's CLONE INSTANCE FROM user@host:port IDENTIFIED BY 'password'
@@ -162,7 +162,7 @@ func (p *parser) cloneDonor() (Statement, error) {
 		if err != nil {
 			return st, err
 		}
-		if !cloneID(id) {
+		if !clonename.ID(id) {
 			return st, p.failAt(at)
 		}
 		st.ID = id
@@ -180,7 +180,7 @@ func (p *parser) cloneRead(st *CloneDonorRead) error {
 	if err != nil {
 		return err
 	}
-	if !cloneID(id) {
+	if !clonename.ID(id) {
 		return p.failAt(at)
 	}
 	at = p.tok.pos
@@ -188,7 +188,7 @@ func (p *parser) cloneRead(st *CloneDonorRead) error {
 	if err != nil {
 		return err
 	}
-	if !cloneFile(file) {
+	if !clonename.Path(file) {
 		return p.failAt(at)
 	}
 	st.ID, st.File = id, file
@@ -204,31 +204,4 @@ func (p *parser) cloneRead(st *CloneDonorRead) error {
 		*n = int64(v)
 	}
 	return p.end()
-}
-
-// cloneID reports a donor session ID: 1 to 64 lower-case hex digits.
-func cloneID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// cloneFile reports a file name a recipient may ask for: a clean relative path of letters,
-// digits and ._-/ (the donor then serves only the files of its manifest).
-func cloneFile(name string) bool {
-	if name == "" || len(name) > 255 || path.IsAbs(name) || path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") {
-		return false
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-/", c)) {
-			return false
-		}
-	}
-	return true
 }

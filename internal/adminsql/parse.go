@@ -528,54 +528,16 @@ func (p *parser) until(u *Until) error {
 		}
 		seen[name] = true
 		switch name {
-		case "SQL_BEFORE_GTIDS", "SQL_AFTER_GTIDS":
-			p.advance()
-			if !p.acceptPunct("=") {
-				return p.fail()
-			}
-			s, err := p.str()
-			if err != nil {
-				return err
-			}
-			set, err := gtid.Parse(s)
-			if err != nil {
-				return malformedGTIDSet(s)
-			}
-			if name == "SQL_BEFORE_GTIDS" {
-				u.BeforeGTIDs = &set
-			} else {
-				u.AfterGTIDs = &set
-			}
 		case "SQL_AFTER_MTS_GAPS":
 			p.advance()
 			u.AfterMTSGaps = true
-		case "SOURCE_LOG_FILE", "RELAY_LOG_FILE":
+		case "SQL_BEFORE_GTIDS", "SQL_AFTER_GTIDS", "SOURCE_LOG_FILE", "RELAY_LOG_FILE", "SOURCE_LOG_POS", "RELAY_LOG_POS":
 			p.advance()
 			if !p.acceptPunct("=") {
 				return p.fail()
 			}
-			s, err := p.str()
-			if err != nil {
+			if err := p.untilValue(u, name); err != nil {
 				return err
-			}
-			if name == "SOURCE_LOG_FILE" {
-				u.SourceLogFile = s
-			} else {
-				u.RelayLogFile = s
-			}
-		case "SOURCE_LOG_POS", "RELAY_LOG_POS":
-			p.advance()
-			if !p.acceptPunct("=") {
-				return p.fail()
-			}
-			n, err := p.uint()
-			if err != nil {
-				return err
-			}
-			if name == "SOURCE_LOG_POS" {
-				u.SourceLogPos = n
-			} else {
-				u.RelayLogPos = n
 			}
 		default:
 			return p.fail()
@@ -590,6 +552,43 @@ func (p *parser) until(u *Until) error {
 	case len(seen) == 2 && u.RelayLogFile != "" && u.RelayLogPos > 0:
 	default:
 		return badUntil("give SQL_BEFORE_GTIDS, SQL_AFTER_GTIDS, or SOURCE_LOG_FILE with SOURCE_LOG_POS")
+	}
+	return nil
+}
+
+// untilValue reads the value of the UNTIL condition name (after its =) into u.
+func (p *parser) untilValue(u *Until, name string) error {
+	if name == "SOURCE_LOG_POS" || name == "RELAY_LOG_POS" {
+		n, err := p.uint()
+		if err != nil {
+			return err
+		}
+		if name == "SOURCE_LOG_POS" {
+			u.SourceLogPos = n
+		} else {
+			u.RelayLogPos = n
+		}
+		return nil
+	}
+	s, err := p.str()
+	if err != nil {
+		return err
+	}
+	switch name {
+	case "SOURCE_LOG_FILE":
+		u.SourceLogFile = s
+	case "RELAY_LOG_FILE":
+		u.RelayLogFile = s
+	default: // SQL_BEFORE_GTIDS, SQL_AFTER_GTIDS
+		set, err := gtid.Parse(s)
+		if err != nil {
+			return malformedGTIDSet(s)
+		}
+		if name == "SQL_BEFORE_GTIDS" {
+			u.BeforeGTIDs = &set
+		} else {
+			u.AfterGTIDs = &set
+		}
 	}
 	return nil
 }

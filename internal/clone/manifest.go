@@ -8,7 +8,8 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
+
+	"github.com/relaydb/relaydb/internal/clonename"
 )
 
 // Manifest is what a donor's checkpoint holds: its files with their donor-side checksums and
@@ -50,13 +51,8 @@ const (
 // validName reports whether a manifest file name may be written under a clone root: the
 // recipient trusts the donor's data, never its paths.
 func validName(name string) bool {
-	if name == "" || len(name) > 255 || path.IsAbs(name) || path.Clean(name) != name {
+	if !clonename.Path(name) {
 		return false
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-/", c)) {
-			return false
-		}
 	}
 	if name == accountsFileName {
 		return true
@@ -71,7 +67,7 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("clone manifest: %w", err)
 	}
-	if m.ID == "" || !validID(m.ID) {
+	if m.ID == "" || !clonename.ID(m.ID) {
 		return nil, fmt.Errorf("clone manifest: bad id %q", m.ID)
 	}
 	seen := map[string]bool{}
@@ -88,19 +84,6 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		}
 	}
 	return &m, nil
-}
-
-// validID accepts the donor's checkpoint ids: lower-case hex.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // hashFile returns the SHA-256 of the file at p, in hex, and its size.

@@ -46,25 +46,7 @@ func stripExecMarkers(q string) string {
 		c := q[i]
 		switch {
 		case c == '\'' || c == '"' || c == '`':
-			j := i + 1
-			for j < len(q) {
-				if q[j] == '\\' && c != '`' {
-					j += 2
-					continue
-				}
-				if q[j] == c {
-					if j+1 < len(q) && q[j+1] == c {
-						j += 2
-						continue
-					}
-					j++
-					break
-				}
-				j++
-			}
-			if j > len(q) {
-				j = len(q)
-			}
+			j := quotedEnd(q, i)
 			b.WriteString(q[i:j])
 			i = j
 		case inExec && strings.HasPrefix(q[i:], "*/"):

@@ -10,6 +10,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
@@ -100,6 +101,18 @@ func (r *Routines) Function(ctx *sql.Context, schema, name string) (sql.Function
 		}
 		return &call{r: r, fn: c, args: args}, nil
 	}}, true
+}
+
+// statementDatabase is the database a CREATE or DROP FUNCTION acts on: the one it names, else
+// the session's current one (ER_NO_DB_ERROR without either).
+func (r *Routines) statementDatabase(ctx *sql.Context, db string) (FunctionDatabase, error) {
+	if db == "" {
+		db = ctx.GetCurrentDatabase()
+	}
+	if db == "" {
+		return nil, errNoDatabase()
+	}
+	return r.functionDatabase(ctx, db)
 }
 
 func (r *Routines) functionDatabase(ctx *sql.Context, db string) (FunctionDatabase, error) {
@@ -256,27 +269,18 @@ func checkBody(s ast.Statement) (bool, error) {
 		}
 		return false, nil
 	case *ast.IfStatement:
-		any := false
+		// The branches are checked in order, as one list: a RETURN in any of them counts.
+		var branches ast.Statements
 		for _, c := range s.Conditions {
-			r, err := all(c.Statements)
-			if err != nil {
-				return false, err
-			}
-			any = any || r
+			branches = append(branches, c.Statements...)
 		}
-		r, err := all(s.Else)
-		return any || r, err
+		return all(append(branches, s.Else...))
 	case *ast.CaseStatement:
-		any := false
+		var branches ast.Statements
 		for _, c := range s.Cases {
-			r, err := all(c.Statements)
-			if err != nil {
-				return false, err
-			}
-			any = any || r
+			branches = append(branches, c.Statements...)
 		}
-		r, err := all(s.Else)
-		return any || r, err
+		return all(append(branches, s.Else...))
 	case *ast.Loop:
 		return all(s.Statements)
 	case *ast.While:
@@ -299,14 +303,7 @@ type call struct {
 
 var _ sql.NonDeterministicExpression = (*call)(nil)
 
-func (c *call) Resolved() bool {
-	for _, a := range c.args {
-		if !a.Resolved() {
-			return false
-		}
-	}
-	return true
-}
+func (c *call) Resolved() bool { return expression.ExpressionsResolved(c.args...) }
 
 func (c *call) String() string {
 	parts := make([]string, len(c.args))

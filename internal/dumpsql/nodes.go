@@ -46,14 +46,7 @@ func (n *createFunctionNode) WithChildren(_ *sql.Context, ch ...sql.Node) (sql.N
 }
 
 func (n *createFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
-	db := n.cf.db
-	if db == "" {
-		db = ctx.GetCurrentDatabase()
-	}
-	if db == "" {
-		return nil, errNoDatabase()
-	}
-	fd, err := n.r.functionDatabase(ctx, db)
+	fd, err := n.r.statementDatabase(ctx, n.cf.db)
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +123,7 @@ func (n *dropFunctionNode) WithChildren(_ *sql.Context, ch ...sql.Node) (sql.Nod
 }
 
 func (n *dropFunctionNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
-	db := n.d.db
-	if db == "" {
-		db = ctx.GetCurrentDatabase()
-	}
-	if db == "" {
-		return nil, errNoDatabase()
-	}
-	fd, err := n.r.functionDatabase(ctx, db)
+	fd, err := n.r.statementDatabase(ctx, n.d.db)
 	if err != nil {
 		return nil, err
 	}

@@ -89,25 +89,7 @@ func scan(q string, max int) []token {
 			if c == '`' {
 				t.kind = tokQuotedIdent
 			}
-			i++
-			for i < len(q) {
-				if q[i] == '\\' && c != '`' {
-					i += 2
-					continue
-				}
-				if q[i] == c {
-					if i+1 < len(q) && q[i+1] == c {
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				i++
-			}
-			if i > len(q) {
-				i = len(q)
-			}
+			i = quotedEnd(q, i)
 		case isWordByte(c) && !(c >= '0' && c <= '9'):
 			t.kind = tokWord
 			for i < len(q) && isWordByte(q[i]) {
@@ -181,4 +163,27 @@ func blankYearWidth(q string) string {
 		return q
 	}
 	return string(b)
+}
+
+// quotedEnd returns the index just past the quoted string or identifier that starts at q[i] (a
+// ', " or `): a doubled quote stays inside it, and so does a backslash escape outside backquotes;
+// one left open ends with q.
+func quotedEnd(q string, i int) int {
+	c := q[i]
+	i++
+	for i < len(q) {
+		if q[i] == '\\' && c != '`' {
+			i += 2
+			continue
+		}
+		if q[i] == c {
+			if i+1 < len(q) && q[i+1] == c {
+				i += 2
+				continue
+			}
+			return i + 1
+		}
+		i++
+	}
+	return len(q)
 }

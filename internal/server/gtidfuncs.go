@@ -8,6 +8,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
@@ -30,14 +31,7 @@ var _ sql.FunctionExpression = (*gtidFunc)(nil)
 
 func (f *gtidFunc) FunctionName() string { return strings.ToLower(f.name) }
 func (f *gtidFunc) Description() string  { return "MySQL's " + f.name + " GTID function" }
-func (f *gtidFunc) Resolved() bool {
-	for _, a := range f.args {
-		if !a.Resolved() {
-			return false
-		}
-	}
-	return true
-}
+func (f *gtidFunc) Resolved() bool       { return expression.ExpressionsResolved(f.args...) }
 func (f *gtidFunc) String() string {
 	parts := make([]string, len(f.args))
 	for i, a := range f.args {

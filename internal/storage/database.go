@@ -260,18 +260,12 @@ func (d *Database) DropView(ctx *sql.Context, name string) error {
 	return d.e.deleteObject(ctx, d.name, kindView, name)
 }
 
-// GetViewDefinition implements sql.ViewDatabase.
-func (d *Database) GetViewDefinition(_ *sql.Context, name string) (sql.ViewDefinition, bool, error) {
-	var v sql.ViewDefinition
-	ok, err := d.e.getObject(d.name, kindView, name, &v)
-	return v, ok, err
-}
-
-// AllViews implements sql.ViewDatabase.
-func (d *Database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
-	var out []sql.ViewDefinition
-	err := d.e.objects(d.name, kindView, func(b []byte) error {
-		var v sql.ViewDefinition
+// objectsOf decodes every stored object of kind in d (views, triggers, routines, events), in
+// name order.
+func objectsOf[T any](d *Database, kind string) ([]T, error) {
+	var out []T
+	err := d.e.objects(d.name, kind, func(b []byte) error {
+		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
@@ -281,17 +275,22 @@ func (d *Database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
 	return out, err
 }
 
+// GetViewDefinition implements sql.ViewDatabase.
+func (d *Database) GetViewDefinition(_ *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	var v sql.ViewDefinition
+	ok, err := d.e.getObject(d.name, kindView, name, &v)
+	return v, ok, err
+}
+
+// AllViews implements sql.ViewDatabase.
+func (d *Database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
+	out, err := objectsOf[sql.ViewDefinition](d, kindView)
+	return out, err
+}
+
 // GetTriggers implements sql.TriggerDatabase.
 func (d *Database) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) {
-	var out []sql.TriggerDefinition
-	err := d.e.objects(d.name, kindTrigger, func(b []byte) error {
-		var v sql.TriggerDefinition
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+	out, err := objectsOf[sql.TriggerDefinition](d, kindTrigger)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, err
 }
@@ -333,15 +332,7 @@ func (d *Database) GetStoredProcedure(_ *sql.Context, name string) (sql.StoredPr
 
 // GetStoredProcedures implements sql.StoredProcedureDatabase.
 func (d *Database) GetStoredProcedures(*sql.Context) ([]sql.StoredProcedureDetails, error) {
-	var out []sql.StoredProcedureDetails
-	err := d.e.objects(d.name, kindProcedure, func(b []byte) error {
-		var v sql.StoredProcedureDetails
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+	out, err := objectsOf[sql.StoredProcedureDetails](d, kindProcedure)
 	return out, err
 }
 
@@ -382,15 +373,7 @@ func (d *Database) GetEvent(_ *sql.Context, name string) (sql.EventDefinition, b
 
 // GetEvents implements sql.EventDatabase.
 func (d *Database) GetEvents(*sql.Context) ([]sql.EventDefinition, interface{}, error) {
-	var out []sql.EventDefinition
-	err := d.e.objects(d.name, kindEvent, func(b []byte) error {
-		var v sql.EventDefinition
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+	out, err := objectsOf[sql.EventDefinition](d, kindEvent)
 	return out, d.e.eventsVersion.Load(), err
 }
 

@@ -86,15 +86,7 @@ const erSPAlreadyExistsCode = 1304
 // GetStoredFunctions returns the database's stored functions (CREATE FUNCTION, which GMS lacks;
 // package dumpsql implements it), in name order. A function is kept in GMS's procedure record.
 func (d *Database) GetStoredFunctions(*sql.Context) ([]sql.StoredProcedureDetails, error) {
-	var out []sql.StoredProcedureDetails
-	err := d.e.objects(d.name, kindFunction, func(b []byte) error {
-		var v sql.StoredProcedureDetails
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+	out, err := objectsOf[sql.StoredProcedureDetails](d, kindFunction)
 	return out, err
 }
 
