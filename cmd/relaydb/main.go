@@ -188,7 +188,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	// after kill -9, which the storage and the cluster are built to survive.
 	finished := make(chan struct{})
 	defer close(finished)
-	go shutdownWatchdog(finished, node, log)
+	go shutdownWatchdog(finished, node, log, shutdownBoundFromEnv())
 	if member != nil {
 		member.Close()
 	}
@@ -196,6 +196,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = pprofSrv.Shutdown(shutdownCtx)
 		cancel()
+	}
+	if os.Getenv("RELAYDB_FAILPOINT") == "shutdown:hang" {
+		select {} // tests: a shutdown that never ends, for the watchdog to end it
 	}
 	if err := node.Close(); err != nil {
 		log.Error("shutdown", "err", err)
@@ -212,17 +215,25 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 // busy connections, plus the cluster member's and the storage's closing.
 const shutdownBound = 75 * time.Second
 
+// shutdownBoundFromEnv is shutdownBound, or RELAYDB_SHUTDOWN_BOUND (a duration) for tests.
+func shutdownBoundFromEnv() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("RELAYDB_SHUTDOWN_BOUND")); err == nil && d > 0 {
+		return d
+	}
+	return shutdownBound
+}
+
 // shutdownWatchdog ends the process when the shutdown has not finished within shutdownBound:
 // it writes every goroutine's stack to the datadir for diagnosis, then re-executes the server
 // when a clone waits to be installed, or exits with status 1.
-func shutdownWatchdog(finished <-chan struct{}, node *server.Node, log *slog.Logger) {
+func shutdownWatchdog(finished <-chan struct{}, node *server.Node, log *slog.Logger, bound time.Duration) {
 	select {
 	case <-finished:
 		return
-	case <-time.After(shutdownBound):
+	case <-time.After(bound):
 	}
 	log.Error("shutdown did not finish; ending the process as after a crash (the storage recovers from its log)",
-		"waited", shutdownBound, "stacks", node.WriteGoroutineStacks("stuck-shutdown"))
+		"waited", bound, "stacks", node.WriteGoroutineStacks("stuck-shutdown"))
 	if node.RestartRequested() {
 		restartForClone(log)
 	}
