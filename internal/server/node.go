@@ -419,6 +419,14 @@ func (n *Node) Close() error {
 		if n.replicas != nil {
 			n.replicas.Close()
 		}
+		if n.binlog != nil && n.binlog.Semi() != nil {
+			// The dump connections are closed: no acknowledgement can come any more, and a
+			// commit waiting for one (in a cluster, without a fallback to asynchronous) would
+			// keep its handler, and the storage's close behind it, waiting for ever. Released
+			// with an error, it is not acknowledged to its client, which the semi-sync
+			// guarantee allows; it is in the binlog and survives as after kill -9.
+			n.binlog.Semi().Fence(errServerShutdown)
+		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
 		}
@@ -449,6 +457,10 @@ func (n *Node) Close() error {
 	})
 	return n.closeErr
 }
+
+// errServerShutdown is what a commit still waiting for a replica's acknowledgement at shutdown
+// gets (MySQL's ER_SERVER_SHUTDOWN).
+var errServerShutdown = mysql.NewSQLError(mysql.ERServerShutdown, "08S01", "Server shutdown in progress")
 
 // abort releases what a failed Open acquired.
 func (n *Node) abort() {
