@@ -26,7 +26,7 @@ func sessionCharset(ctx *sql.Context) binlog.Charset {
 	// (SET NAMES cs COLLATE coll sets all three), i.e. collation_connection's when the two
 	// character sets agree, and the character set's default collation otherwise.
 	if v, err := ctx.GetSessionVariable(ctx, "character_set_client"); err == nil {
-		if id, err := sql.ParseCharacterSet(fmt.Sprint(v)); err == nil {
+		if id, err := sql.ParseCharacterSet(varString(v)); err == nil {
 			if conn != sql.Collation_Unspecified && conn.CharacterSet() == id {
 				cs.Client = uint16(conn)
 			} else {
@@ -42,9 +42,18 @@ func collationVar(ctx *sql.Context, name string) sql.CollationID {
 	if err != nil {
 		return sql.Collation_Unspecified
 	}
-	id, err := sql.ParseCollation("", fmt.Sprint(v), false)
+	id, err := sql.ParseCollation("", varString(v), false)
 	if err != nil {
 		return sql.Collation_Unspecified
 	}
 	return id
+}
+
+// varString is a system variable's value as text. These variables hold strings: the type
+// switch spares the commit path fmt's reflection for each of the three per transaction.
+func varString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
 }

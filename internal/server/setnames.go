@@ -21,7 +21,7 @@ var setNames = regexp.MustCompile("(?is)^(\\s*SET\\s+NAMES\\s+)('[^']*'|\"[^\"]*
 // statements it does not match are returned unchanged. An unknown collation, or one of another
 // character set, is MySQL's error 1273 or 1253.
 func rewriteSetNames(query string) (string, error) {
-	if len(query) < 9 || !strings.EqualFold(strings.TrimSpace(query)[:3], "set") {
+	if trimmed := strings.TrimSpace(query); len(trimmed) < 9 || !strings.EqualFold(trimmed[:3], "set") {
 		return query, nil
 	}
 	m := setNames.FindStringSubmatchIndex(query)

@@ -18,6 +18,8 @@ func TestRewriteSetNames(t *testing.T) {
 		"SET NAMES DEFAULT":          "SET NAMES DEFAULT",
 		"SET autocommit = 1":         "SET autocommit = 1",
 		"SELECT 'SET NAMES utf8mb4'": "SELECT 'SET NAMES utf8mb4'",
+		"        x":                  "        x", // long enough, but under three characters once trimmed
+		"\t\n  \t  \n ;":             "\t\n  \t  \n ;",
 	} {
 		got, err := rewriteSetNames(in)
 		if err != nil || got != want {
