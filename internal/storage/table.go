@@ -194,6 +194,7 @@ type rowIter struct {
 	it        *mergeIter
 	started   bool
 	row       sql.Row
+	blocks    codec.RowBlocks // where decoded rows live
 	// Current reads only: the span being scanned, whether the iterator's position has not been
 	// returned yet (after a reopen), whether the span matched a row, and the key just after the
 	// span, locked when the span ends (next-key locking).
@@ -307,12 +308,12 @@ func (r *rowIter) startSpan(ctx *sql.Context) (*keySpan, sql.Row, error) {
 
 // pointRow reads the row stored under key, if any, and applies the filter and locking.
 func (r *rowIter) pointRow(ctx *sql.Context, key []byte) (sql.Row, error) {
-	v, ok, err := r.tx.get(key)
+	var row sql.Row
+	ok, err := r.tx.getWith(key, func(v []byte) (err error) {
+		row, err = r.decode(v) // the decoded row copies what it keeps of v
+		return err
+	})
 	if err != nil || !ok {
-		return nil, err
-	}
-	row, err := r.decode(v)
-	if err != nil {
 		return nil, err
 	}
 	return r.filtered(ctx, row)
@@ -330,14 +331,18 @@ func (r *rowIter) current() (sql.Row, error) {
 		return nil, err
 	}
 	pk := append(indexPrefix(nil, d.id(), primaryIndexID), suffix...)
-	v, ok, err := r.tx.get(pk)
+	var row sql.Row
+	ok, err := r.tx.getWith(pk, func(v []byte) (err error) {
+		row, err = r.decode(v)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("table %s: index %s entry %x points at a missing row", d.name(), r.idx.meta.Name, key)
 	}
-	return r.decode(v)
+	return row, nil
 }
 
 // decodeFull decodes every column of a stored row.
@@ -348,9 +353,9 @@ func (r *rowIter) decodeFull(v []byte) (sql.Row, error) {
 // decode decodes a stored row: all of it, or only r.cols.
 func (r *rowIter) decode(v []byte) (sql.Row, error) {
 	if r.cols != nil {
-		return codec.DecodeRowColumns(r.t.def.schema.Schema, v, r.cols, nil)
+		return r.blocks.DecodeRowColumns(r.t.def.schema.Schema, v, r.cols)
 	}
-	return codec.DecodeRow(r.t.def.schema.Schema, v, nil)
+	return r.blocks.DecodeRow(r.t.def.schema.Schema, v)
 }
 
 // indexSuffix returns the primary key suffix stored after the index columns of an index key.

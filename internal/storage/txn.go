@@ -126,6 +126,15 @@ func (t *txn) get(key []byte) ([]byte, bool, error) {
 	return readThrough(t.writes, t.snap.s, key)
 }
 
+// getWith reads key as get does, but hands the value to use instead of returning a copy: use
+// runs before the store's buffer is released, and must not keep v.
+func (t *txn) getWith(key []byte, use func(v []byte) error) (bool, error) {
+	if err := t.ensureSnapshot(); err != nil {
+		return false, err
+	}
+	return readThroughWith(t.writes, t.snap.s, key, use)
+}
+
 // getLatest reads key as a current read sees it: the transaction's own writes (as the running
 // statement's scans see them, or all of them with live), else the newest committed version. It
 // takes no snapshot: in InnoDB only a plain read establishes the read view.
@@ -140,26 +149,37 @@ func (t *txn) getLatest(key []byte, live bool) ([]byte, bool, error) {
 	return readThrough(buf, t.e.db, key)
 }
 
-// readThrough reads key from a write buffer (nil: none), else from the store r.
+// readThrough reads key from a write buffer (nil: none), else from the store r, and returns a copy
+// of its value.
 func readThrough(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte) ([]byte, bool, error) {
+	var out []byte
+	ok, err := readThroughWith(buf, r, key, func(v []byte) error {
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, ok, err
+}
+
+// readThroughWith reads key as readThrough does and hands its value to use, which must not keep
+// it: the store's buffer is released once use returns.
+func readThroughWith(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte, use func(v []byte) error) (bool, error) {
 	if buf != nil {
 		if e, ok := buf.Get(bufEntry{key: key}); ok {
 			if e.del {
-				return nil, false, nil
+				return false, nil
 			}
-			return e.val, true, nil
+			return true, use(e.val)
 		}
 	}
 	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
-		return nil, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %x: %w", key, err)
+		return false, fmt.Errorf("read %x: %w", key, err)
 	}
-	out := append([]byte(nil), v...)
-	closer.Close()
-	return out, true, nil
+	defer closer.Close()
+	return true, use(v)
 }
 
 // startWriting creates the write buffer and counts the transaction among the open writers the

@@ -92,7 +92,10 @@
 // uses, not shopspring), time.Time (UTC), types.Timespan, int16 (YEAR),
 // uint16 (ENUM index), uint64 (SET, BIT), string, []byte, types.JSONDocument
 // and the concrete geometry types. Strings and byte slices of one decoded row
-// share a single allocation.
+// share a single allocation. A decoded row never refers to the bytes it was
+// decoded from, so callers may decode straight from Pebble's buffers. A scan
+// decodes through RowBlocks, which carves its rows and their string arenas
+// from blocks of up to 32 rows and never hands the same memory out twice.
 //
 // Decoding never trusts its input: a truncated or corrupt row or key yields
 // an error wrapping ErrCorrupt, never a panic.

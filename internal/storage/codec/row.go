@@ -311,8 +311,16 @@ func DecodeRow(sch sql.Schema, b []byte, dst sql.Row) (sql.Row, error) {
 	if err != nil {
 		return dst, err
 	}
-	row := resizeRow(dst, len(sch))
 	d := decoder{b: b, pos: h.data}
+	row, err := decodeAll(sch, h, &d, resizeRow(dst, len(sch)))
+	if err != nil {
+		return dst, err
+	}
+	return row, nil
+}
+
+// decodeAll decodes every column of the row after header h into row (of the schema's width).
+func decodeAll(sch sql.Schema, h rowHeader, d *decoder, row sql.Row) (sql.Row, error) {
 	for i, col := range sch {
 		if h.isNull(i) {
 			row[i] = nil
@@ -320,12 +328,12 @@ func DecodeRow(sch sql.Schema, b []byte, dst sql.Row) (sql.Row, error) {
 		}
 		v, err := d.value(col.Type, kindOf(col.Type), true)
 		if err != nil {
-			return dst, fmt.Errorf("column %q: %w", col.Name, err)
+			return nil, fmt.Errorf("column %q: %w", col.Name, err)
 		}
 		row[i] = v
 	}
-	if d.pos != len(b) {
-		return dst, corruptf("%d trailing bytes after the last column", len(b)-d.pos)
+	if d.pos != len(d.b) {
+		return nil, corruptf("%d trailing bytes after the last column", len(d.b)-d.pos)
 	}
 	return row, nil
 }
@@ -339,6 +347,12 @@ func DecodeRowProjected(sch sql.Schema, b []byte, cols []int, dst sql.Row) (sql.
 // decodeColumns decodes the columns in cols into a row of len(cols) (value j of column cols[j]),
 // or with spread into a row of the schema's width (column c at c, the others nil).
 func decodeColumns(sch sql.Schema, b []byte, cols []int, dst sql.Row, spread bool) (sql.Row, error) {
+	return decodeColumnsWith(sch, b, cols, dst, spread, nil)
+}
+
+// decodeColumnsWith is decodeColumns taking the row and its arena from blocks when not nil
+// (dst is then ignored).
+func decodeColumnsWith(sch sql.Schema, b []byte, cols []int, dst sql.Row, spread bool, blocks *RowBlocks) (sql.Row, error) {
 	h, err := parseHeader(sch, b)
 	if err != nil {
 		return dst, err
@@ -378,15 +392,25 @@ func decodeColumns(sch sql.Schema, b []byte, cols []int, dst sql.Row, spread boo
 			arenaSize += int(n)
 		}
 	}
-	if arenaSize > 0 {
-		d.arena = make([]byte, 0, arenaSize)
+	width := len(cols)
+	if spread {
+		width = len(sch)
 	}
 	var row sql.Row
-	if spread {
-		row = resizeRow(dst, len(sch))
-		clear(row)
-	} else {
-		row = resizeRow(dst, len(cols))
+	switch {
+	case blocks != nil:
+		if arenaSize > 0 {
+			d.arena = blocks.arena(arenaSize)
+		}
+		row = blocks.row(width) // zeroed
+	default:
+		if arenaSize > 0 {
+			d.arena = make([]byte, 0, arenaSize)
+		}
+		row = resizeRow(dst, width)
+		if spread {
+			clear(row)
+		}
 	}
 	for j, c := range cols {
 		at := j
