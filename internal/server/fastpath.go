@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	sqle "github.com/dolthub/go-mysql-server"
-	gmsserver "github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -303,15 +302,38 @@ func (f *fastPath) run(ctx *sql.Context, ps *preparedStatement, p *fastpath.Plan
 	last := ctx.GetLastQueryInfo()
 	last.RowCount.Store(-1)
 	last.FoundRows.Store(int64(len(out.Rows)))
-	res := &sqltypes.Result{Fields: ps.fields, Rows: make([][]sqltypes.Value, len(out.Rows)), RowsAffected: uint64(len(out.Rows))}
-	for i, r := range out.Rows {
-		vals, err := gmsserver.RowToSQL(ctx, p.Result(), r, nil, buf)
-		if err != nil {
-			return nil, err
-		}
-		res.Rows[i] = vals
+	rows, err := resultRows(ctx, p.Result(), out.Rows, buf)
+	if err != nil {
+		return nil, err
 	}
-	return res, nil
+	return &sqltypes.Result{Fields: ps.fields, Rows: rows, RowsAffected: uint64(len(out.Rows))}, nil
+}
+
+// resultRows converts rows to wire values as GMS's RowToSQL does (each value through its column
+// type's SQL, its bytes in buf), with one allocation for all the rows' values instead of one per row.
+func resultRows(ctx *sql.Context, sch sql.Schema, rows []sql.Row, buf *sql.ByteBuffer) ([][]sqltypes.Value, error) {
+	out := make([][]sqltypes.Value, len(rows))
+	if len(sch) == 0 {
+		return out, nil
+	}
+	vals := make([]sqltypes.Value, len(rows)*len(sch))
+	for i, r := range rows {
+		row := vals[i*len(sch) : (i+1)*len(sch) : (i+1)*len(sch)]
+		for j, col := range sch {
+			if r[j] == nil {
+				row[j] = sqltypes.NULL
+				continue
+			}
+			v, err := col.Type.SQL(ctx, buf.Get(), r[j])
+			if err != nil {
+				return nil, err
+			}
+			buf.Grow(v.Len())
+			row[j] = v
+		}
+		out[i] = row
+	}
+	return out, nil
 }
 
 // plan returns the statement's plan for the current database and catalog, resolving it again
