@@ -28,12 +28,7 @@ func TestRowBlocksKeepEveryRow(t *testing.T) {
 	var all []kept
 	var buf []byte
 	for iter := 0; iter < 500; iter++ {
-		in := make(sql.Row, len(tts))
-		for i := range tts {
-			if r.IntN(5) != 0 {
-				in[i] = samples[i][r.IntN(len(samples[i]))]
-			}
-		}
+		in := randomRow(r, samples)
 		var err error
 		buf, err = AppendRow(buf[:0], sch, in)
 		if err != nil {

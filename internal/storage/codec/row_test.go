@@ -100,12 +100,7 @@ func TestRowRoundTripAllTypesTogether(t *testing.T) {
 	var buf []byte
 	var row sql.Row
 	for iter := 0; iter < 300; iter++ {
-		in := make(sql.Row, len(tts))
-		for i := range tts {
-			if r.IntN(5) != 0 {
-				in[i] = samples[i][r.IntN(len(samples[i]))]
-			}
-		}
+		in := randomRow(r, samples)
 		var err error
 		buf, err = AppendRow(buf[:0], sch, in)
 		if err != nil {
@@ -384,4 +379,15 @@ func TestJSONSizes(t *testing.T) {
 			t.Fatalf("size %d: round trip changed the row", n)
 		}
 	}
+}
+
+// randomRow picks each column's value from its samples, or NULL one time in five.
+func randomRow(r *rand.Rand, samples [][]any) sql.Row {
+	in := make(sql.Row, len(samples))
+	for i := range samples {
+		if r.IntN(5) != 0 {
+			in[i] = samples[i][r.IntN(len(samples[i]))]
+		}
+	}
+	return in
 }
