@@ -90,6 +90,9 @@ func fastPathDifferential(t *testing.T, textOnly bool) {
 		count = v
 	}
 	verbose := os.Getenv("RELAYDB_DIFF_VERBOSE") != ""
+	// RELAYDB_DIFF_WATCH=db.table reads that table on both sides after every statement, to find
+	// the statement after which a difference the periodic comparison found first appears.
+	watch := os.Getenv("RELAYDB_DIFF_WATCH")
 	t.Logf("seed %d, %d statements, text only %v (repeat with RELAYDB_DIFF_SEED=%d RELAYDB_DIFF_STATEMENTS=%d RELAYDB_DIFF_MODE=%s)",
 		seed, count, textOnly, seed, count, map[bool]string{true: "text", false: "mixed"}[textOnly])
 	started := time.Now()
@@ -110,6 +113,7 @@ func fastPathDifferential(t *testing.T, textOnly bool) {
 	bExec0, _ := fastPathCounters(t, slowAdmin)
 
 	d := &differ{t: t, seed: seed, a: a, b: b, nodes: [2]*node{fast, slow}}
+	watchDBs := [2]*sql.DB{fast.db(""), slow.db("")} // fresh sessions: none of the statements' settings
 	g := newDiffGen(seed, count)
 	g.textOnly = textOnly
 	d.compareTables("after setup")
@@ -126,6 +130,9 @@ func fastPathDifferential(t *testing.T, textOnly bool) {
 		modes[modeNames[st.mode]]++
 		executions += max(1, st.repeat)
 		d.step(i, st)
+		if watch != "" {
+			d.watchTable(i, st, watch, watchDBs)
+		}
 		if verbose && (st.shape == "session" || st.shape == "ddl") {
 			t.Logf("#%d %s", i, st)
 		}
@@ -789,6 +796,23 @@ func clientError(o outcome) bool {
 		}
 	}
 	return false
+}
+
+// watchTable reads table on both sides (through sessions of its own, so no session setting of
+// the statements applies) and fails at the first statement after which either read errs or
+// the two differ.
+func (d *differ) watchTable(i int, st *dstmt, table string, dbs [2]*sql.DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	q := "SELECT * FROM " + table + " ORDER BY 1 LIMIT 100000000"
+	var res [2]result
+	for k, db := range dbs {
+		rows, err := db.QueryContext(ctx, q)
+		res[k] = readResult(rows, err)
+	}
+	if res[0].Err != "" || res[1].Err != "" || !reflect.DeepEqual(res[0], res[1]) {
+		d.fail(fmt.Sprintf("%s after statement #%d (%s)", table, i, st), res[0], res[1])
+	}
 }
 
 // compareTables compares every table's rows, in key order, and the auto-increment counters,

@@ -45,6 +45,9 @@
 //     into an iterator (see readOnlyGuard), so read_only/super_read_only
 //     refuse writes before anything is changed.
 //
+//   - A VIRTUAL generated column reads clamped to its type's range, as in MySQL and MariaDB,
+//     never as error 1264 (clampVirtualColumns, applied to every table node as it is built).
+//
 //   - max_allowed_packet is enforced on the byte stream before vitess
 //     buffers a packet (limitListener); an oversized packet gets error 1153
 //     and its connection is closed, other connections are untouched.

@@ -528,6 +528,7 @@ type readOnlyGuard struct {
 }
 
 func (g *readOnlyGuard) Build(ctx *sql.Context, node sql.Node, row sql.Row) (sql.RowIter, error) {
+	clampVirtualColumns(node)
 	if rewritten := textLiteralsForIgnore(ctx, node); rewritten != nil && g.exec != nil {
 		return g.exec.Build(ctx, rewritten, row)
 	}
