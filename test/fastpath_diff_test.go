@@ -831,7 +831,9 @@ func (d *differ) compareTables(when string) {
 			rows, err := s.conns[0].QueryContext(ctx, q)
 			return readResult(rows, err)
 		})
-		if !reflect.DeepEqual(ra, rb) || strings.Contains(ra.(result).Err, "client: ") {
+		// A table must also read without an error: the same error on both sides once hid a row
+		// neither server could read (a virtual column out of range).
+		if !reflect.DeepEqual(ra, rb) || ra.(result).Err != "" || rb.(result).Err != "" {
 			d.fail(fmt.Sprintf("table contents %s: %s", when, q), ra, rb)
 		}
 	}
