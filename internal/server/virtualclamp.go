@@ -25,6 +25,7 @@ func clampVirtualColumns(n sql.Node) {
 	if !ok {
 		return
 	}
+	// In place, once: a plan built again (a prepared statement's) already holds the wrappers.
 	for i, p := range vct.Projections {
 		if d, ok := p.(*sql.ColumnDefaultValue); ok && d.OutType != nil {
 			vct.Projections[i] = clampedGenerated{d}
@@ -40,7 +41,7 @@ func (c clampedGenerated) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	if err == nil || !sql.ErrValueOutOfRange.Is(err) {
 		return v, err
 	}
-	// The conversion GMS's Eval made, keeping the value it clamped to.
+	// The conversion GMS's Eval made, keeping the value it clamped to (GMS's Eval discards it).
 	raw, err := c.Expr.Eval(ctx, row)
 	if err != nil {
 		return nil, err

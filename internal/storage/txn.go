@@ -149,11 +149,14 @@ func (t *txn) getLatest(key []byte, live bool) ([]byte, bool, error) {
 	return readThrough(buf, t.e.db, key)
 }
 
-// readThrough reads key from a write buffer (nil: none), else from the store r, and returns a copy
-// of its value.
+// readThrough reads key from a write buffer (nil: none), else from the store r. A value from the
+// store is copied (its buffer is released); one from the write buffer is returned as it is.
 func readThrough(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte) ([]byte, bool, error) {
+	if val, live, decided := buffered(buf, key); decided {
+		return val, live, nil
+	}
 	var out []byte
-	ok, err := readThroughWith(buf, r, key, func(v []byte) error {
+	ok, err := storeGet(r, key, func(v []byte) error {
 		out = append([]byte(nil), v...)
 		return nil
 	})
@@ -161,16 +164,35 @@ func readThrough(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte) ([]by
 }
 
 // readThroughWith reads key as readThrough does and hands its value to use, which must not keep
-// it: the store's buffer is released once use returns.
+// it, instead of copying it.
 func readThroughWith(buf *btree.BTreeG[bufEntry], r pebble.Reader, key []byte, use func(v []byte) error) (bool, error) {
-	if buf != nil {
-		if e, ok := buf.Get(bufEntry{key: key}); ok {
-			if e.del {
-				return false, nil
-			}
-			return true, use(e.val)
+	if val, live, decided := buffered(buf, key); decided {
+		if !live {
+			return false, nil
 		}
+		return true, use(val)
 	}
+	return storeGet(r, key, use)
+}
+
+// buffered looks key up in a write buffer (nil: none). decided reports whether the buffer holds
+// it: its value, or (live false) its deletion.
+func buffered(buf *btree.BTreeG[bufEntry], key []byte) (val []byte, live, decided bool) {
+	if buf == nil {
+		return nil, false, false
+	}
+	e, ok := buf.Get(bufEntry{key: key})
+	if !ok {
+		return nil, false, false
+	}
+	if e.del {
+		return nil, false, true
+	}
+	return e.val, true, true
+}
+
+// storeGet hands the stored value of key to use before releasing Pebble's buffer.
+func storeGet(r pebble.Reader, key []byte, use func(v []byte) error) (bool, error) {
 	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
 		return false, nil

@@ -71,8 +71,8 @@ func TestRowBlocksKeepEveryRow(t *testing.T) {
 	}
 }
 
-// TestRowBlocksCorruptRow checks that a corrupt row gives the same error through RowBlocks and
-// that the blocks stay usable after it.
+// TestRowBlocksCorruptRow checks that a corrupt row gives an error through RowBlocks and that the
+// blocks stay usable after it.
 func TestRowBlocksCorruptRow(t *testing.T) {
 	tts := allTestTypes()
 	sch := schemaOf(tts...)
